@@ -1,0 +1,24 @@
+"""The Celery app: configuration from Django settings, tasks autodiscovered, beat schedule."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "topology.settings")
+
+app = Celery("topology")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_finalize.connect
+def schedule_periodic_tasks(sender: Celery, **kwargs: object) -> None:
+    from django.conf import settings
+
+    sender.add_periodic_task(
+        settings.TOPOLOGY_POLL_SECONDS,
+        sender.signature("topology.inventory.tasks.poll_all_daemons"),
+        name="poll every daemon",
+    )

@@ -1,0 +1,144 @@
+"""Opening Docker API clients: timeouts, negotiated API versions, TLS and ssh."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import docker
+import docker.errors
+import docker.tls
+import requests.exceptions
+
+
+class EngineError(Exception):
+    """A daemon could not be reached or answered in a way we cannot use."""
+
+
+class EngineUnreachable(EngineError):
+    """Nothing answered, or it answered too slowly (the usual transient failure)."""
+
+
+@dataclass(frozen=True)
+class TLSMaterial:
+    ca_cert: str = ""
+    client_cert: str = ""
+    client_key: str = ""
+
+
+@dataclass(frozen=True)
+class EngineAddress:
+    """Where a daemon's API is and how to speak to it."""
+
+    url: str
+    tls: TLSMaterial | None = None
+    insecure: bool = False
+    connect_timeout: float = 2.0
+    read_timeout: float = 10.0
+    tls_dir: Path = field(default=Path("var/run/tls"), compare=False)
+
+    @property
+    def scheme(self) -> str:
+        return urlsplit(self.url).scheme
+
+
+def _tls_config(address: EngineAddress) -> docker.tls.TLSConfig | bool:
+    scheme = address.scheme
+    if scheme != "tcp":
+        return False
+    material = address.tls
+    if material is None or not material.client_cert:
+        if address.insecure:
+            return False
+        raise EngineError(
+            f"{address.url}: plain tcp:// is refused; give TLS certificates or mark it insecure"
+        )
+    digest = hashlib.sha256(
+        (material.ca_cert + material.client_cert + material.client_key).encode()
+    ).hexdigest()[:16]
+    folder = address.tls_dir / digest
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    paths = {}
+    for name, content in [
+        ("ca.pem", material.ca_cert),
+        ("cert.pem", material.client_cert),
+        ("key.pem", material.client_key),
+    ]:
+        path = folder / name
+        if content and not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(content)
+        paths[name] = str(path) if content else None
+    return docker.tls.TLSConfig(
+        client_cert=(paths["cert.pem"], paths["key.pem"]),
+        ca_cert=paths["ca.pem"],
+        verify=bool(paths["ca.pem"]),
+    )
+
+
+def open_client(address: EngineAddress) -> docker.DockerClient:
+    """A client with the API version negotiated against the daemon.
+
+    Raises ``EngineUnreachable`` when nothing answers in time, and ``EngineError`` when the
+    daemon answers with something we cannot use (an API version too old, say).
+    """
+    tls = _tls_config(address)
+    url = address.url.replace("tcp://", "https://", 1) if tls else address.url
+    try:
+        client = docker.DockerClient(
+            base_url=url,
+            version="auto",
+            timeout=address.read_timeout,
+            tls=tls,
+            use_ssh_client=False,
+        )
+    except docker.errors.DockerException as error:
+        raise _as_engine_error(address.url, error) from error
+    if address.scheme in {"tcp", "http", "https"}:
+        client.api.timeout = (address.connect_timeout, address.read_timeout)
+    return client
+
+
+def _as_engine_error(url: str, error: Exception) -> EngineError:
+    text = str(error)
+    transient = (
+        requests.exceptions.ConnectionError,
+        requests.exceptions.Timeout,
+        ConnectionError,
+        TimeoutError,
+        FileNotFoundError,
+    )
+    cause = error.__cause__ or error.__context__
+    if isinstance(error, transient) or isinstance(cause, transient) or "Connection" in text:
+        return EngineUnreachable(f"{url}: no answer ({_short(text)})")
+    return EngineError(f"{url}: {_short(text)}")
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def as_engine_error(url: str, error: Exception) -> EngineError:
+    """Map any Docker SDK or transport error to our two error kinds."""
+    if isinstance(error, EngineError):
+        return error
+    return _as_engine_error(url, error)
+
+
+def ping(address: EngineAddress) -> None:
+    """Raise ``EngineError`` unless the daemon answers ``/_ping`` in time."""
+    try:
+        client = open_client(address)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except EngineError:
+        raise
+    except Exception as error:
+        raise as_engine_error(address.url, error) from error

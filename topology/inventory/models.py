@@ -1,0 +1,206 @@
+"""Hosts, the Docker daemons on them (nested ones included) and the containers they run."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+class Status(models.TextChoices):
+    UP = "up", "up"
+    UNREACHABLE = "unreachable", "unreachable"
+    STALE = "stale", "stale"
+
+
+class Host(models.Model):
+    """A machine that runs at least one root (non-nested) Docker daemon."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.UP)
+    last_seen = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Endpoint(models.Model):
+    """A root engine registered by hand: where it is and how to authenticate to it."""
+
+    ENDPOINT_SCHEMES = ("unix", "tcp", "ssh")
+
+    name = models.CharField(max_length=100, unique=True)
+    url = models.CharField(
+        max_length=500,
+        unique=True,
+        help_text="unix:///path/docker.sock, tcp://host:2376 (with TLS) or ssh://user@host",
+    )
+    host = models.ForeignKey(Host, null=True, blank=True, on_delete=models.SET_NULL)
+    tls_ca_cert = models.TextField(blank=True, help_text="PEM; required for tcp:// unless insecure")
+    tls_client_cert = models.TextField(blank=True, help_text="PEM client certificate")
+    tls_client_key = models.TextField(blank=True, help_text="PEM client key; never shown again")
+    insecure = models.BooleanField(
+        default=False, help_text="Allow plain tcp:// with no TLS (anyone on the path is root)."
+    )
+    enabled = models.BooleanField(default=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def uses_tls(self) -> bool:
+        return bool(self.tls_client_cert and self.tls_client_key)
+
+    def clean(self) -> None:
+        scheme = urlsplit(self.url).scheme
+        if scheme not in self.ENDPOINT_SCHEMES:
+            raise ValidationError({"url": "Use unix://, tcp:// or ssh://."})
+        if bool(self.tls_client_cert) != bool(self.tls_client_key):
+            raise ValidationError({"tls_client_key": "A client certificate needs its key."})
+        if scheme == "tcp" and not self.uses_tls and not self.insecure:
+            raise ValidationError(
+                {
+                    "url": "Plain tcp:// is refused: give TLS client certificates "
+                    "or mark it insecure."
+                }
+            )
+        if scheme != "tcp" and (self.tls_client_cert or self.tls_ca_cert):
+            raise ValidationError({"url": "TLS certificates only apply to tcp:// endpoints."})
+
+
+class Daemon(models.Model):
+    """A Docker engine, identified by the engine ID from ``GET /info``.
+
+    A root daemon belongs to a host; a nested (DinD) daemon points at the container it runs in.
+    """
+
+    class Access(models.TextChoices):
+        SOCKET = "socket", "unix socket"
+        TCP = "tcp", "tcp"
+        SSH = "ssh", "ssh"
+        EXEC = "exec", "docker exec into its container"
+
+    engine_id = models.CharField(max_length=255, unique=True)
+    name = models.CharField(max_length=255, blank=True)
+    host = models.ForeignKey(
+        Host, null=True, blank=True, on_delete=models.CASCADE, related_name="daemons"
+    )
+    container = models.OneToOneField(
+        "Container",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="nested_daemon",
+        help_text="The DinD container this daemon runs in.",
+    )
+    registered_endpoint = models.ForeignKey(
+        Endpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="daemons"
+    )
+    endpoint = models.CharField(max_length=500, help_text="How the project reaches it.")
+    access = models.CharField(max_length=8, choices=Access.choices, default=Access.SOCKET)
+    version = models.CharField(max_length=64, blank=True)
+    api_version = models.CharField(max_length=16, blank=True)
+    operating_system = models.CharField(max_length=255, blank=True)
+    nesting = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.UP)
+    last_error = models.TextField(blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    unreachable_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["nesting", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(host__isnull=False) | models.Q(container__isnull=False),
+                name="daemon_has_a_place",
+                violation_error_message="A daemon runs on a host or inside a container.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(engine_id=""), name="daemon_engine_id_not_empty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.engine_id
+
+    @property
+    def reachable(self) -> bool:
+        return self.status == Status.UP
+
+
+class Container(models.Model):
+    class Role(models.TextChoices):
+        PLAIN = "plain", "plain"
+        DIND = "dind", "Docker-in-Docker"
+        DOOD = "dood", "Docker-out-of-Docker"
+
+    class State(models.TextChoices):
+        RUNNING = "running"
+        EXITED = "exited"
+        PAUSED = "paused"
+        CREATED = "created"
+        RESTARTING = "restarting"
+        DEAD = "dead"
+        REMOVING = "removing"
+
+    daemon = models.ForeignKey(Daemon, on_delete=models.CASCADE, related_name="containers")
+    container_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    image = models.CharField(max_length=500)
+    image_id = models.CharField(max_length=128, blank=True)
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.PLAIN)
+    privileged = models.BooleanField(default=False)
+    state = models.CharField(max_length=16, choices=State.choices)
+    status_text = models.CharField(max_length=255, blank=True)
+    created = models.DateTimeField(null=True, blank=True)
+    labels = models.JSONField(default=dict, blank=True)
+    mounts = models.JSONField(default=list, blank=True)
+    ports = models.JSONField(default=list, blank=True)
+    networks = models.JSONField(default=list, blank=True)
+    socket_target = models.ForeignKey(
+        Daemon,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="socket_clients",
+        help_text="For DooD: the daemon whose socket is mounted into this container.",
+    )
+    stale = models.BooleanField(default=False)
+    last_seen = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["daemon", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["daemon", "container_id"], name="container_unique_per_daemon"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(container_id__regex=r"^[0-9a-f]{64}$"),
+                name="container_id_is_full_hex",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GraphRevision(models.Model):
+    """One row: the graph's version, bumped in the same transaction as every change."""
+
+    number = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"graph version {self.number}"
+
+    @classmethod
+    def current(cls) -> int:
+        return cls.objects.filter(pk=1).values_list("number", flat=True).first() or 0

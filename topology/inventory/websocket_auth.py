@@ -1,0 +1,38 @@
+"""Websocket authentication: a session cookie (browsers) or ``Authorization: Token <key>``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from channels.middleware import BaseMiddleware
+from django.contrib.auth.models import AnonymousUser
+
+
+@database_sync_to_async
+def _user_for_token(key: str) -> Any:
+    from rest_framework.authtoken.models import Token
+
+    try:
+        token = Token.objects.select_related("user").get(key=key)
+    except Token.DoesNotExist:
+        return AnonymousUser()
+    return token.user if token.user.is_active else AnonymousUser()
+
+
+class TokenAuthMiddleware(BaseMiddleware):
+    """Sets ``scope["user"]`` from a token header when the session gave no user."""
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> Any:
+        user = scope.get("user")
+        if user is None or not user.is_authenticated:
+            header = dict(scope.get("headers", [])).get(b"authorization", b"").decode("latin-1")
+            keyword, _, key = header.partition(" ")
+            if keyword.lower() == "token" and key.strip():
+                scope["user"] = await _user_for_token(key.strip())
+        return await super().__call__(scope, receive, send)
+
+
+def TokenOrSessionAuthMiddlewareStack(inner: Any) -> Any:
+    return AuthMiddlewareStack(TokenAuthMiddleware(inner))
