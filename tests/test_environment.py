@@ -50,7 +50,9 @@ def test_read_list_splits_and_trims() -> None:
 
 
 def test_read_url_refuses_wrong_scheme() -> None:
-    with pytest.raises(ImproperlyConfigured, match=r"REDIS_URL must be a URL starting with redis://"):
+    with pytest.raises(
+        ImproperlyConfigured, match=r"REDIS_URL must be a URL starting with redis://"
+    ):
         read_url("REDIS_URL", "redis://127.0.0.1:6379/0", ("redis",), {"REDIS_URL": "localhost"})
 
 
