@@ -1,0 +1,345 @@
+"""Offline images, Docker-in-Docker and Docker-out-of-Docker against the real engine.
+
+Everything created here carries ``topology.managed=true`` and is removed at teardown,
+failed test or not: containers, volumes, host socket directories and the cgroups the
+nested daemons leave in the host hierarchy. No database, no registry.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+from docker.errors import DockerException, NotFound
+from docker.models.containers import Container
+
+from topology.engine import images
+from topology.engine.images import (
+    CLI_IMAGE,
+    DIND_IMAGE,
+    MANAGED_LABEL,
+    MANAGED_LABELS,
+    PROFILE_COMPATIBLE,
+    PROFILE_PRIVILEGED,
+    WORKLOAD_IMAGE,
+    MissingBinaryError,
+    build_offline_images,
+    describe_command,
+    dind_run_options,
+    nested_cgroup_parent,
+    remove_nested_cgroups,
+    run_dind,
+    seed_image,
+    unavailable_capabilities,
+    wait_for_daemon,
+)
+
+TEST_LABELS = {**MANAGED_LABELS, "topology.test": "engine-images"}
+TIMINGS: dict[str, float] = {}
+
+
+class Cleanup:
+    """Undo actions, run last-in first-out; one failing does not stop the others."""
+
+    def __init__(self) -> None:
+        self._actions: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+
+    def add(self, action: Callable[..., Any], *args: Any) -> None:
+        self._actions.append((action, args))
+
+    def run(self) -> None:
+        errors: list[str] = []
+        while self._actions:
+            action, args = self._actions.pop()
+            try:
+                action(*args)
+            except NotFound:
+                pass
+            except Exception as error:
+                errors.append(f"{getattr(action, '__name__', action)}{args}: {error!r}")
+        assert not errors, "cleanup failed:\n" + "\n".join(errors)
+
+
+def _suffix() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def _remove_container(container: Container) -> None:
+    container.remove(force=True, v=True)
+
+
+def _remove_dind(container: Container) -> None:
+    """Stop gracefully (the entrypoint stops the nested daemon), then remove."""
+    parent = nested_cgroup_parent(container)
+    try:
+        container.stop(timeout=30)
+    finally:
+        container.remove(force=True, v=True)
+        remove_nested_cgroups(parent)
+
+
+def _host_socket_path() -> str | None:
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    return host.removeprefix("unix://") if host.startswith("unix://") else None
+
+
+@pytest.fixture(scope="module")
+def host() -> Iterator[docker.DockerClient]:
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except DockerException as error:
+        pytest.skip(f"no Docker engine: {error}")
+    yield client
+    client.close()
+    if TIMINGS:
+        print("\ntimings (s): " + ", ".join(f"{k}={v:.2f}" for k, v in TIMINGS.items()))
+
+
+@pytest.fixture(scope="module")
+def built(host: docker.DockerClient) -> list[str]:
+    start = time.monotonic()
+    tags = build_offline_images(host)
+    TIMINGS["build_images" if tags else "build_images(skipped, present)"] = time.monotonic() - start
+    return tags
+
+
+@pytest.fixture(scope="module")
+def module_cleanup() -> Iterator[Cleanup]:
+    cleanup = Cleanup()
+    yield cleanup
+    cleanup.run()
+
+
+@pytest.fixture
+def cleanup() -> Iterator[Cleanup]:
+    cleanup = Cleanup()
+    yield cleanup
+    cleanup.run()
+
+
+@dataclass
+class Dind:
+    container: Container
+    profile: str
+    socket_dir: str
+    client: docker.DockerClient
+
+
+def _start_dind(
+    engine: docker.DockerClient,
+    cleanup: Cleanup,
+    *,
+    name: str,
+    socket_dir: str,
+    host_socket_dir: str,
+) -> Dind:
+    """Volume + DinD container on ``engine``; the socket is read at ``host_socket_dir``."""
+    volume = engine.volumes.create(name=f"{name}-data", labels=TEST_LABELS)
+    cleanup.add(volume.remove, True)
+    start = time.monotonic()
+    container, profile = run_dind(
+        engine, name=name, labels=TEST_LABELS, socket_dir=socket_dir, volume=volume.name
+    )
+    cleanup.add(_remove_dind, container)
+    client = wait_for_daemon(
+        os.path.join(host_socket_dir, "docker.sock"), timeout=90, container=container
+    )
+    cleanup.add(client.close)
+    TIMINGS[f"{name.rsplit('-', 1)[0]}_start_to_ping"] = time.monotonic() - start
+    return Dind(container, profile, host_socket_dir, client)
+
+
+@pytest.fixture(scope="module")
+def dind(host: docker.DockerClient, built: list[str], module_cleanup: Cleanup) -> Dind:
+    socket_dir = tempfile.mkdtemp(prefix="topology-dind-")
+    module_cleanup.add(shutil.rmtree, socket_dir, True)
+    return _start_dind(
+        host,
+        module_cleanup,
+        name=f"topology-test-dind-{_suffix()}",
+        socket_dir=socket_dir,
+        host_socket_dir=socket_dir,
+    )
+
+
+def test_unavailable_capabilities_reads_the_bounding_set(tmp_path):
+    status = tmp_path / "status"
+    status.write_text("Name:\tx\nCapBnd:\t000001fffeffffff\n")  # all but bit 24
+    assert unavailable_capabilities(str(status)) == ["SYS_RESOURCE"]
+    status.write_text("CapBnd:\t000001ffffffffff\n")
+    assert unavailable_capabilities(str(status)) == []
+
+
+def test_compatible_profile_options():
+    options = dind_run_options(False, socket_dir="/tmp/s", volume="v", cap_drop=["SYS_RESOURCE"])
+    assert options["cap_add"] == ["ALL"] and options["cap_drop"] == ["SYS_RESOURCE"]
+    assert "seccomp=unconfined" in options["security_opt"]
+    assert options["device_cgroup_rules"] == ["a *:* rwm"]
+    assert options["volumes"]["/tmp/s"]["bind"] == "/var/run"
+    assert options["volumes"]["v"]["bind"] == "/var/lib/docker"
+    assert options["volumes"]["/sys/fs/cgroup"]["mode"] == "rw"
+    assert "privileged" not in options
+    assert dind_run_options(True)["privileged"] is True
+
+
+def test_missing_binary_names_the_apt_package(monkeypatch):
+    monkeypatch.setattr(images.shutil, "which", lambda name, path=None: None)
+    with pytest.raises(MissingBinaryError, match=r"apt-get install containerd"):
+        images._find_program(images._Program("containerd", "containerd"))
+
+
+def test_shared_libraries_include_the_elf_interpreter():
+    libraries = [str(path) for path in images.shared_libraries(Path(sys.executable).resolve())]
+    if not libraries:
+        pytest.skip("static python")
+    assert any("ld-linux" in path or "ld-musl" in path for path in libraries)
+    assert all(path.startswith("/") for path in libraries)
+
+
+@pytest.mark.docker
+def test_images_are_imported_with_label_and_config(host: docker.DockerClient, built: list[str]):
+    for tag in (WORKLOAD_IMAGE, CLI_IMAGE, DIND_IMAGE):
+        image = host.images.get(tag)
+        assert image.labels.get(MANAGED_LABEL) == "true"
+        config = image.attrs["Config"]
+        assert any(entry.startswith("PATH=/usr/local/sbin:") for entry in config["Env"])
+    assert host.images.get(DIND_IMAGE).attrs["Config"]["Entrypoint"] == [
+        "/usr/local/bin/dind-entrypoint"
+    ]
+    assert build_offline_images(host) == []  # idempotent: everything exists now
+
+
+@pytest.mark.docker
+def test_workload_idles_and_stops_on_sigterm(
+    host: docker.DockerClient, built: list[str], cleanup: Cleanup
+):
+    container = host.containers.run(
+        WORKLOAD_IMAGE, name=f"topology-test-idle-{_suffix()}", detach=True, labels=TEST_LABELS
+    )
+    cleanup.add(_remove_container, container)
+    time.sleep(0.5)
+    container.reload()
+    assert container.status == "running"
+    assert container.exec_run(["sh", "-c", "echo $((6 * 7))"]).output.strip() == b"42"
+    start = time.monotonic()
+    container.stop(timeout=10)
+    assert time.monotonic() - start < 5
+
+
+@pytest.mark.docker
+def test_docker_cli_image_sees_host_containers(
+    host: docker.DockerClient, built: list[str], cleanup: Cleanup
+):
+    socket = _host_socket_path()
+    if socket is None:
+        pytest.skip("DOCKER_HOST is not a unix socket")
+    marker = host.containers.run(
+        WORKLOAD_IMAGE, name=f"topology-test-c1-{_suffix()}", detach=True, labels=TEST_LABELS
+    )
+    cleanup.add(_remove_container, marker)
+    cli = host.containers.create(
+        CLI_IMAGE,
+        ["docker", "ps", "--no-trunc", "--format", "{{.ID}} {{.Names}}"],
+        name=f"topology-test-dood-{_suffix()}",
+        labels=TEST_LABELS,
+        volumes={socket: {"bind": "/var/run/docker.sock", "mode": "rw"}},
+    )
+    cleanup.add(_remove_container, cli)
+    cli.start()
+    assert cli.wait(timeout=60)["StatusCode"] == 0, cli.logs().decode()
+    listing = cli.logs(stdout=True, stderr=False).decode()
+    assert f"{marker.id} {marker.name}" in listing
+    assert cli.name in listing  # it sees itself too: the same engine
+
+
+@pytest.mark.docker
+def test_dind_nested_daemon_is_a_separate_engine(host: docker.DockerClient, dind: Dind):
+    print(f"\nDinD profile: {dind.profile}")
+    options = dind_run_options(dind.profile == PROFILE_PRIVILEGED)
+    print(describe_command(options))
+    assert dind.profile in (PROFILE_PRIVILEGED, PROFILE_COMPATIBLE)
+    nested_info = dind.client.info()
+    host_info = host.info()
+    assert nested_info["ID"] != host_info["ID"]
+    assert nested_info["Driver"] == "overlay2"  # /var/lib/docker is a volume
+    assert nested_info["CgroupDriver"] == "cgroupfs"
+    print(f"nested engine {nested_info['ID']} driver={nested_info['Driver']}")
+    dind.container.reload()
+    assert dind.container.status == "running"
+    assert dind.container.labels[MANAGED_LABEL] == "true"
+
+
+@pytest.mark.docker
+def test_nested_containers_run_inside_not_on_host(
+    host: docker.DockerClient, dind: Dind, cleanup: Cleanup
+):
+    start = time.monotonic()
+    seed_image(host, dind.client, WORKLOAD_IMAGE)
+    TIMINGS["seed_workload"] = time.monotonic() - start
+    suffix = _suffix()
+    nested: list[Container] = []
+    for name in (f"c3-{suffix}", f"c4-{suffix}"):
+        container = dind.client.containers.run(
+            WORKLOAD_IMAGE, name=name, detach=True, labels=TEST_LABELS
+        )
+        cleanup.add(_remove_container, container)
+        nested.append(container)
+    time.sleep(0.5)
+    running = {c.id for c in dind.client.containers.list(filters={"label": MANAGED_LABEL})}
+    host_ids = {c.id for c in host.containers.list(all=True)}
+    host_names = {c.name for c in host.containers.list(all=True)}
+    for container in nested:
+        container.reload()
+        assert container.status == "running"
+        assert container.id in running
+        assert container.id not in host_ids
+        assert container.name not in host_names
+        cgroups = container.exec_run(["cat", "/proc/self/cgroup"]).output.decode()
+        assert nested_cgroup_parent(dind.container) in cgroups
+
+
+@pytest.mark.docker
+def test_dind_inside_dind(host: docker.DockerClient, dind: Dind, cleanup: Cleanup):
+    """Nesting level 2: a DinD container run by the nested daemon.
+
+    Its socket directory is a path inside the level-1 container below ``/var/run``, which
+    is the host's level-1 socket directory, so the level-2 socket is reachable from here.
+    """
+    start = time.monotonic()
+    seed_image(host, dind.client, DIND_IMAGE)
+    TIMINGS["seed_dind_into_level1"] = time.monotonic() - start
+    seed_image(host, dind.client, WORKLOAD_IMAGE)
+    name = f"topology-test-dind2-{_suffix()}"
+    level2 = _start_dind(
+        dind.client,
+        cleanup,
+        name=name,
+        socket_dir=f"/var/run/{name}",
+        host_socket_dir=os.path.join(dind.socket_dir, name),
+    )
+    print(f"\nlevel-2 DinD profile: {level2.profile}")
+    seed_image(dind.client, level2.client, WORKLOAD_IMAGE)
+    c5 = level2.client.containers.run(
+        WORKLOAD_IMAGE, name=f"c5-{_suffix()}", detach=True, labels=TEST_LABELS
+    )
+    cleanup.add(_remove_container, c5)
+    time.sleep(0.5)
+    c5.reload()
+    assert c5.status == "running"
+    engines = {host.info()["ID"], dind.client.info()["ID"], level2.client.info()["ID"]}
+    assert len(engines) == 3
+    assert level2.client.info()["Driver"] == "overlay2"
+    assert c5.id not in {c.id for c in dind.client.containers.list(all=True)}
+    assert c5.id not in {c.id for c in host.containers.list(all=True)}
+    assert level2.container.id in {c.id for c in dind.client.containers.list()}

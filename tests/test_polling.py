@@ -1,0 +1,192 @@
+"""Discovery against the real engine: nesting, DooD, DinD in DinD, faults, writes, locks."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.conftest import Cleanup, run_workload, start_dind, unique
+from tests.graph_schema import validate_graph
+from topology.engine.reading import open_reader
+from topology.engine.types import Route
+from topology.inventory import polling, queries
+from topology.inventory.models import Container, Daemon, Status
+from topology.inventory.services import Place
+
+pytestmark = [pytest.mark.docker, pytest.mark.django_db(transaction=True)]
+
+
+def _nodes(graph: dict) -> dict[str, dict]:
+    return {node["id"]: node for node in graph["nodes"]}
+
+
+def _host_engine(docker_client) -> str:
+    return docker_client.info()["ID"]
+
+
+def test_discovers_the_seed_picture(world, docker_client) -> None:
+    polling.poll_everything(publish=False)
+    graph = queries.current_graph()
+    validate_graph(graph)
+    nodes = _nodes(graph)
+    host_daemon = f"daemon:{_host_engine(docker_client)}"
+    nested_engine = world.dind.client.info()["ID"]
+    nested_daemon = f"daemon:{nested_engine}"
+
+    for c in (world.c1, world.c2):
+        node = nodes[f"container:{c.id}"]
+        assert node["parent"] == host_daemon and node["role"] == "plain"
+    dind_node = nodes[f"container:{world.dind.container.id}"]
+    assert dind_node["role"] == "dind" and dind_node["parent"] == host_daemon
+    assert nodes[nested_daemon]["parent"] == f"container:{world.dind.container.id}"
+    assert nodes[nested_daemon]["nesting"] == 1
+    assert nodes[nested_daemon]["endpoint"] == f"unix://{world.dind.socket_dir}/docker.sock"
+    for c in (world.c3, world.c4):
+        assert nodes[f"container:{c.id}"]["parent"] == nested_daemon
+    assert nodes[host_daemon]["parent"].startswith("host:")
+
+    dood = nodes[f"container:{world.dood.id}"]
+    assert dood["role"] == "dood" and dood["parent"] == host_daemon
+    assert {
+        "id": f"socket:{world.dood.id}->{_host_engine(docker_client)}",
+        "kind": "socket",
+        "source": f"container:{world.dood.id}",
+        "target": host_daemon,
+    } in graph["edges"]
+
+    inner = nodes[f"container:{world.inner_dind.id}"]
+    assert inner["role"] == "dind" and inner["parent"] == nested_daemon
+    deepest = [n for n in graph["nodes"] if n["parent"] == f"container:{world.inner_dind.id}"]
+    assert len(deepest) == 1 and deepest[0]["kind"] == "daemon"
+    assert deepest[0]["nesting"] == 2 and deepest[0]["access"] == "exec"
+    assert deepest[0]["reachable"] is True
+    for node in graph["nodes"]:
+        assert "env" not in node and "Env" not in node
+
+
+def test_privileged_flag_matches_the_engine(world, docker_client) -> None:
+    polling.poll_everything(publish=False)
+    nodes = _nodes(queries.current_graph())
+    for container in (world.c1, world.dood, world.dind.container):
+        container.reload()
+        expected = container.attrs["HostConfig"]["Privileged"]
+        assert nodes[f"container:{container.id}"]["privileged"] is expected
+
+
+def test_second_poll_without_change_writes_nothing(world) -> None:
+    polling.poll_everything(publish=False)
+    with CaptureQueriesContext(connection) as queries_seen:
+        results = polling.poll_everything(publish=False)
+    writes = [
+        q["sql"]
+        for q in queries_seen.captured_queries
+        if q["sql"].split()[0].upper() in {"INSERT", "UPDATE", "DELETE"}
+    ]
+    assert writes == []
+    assert all(not r.changes for r in results)
+
+
+def test_two_concurrent_polls_give_one_result(world, docker_client) -> None:
+    polling.poll_everything(publish=False)
+    target = polling.Target(
+        Route(url=f"unix://{world.dind.socket_dir}/docker.sock"),
+        Place(parent_engine_id=_host_engine(docker_client), container_hex=world.dind.container.id),
+    )
+    Container.objects.filter(daemon__engine_id=world.dind.client.info()["ID"]).delete()
+    results: list[polling.PollResult] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def poll() -> None:
+        barrier.wait()
+        try:
+            results.append(polling.poll_target(target, publish=False))
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=poll) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sum(r.changes.added for r in results) == 3  # c3, c4 and inner-dind, once
+    engine = world.dind.client.info()["ID"]
+    ids = list(Container.objects.filter(daemon__engine_id=engine).values_list("container_id"))
+    assert len(ids) == len(set(ids)) == 3
+
+
+def test_container_removed_mid_poll_is_gone_not_an_error(docker_client, offline_images) -> None:
+    undo = Cleanup()
+    try:
+        doomed = run_workload(docker_client, undo, unique("doomed"))
+        reader = open_reader(Route(url="unix:///var/run/docker.sock"))
+        listed = reader.list_containers()
+        assert doomed.id in {c.id for c in listed}
+        doomed.remove(force=True)
+        complete = polling._complete(reader, listed, reader.info().engine_id)
+        reader.close()
+        assert doomed.id not in {c.id for c in complete}
+    finally:
+        undo.run()
+
+
+def test_stopped_dind_turns_unreachable_and_its_containers_stale(
+    docker_client, offline_images
+) -> None:
+    undo = Cleanup()
+    try:
+        dind = start_dind(docker_client, undo, unique("dind-stop"))
+        run_workload(dind.client, undo, "c3")
+        nested_engine = dind.client.info()["ID"]
+        polling.poll_everything(publish=False)
+        assert Daemon.objects.get(engine_id=nested_engine).status == Status.UP
+
+        dind.container.stop(timeout=5)
+        results = polling.poll_everything(publish=False)
+        nested = Daemon.objects.get(engine_id=nested_engine)
+        assert nested.status == Status.UNREACHABLE and nested.last_error
+        assert all(c.stale for c in Container.objects.filter(daemon=nested))
+        assert Container.objects.get(container_id=dind.container.id).state == "exited"
+        assert any(r.error for r in results)
+        graph = queries.current_graph()
+        validate_graph(graph)
+        node = _nodes(graph)[f"daemon:{nested_engine}"]
+        assert node["status"] == "unreachable" and node["reachable"] is False
+
+        from datetime import timedelta
+
+        from topology.inventory import services
+
+        services.prune_stale(grace=timedelta(0))
+        assert not Container.objects.filter(daemon=nested).exists()
+    finally:
+        undo.run()
+
+
+def test_removed_dind_takes_its_nested_daemon_with_it(docker_client, offline_images) -> None:
+    undo = Cleanup()
+    try:
+        dind = start_dind(docker_client, undo, unique("dind-gone"))
+        nested_engine = dind.client.info()["ID"]
+        polling.poll_everything(publish=False)
+        assert Daemon.objects.filter(engine_id=nested_engine).exists()
+        dind.container.remove(force=True, v=True)
+        results = polling.poll_everything(publish=False)
+        assert not Daemon.objects.filter(engine_id=nested_engine).exists()
+        removed = [n for r in results for n in r.changes.delta.remove_nodes]
+        assert f"daemon:{nested_engine}" in removed
+        assert f"container:{dind.container.id}" in removed
+    finally:
+        undo.run()
+
+
+def test_unreachable_root_engine_is_a_per_daemon_error(db, tmp_path, settings) -> None:
+    settings.DOCKER_HOST = f"unix://{tmp_path}/missing.sock"
+    results = polling.poll_everything(publish=False)
+    assert len(results) == 1 and "no answer" in results[0].error

@@ -1,0 +1,780 @@
+"""Offline demo images and Docker-in-Docker helpers.
+
+No registry is reachable where this project runs, so every demo image is made with
+``docker import`` from a root filesystem assembled here, in a tar archive, out of this
+machine's own binaries:
+
+* ``topology/workload:offline``: busybox-static and its applet links, idling forever;
+* ``topology/docker-cli:offline``: the same plus the docker CLI, for Docker-out-of-Docker
+  (mount the host socket at ``/var/run/docker.sock``);
+* ``topology/dind:offline``: the same plus dockerd, containerd, the runc shim, runc,
+  docker-init and docker-proxy, with an entrypoint that starts a nested daemon.
+
+Binaries are found at run time with :func:`shutil.which`; their shared libraries and ELF
+interpreter are found with ``ldd`` and copied to the paths ``ldd`` reports, so the images
+follow whatever versions the host has installed.
+
+Running a DinD container: ``--privileged`` is the usual way, but an engine whose own
+bounding set lacks a capability (on the development VM root has no ``CAP_SYS_RESOURCE``)
+cannot start privileged containers: runc fails with "unable to apply caps". The
+*compatible* profile (see :func:`dind_run_options`) grants every capability the engine
+can give, no seccomp or AppArmor confinement, unmasked ``/proc`` paths, access to every
+device, and the host's cgroup hierarchy; the nested daemon puts its containers under a
+cgroup parent of its own, ``/topology-nested-<hostname>``. :func:`run_dind` tries
+privileged first and falls back to that profile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+
+import docker
+import requests
+from docker.constants import MINIMUM_DOCKER_API_VERSION
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.models.containers import Container
+from docker.models.images import Image
+
+__all__ = [
+    "CLI_IMAGE",
+    "DIND_IMAGE",
+    "MANAGED_LABEL",
+    "MANAGED_LABELS",
+    "PROFILE_COMPATIBLE",
+    "PROFILE_PRIVILEGED",
+    "SYSTEM_PATHS_UNCONFINED",
+    "WORKLOAD_IMAGE",
+    "MissingBinaryError",
+    "build_offline_images",
+    "describe_command",
+    "dind_run_options",
+    "nested_cgroup_parent",
+    "remove_nested_cgroups",
+    "run_dind",
+    "seed_image",
+    "unavailable_capabilities",
+    "wait_for_daemon",
+]
+
+DIND_IMAGE = "topology/dind:offline"
+WORKLOAD_IMAGE = "topology/workload:offline"
+CLI_IMAGE = "topology/docker-cli:offline"
+
+MANAGED_LABEL = "topology.managed"
+MANAGED_LABELS: dict[str, str] = {MANAGED_LABEL: "true"}
+ROLE_LABEL = "topology.image.role"
+
+PROFILE_PRIVILEGED = "privileged"
+PROFILE_COMPATIBLE = "compatible"
+
+#: ``PATH`` inside every image, also searched (after ``$PATH``) for host binaries.
+IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+#: What ``docker run --security-opt systempaths=unconfined`` does. The CLI turns that option
+#: into empty ``MaskedPaths``/``ReadonlyPaths`` before calling the API (the daemon rejects it
+#: as a security option) and the Python SDK has no keyword for either, so :func:`run_dind`
+#: adds these HostConfig fields itself.
+SYSTEM_PATHS_UNCONFINED: dict[str, list[str]] = {"MaskedPaths": [], "ReadonlyPaths": []}
+
+DIND_ENTRYPOINT = "/usr/local/bin/dind-entrypoint"
+NESTED_CGROUP_PREFIX = "/topology-nested-"
+#: ``sleep`` that still stops at once on SIGTERM (a bare ``sleep`` as PID 1 ignores it).
+IDLE_COMMAND = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; sleep 2147483647 & wait"]
+
+# Linux capability numbers are the indexes; names as Docker spells them (without CAP_).
+_CAPABILITIES = (
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+)
+
+
+class MissingBinaryError(RuntimeError):
+    """A program an image needs is not installed on this machine."""
+
+    def __init__(self, name: str, package: str, searched: str) -> None:
+        super().__init__(
+            f"{name!r} was not found (searched {searched}); "
+            f"install the Debian package that provides it: apt-get install {package}"
+        )
+        self.name = name
+        self.package = package
+
+
+@dataclass(frozen=True)
+class _Program:
+    """A host program copied into an image, and the apt package that provides it."""
+
+    name: str
+    package: str
+    target_dir: str = "/usr/local/bin"
+
+
+_BUSYBOX = _Program("busybox", "busybox-static", "/bin")
+_DOCKER_CLI = _Program("docker", "docker.io")
+_ENGINE_PROGRAMS = (
+    _Program("dockerd", "docker.io"),
+    _Program("docker-proxy", "docker.io"),
+    _Program("docker-init", "docker.io tini"),
+    _Program("containerd", "containerd"),
+    # dockerd 20.10 and later run containers through the io.containerd.runc.v2 runtime.
+    _Program("containerd-shim-runc-v2", "containerd"),
+    _Program("runc", "runc"),
+)
+
+
+def _search_path() -> str:
+    seen: list[str] = []
+    for entry in [*os.environ.get("PATH", "").split(os.pathsep), *IMAGE_PATH.split(":")]:
+        if entry and entry not in seen:
+            seen.append(entry)
+    return os.pathsep.join(seen)
+
+
+def _find_program(program: _Program) -> Path:
+    search = _search_path()
+    found = shutil.which(program.name, path=search)
+    if found is None:
+        raise MissingBinaryError(program.name, program.package, search)
+    return Path(found)
+
+
+def shared_libraries(binary: Path) -> list[Path]:
+    """Absolute paths of the shared objects ``binary`` loads, ELF interpreter included.
+
+    Parsed from ``ldd``; an empty list for a static binary. Paths are the ones the dynamic
+    loader resolved (``/lib/x86_64-linux-gnu/libc.so.6``, ``/lib64/ld-linux-x86-64.so.2``),
+    which is where the loader will look for them inside the image too.
+    """
+    ldd = shutil.which("ldd", path=_search_path())
+    if ldd is None:
+        raise MissingBinaryError("ldd", "libc-bin", _search_path())
+    result = subprocess.run(
+        [ldd, str(binary)], capture_output=True, text=True, check=False, timeout=60
+    )
+    output = result.stdout + result.stderr
+    if "not a dynamic executable" in output or "statically linked" in output:
+        return []
+    if result.returncode != 0:
+        raise RuntimeError(f"ldd {binary} failed ({result.returncode}): {output.strip()}")
+    libraries: list[Path] = []
+    for raw in result.stdout.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        name, arrow, target = line.partition("=>")
+        if arrow and target.strip().startswith("not found"):
+            raise RuntimeError(f"{binary} needs {name.strip()}, which ldd cannot find")
+        path = (target if arrow else name).strip().split(" (0x", 1)[0].strip()
+        if path.startswith("/"):  # skips linux-vdso.so.1, which the kernel provides
+            libraries.append(Path(path))
+    return libraries
+
+
+class _RootFS:
+    """A root filesystem written straight into an uncompressed tar archive.
+
+    Parent directories are added on demand and every path is stored once, so the archive
+    never holds two entries for the same name.
+    """
+
+    def __init__(self, fileobj: IO[bytes]) -> None:
+        # Closed by close(); the archive outlives this call.
+        self._tar = tarfile.open(fileobj=fileobj, mode="w", format=tarfile.PAX_FORMAT)  # noqa: SIM115
+        self._paths: set[str] = set()
+        self._mtime = int(time.time())
+
+    @staticmethod
+    def _key(path: str | PurePosixPath) -> str:
+        return str(PurePosixPath("/", path)).lstrip("/")
+
+    def __contains__(self, path: str | PurePosixPath) -> bool:
+        return self._key(path) in self._paths
+
+    def _info(self, path: str, kind: bytes, mode: int) -> tarfile.TarInfo:
+        key = self._key(path)
+        parent = str(PurePosixPath(key).parent)
+        if parent not in (".", "") and parent not in self._paths:
+            self.directory(parent)
+        info = tarfile.TarInfo(key)
+        info.type = kind
+        info.mode = mode
+        info.uid = info.gid = 0
+        info.uname = info.gname = "root"
+        info.mtime = self._mtime
+        self._paths.add(key)
+        return info
+
+    def directory(self, path: str, mode: int = 0o755) -> None:
+        if path in self:
+            return
+        self._tar.addfile(self._info(path, tarfile.DIRTYPE, mode))
+
+    def data(self, path: str, content: bytes | str, mode: int = 0o644) -> None:
+        raw = content.encode() if isinstance(content, str) else content
+        info = self._info(path, tarfile.REGTYPE, mode)
+        info.size = len(raw)
+        self._tar.addfile(info, io.BytesIO(raw))
+
+    def copy(self, path: str, source: Path) -> None:
+        """Store the content of ``source`` (symlinks followed) as a regular file."""
+        real = source.resolve(strict=True)
+        stat = real.stat()
+        info = self._info(path, tarfile.REGTYPE, stat.st_mode & 0o7777)
+        info.size = stat.st_size
+        info.mtime = int(stat.st_mtime)
+        with real.open("rb") as handle:
+            self._tar.addfile(info, handle)
+
+    def symlink(self, path: str, target: str) -> None:
+        info = self._info(path, tarfile.SYMTYPE, 0o777)
+        info.linkname = target
+        self._tar.addfile(info)
+
+    def program(self, source: Path, path: str) -> None:
+        """Copy an executable to ``path`` together with every shared library it loads."""
+        self.copy(path, source)
+        for library in shared_libraries(source):
+            if library not in self:
+                self.copy(str(library), library)
+
+    def close(self) -> None:
+        self._tar.close()
+
+
+def _base_rootfs(rootfs: _RootFS, role: str) -> None:
+    """Directories, account files and busybox with a link for each of its applets."""
+    for directory in (
+        "/bin",
+        "/sbin",
+        "/usr/bin",
+        "/usr/sbin",
+        "/usr/local/bin",
+        "/usr/local/sbin",
+        "/etc",
+        "/dev",
+        "/proc",
+        "/sys",
+        "/run",
+        "/var/run",
+        "/var/lib",
+    ):
+        rootfs.directory(directory)
+    rootfs.directory("/root", 0o700)
+    rootfs.directory("/tmp", 0o1777)  # noqa: S108 - inside the image, not on this host
+    rootfs.directory("/var/tmp", 0o1777)  # noqa: S108
+    rootfs.data(
+        "/etc/passwd",
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+    )
+    rootfs.data("/etc/group", "root:x:0:\nnogroup:x:65534:\n")
+    rootfs.data("/etc/nsswitch.conf", "hosts: files dns\nnetworks: files\n")
+    for placeholder in ("/etc/hosts", "/etc/hostname", "/etc/resolv.conf"):
+        rootfs.data(placeholder, "")  # Docker bind-mounts its own over these.
+    rootfs.data(
+        "/etc/os-release",
+        f'NAME="topology offline"\nID=topology\nPRETTY_NAME="topology offline {role} image"\n',
+    )
+
+    busybox = _find_program(_BUSYBOX)
+    rootfs.program(busybox, "/bin/busybox")
+    listing = subprocess.run(
+        [str(busybox), "--list-full"], capture_output=True, text=True, check=False, timeout=30
+    )
+    if listing.returncode == 0:
+        applets = listing.stdout.split()
+    else:  # very old busybox: no --list-full, put every applet in /bin
+        names = subprocess.run(
+            [str(busybox), "--list"], capture_output=True, text=True, check=True, timeout=30
+        ).stdout.split()
+        applets = [f"bin/{name}" for name in names]
+    for applet in applets:
+        if applet != "bin/busybox" and applet not in rootfs:
+            rootfs.symlink(applet, "/bin/busybox")
+
+
+def _install(rootfs: _RootFS, program: _Program) -> None:
+    rootfs.program(_find_program(program), f"{program.target_dir}/{program.name}")
+
+
+_ENTRYPOINT_SCRIPT = r"""#!/bin/sh
+# Starts a nested Docker daemon; arguments are passed on to dockerd.
+#   DIND_CGROUP_PARENT   cgroup parent of the nested containers (/topology-nested-<hostname>)
+#   DIND_STORAGE_DRIVER  storage driver (default: overlay2, or vfs when /var/lib/docker is
+#                        itself on overlayfs, i.e. when no volume is mounted there)
+# The socket is /var/run/docker.sock; mount a host directory on /var/run to reach it.
+set -eu
+
+parent="${DIND_CGROUP_PARENT:-/topology-nested-$(hostname)}"
+mkdir -p /var/run /run /var/lib/docker /tmp
+
+# Type of the filesystem holding $1: the longest mount point in /proc/mounts above it.
+fs_type() {
+    awk -v path="$1" '
+        {
+            prefix = ($2 == "/") ? "/" : $2 "/"
+            if ((path == $2 || index(path "/", prefix) == 1) && length($2) >= best) {
+                best = length($2); type = $3
+            }
+        }
+        END { print type }' /proc/mounts
+}
+
+driver="${DIND_STORAGE_DRIVER:-}"
+if [ -z "$driver" ]; then
+    case "$(fs_type /var/lib/docker)" in
+        overlay | aufs) driver=vfs ;;
+        *) driver=overlay2 ;;
+    esac
+    grep -qw overlay /proc/filesystems || driver=vfs
+fi
+
+[ -w /sys/fs/cgroup ] ||
+    echo "dind-entrypoint: /sys/fs/cgroup is read-only; mount the host's cgroups (rw)" >&2
+
+# Remove the (empty) cgroups the nested daemon leaves behind in the host hierarchy.
+cleanup_cgroups() {
+    for dir in /sys/fs/cgroup/*/"${parent#/}"; do
+        [ -d "$dir" ] && find "$dir" -depth -type d -exec rmdir {} \; 2>/dev/null
+    done
+    return 0
+}
+
+echo "dind-entrypoint: storage driver $driver, cgroup parent $parent" >&2
+dockerd \
+    --host=unix:///var/run/docker.sock \
+    --exec-root=/run/docker \
+    --pidfile=/run/docker.pid \
+    --data-root=/var/lib/docker \
+    --storage-driver="$driver" \
+    --cgroup-parent="$parent" \
+    --exec-opt native.cgroupdriver=cgroupfs \
+    --iptables=false \
+    --ip-masq=false \
+    --group=root \
+    "$@" &
+pid=$!
+trap 'kill -TERM "$pid" 2>/dev/null || true' TERM INT HUP
+
+status=0
+wait "$pid" || status=$?
+# A trapped signal interrupts wait; wait again until dockerd has really finished.
+while kill -0 "$pid" 2>/dev/null; do
+    status=0
+    wait "$pid" || status=$?
+done
+cleanup_cgroups
+exit "$status"
+"""
+
+
+@dataclass(frozen=True)
+class _ImageSpec:
+    tag: str
+    role: str
+    populate: Callable[[_RootFS], None]
+    cmd: list[str]
+    entrypoint: list[str] | None = None
+
+    def changes(self) -> list[str]:
+        changes = [
+            f"LABEL {MANAGED_LABEL}=true {ROLE_LABEL}={self.role}",
+            f"ENV PATH={IMAGE_PATH}",
+            "WORKDIR /",
+            f"CMD {json.dumps(self.cmd)}",
+        ]
+        if self.entrypoint is not None:
+            changes.append(f"ENTRYPOINT {json.dumps(self.entrypoint)}")
+        return changes
+
+
+def _workload_rootfs(rootfs: _RootFS) -> None:
+    _base_rootfs(rootfs, "workload")
+
+
+def _cli_rootfs(rootfs: _RootFS) -> None:
+    _base_rootfs(rootfs, "docker-cli")
+    _install(rootfs, _DOCKER_CLI)
+
+
+def _dind_rootfs(rootfs: _RootFS) -> None:
+    _base_rootfs(rootfs, "dind")
+    for program in (*_ENGINE_PROGRAMS, _DOCKER_CLI):
+        _install(rootfs, program)
+    rootfs.directory("/var/lib/docker", 0o711)
+    rootfs.data(DIND_ENTRYPOINT, _ENTRYPOINT_SCRIPT, 0o755)
+
+
+_IMAGES = (
+    _ImageSpec(WORKLOAD_IMAGE, "workload", _workload_rootfs, IDLE_COMMAND),
+    _ImageSpec(CLI_IMAGE, "docker-cli", _cli_rootfs, ["docker", "ps"]),
+    _ImageSpec(DIND_IMAGE, "dind", _dind_rootfs, [], [DIND_ENTRYPOINT]),
+)
+
+
+def _find_image(client: docker.DockerClient, tag: str) -> Image | None:
+    try:
+        return client.images.get(tag)
+    except ImageNotFound:
+        return None
+
+
+def _import(client: docker.DockerClient, spec: _ImageSpec) -> Image:
+    repository, _, version = spec.tag.rpartition(":")
+    with tempfile.TemporaryFile(prefix="topology-rootfs-") as archive:
+        rootfs = _RootFS(archive)
+        try:
+            spec.populate(rootfs)
+        finally:
+            rootfs.close()
+        archive.seek(0)
+        answer = client.api.import_image(
+            src=archive, repository=repository, tag=version, changes=spec.changes()
+        )
+    for line in str(answer).splitlines():
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and ("error" in message or "errorDetail" in message):
+            raise RuntimeError(f"docker import of {spec.tag} failed: {message}")
+    image = client.images.get(spec.tag)
+    if image.labels.get(MANAGED_LABEL) != "true":
+        raise RuntimeError(f"{spec.tag} was imported without the {MANAGED_LABEL} label")
+    return image
+
+
+def build_offline_images(client: docker.DockerClient, *, force: bool = False) -> list[str]:
+    """Import the three demo images into ``client``'s engine; return the tags built.
+
+    An image that already exists is skipped unless ``force``; a forced rebuild removes the
+    image it replaces when nothing uses it any more. Raises :class:`MissingBinaryError`
+    naming the apt package to install when a program is missing from this machine.
+    """
+    built: list[str] = []
+    for spec in _IMAGES:
+        previous = _find_image(client, spec.tag)
+        if previous is not None and not force:
+            continue
+        image = _import(client, spec)
+        built.append(spec.tag)
+        if previous is not None and previous.id != image.id:
+            # Still used by a container: it stays, untagged.
+            with contextlib.suppress(APIError):
+                client.images.remove(previous.id, noprune=False)
+    return built
+
+
+def unavailable_capabilities(status_path: str = "/proc/self/status") -> list[str]:
+    """Capabilities missing from this process's bounding set, as Docker names them.
+
+    Run next to the engine, this is what the engine cannot hand out either (``[]`` when
+    the set is complete or cannot be read).
+    """
+    try:
+        text = Path(status_path).read_text()
+    except OSError:
+        return []
+    for line in text.splitlines():
+        if line.startswith("CapBnd:"):
+            bounding = int(line.split(":", 1)[1].strip(), 16)
+            return [name for bit, name in enumerate(_CAPABILITIES) if not bounding >> bit & 1]
+    return []
+
+
+def dind_run_options(
+    privileged: bool,
+    *,
+    socket_dir: str | None = None,
+    volume: str | None = None,
+    cgroup_root: str = "/sys/fs/cgroup",
+    cap_drop: list[str] | None = None,
+) -> dict[str, Any]:
+    """Keyword arguments for ``client.containers.create/run`` that start a DinD container.
+
+    ``privileged=True`` is plain ``--privileged``. Otherwise the compatible profile:
+    ``cap_add=["ALL"]`` minus ``cap_drop`` (default: the capabilities this machine lacks,
+    see :func:`unavailable_capabilities`, or ``SYS_RESOURCE`` when it lacks none), seccomp
+    and AppArmor unconfined, the device rule ``a *:* rwm``. Both profiles mount the host
+    cgroup hierarchy read-write, which the nested daemon needs on cgroup v1 (without it
+    runc fails: "mkdir /sys/fs/cgroup/cpuset/...: read-only file system"). The compatible
+    profile also wants ``--security-opt systempaths=unconfined``, which no SDK keyword
+    expresses: merge :data:`SYSTEM_PATHS_UNCONFINED` into the HostConfig, as
+    :func:`run_dind` does.
+
+    ``socket_dir`` (a directory on the engine's host) is mounted on ``/var/run``, where the
+    nested daemon creates ``docker.sock``; ``volume`` is mounted on ``/var/lib/docker``
+    (without one the nested daemon stores images with the slow ``vfs`` driver).
+    """
+    volumes: dict[str, dict[str, str]] = {
+        cgroup_root: {"bind": "/sys/fs/cgroup", "mode": "rw"},
+    }
+    if socket_dir is not None:
+        volumes[socket_dir] = {"bind": "/var/run", "mode": "rw"}
+    if volume is not None:
+        volumes[volume] = {"bind": "/var/lib/docker", "mode": "rw"}
+    options: dict[str, Any] = {
+        "image": DIND_IMAGE,
+        "detach": True,
+        "volumes": volumes,
+        # containerd, shim and runc state: fresh on every start, apart from the socket dir.
+        "tmpfs": {"/run": "rw,exec,nosuid,nodev,mode=755"},
+        "cgroupns": "host",
+        "stop_signal": "SIGTERM",
+    }
+    if privileged:
+        options["privileged"] = True
+    else:
+        options.update(
+            cap_add=["ALL"],
+            cap_drop=(
+                list(cap_drop)
+                if cap_drop is not None
+                else unavailable_capabilities() or ["SYS_RESOURCE"]
+            ),
+            security_opt=["seccomp=unconfined", "apparmor=unconfined"],
+            device_cgroup_rules=["a *:* rwm"],
+        )
+    return options
+
+
+def _create_container(
+    client: docker.DockerClient, options: dict[str, Any], *, unmask_system_paths: bool
+) -> Container:
+    """``client.containers.create(**options)``, plus :data:`SYSTEM_PATHS_UNCONFINED`."""
+    if not unmask_system_paths:
+        return client.containers.create(**options)
+    host_options = dict(options)
+    create_options = {
+        key: host_options.pop(key)
+        for key in ("image", "command", "name", "labels", "environment", "stop_signal")
+        if key in host_options
+    }
+    host_options.pop("detach", None)
+    host_config = client.api.create_host_config(
+        binds=host_options.pop("volumes", None), **host_options
+    )
+    host_config.update(SYSTEM_PATHS_UNCONFINED)
+    created = client.api.create_container(detach=True, host_config=host_config, **create_options)
+    return client.containers.get(created["Id"])
+
+
+_UNKNOWN_CAPABILITY = re.compile(r'unknown capability: "?(?:CAP_)?([A-Z_]+)')
+
+
+def _is_caps_error(error: APIError) -> bool:
+    return "unable to apply caps" in str(error).lower()
+
+
+def _discard(container: Container) -> None:
+    with contextlib.suppress(NotFound):
+        container.remove(force=True, v=True)
+
+
+def run_dind(
+    client: docker.DockerClient,
+    *,
+    name: str,
+    labels: dict[str, str],
+    socket_dir: str,
+    volume: str | None,
+    privileged: bool | None = None,
+) -> tuple[Container, str]:
+    """Start a DinD container; return it with the profile it runs under.
+
+    ``privileged=None`` tries :data:`PROFILE_PRIVILEGED` first and, when the engine
+    answers "unable to apply caps" (at create or at start), removes the failed container
+    and uses :data:`PROFILE_COMPATIBLE`. ``True``/``False`` force one profile. The nested
+    socket is ``<socket_dir>/docker.sock`` on the engine's host (see
+    :func:`wait_for_daemon`). The container carries ``labels`` plus ``topology.managed``.
+
+    An engine older than a capability rejects dropping it ("unknown capability"); it
+    cannot grant it either, so that capability leaves the drop list and the create is
+    retried. This happens when this code runs inside a DinD container of a 20.10 engine,
+    whose bounding set lacks ``BPF``, ``PERFMON`` and ``CHECKPOINT_RESTORE``.
+    """
+    profiles = [True, False] if privileged is None else [privileged]
+    cap_drop: list[str] | None = None
+    while True:
+        attempt = profiles[0]
+        options = dind_run_options(attempt, socket_dir=socket_dir, volume=volume, cap_drop=cap_drop)
+        options.update(name=name, labels={**labels, **MANAGED_LABELS})
+        container: Container | None = None
+        try:
+            container = _create_container(client, options, unmask_system_paths=not attempt)
+            container.start()
+        except APIError as error:
+            if container is not None:
+                _discard(container)
+            unknown = _UNKNOWN_CAPABILITY.search(str(error))
+            if not attempt and unknown and unknown.group(1) in options["cap_drop"]:
+                cap_drop = [cap for cap in options["cap_drop"] if cap != unknown.group(1)]
+                continue
+            if len(profiles) > 1 and _is_caps_error(error):
+                profiles.pop(0)
+                continue
+            raise
+        container.reload()
+        return container, PROFILE_PRIVILEGED if attempt else PROFILE_COMPATIBLE
+
+
+def nested_cgroup_parent(container: Container) -> str:
+    """The cgroup parent the nested daemon in ``container`` uses (entrypoint default)."""
+    for entry in container.attrs.get("Config", {}).get("Env") or []:
+        key, _, value = entry.partition("=")
+        if key == "DIND_CGROUP_PARENT" and value:
+            return value
+    return NESTED_CGROUP_PREFIX + container.attrs["Config"]["Hostname"]
+
+
+def remove_nested_cgroups(parent: str, cgroup_root: str = "/sys/fs/cgroup") -> int:
+    """Remove the empty cgroups left under ``parent`` in every hierarchy; return a count.
+
+    The entrypoint does this when the nested daemon stops; this is the fallback after a
+    kill. Only paths starting with ``/topology-nested-`` are touched, and a cgroup that
+    still holds processes stays (the kernel refuses to remove it).
+    """
+    if not parent.startswith(NESTED_CGROUP_PREFIX) or "/" in parent[1:] or ".." in parent:
+        raise ValueError(f"not a nested daemon cgroup parent: {parent!r}")
+    removed = 0
+    root = Path(cgroup_root)
+    if not root.is_dir():
+        return 0
+    for hierarchy in root.iterdir():
+        top = hierarchy / parent.lstrip("/")
+        if not top.is_dir():
+            continue
+        for directory, _subdirs, _files in sorted(os.walk(top), reverse=True):
+            try:
+                os.rmdir(directory)
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
+def wait_for_daemon(
+    socket_path: str,
+    timeout: float = 60.0,
+    *,
+    container: Container | None = None,
+    interval: float = 0.2,
+) -> docker.DockerClient:
+    """Poll ``/_ping`` on a unix socket until the daemon answers; return a client for it.
+
+    Each probe has a two-second timeout. With ``container`` (the DinD container), give up
+    early, with its last log lines, when it has exited. Raises :class:`TimeoutError`.
+    """
+    base_url = f"unix://{socket_path}"
+    deadline = time.monotonic() + timeout
+    last_error = "the socket does not exist yet"
+    while time.monotonic() < deadline:
+        if container is not None:
+            container.reload()
+            if container.status in ("exited", "dead"):
+                logs = container.logs(tail=20).decode(errors="replace")
+                raise RuntimeError(
+                    f"DinD container {container.name} exited "
+                    f"({container.attrs['State'].get('ExitCode')}) before its daemon "
+                    f"answered:\n{logs}"
+                )
+        if os.path.exists(socket_path):
+            probe = docker.APIClient(
+                base_url=base_url,
+                version=MINIMUM_DOCKER_API_VERSION,
+                timeout=2,
+            )
+            try:
+                if probe.ping():
+                    return docker.DockerClient(base_url=base_url, timeout=120)
+            except (DockerException, requests.RequestException, OSError) as error:
+                last_error = str(error)
+            finally:
+                probe.close()
+        time.sleep(interval)
+    raise TimeoutError(f"no Docker daemon answered on {socket_path} in {timeout:g}s: {last_error}")
+
+
+def seed_image(
+    source_client: docker.DockerClient, target_client: docker.DockerClient, tag: str
+) -> Image:
+    """Copy image ``tag`` from one daemon to another, streaming ``save`` into ``load``."""
+    archive: Iterable[bytes] = source_client.api.get_image(tag, chunk_size=1024 * 1024)
+    for message in target_client.api.load_image(archive):
+        if isinstance(message, dict) and ("error" in message or "errorDetail" in message):
+            detail = message.get("errorDetail") or message.get("error")
+            raise RuntimeError(f"loading {tag} into the target daemon failed: {detail}")
+    return target_client.images.get(tag)
+
+
+def describe_command(options: dict[str, Any]) -> str:
+    """The ``docker run`` command line equivalent to ``options`` (for logs and reports)."""
+    words = ["docker", "run", "-d"]
+    if options.get("privileged"):
+        words.append("--privileged")
+    words += [f"--cap-add={cap}" for cap in options.get("cap_add", [])]
+    words += [f"--cap-drop={cap}" for cap in options.get("cap_drop", [])]
+    words += [f"--security-opt={opt}" for opt in options.get("security_opt", [])]
+    if not options.get("privileged"):
+        words.append("--security-opt=systempaths=unconfined")
+    words += [f"--device-cgroup-rule={rule}" for rule in options.get("device_cgroup_rules", [])]
+    if options.get("cgroupns"):
+        words.append(f"--cgroupns={options['cgroupns']}")
+    for path, mode in options.get("tmpfs", {}).items():
+        words.append(f"--tmpfs={path}:{mode}")
+    for source, bind in options.get("volumes", {}).items():
+        words.append(f"--volume={source}:{bind['bind']}:{bind['mode']}")
+    words.append(options.get("image", DIND_IMAGE))
+    return shlex.join(words)

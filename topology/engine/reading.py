@@ -1,0 +1,302 @@
+"""Reading a daemon: its identity and its containers, through the API or through docker exec."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import docker
+import docker.errors
+
+from topology.engine.connection import EngineAddress, EngineError, as_engine_error, open_client
+from topology.engine.types import ContainerInfo, EngineInfo, Mount, Port, Route
+
+DOCKER_STATES = {"running", "exited", "paused", "created", "restarting", "dead", "removing"}
+
+
+class EngineReader(Protocol):
+    route: Route
+
+    def info(self) -> EngineInfo: ...
+    def list_containers(self) -> list[ContainerInfo]: ...
+    def inspect(self, container_id: str) -> ContainerInfo | None: ...
+    def exec_in(self, container_id: str, command: list[str]) -> str: ...
+    def close(self) -> None: ...
+
+
+def open_reader(route: Route, connect_timeout: float = 2.0, read_timeout: float = 10.0) -> Any:
+    """A reader for ``route``; exec routes are read through the reader of their ``via``."""
+    if route.is_exec:
+        if route.via is None:
+            raise EngineError(f"{route.url}: an exec route needs the route of its daemon")
+        parent = open_reader(route.via, connect_timeout, read_timeout)
+        return ExecReader(route, parent)
+    address = EngineAddress(
+        url=route.url,
+        tls=None,
+        insecure=route.insecure,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+    )
+    if route.tls_client_cert:
+        from topology.engine.connection import TLSMaterial
+
+        address = replace(
+            address,
+            tls=TLSMaterial(route.tls_ca_cert, route.tls_client_cert, route.tls_client_key),
+        )
+    return ApiReader(route, open_client(address))
+
+
+def _engine_info(data: dict[str, Any], api_version: str) -> EngineInfo:
+    engine_id = data.get("ID") or ""
+    if not engine_id:
+        raise EngineError("the daemon's /info has no engine ID")
+    return EngineInfo(
+        engine_id=engine_id,
+        name=data.get("Name") or "",
+        version=data.get("ServerVersion") or "",
+        api_version=api_version,
+        operating_system=data.get("OperatingSystem") or "",
+    )
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text or text.startswith("0001-"):
+        return None
+    text = text.rstrip("Z")
+    head, _, fraction = text.partition(".")
+    try:
+        moment = datetime.fromisoformat(head)
+    except ValueError:
+        return None
+    micro = int((fraction + "000000")[:6]) if fraction.isdigit() else 0
+    return moment.replace(microsecond=micro, tzinfo=UTC)
+
+
+def _whole_seconds(moment: datetime | None) -> datetime | None:
+    return moment.replace(microsecond=0) if moment else None
+
+
+def _state(value: str | None) -> str:
+    value = (value or "").lower()
+    return value if value in DOCKER_STATES else "dead"
+
+
+def _mounts(items: Iterable[dict[str, Any]] | None) -> tuple[Mount, ...]:
+    mounts = (
+        Mount(
+            type=item.get("Type") or "",
+            source=item.get("Source") or item.get("Name") or "",
+            destination=item.get("Destination") or "",
+            read_write=bool(item.get("RW", True)),
+        )
+        for item in items or ()
+    )
+    return tuple(sorted(mounts, key=lambda m: (m.destination, m.source)))
+
+
+def container_from_listing(item: dict[str, Any]) -> ContainerInfo:
+    """From ``GET /containers/json`` (cheap; no privileged flag, no start time)."""
+    names = item.get("Names") or []
+    networks = ((item.get("NetworkSettings") or {}).get("Networks") or {}).keys()
+    return ContainerInfo(
+        id=item["Id"],
+        name=(names[0] if names else item["Id"][:12]).lstrip("/"),
+        image=item.get("Image") or "",
+        image_id=item.get("ImageID") or "",
+        state=_state(item.get("State")),
+        created=datetime.fromtimestamp(item["Created"], UTC) if item.get("Created") else None,
+        labels=dict(item.get("Labels") or {}),
+        mounts=_mounts(item.get("Mounts")),
+        ports=tuple(
+            Port(
+                ip=port.get("IP") or "",
+                private_port=int(port.get("PrivatePort") or 0),
+                public_port=port.get("PublicPort"),
+                protocol=port.get("Type") or "tcp",
+            )
+            for port in item.get("Ports") or ()
+        ),
+        networks=tuple(sorted(networks)),
+    )
+
+
+def container_from_inspect(data: dict[str, Any]) -> ContainerInfo:
+    """From ``GET /containers/<id>/json``. ``Config.Env`` is never read."""
+    state = data.get("State") or {}
+    config = data.get("Config") or {}
+    host_config = data.get("HostConfig") or {}
+    settings = data.get("NetworkSettings") or {}
+    ports = []
+    for spec, bindings in (settings.get("Ports") or {}).items():
+        number, _, protocol = spec.partition("/")
+        for binding in bindings or [{}]:
+            public = binding.get("HostPort")
+            ports.append(
+                Port(
+                    ip=binding.get("HostIp") or "",
+                    private_port=int(number),
+                    public_port=int(public) if public else None,
+                    protocol=protocol or "tcp",
+                )
+            )
+    return ContainerInfo(
+        id=data["Id"],
+        name=(data.get("Name") or data["Id"][:12]).lstrip("/"),
+        image=config.get("Image") or "",
+        image_id=data.get("Image") or "",
+        state=_state(state.get("Status")),
+        created=_whole_seconds(_parse_time(data.get("Created"))),
+        labels=dict(config.get("Labels") or {}),
+        mounts=_mounts(data.get("Mounts")),
+        ports=tuple(sorted(ports, key=lambda p: (p.private_port, p.protocol, p.ip))),
+        networks=tuple(sorted((settings.get("Networks") or {}).keys())),
+        privileged=bool(host_config.get("Privileged")),
+        started_at=state.get("StartedAt"),
+    )
+
+
+def processes_include_dockerd(top: dict[str, Any]) -> bool:
+    titles = [title.upper() for title in top.get("Titles") or []]
+    column = next((titles.index(t) for t in ("CMD", "COMMAND") if t in titles), None)
+    for process in top.get("Processes") or []:
+        text = (
+            process[column] if column is not None and column < len(process) else " ".join(process)
+        )
+        words = text.split()
+        if words and words[0].rsplit("/", 1)[-1] == "dockerd":
+            return True
+    return False
+
+
+class ApiReader:
+    """Reads a daemon through its API (unix socket, TCP with TLS, or ssh)."""
+
+    def __init__(self, route: Route, client: docker.DockerClient) -> None:
+        self.route = route
+        self.client = client
+
+    def _call(self, what: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return what(*args, **kwargs)
+        except docker.errors.NotFound:
+            raise
+        except Exception as error:
+            raise as_engine_error(self.route.url, error) from error
+
+    def info(self) -> EngineInfo:
+        return _engine_info(self._call(self.client.api.info), self.client.api.api_version)
+
+    def list_containers(self) -> list[ContainerInfo]:
+        items = self._call(self.client.api.containers, all=True)
+        return [container_from_listing(item) for item in items]
+
+    def inspect(self, container_id: str) -> ContainerInfo | None:
+        try:
+            data = self._call(self.client.api.inspect_container, container_id)
+        except docker.errors.NotFound:
+            return None
+        info = container_from_inspect(data)
+        if info.state == "running":
+            info = replace(info, runs_dockerd=self.runs_dockerd(container_id))
+        return info
+
+    def runs_dockerd(self, container_id: str) -> bool | None:
+        try:
+            return processes_include_dockerd(self._call(self.client.api.top, container_id))
+        except (docker.errors.NotFound, docker.errors.APIError, EngineError):
+            return None
+
+    def exec_in(self, container_id: str, command: list[str]) -> str:
+        try:
+            result = self._call(
+                self.client.api.exec_create, container_id, command, stdout=True, stderr=True
+            )
+            output = self._call(self.client.api.exec_start, result["Id"], demux=True)
+            exit_code = self._call(self.client.api.exec_inspect, result["Id"])["ExitCode"]
+        except docker.errors.NotFound as error:
+            raise EngineError(f"container {container_id[:12]} is gone") from error
+        stdout, stderr = output if isinstance(output, tuple) else (output, b"")
+        if exit_code != 0:
+            message = (stderr or stdout or b"").decode(errors="replace").strip()
+            raise EngineError(f"exec in {container_id[:12]} failed: {message[:300]}")
+        return (stdout or b"").decode(errors="replace")
+
+    def close(self) -> None:
+        self.client.close()
+
+
+MARK = "----topology----"
+
+
+class ExecReader:
+    """Reads a nested daemon whose API is not exposed, with the docker CLI inside its container.
+
+    Every read is one ``docker exec`` running read-only CLI commands (``info``, ``ps``,
+    ``inspect``, ``top``); a daemon nested deeper is read by exec through this one.
+    """
+
+    def __init__(self, route: Route, parent: Any) -> None:
+        self.route = route
+        self.parent = parent
+        self.container_id = route.url.removeprefix("exec://")
+        self._api_version = ""
+
+    def _run(self, script: str) -> str:
+        return self.parent.exec_in(self.container_id, ["sh", "-c", script])
+
+    def info(self) -> EngineInfo:
+        output = self._run(
+            "docker info --format '{{json .}}' && echo " + MARK + " && "
+            "docker version --format '{{.Server.APIVersion}}'"
+        )
+        info_text, _, version = output.partition(MARK)
+        self._api_version = version.strip()
+        return _engine_info(json.loads(info_text), self._api_version)
+
+    def list_containers(self) -> list[ContainerInfo]:
+        output = self._run(
+            "ids=$(docker ps -aq --no-trunc); "
+            'if [ -n "$ids" ]; then docker inspect $ids; else echo "[]"; fi'
+        )
+        return [container_from_inspect(item) for item in json.loads(output or "[]")]
+
+    def inspect(self, container_id: str) -> ContainerInfo | None:
+        try:
+            output = self._run(f"docker inspect {shlex.quote(container_id)}")
+        except EngineError:
+            return None
+        items = json.loads(output or "[]")
+        if not items:
+            return None
+        info = container_from_inspect(items[0])
+        if info.state == "running":
+            info = replace(info, runs_dockerd=self.runs_dockerd(container_id))
+        return info
+
+    def runs_dockerd(self, container_id: str) -> bool | None:
+        try:
+            output = self._run(f"docker top {shlex.quote(container_id)}")
+        except EngineError:
+            return None
+        lines = output.splitlines()
+        if not lines:
+            return False
+        header = lines[0].split()
+        column = header.index("CMD") if "CMD" in header else len(header) - 1
+        rows = [line.split(None, column) for line in lines[1:]]
+        return processes_include_dockerd(
+            {"Titles": header, "Processes": [row for row in rows if len(row) > column]}
+        )
+
+    def exec_in(self, container_id: str, command: list[str]) -> str:
+        inner = " ".join(shlex.quote(word) for word in command)
+        return self._run(f"docker exec {shlex.quote(container_id)} {inner}")
+
+    def close(self) -> None:
+        self.parent.close()

@@ -1,0 +1,100 @@
+"""Plain data read from Docker engines: what the rest of the project works with."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Route:
+    """How the project reaches a daemon's API.
+
+    ``url`` is ``unix://``, ``tcp://`` or ``ssh://`` for a daemon reached directly, or
+    ``exec://<container id>`` for a nested daemon read with the docker CLI inside its container,
+    in which case ``via`` is the route to the daemon that runs that container.
+    """
+
+    url: str
+    via: Route | None = None
+    tls_ca_cert: str = ""
+    tls_client_cert: str = ""
+    tls_client_key: str = field(default="", repr=False)
+    insecure: bool = False
+
+    @property
+    def scheme(self) -> str:
+        return self.url.split("://", 1)[0]
+
+    @property
+    def is_exec(self) -> bool:
+        return self.scheme == "exec"
+
+    @property
+    def socket_path(self) -> str | None:
+        return self.url.removeprefix("unix://") if self.scheme == "unix" else None
+
+    @property
+    def key(self) -> str:
+        """A stable text for locks and logs."""
+        return self.url if self.via is None else f"{self.via.key} > {self.url}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Route:
+        via = data.get("via")
+        return cls(**{**data, "via": cls.from_dict(via) if via else None})
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    engine_id: str
+    name: str
+    version: str
+    api_version: str
+    operating_system: str
+
+
+@dataclass(frozen=True)
+class Mount:
+    type: str
+    source: str
+    destination: str
+    read_write: bool
+
+
+@dataclass(frozen=True)
+class Port:
+    ip: str
+    private_port: int
+    public_port: int | None
+    protocol: str
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """One container as listed (and, where needed, inspected). Never its environment."""
+
+    id: str
+    name: str
+    image: str
+    image_id: str
+    state: str
+    created: datetime | None
+    labels: dict[str, str]
+    mounts: tuple[Mount, ...]
+    ports: tuple[Port, ...]
+    networks: tuple[str, ...]
+    privileged: bool | None = None
+    started_at: str | None = None
+    runs_dockerd: bool | None = None
+
+
+@dataclass(frozen=True)
+class DaemonSnapshot:
+    route: Route
+    info: EngineInfo
+    containers: tuple[ContainerInfo, ...]

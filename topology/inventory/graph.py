@@ -1,0 +1,214 @@
+"""The contract's graph, built from rows already in memory: pure functions, no queries.
+
+See ``shared/contract``: nodes for hosts, daemons and containers nested by ``parent``, and a
+``socket`` edge from each DooD container to the daemon whose socket it mounts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from topology.inventory.models import Container, Daemon, Host, Status
+
+Node = dict[str, Any]
+Edge = dict[str, Any]
+
+
+def host_id(host: Host) -> str:
+    return f"host:{host.slug}"
+
+
+def daemon_id(engine_id: str) -> str:
+    return f"daemon:{engine_id}"
+
+
+def container_id(container_hex: str) -> str:
+    return f"container:{container_hex}"
+
+
+def socket_edge_id(container_hex: str, engine_id: str) -> str:
+    return f"socket:{container_hex}->{engine_id}"
+
+
+def host_node(host: Host) -> Node:
+    return {
+        "id": host_id(host),
+        "kind": "host",
+        "parent": None,
+        "label": host.name,
+        "status": host.status,
+    }
+
+
+def daemon_node(daemon: Daemon, parent: str, stale: bool = False) -> Node:
+    status = Status.STALE if stale and daemon.status == Status.UP else daemon.status
+    return {
+        "id": daemon_id(daemon.engine_id),
+        "kind": "daemon",
+        "parent": parent,
+        "label": daemon.name or daemon.engine_id,
+        "status": str(status),
+        "endpoint": daemon.endpoint,
+        "access": daemon.access,
+        "version": daemon.version,
+        "api_version": daemon.api_version,
+        "os": daemon.operating_system,
+        "nesting": daemon.nesting,
+        "reachable": daemon.status == Status.UP,
+        "last_error": daemon.last_error,
+    }
+
+
+def container_node(container: Container, engine_id: str) -> Node:
+    return {
+        "id": container_id(container.container_id),
+        "kind": "container",
+        "parent": daemon_id(engine_id),
+        "label": container.name,
+        "status": "stale" if container.stale else container.state,
+        "name": container.name,
+        "image": container.image,
+        "role": container.role,
+        "privileged": container.privileged,
+        "state": container.state,
+        "created": container.created.isoformat() if container.created else None,
+        "labels": container.labels,
+        "mounts": container.mounts,
+        "ports": container.ports,
+        "networks": container.networks,
+    }
+
+
+def socket_edge(container_hex: str, engine_id: str) -> Edge:
+    return {
+        "id": socket_edge_id(container_hex, engine_id),
+        "kind": "socket",
+        "source": container_id(container_hex),
+        "target": daemon_id(engine_id),
+    }
+
+
+@dataclass
+class Rows:
+    """Everything the graph is built from, loaded by ``queries.load_rows``."""
+
+    hosts: list[Host]
+    daemons: list[Daemon]
+    containers: list[Container]
+    engine_by_daemon_pk: dict[int, str] = field(default_factory=dict)
+    container_hex_by_pk: dict[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.engine_by_daemon_pk = {d.pk: d.engine_id for d in self.daemons}
+        self.container_hex_by_pk = {c.pk: c.container_id for c in self.containers}
+
+
+def daemon_parent(daemon: Daemon, rows: Rows) -> str:
+    if daemon.container_id is not None and daemon.container_id in rows.container_hex_by_pk:
+        return container_id(rows.container_hex_by_pk[daemon.container_id])
+    host = next((h for h in rows.hosts if h.pk == daemon.host_id), None)
+    return host_id(host) if host else "host:unknown"
+
+
+def nodes_and_edges(rows: Rows) -> tuple[list[Node], list[Edge]]:
+    stale_containers = {c.pk for c in rows.containers if c.stale}
+    nodes = [host_node(host) for host in rows.hosts]
+    nodes += [
+        daemon_node(d, daemon_parent(d, rows), stale=d.container_id in stale_containers)
+        for d in rows.daemons
+    ]
+    edges = []
+    for container in rows.containers:
+        engine_id = rows.engine_by_daemon_pk[container.daemon_id]
+        nodes.append(container_node(container, engine_id))
+        target = rows.engine_by_daemon_pk.get(container.socket_target_id or -1)
+        if target:
+            edges.append(socket_edge(container.container_id, target))
+    return nodes, edges
+
+
+def build_graph(rows: Rows, version: int, generated_at: datetime) -> dict[str, Any]:
+    nodes, edges = nodes_and_edges(rows)
+    return {
+        "version": version,
+        "generated_at": generated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "nodes": nodes,
+        "edges": edges,
+    }
+
+
+@dataclass
+class GraphDelta:
+    """What one change did to the graph: the websocket ``delta`` message without its versions."""
+
+    upsert_nodes: list[Node] = field(default_factory=list)
+    upsert_edges: list[Edge] = field(default_factory=list)
+    remove_nodes: list[str] = field(default_factory=list)
+    remove_edges: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.upsert_nodes or self.upsert_edges or self.remove_nodes or self.remove_edges
+        )
+
+    def extend(self, other: GraphDelta) -> None:
+        self.upsert_nodes += other.upsert_nodes
+        self.upsert_edges += other.upsert_edges
+        self.remove_nodes += other.remove_nodes
+        self.remove_edges += other.remove_edges
+
+    def message(self, version: int, since: int) -> dict[str, Any]:
+        return {
+            "type": "delta",
+            "version": version,
+            "since": since,
+            "upsert": {"nodes": self.upsert_nodes, "edges": self.upsert_edges},
+            "remove": {"nodes": self.remove_nodes, "edges": self.remove_edges},
+        }
+
+
+def _dot_text(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def to_dot(graph: dict[str, Any]) -> str:
+    """Graphviz text: compound nodes as nested clusters, socket edges dashed."""
+    children: dict[str | None, list[Node]] = {}
+    for node in graph["nodes"]:
+        children.setdefault(node["parent"], []).append(node)
+    lines = ["digraph topology {", "  compound=true;", "  node [shape=box];"]
+
+    def emit(parent: str | None, depth: int) -> None:
+        pad = "  " * depth
+        for node in children.get(parent, []):
+            label = f"{node['kind']}: {node['label']} ({node['status']})"
+            if node["id"] in children:
+                lines.append(f"{pad}subgraph {_dot_text('cluster_' + node['id'])} {{")
+                lines.append(f"{pad}  label={_dot_text(label)};")
+                lines.append(f"{pad}  {_dot_text(node['id'])} [label={_dot_text(label)}];")
+                emit(node["id"], depth + 1)
+                lines.append(f"{pad}}}")
+            else:
+                lines.append(f"{pad}{_dot_text(node['id'])} [label={_dot_text(label)}];")
+
+    emit(None, 1)
+    ids = {node["id"] for node in graph["nodes"]}
+    orphans = [node for node in graph["nodes"] if node["parent"] and node["parent"] not in ids]
+    for node in orphans:
+        lines.append(f"  {_dot_text(node['id'])} [label={_dot_text(node['label'])}];")
+    for edge in graph["edges"]:
+        style = "dashed" if edge["kind"] == "socket" else "solid"
+        lines.append(
+            f"  {_dot_text(edge['source'])} -> {_dot_text(edge['target'])} "
+            f"[label={_dot_text(edge['kind'])}, style={style}];"
+        )
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def iter_ids(nodes: Iterable[Node]) -> list[str]:
+    return [node["id"] for node in nodes]

@@ -1,0 +1,303 @@
+"""Polling a daemon: read it through the engine layer, reconcile, publish, find nested daemons.
+
+``poll_target`` is the action behind the Celery task, the events watcher and the
+``poll_daemons --once`` command.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+
+from topology.engine.connection import EngineError
+from topology.engine.nesting import (
+    SAME_MACHINE,
+    PathMap,
+    bind_path_map,
+    looks_like_dind,
+    nested_route,
+    path_here,
+)
+from topology.engine.reading import open_reader
+from topology.engine.types import ContainerInfo, DaemonSnapshot, Mount, Route
+from topology.inventory import broadcast, locks, services
+from topology.inventory.models import Container, Daemon, Endpoint
+from topology.inventory.services import ChangeSet, Place
+
+logger = logging.getLogger(__name__)
+
+RECENT_START = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A daemon to poll: the route to it and where it sits."""
+
+    route: Route
+    place: Place = field(default_factory=Place)
+    endpoint_pk: int | None = None
+    depth: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "route": self.route.to_dict(),
+            "place": self.place.to_dict(),
+            "endpoint_pk": self.endpoint_pk,
+            "depth": self.depth,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Target:
+        return cls(
+            route=Route.from_dict(data["route"]),
+            place=Place(**data["place"]),
+            endpoint_pk=data.get("endpoint_pk"),
+            depth=data.get("depth", 0),
+        )
+
+
+@dataclass
+class PollResult:
+    target: Target
+    engine_id: str | None = None
+    changes: ChangeSet = field(default_factory=ChangeSet)
+    nested: list[Target] = field(default_factory=list)
+    error: str | None = None
+    skipped: bool = False
+
+
+def root_targets() -> list[Target]:
+    """The local engine (no configuration needed) and every enabled registered engine."""
+    targets = [Target(Route(url=settings.DOCKER_HOST))]
+    for endpoint in Endpoint.objects.filter(enabled=True).select_related("host"):
+        if endpoint.url == settings.DOCKER_HOST:
+            continue
+        route = Route(
+            url=endpoint.url,
+            tls_ca_cert=endpoint.tls_ca_cert,
+            tls_client_cert=endpoint.tls_client_cert,
+            tls_client_key=endpoint.tls_client_key,
+            insecure=endpoint.insecure,
+        )
+        host_name = endpoint.host.name if endpoint.host else None
+        targets.append(Target(route, Place(host_name=host_name), endpoint_pk=endpoint.pk))
+    return targets
+
+
+def _route_of(daemon: Daemon, roots: dict[str, Target]) -> Route | None:
+    if daemon.container_id is None:
+        root = roots.get(daemon.endpoint)
+        return root.route if root else Route(url=daemon.endpoint)
+    if daemon.access != Daemon.Access.EXEC:
+        return Route(url=daemon.endpoint, insecure=daemon.endpoint.startswith("tcp://"))
+    parent = daemon.container.daemon
+    via = _route_of(parent, roots)
+    return Route(url=f"exec://{daemon.container.container_id}", via=via) if via else None
+
+
+def known_nested_targets() -> list[Target]:
+    """Nested daemons already in the database, with the route that reaches each."""
+    roots = {t.route.url: t for t in root_targets()}
+    targets = []
+    daemons = Daemon.objects.filter(container__isnull=False).select_related(
+        "container__daemon__container__daemon"
+    )
+    for daemon in daemons:
+        route = _route_of(daemon, roots)
+        if route is None:
+            continue
+        parent = daemon.container.daemon
+        place = Place(
+            parent_engine_id=parent.engine_id, container_hex=daemon.container.container_id
+        )
+        targets.append(Target(route, place, depth=daemon.nesting))
+    return targets
+
+
+def _complete(reader: Any, listed: list[ContainerInfo], engine_id: str) -> list[ContainerInfo]:
+    """Inspect only what is new or changed since the last poll (a quiet poll inspects nothing)."""
+    known = services.known_containers(engine_id, RECENT_START)
+    complete = []
+    for container in listed:
+        old = known.get(container.id)
+        recheck = (
+            old is None
+            or old.state != container.state
+            or (container.state == "running" and old.role != "dind" and old.recently_started)
+        )
+        if not recheck:
+            complete.append(container)
+            continue
+        if container.privileged is None:
+            detail = reader.inspect(container.id)
+            if detail is None:  # removed between list and inspect: gone, not an error
+                continue
+            container = replace(
+                container,
+                privileged=detail.privileged,
+                started_at=detail.started_at,
+                runs_dockerd=detail.runs_dockerd,
+            )
+        elif container.state == "running":
+            container = replace(container, runs_dockerd=reader.runs_dockerd(container.id))
+        complete.append(container)
+    return complete
+
+
+def _is_elsewhere(engine_id: str, target: Target) -> bool:
+    """A nested route that leads to an engine already known in another place (a cycle, or a
+    socket of a known daemon mounted into a ``*:dind`` container) is not a nested daemon."""
+    if not target.place.nested:
+        return False
+    daemon = Daemon.objects.select_related("container").filter(engine_id=engine_id).first()
+    if daemon is None:
+        return False
+    same_place = daemon.container is not None and (
+        daemon.container.container_id == target.place.container_hex
+    )
+    return not same_place and daemon.reachable
+
+
+def path_map_for(target: Target) -> PathMap:
+    """Where the paths of the polled daemon's machine are on ours (empty: nowhere).
+
+    A root daemon on a local socket shares our filesystem; a daemon nested in a container
+    shares the folders bind-mounted into that container, as far as those are ours.
+    """
+    if not target.place.nested:
+        return SAME_MACHINE if target.route.scheme == "unix" and target.route.via is None else ()
+    chain = []
+    row = (
+        Container.objects.select_related("daemon")
+        .filter(daemon__engine_id=target.place.parent_engine_id)
+        .filter(container_id=target.place.container_hex)
+        .first()
+    )
+    while row is not None:
+        chain.append(row)
+        parent = row.daemon
+        if parent.container_id is None:
+            if not (parent.endpoint.startswith("unix://") and parent.access == "socket"):
+                return ()
+            break
+        row = Container.objects.select_related("daemon").filter(pk=parent.container_id).first()
+    else:
+        return ()
+    path_map: PathMap = SAME_MACHINE
+    for nest in reversed(chain):
+        mounts = [Mount(m["type"], m["source"], m["destination"], m["rw"]) for m in nest.mounts]
+        path_map = tuple(
+            (there, here)
+            for there, source in bind_path_map(mounts)
+            if (here := path_here(source, path_map)) is not None
+        )
+    return path_map
+
+
+def _nested_targets(
+    target: Target, engine_id: str, containers: list[ContainerInfo], path_map: PathMap
+) -> list[Target]:
+    if target.depth >= settings.TOPOLOGY_MAX_NESTING:
+        return []
+    dind_ids = set(
+        Daemon.objects.filter(container__daemon__engine_id=engine_id).values_list(
+            "container__container_id", flat=True
+        )
+    )
+    nested = []
+    for container in containers:
+        if container.id in dind_ids or looks_like_dind(container) or _stored_dind(container.id):
+            nested.append(
+                Target(
+                    route=nested_route(container, target.route, path_map),
+                    place=Place(parent_engine_id=engine_id, container_hex=container.id),
+                    depth=target.depth + 1,
+                )
+            )
+    return nested
+
+
+def _stored_dind(container_hex: str) -> bool:
+    return Container.objects.filter(container_id=container_hex, role="dind").exists()
+
+
+def _read(target: Target) -> DaemonSnapshot:
+    reader = open_reader(
+        target.route,
+        connect_timeout=settings.TOPOLOGY_DOCKER_CONNECT_TIMEOUT,
+        read_timeout=settings.TOPOLOGY_DOCKER_READ_TIMEOUT,
+    )
+    try:
+        info = reader.info()
+        listed = reader.list_containers()
+        return DaemonSnapshot(target.route, info, tuple(_complete(reader, listed, info.engine_id)))
+    finally:
+        reader.close()
+
+
+def poll_target(target: Target, *, publish: bool = True, lock_required: bool = True) -> PollResult:
+    """Poll one daemon; returns what changed and the nested daemons found inside it."""
+    result = PollResult(target)
+    with locks.poll_lock(target.route.key, required=lock_required) as held:
+        if not held:
+            result.skipped = True
+            return result
+        for _ in range(3):
+            changes = _poll_once(target, result)
+            if publish:
+                broadcast.publish(changes)
+            result.changes.absorb(changes)
+            if not locks.take_dirty(target.route.key):
+                break
+    return result
+
+
+def _poll_once(target: Target, result: PollResult) -> ChangeSet:
+    result.error = None
+    try:
+        snapshot = _read(target)
+    except EngineError as error:
+        result.error = str(error)
+        return services.mark_unreachable(target.route, target.place, str(error))
+    engine_id = snapshot.info.engine_id
+    result.engine_id = engine_id
+    if _is_elsewhere(engine_id, target):
+        result.skipped = True
+        result.error = f"{target.route.url} leads to {engine_id}, already known elsewhere"
+        return ChangeSet()
+    path_map = path_map_for(target)
+    changes = services.reconcile(snapshot, target.place, path_map, target.endpoint_pk)
+    result.nested = _nested_targets(target, engine_id, list(snapshot.containers), path_map)
+    return changes
+
+
+def poll_everything(*, publish: bool = True, lock_required: bool = True) -> list[PollResult]:
+    """One synchronous pass over every daemon, nested ones found on the way (cycle-guarded)."""
+    results: list[PollResult] = []
+    visited_engines: set[str] = set()
+    queue = root_targets()
+    queued = {t.route.key for t in queue}
+    for target in known_nested_targets():
+        if target.route.key not in queued:
+            queue.append(target)
+            queued.add(target.route.key)
+    while queue:
+        target = queue.pop(0)
+        result = poll_target(target, publish=publish, lock_required=lock_required)
+        results.append(result)
+        if result.engine_id in visited_engines:
+            continue
+        if result.engine_id:
+            visited_engines.add(result.engine_id)
+        for nested in result.nested:
+            if nested.route.key not in queued:
+                queue.append(nested)
+                queued.add(nested.route.key)
+    pruned = services.prune_stale()
+    if publish:
+        broadcast.publish(pruned)
+    return results

@@ -1,0 +1,392 @@
+"""The one place that changes the inventory: reconcile what an engine said into the database.
+
+Each action runs in one transaction, writes only what differs, bumps the graph version when
+something changed, and returns a ``ChangeSet`` that carries the graph delta to broadcast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.text import slugify
+
+from topology.engine.nesting import PathMap, looks_like_dind, socket_paths, socket_target
+from topology.engine.types import ContainerInfo, DaemonSnapshot, Route
+from topology.inventory import graph
+from topology.inventory.models import Container, Daemon, GraphRevision, Host, Status
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a daemon runs: on a host (root), or inside a container of another daemon."""
+
+    host_name: str | None = None
+    parent_engine_id: str | None = None
+    container_hex: str | None = None
+
+    @property
+    def nested(self) -> bool:
+        return self.container_hex is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "host_name": self.host_name,
+            "parent_engine_id": self.parent_engine_id,
+            "container_hex": self.container_hex,
+        }
+
+
+@dataclass
+class ChangeSet:
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    delta: graph.GraphDelta = field(default_factory=graph.GraphDelta)
+    version: int = 0
+    since: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.delta)
+
+    def message(self) -> dict[str, Any]:
+        return self.delta.message(self.version, self.since)
+
+    def absorb(self, later: ChangeSet) -> None:
+        """Fold a later change set into this one (counts add up, the delta grows)."""
+        if not later:
+            return
+        self.since = self.since if self else later.since
+        self.version = later.version
+        self.added += later.added
+        self.changed += later.changed
+        self.removed += later.removed
+        self.delta.extend(later.delta)
+
+
+@dataclass(frozen=True)
+class KnownContainer:
+    state: str
+    privileged: bool
+    role: str
+    recently_started: bool
+
+
+def bump_version() -> tuple[int, int]:
+    """Raise the graph version by one, inside the caller's transaction: ``(since, version)``."""
+    if not GraphRevision.objects.filter(pk=1).update(number=F("number") + 1):
+        GraphRevision.objects.create(pk=1, number=1)
+    version = GraphRevision.current()
+    return version - 1, version
+
+
+def known_containers(engine_id: str, recent: timedelta) -> dict[str, KnownContainer]:
+    """What the database knows of a daemon's containers, to decide which need inspecting."""
+    since = timezone.now() - recent
+    rows = Container.objects.filter(daemon__engine_id=engine_id, stale=False).values_list(
+        "container_id", "state", "privileged", "role", "created"
+    )
+    return {
+        hex_id: KnownContainer(state, privileged, role, bool(created and created > since))
+        for hex_id, state, privileged, role, created in rows
+    }
+
+
+def _local_daemon_routes() -> list[tuple[str, Route]]:
+    rows = Daemon.objects.filter(endpoint__startswith="unix://").values_list(
+        "engine_id", "endpoint"
+    )
+    return [(engine_id, Route(url=endpoint)) for engine_id, endpoint in rows]
+
+
+def _container_fields(
+    info: ContainerInfo, old: Container | None, sockets: dict[str, str], nested_engine: str | None
+) -> dict[str, Any]:
+    privileged = info.privileged if info.privileged is not None else bool(old and old.privileged)
+    dind = looks_like_dind(info)
+    if info.runs_dockerd is None and old is not None and old.role == Container.Role.DIND:
+        dind = True
+    target_engine = socket_target(info, sockets, own_nested=nested_engine)
+    role = Container.Role.DIND if dind else Container.Role.PLAIN
+    if target_engine and not dind:
+        role = Container.Role.DOOD
+    return {
+        "name": info.name,
+        "image": info.image,
+        "image_id": info.image_id,
+        "role": role,
+        "privileged": privileged,
+        "state": info.state,
+        "created": info.created,
+        "labels": info.labels,
+        "mounts": [
+            {"type": m.type, "source": m.source, "destination": m.destination, "rw": m.read_write}
+            for m in info.mounts
+        ],
+        "ports": [
+            {"ip": p.ip, "private": p.private_port, "public": p.public_port, "protocol": p.protocol}
+            for p in info.ports
+        ],
+        "networks": list(info.networks),
+        "socket_target_engine": target_engine,
+        "stale": False,
+    }
+
+
+def _host_for(place: Place, snapshot: DaemonSnapshot) -> tuple[Host, bool]:
+    name = place.host_name or snapshot.info.name or "unknown"
+    slug = slugify(name)[:100] or "unknown"
+    host, created = Host.objects.get_or_create(slug=slug, defaults={"name": name})
+    if host.status != Status.UP:
+        host.status = Status.UP
+        host.last_seen = timezone.now()
+        host.save(update_fields=["status", "last_seen"])
+        return host, True
+    return host, created
+
+
+def _subtree(container_pks: Iterable[int]) -> tuple[list[str], list[str]]:
+    """Node and edge ids under these containers (nested daemons, their containers, deeper)."""
+    nodes: list[str] = []
+    edges: list[str] = []
+    frontier = list(container_pks)
+    while frontier:
+        daemons = list(Daemon.objects.filter(container_id__in=frontier))
+        nodes += [graph.daemon_id(d.engine_id) for d in daemons]
+        edges += [
+            graph.socket_edge_id(hex_id, d.engine_id)
+            for d in daemons
+            for hex_id in Container.objects.filter(socket_target=d).values_list(
+                "container_id", flat=True
+            )
+        ]
+        inner = list(Container.objects.filter(daemon__in=daemons).select_related("socket_target"))
+        nodes += [graph.container_id(c.container_id) for c in inner]
+        edges += [
+            graph.socket_edge_id(c.container_id, c.socket_target.engine_id)
+            for c in inner
+            if c.socket_target
+        ]
+        frontier = [c.pk for c in inner]
+    return nodes, edges
+
+
+def _daemon_parent_id(daemon: Daemon) -> str:
+    if daemon.container_id:
+        return graph.container_id(daemon.container.container_id)
+    return graph.host_id(daemon.host)
+
+
+@transaction.atomic
+def reconcile(
+    snapshot: DaemonSnapshot,
+    place: Place,
+    path_map: PathMap = (),
+    endpoint_pk: int | None = None,
+) -> ChangeSet:
+    """Make the database say what ``snapshot`` says of one daemon; return what changed."""
+    changes = ChangeSet()
+    info = snapshot.info
+    daemon = (
+        Daemon.objects.select_related("host", "container").filter(engine_id=info.engine_id).first()
+    )
+
+    wanted: dict[str, Any] = {
+        "name": info.name,
+        "version": info.version,
+        "api_version": info.api_version,
+        "operating_system": info.operating_system,
+        "status": Status.UP,
+        "last_error": "",
+        "unreachable_since": None,
+    }
+    if place.nested:
+        parent_container = Container.objects.select_related("daemon").get(
+            daemon__engine_id=place.parent_engine_id, container_id=place.container_hex
+        )
+        wanted |= {
+            "container": parent_container,
+            "host": None,
+            "nesting": parent_container.daemon.nesting + 1,
+        }
+    else:
+        host, host_changed = _host_for(place, snapshot)
+        if host_changed:
+            changes.delta.upsert_nodes.append(graph.host_node(host))
+        wanted |= {"host": host, "container": None, "nesting": 0}
+    if endpoint_pk is not None:
+        wanted["registered_endpoint_id"] = endpoint_pk
+    # The same engine reached two ways is one daemon: keep the route it already has while
+    # that route works, so two routes do not make it flap.
+    if daemon is None or daemon.status != Status.UP or not daemon.endpoint:
+        wanted |= {"endpoint": snapshot.route.url, "access": _access(snapshot.route)}
+
+    if daemon is None:
+        daemon = Daemon.objects.create(engine_id=info.engine_id, last_seen=timezone.now(), **wanted)
+        changes.added += 1
+        changes.delta.upsert_nodes.append(graph.daemon_node(daemon, _daemon_parent_id(daemon)))
+    else:
+        different = [name for name, value in wanted.items() if getattr(daemon, name) != value]
+        if different:
+            for name in different:
+                setattr(daemon, name, wanted[name])
+            daemon.last_seen = timezone.now()
+            daemon.save(update_fields=[*different, "last_seen"])
+            changes.changed += 1
+            changes.delta.upsert_nodes.append(graph.daemon_node(daemon, _daemon_parent_id(daemon)))
+
+    _reconcile_containers(daemon, snapshot, path_map, changes)
+    if changes:
+        changes.since, changes.version = bump_version()
+    return changes
+
+
+def _access(route: Route) -> str:
+    return {"unix": "socket", "tcp": "tcp", "ssh": "ssh", "exec": "exec"}.get(route.scheme, "tcp")
+
+
+def _reconcile_containers(
+    daemon: Daemon, snapshot: DaemonSnapshot, path_map: PathMap, changes: ChangeSet
+) -> None:
+    existing = {c.container_id: c for c in Container.objects.filter(daemon=daemon)}
+    nested_by_container = dict(
+        Daemon.objects.filter(container__daemon=daemon).values_list("container_id", "engine_id")
+    )
+    sockets = socket_paths(daemon.engine_id, snapshot.route, path_map, _local_daemon_routes())
+    engine_pks = dict(
+        Daemon.objects.filter(engine_id__in=set(sockets.values())).values_list("engine_id", "pk")
+    )
+    now = timezone.now()
+    seen: set[str] = set()
+    new_rows: list[Container] = []
+    for info in snapshot.containers:
+        seen.add(info.id)
+        old = existing.get(info.id)
+        nested_engine = nested_by_container.get(old.pk) if old else None
+        fields = _container_fields(info, old, sockets, nested_engine)
+        target_engine = fields.pop("socket_target_engine")
+        fields["socket_target_id"] = engine_pks.get(target_engine) if target_engine else None
+        if old is None:
+            row = Container(daemon=daemon, container_id=info.id, last_seen=now, **fields)
+            new_rows.append(row)
+            continue
+        different = [name for name, value in fields.items() if getattr(old, name) != value]
+        if not different:
+            continue
+        old_target = old.socket_target_id
+        for name in different:
+            setattr(old, name, fields[name])
+        old.last_seen = now
+        old.save(update_fields=[*different, "last_seen"])
+        changes.changed += 1
+        changes.delta.upsert_nodes.append(graph.container_node(old, daemon.engine_id))
+        if old_target != old.socket_target_id:
+            _edge_changes(old, old_target, changes)
+    if new_rows:
+        Container.objects.bulk_create(new_rows)
+        changes.added += len(new_rows)
+        for row in new_rows:
+            changes.delta.upsert_nodes.append(graph.container_node(row, daemon.engine_id))
+            if row.socket_target_id:
+                _edge_changes(row, None, changes)
+    gone = [row for hex_id, row in existing.items() if hex_id not in seen]
+    if gone:
+        nodes, edges = _subtree(row.pk for row in gone)
+        changes.delta.remove_nodes += nodes + [graph.container_id(r.container_id) for r in gone]
+        changes.delta.remove_edges += edges + [
+            graph.socket_edge_id(r.container_id, r.socket_target.engine_id)
+            for r in gone
+            if r.socket_target_id and r.socket_target
+        ]
+        Container.objects.filter(pk__in=[row.pk for row in gone]).delete()
+        changes.removed += len(gone)
+
+
+def _edge_changes(row: Container, old_target_pk: int | None, changes: ChangeSet) -> None:
+    engines = dict(
+        Daemon.objects.filter(
+            pk__in=[p for p in (old_target_pk, row.socket_target_id) if p]
+        ).values_list("pk", "engine_id")
+    )
+    if old_target_pk and old_target_pk in engines:
+        changes.delta.remove_edges.append(
+            graph.socket_edge_id(row.container_id, engines[old_target_pk])
+        )
+    if row.socket_target_id and row.socket_target_id in engines:
+        changes.delta.upsert_edges.append(
+            graph.socket_edge(row.container_id, engines[row.socket_target_id])
+        )
+
+
+def daemon_for_route(route: Route, place: Place) -> Daemon | None:
+    """The daemon last reached by this route (or, for a nested one, living in that container)."""
+    if place.nested:
+        return Daemon.objects.filter(
+            container__container_id=place.container_hex,
+            container__daemon__engine_id=place.parent_engine_id,
+        ).first()
+    return Daemon.objects.filter(endpoint=route.url).first()
+
+
+@transaction.atomic
+def mark_unreachable(route: Route, place: Place, error: str) -> ChangeSet:
+    """A daemon stopped answering: say so once, and mark what was under it stale."""
+    changes = ChangeSet()
+    daemon = daemon_for_route(route, place)
+    if daemon is None:
+        return changes
+    daemon = Daemon.objects.select_related("host", "container").get(pk=daemon.pk)
+    error = error[:2000]
+    if daemon.status == Status.UP or daemon.last_error != error:
+        if daemon.status == Status.UP:
+            daemon.unreachable_since = timezone.now()
+        daemon.status = Status.UNREACHABLE
+        daemon.last_error = error
+        daemon.save(update_fields=["status", "last_error", "unreachable_since"])
+        changes.changed += 1
+        changes.delta.upsert_nodes.append(graph.daemon_node(daemon, _daemon_parent_id(daemon)))
+    _mark_stale_under(daemon, changes)
+    if changes:
+        changes.since, changes.version = bump_version()
+    return changes
+
+
+def _mark_stale_under(daemon: Daemon, changes: ChangeSet) -> None:
+    rows = list(Container.objects.filter(daemon=daemon, stale=False))
+    if not rows:
+        return
+    Container.objects.filter(pk__in=[r.pk for r in rows]).update(stale=True)
+    for row in rows:
+        row.stale = True
+        changes.changed += 1
+        changes.delta.upsert_nodes.append(graph.container_node(row, daemon.engine_id))
+    for nested in Daemon.objects.filter(container__in=rows).select_related("container"):
+        changes.delta.upsert_nodes.append(
+            graph.daemon_node(nested, graph.container_id(nested.container.container_id), True)
+        )
+        _mark_stale_under(nested, changes)
+
+
+@transaction.atomic
+def prune_stale(now: datetime | None = None, grace: timedelta | None = None) -> ChangeSet:
+    """Remove what was under daemons unreachable for longer than the grace period."""
+    from django.conf import settings
+
+    now = now or timezone.now()
+    grace = grace if grace is not None else timedelta(seconds=settings.TOPOLOGY_STALE_GRACE_SECONDS)
+    changes = ChangeSet()
+    expired = Daemon.objects.exclude(status=Status.UP).filter(unreachable_since__lte=now - grace)
+    rows = list(Container.objects.filter(daemon__in=expired).select_related("daemon"))
+    if rows:
+        nodes, edges = _subtree(r.pk for r in rows)
+        changes.delta.remove_nodes += nodes + [graph.container_id(r.container_id) for r in rows]
+        changes.delta.remove_edges += edges
+        Container.objects.filter(pk__in=[r.pk for r in rows]).delete()
+        changes.removed += len(rows)
+        changes.since, changes.version = bump_version()
+    return changes

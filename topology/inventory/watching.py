@@ -1,0 +1,95 @@
+"""The events watcher: follow every reachable daemon's events and poll a daemon the moment its
+containers change (debounced), so the database follows the engine within a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from topology.engine.events import ContainerEvent, StreamBroken, follow
+from topology.inventory import polling
+
+logger = logging.getLogger(__name__)
+
+DEBOUNCE_SECONDS = 0.02
+
+
+class Watcher:
+    def __init__(self) -> None:
+        self.events: queue.Queue = queue.Queue()
+        self.stop = threading.Event()
+        self.followers: dict[str, tuple[threading.Event, threading.Thread]] = {}
+        self.targets: dict[str, polling.Target] = {}
+
+    def refresh(self) -> None:
+        """Follow every daemon with an API route (exec-read daemons are left to polling)."""
+        close_old_connections()
+        targets = polling.root_targets() + polling.known_nested_targets()
+        wanted = {t.route.key: t for t in targets if not t.route.is_exec}
+        for key, (stop, _thread) in list(self.followers.items()):
+            if key not in wanted:
+                stop.set()
+                del self.followers[key]
+        for key, target in wanted.items():
+            self.targets[key] = target
+            if key not in self.followers:
+                stop = threading.Event()
+                thread = threading.Thread(
+                    target=follow, args=(target.route, self.events, stop), daemon=True
+                )
+                thread.start()
+                self.followers[key] = (stop, thread)
+                logger.info("following events of %s", key)
+                self.poll(key)
+
+    def poll(self, key: str) -> None:
+        target = self.targets.get(key)
+        if target is None:
+            return
+        close_old_connections()
+        result = polling.poll_target(target)
+        if result.error:
+            logger.info("%s: %s", key, result.error)
+        if result.nested and any(t.route.key not in self.targets for t in result.nested):
+            self.refresh()
+
+    def run(self, until: float | None = None) -> None:
+        self.refresh()
+        next_refresh = time.monotonic() + settings.TOPOLOGY_POLL_SECONDS
+        while not self.stop.is_set() and (until is None or time.monotonic() < until):
+            try:
+                item = self.events.get(timeout=0.5)
+            except queue.Empty:
+                item = None
+            due = {item.engine_key} if item else set()
+            if isinstance(item, StreamBroken):
+                logger.info(
+                    "events of %s broke (%s): re-polling in full", item.engine_key, item.error
+                )
+            # Debounce: gather what arrives within a short window, then poll each daemon once.
+            deadline = time.monotonic() + DEBOUNCE_SECONDS
+            while due and time.monotonic() < deadline:
+                try:
+                    more = self.events.get(timeout=max(deadline - time.monotonic(), 0))
+                except queue.Empty:
+                    break
+                due.add(more.engine_key)
+            for key in due:
+                self.poll(key)
+            if time.monotonic() >= next_refresh:
+                self.refresh()
+                next_refresh = time.monotonic() + settings.TOPOLOGY_POLL_SECONDS
+
+    def close(self) -> None:
+        self.stop.set()
+        for stop, _thread in self.followers.values():
+            stop.set()
+
+
+__all__ = ["ContainerEvent", "Watcher"]
