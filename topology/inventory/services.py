@@ -16,7 +16,12 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
-from topology.engine.nesting import PathMap, looks_like_dind, socket_paths, socket_target
+from topology.engine.nesting import (
+    PathMap,
+    looks_like_dind,
+    socket_paths,
+    socket_target,
+)
 from topology.engine.types import ContainerInfo, DaemonSnapshot, Route
 from topology.inventory import graph
 from topology.inventory.models import Container, Daemon, GraphRevision, Host, Status

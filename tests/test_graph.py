@@ -1,0 +1,97 @@
+"""The graph builder and DOT export: pure functions over rows in memory."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tests.graph_schema import validate_graph
+from topology.inventory import graph
+from topology.inventory.models import Container, Daemon, Host
+
+NOW = datetime(2026, 11, 28, 5, 19, 1, tzinfo=UTC)
+
+
+def seed_rows() -> graph.Rows:
+    host = Host(pk=1, slug="build-01", name="build-01", status="up")
+    root = Daemon(pk=1, engine_id="HOST:ID", host_id=1, endpoint="unix:///var/run/docker.sock")
+    c1 = Container(
+        pk=1, daemon_id=1, container_id="1" * 64, name="C1", image="busybox", state="running"
+    )
+    dind = Container(
+        pk=2,
+        daemon_id=1,
+        container_id="2" * 64,
+        name="dind-demo",
+        image="docker:dind",
+        state="running",
+        role="dind",
+        privileged=True,
+    )
+    dood = Container(
+        pk=3,
+        daemon_id=1,
+        container_id="3" * 64,
+        name='dood "demo"',
+        image="docker:cli",
+        state="running",
+        role="dood",
+        socket_target_id=1,
+    )
+    nested = Daemon(
+        pk=2, engine_id="NESTED:ID", container_id=2, endpoint="unix:///tmp/n.sock", nesting=1
+    )
+    c3 = Container(
+        pk=4, daemon_id=2, container_id="4" * 64, name="C3", image="busybox", state="exited"
+    )
+    return graph.Rows(hosts=[host], daemons=[root, nested], containers=[c1, dind, dood, c3])
+
+
+def test_seed_picture_is_valid_and_nested() -> None:
+    built = graph.build_graph(seed_rows(), 42, NOW)
+    validate_graph(built)
+    nodes = {n["id"]: n for n in built["nodes"]}
+    assert built["version"] == 42 and built["generated_at"] == "2026-11-28T05:19:01Z"
+    assert nodes["daemon:HOST:ID"]["parent"] == "host:build-01"
+    assert nodes["daemon:NESTED:ID"]["parent"] == f"container:{'2' * 64}"
+    assert nodes["daemon:NESTED:ID"]["nesting"] == 1
+    assert nodes[f"container:{'4' * 64}"]["parent"] == "daemon:NESTED:ID"
+    assert nodes[f"container:{'2' * 64}"]["privileged"] is True
+    assert built["edges"] == [
+        {
+            "id": f"socket:{'3' * 64}->HOST:ID",
+            "kind": "socket",
+            "source": f"container:{'3' * 64}",
+            "target": "daemon:HOST:ID",
+        }
+    ]
+
+
+def test_stale_containers_and_the_daemons_inside_them() -> None:
+    rows = seed_rows()
+    rows.containers[1].stale = True
+    nodes = {n["id"]: n for n in graph.build_graph(rows, 1, NOW)["nodes"]}
+    assert nodes[f"container:{'2' * 64}"]["status"] == "stale"
+    assert nodes[f"container:{'2' * 64}"]["state"] == "running"
+    assert nodes["daemon:NESTED:ID"]["status"] == "stale"
+
+
+def test_dot_nests_clusters_and_escapes_labels() -> None:
+    dot = graph.to_dot(graph.build_graph(seed_rows(), 1, NOW))
+    assert dot.startswith("digraph topology {")
+    assert '"cluster_host:build-01"' in dot
+    assert '"cluster_container:' + "2" * 64 + '"' in dot
+    assert 'dood \\"demo\\"' in dot
+    assert "style=dashed" in dot
+    assert dot.index('"cluster_container:' + "2" * 64) < dot.index('"container:' + "4" * 64)
+
+
+def test_delta_message_shape() -> None:
+    delta = graph.GraphDelta(upsert_nodes=[{"id": "host:a"}], remove_nodes=["container:x"])
+    assert delta.message(7, 6) == {
+        "type": "delta",
+        "version": 7,
+        "since": 6,
+        "upsert": {"nodes": [{"id": "host:a"}], "edges": []},
+        "remove": {"nodes": ["container:x"], "edges": []},
+    }
+    assert not graph.GraphDelta()

@@ -1,0 +1,147 @@
+"""Reconciling snapshots into the database: change sets, versions, stale and prune, no env."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from topology.engine.nesting import SAME_MACHINE
+from topology.engine.types import ContainerInfo, DaemonSnapshot, EngineInfo, Mount, Route
+from topology.inventory import services
+from topology.inventory.models import Container, Daemon, GraphRevision
+from topology.inventory.services import Place
+
+ROUTE = Route(url="unix:///var/run/docker.sock")
+INFO = EngineInfo("HOST:ID", "build-01", "27.3.1", "1.47", "Debian")
+
+
+def info_of(hex_digit: str, **fields) -> ContainerInfo:
+    base = {
+        "id": hex_digit * 64,
+        "name": f"c{hex_digit}",
+        "image": "busybox",
+        "image_id": "sha256:1",
+        "state": "running",
+        "created": datetime(2026, 1, 1, tzinfo=UTC),
+        "labels": {"app": "x"},
+        "mounts": (),
+        "ports": (),
+        "networks": ("bridge",),
+        "privileged": False,
+        "runs_dockerd": False,
+    }
+    return ContainerInfo(**{**base, **fields})
+
+
+def snapshot(*containers: ContainerInfo, info: EngineInfo = INFO) -> DaemonSnapshot:
+    return DaemonSnapshot(ROUTE, info, tuple(containers))
+
+
+def writes(captured) -> list[str]:
+    return [q["sql"] for q in captured if q["sql"].split()[0] in {"INSERT", "UPDATE", "DELETE"}]
+
+
+@pytest.mark.django_db
+def test_first_reconcile_adds_everything_and_bumps_the_version() -> None:
+    changes = services.reconcile(snapshot(info_of("1"), info_of("2")), Place())
+    assert (changes.added, changes.changed, changes.removed) == (3, 0, 0)
+    assert changes.since == 0 and changes.version == 1 == GraphRevision.current()
+    ids = [n["id"] for n in changes.delta.upsert_nodes]
+    assert ids == [
+        "host:build-01",
+        "daemon:HOST:ID",
+        f"container:{'1' * 64}",
+        f"container:{'2' * 64}",
+    ]
+
+
+@pytest.mark.django_db
+def test_same_snapshot_twice_writes_nothing() -> None:
+    services.reconcile(snapshot(info_of("1")), Place(), SAME_MACHINE)
+    with CaptureQueriesContext(connection) as captured:
+        changes = services.reconcile(snapshot(info_of("1")), Place(), SAME_MACHINE)
+    assert not changes and changes.version == 0
+    assert writes(captured.captured_queries) == []
+    assert GraphRevision.current() == 1
+
+
+@pytest.mark.django_db
+def test_change_and_removal_are_reported_with_growing_versions() -> None:
+    services.reconcile(snapshot(info_of("1"), info_of("2")), Place())
+    changes = services.reconcile(snapshot(info_of("1", state="exited")), Place())
+    assert (changes.added, changes.changed, changes.removed) == (0, 1, 1)
+    assert changes.since == 1 and changes.version == 2
+    assert changes.delta.upsert_nodes[0]["state"] == "exited"
+    assert changes.delta.remove_nodes == [f"container:{'2' * 64}"]
+
+
+@pytest.mark.django_db
+def test_listing_without_inspect_keeps_known_privileged_flag_and_role() -> None:
+    services.reconcile(snapshot(info_of("1", privileged=True, runs_dockerd=True)), Place())
+    listed_only = info_of("1", privileged=None, runs_dockerd=None)
+    assert not services.reconcile(snapshot(listed_only), Place())
+    row = Container.objects.get()
+    assert row.privileged and row.role == "dind"
+
+
+@pytest.mark.django_db
+def test_dood_gets_a_socket_edge_to_the_daemon_it_drives() -> None:
+    dood = info_of(
+        "3", mounts=(Mount("bind", "/var/run/docker.sock", "/var/run/docker.sock", True),)
+    )
+    services.reconcile(snapshot(), Place(), SAME_MACHINE)
+    changes = services.reconcile(snapshot(dood), Place(), SAME_MACHINE)
+    assert Container.objects.get().role == "dood"
+    assert changes.delta.upsert_edges == [
+        {
+            "id": f"socket:{'3' * 64}->HOST:ID",
+            "kind": "socket",
+            "source": f"container:{'3' * 64}",
+            "target": "daemon:HOST:ID",
+        }
+    ]
+
+
+@pytest.mark.django_db
+def test_nested_daemon_sits_in_its_container_and_goes_with_it() -> None:
+    services.reconcile(snapshot(info_of("d", runs_dockerd=True)), Place())
+    nested_info = EngineInfo("NESTED:ID", "dind", "27.3.1", "1.47", "Alpine")
+    place = Place(parent_engine_id="HOST:ID", container_hex="d" * 64)
+    services.reconcile(
+        DaemonSnapshot(Route("exec://" + "d" * 64, via=ROUTE), nested_info, (info_of("3"),)),
+        place,
+    )
+    nested = Daemon.objects.get(engine_id="NESTED:ID")
+    assert nested.nesting == 1 and nested.container.container_id == "d" * 64
+    assert nested.access == "exec"
+    changes = services.reconcile(snapshot(), Place())
+    assert set(changes.delta.remove_nodes) == {
+        "daemon:NESTED:ID",
+        f"container:{'3' * 64}",
+        f"container:{'d' * 64}",
+    }
+    assert not Daemon.objects.filter(engine_id="NESTED:ID").exists()
+
+
+@pytest.mark.django_db
+def test_unreachable_marks_stale_once_then_prune_removes_after_grace() -> None:
+    services.reconcile(snapshot(info_of("1")), Place())
+    first = services.mark_unreachable(ROUTE, Place(), "no answer")
+    assert first.changed == 2
+    assert {n["status"] for n in first.delta.upsert_nodes} == {"unreachable", "stale"}
+    assert not services.mark_unreachable(ROUTE, Place(), "no answer")
+    assert not services.prune_stale(grace=timedelta(minutes=5))
+    pruned = services.prune_stale(grace=timedelta(0))
+    assert pruned.removed == 1 and not Container.objects.exists()
+    back = services.reconcile(snapshot(info_of("1")), Place())
+    assert Daemon.objects.get().status == "up" and back.added == 1
+
+
+@pytest.mark.django_db
+def test_environment_is_never_stored() -> None:
+    services.reconcile(snapshot(info_of("1")), Place())
+    fields = {f.name for f in Container._meta.get_fields()}
+    assert not {"env", "environment"} & fields
