@@ -1,4 +1,5 @@
-"""Celery tasks: thin wrappers around ``polling``. Polls run on their own queue."""
+"""Celery tasks: thin wrappers around ``polling``. Polls run on their own queue ("poll",
+see ``CELERY_TASK_ROUTES``)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,11 @@ from django.db import OperationalError
 from topology.inventory import broadcast, polling, services
 from topology.inventory.models import Daemon
 
-POLL_QUEUE = "poll"
 TRANSIENT = (redis.RedisError, OperationalError)
 
 
 @shared_task(
     name="topology.inventory.tasks.poll_daemon",
-    queue=POLL_QUEUE,
     soft_time_limit=30,
     time_limit=45,
     autoretry_for=TRANSIENT,
@@ -42,7 +41,7 @@ def poll_daemon(target: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@shared_task(name="topology.inventory.tasks.poll_all_daemons", queue=POLL_QUEUE, time_limit=30)
+@shared_task(name="topology.inventory.tasks.poll_all_daemons", time_limit=30)
 def poll_all_daemons() -> int:
     """Beat's entry point: one ``poll_daemon`` per known daemon, then prune what expired."""
     targets = polling.root_targets() + polling.known_nested_targets()

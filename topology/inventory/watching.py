@@ -24,29 +24,43 @@ class Watcher:
     def __init__(self) -> None:
         self.events: queue.Queue = queue.Queue()
         self.stop = threading.Event()
-        self.followers: dict[str, tuple[threading.Event, threading.Thread]] = {}
+        self.followers: dict[str, tuple[threading.Event, threading.Thread] | None] = {}
         self.targets: dict[str, polling.Target] = {}
 
     def refresh(self) -> None:
-        """Follow every daemon with an API route (exec-read daemons are left to polling)."""
+        """Track every known daemon; stop following those that are gone."""
         close_old_connections()
         targets = polling.root_targets() + polling.known_nested_targets()
-        wanted = {t.route.key: t for t in targets if not t.route.is_exec}
-        for key, (stop, _thread) in list(self.followers.items()):
+        wanted = {t.route.key for t in targets}
+        for key in list(self.targets):
             if key not in wanted:
-                stop.set()
-                del self.followers[key]
-        for key, target in wanted.items():
-            self.targets[key] = target
+                self._forget(key)
+        for target in targets:
+            self._track(target)
+
+    def _track(self, target: polling.Target) -> None:
+        """Follow a daemon's events (exec-read daemons are left to polling) and poll it once."""
+        key = target.route.key
+        self.targets[key] = target
+        if key in self.followers or target.route.is_exec:
             if key not in self.followers:
-                stop = threading.Event()
-                thread = threading.Thread(
-                    target=follow, args=(target.route, self.events, stop), daemon=True
-                )
-                thread.start()
-                self.followers[key] = (stop, thread)
-                logger.info("following events of %s", key)
+                self.followers[key] = None
                 self.poll(key)
+            return
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=follow, args=(target.route, self.events, stop), daemon=True
+        )
+        thread.start()
+        self.followers[key] = (stop, thread)
+        logger.info("following events of %s", key)
+        self.poll(key)
+
+    def _forget(self, key: str) -> None:
+        follower = self.followers.pop(key, None)
+        if follower is not None:
+            follower[0].set()
+        self.targets.pop(key, None)
 
     def poll(self, key: str) -> None:
         target = self.targets.get(key)
@@ -56,8 +70,9 @@ class Watcher:
         result = polling.poll_target(target)
         if result.error:
             logger.info("%s: %s", key, result.error)
-        if result.nested and any(t.route.key not in self.targets for t in result.nested):
-            self.refresh()
+        for nested in result.nested:
+            if nested.route.key not in self.targets:
+                self._track(nested)
 
     def run(self, until: float | None = None) -> None:
         self.refresh()
@@ -88,8 +103,9 @@ class Watcher:
 
     def close(self) -> None:
         self.stop.set()
-        for stop, _thread in self.followers.values():
-            stop.set()
+        for follower in self.followers.values():
+            if follower is not None:
+                follower[0].set()
 
 
 __all__ = ["ContainerEvent", "Watcher"]

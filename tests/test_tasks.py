@@ -1,0 +1,89 @@
+"""Celery: the beat schedule, the poll queue, and a real worker polling the real engine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from topology.celery import app
+from topology.inventory import polling, tasks
+from topology.inventory.models import Daemon
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_beat_polls_every_daemon_on_the_poll_interval(settings) -> None:
+    app.finalize()
+    entry = app.conf.beat_schedule["poll every daemon"]
+    assert entry["task"] == "topology.inventory.tasks.poll_all_daemons"
+    assert entry["schedule"] == settings.TOPOLOGY_POLL_SECONDS
+
+
+def test_polls_run_on_their_own_queue_with_time_limits() -> None:
+    router = app.amqp.router
+    for task in (tasks.poll_daemon, tasks.poll_all_daemons):
+        assert router.route({}, task.name)["queue"].name == "poll"
+    assert tasks.poll_daemon.soft_time_limit < tasks.poll_daemon.time_limit
+    from topology.inventory.locks import POLL_LOCK_SECONDS
+
+    assert tasks.poll_daemon.time_limit < POLL_LOCK_SECONDS
+
+
+@pytest.mark.docker
+@pytest.mark.django_db(transaction=True)
+def test_poll_daemon_task_body(offline_images) -> None:
+    target = polling.root_targets()[0]
+    summary = tasks.poll_daemon.apply(args=(target.to_dict(),)).get()
+    assert summary["engine_id"] and summary["error"] is None
+    assert Daemon.objects.filter(engine_id=summary["engine_id"]).exists()
+
+
+@pytest.mark.docker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_polls_what_beat_asks_for(offline_images, tmp_path) -> None:
+    database = connection.settings_dict["NAME"]
+    if connection.vendor != "sqlite":
+        pytest.skip("the worker subprocess shares the SQLite test database file")
+    queue = f"poll-test-{os.getpid()}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "DEBUG": "1",
+    }
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "topology",
+            "worker",
+            "--pool=solo",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "-Q",
+            queue,
+            "--loglevel=WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=(tmp_path / "worker.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        target = polling.root_targets()[0]
+        tasks.poll_daemon.apply_async((target.to_dict(),), queue=queue, expires=60)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not Daemon.objects.exists():
+            time.sleep(0.2)
+        assert Daemon.objects.exists(), (tmp_path / "worker.log").read_text()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)

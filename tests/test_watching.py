@@ -1,0 +1,75 @@
+"""The events watcher: a container started or stopped on the engine reaches the database."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.db import connection
+
+from tests.conftest import run_workload, unique
+from topology.inventory.models import Container
+from topology.inventory.watching import Watcher
+
+pytestmark = [pytest.mark.docker, pytest.mark.django_db(transaction=True)]
+
+
+def eventually(check: Callable[[], bool], timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def watcher(settings) -> Iterator[Watcher]:
+    settings.TOPOLOGY_POLL_SECONDS = 3600  # only events may cause a poll after the first
+    running = Watcher()
+
+    def run() -> None:
+        try:
+            running.run()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield running
+    finally:
+        running.close()
+        thread.join(timeout=10)
+
+
+def test_started_and_stopped_containers_reach_the_database(
+    watcher, docker_client, offline_images, cleanup
+) -> None:
+    assert eventually(lambda: bool(watcher.followers))
+    container = run_workload(docker_client, cleanup, unique("watched"))
+    assert eventually(lambda: Container.objects.filter(container_id=container.id).exists())
+    container.stop(timeout=1)
+    assert eventually(
+        lambda: Container.objects.filter(container_id=container.id, state="exited").exists()
+    )
+    container.remove()
+    assert eventually(lambda: not Container.objects.filter(container_id=container.id).exists())
+
+
+def test_nested_daemons_are_followed_too(watcher, world) -> None:
+    socket = f"unix://{world.dind.socket_dir}/docker.sock"
+    assert eventually(lambda: any(key == socket for key in watcher.followers))
+    c5 = world.dind.client.containers.run(
+        "topology/workload:offline",
+        ["sleep", "600"],
+        name="c5",
+        labels={"topology.managed": "true"},
+        detach=True,
+    )
+    try:
+        assert eventually(lambda: Container.objects.filter(container_id=c5.id).exists())
+    finally:
+        c5.remove(force=True)
