@@ -80,18 +80,27 @@ def _tls_config(address: EngineAddress) -> docker.tls.TLSConfig | bool:
     )
 
 
+_negotiated_versions: dict[str, str] = {}
+
+
+def forget_version(url: str) -> None:
+    """Negotiate again next time (the daemon may have been upgraded or replaced)."""
+    _negotiated_versions.pop(url, None)
+
+
 def open_client(address: EngineAddress) -> docker.DockerClient:
     """A client with the API version negotiated against the daemon.
 
-    Raises ``EngineUnreachable`` when nothing answers in time, and ``EngineError`` when the
-    daemon answers with something we cannot use (an API version too old, say).
+    The version is negotiated once per URL and remembered until ``forget_version``. Raises
+    ``EngineUnreachable`` when nothing answers in time, and ``EngineError`` when the daemon
+    answers with something we cannot use (an API version too old, say).
     """
     tls = _tls_config(address)
     url = address.url.replace("tcp://", "https://", 1) if tls else address.url
     try:
         client = docker.DockerClient(
             base_url=url,
-            version="auto",
+            version=_negotiated_versions.get(address.url, "auto"),
             timeout=address.read_timeout,
             tls=tls,
             use_ssh_client=False,
@@ -100,6 +109,7 @@ def open_client(address: EngineAddress) -> docker.DockerClient:
         raise _as_engine_error(address.url, error) from error
     if address.scheme in {"tcp", "http", "https"}:
         client.api.timeout = (address.connect_timeout, address.read_timeout)
+    _negotiated_versions[address.url] = client.api.api_version
     return client
 
 

@@ -12,7 +12,13 @@ from typing import Any, Protocol
 import docker
 import docker.errors
 
-from topology.engine.connection import EngineAddress, EngineError, as_engine_error, open_client
+from topology.engine.connection import (
+    EngineAddress,
+    EngineError,
+    as_engine_error,
+    forget_version,
+    open_client,
+)
 from topology.engine.types import ContainerInfo, EngineInfo, Mount, Port, Route
 
 DOCKER_STATES = {"running", "exited", "paused", "created", "restarting", "dead", "removing"}
@@ -187,6 +193,7 @@ class ApiReader:
         except docker.errors.NotFound:
             raise
         except Exception as error:
+            forget_version(self.route.url)
             raise as_engine_error(self.route.url, error) from error
 
     def info(self) -> EngineInfo:

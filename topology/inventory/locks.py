@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import redis
 from django.conf import settings
+from django.db import connection
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +21,11 @@ def redis_client() -> redis.Redis:
 
 
 def _name(kind: str, key: str) -> str:
-    return f"topology:{kind}:{hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()}"
+    """Locks are per daemon and per database: two installations sharing a Redis (or a test run
+    beside a running instance) do not hold each other up."""
+    database = str(connection.settings_dict.get("NAME"))
+    digest = hashlib.sha1(f"{database}\0{key}".encode(), usedforsecurity=False).hexdigest()
+    return f"topology:{kind}:{digest}"
 
 
 @contextlib.contextmanager

@@ -176,6 +176,9 @@ class Container(models.Model):
     )
     stale = models.BooleanField(default=False)
     last_seen = models.DateTimeField(null=True, blank=True)
+    fingerprint = models.CharField(
+        max_length=32, blank=True, editable=False, help_text="Digest of the fields above."
+    )
 
     class Meta:
         ordering = ["daemon", "name"]

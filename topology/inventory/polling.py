@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -30,7 +31,8 @@ from topology.inventory.services import ChangeSet, Place
 
 logger = logging.getLogger(__name__)
 
-RECENT_START = timedelta(seconds=30)
+INSPECT_CONCURRENCY = 8
+RECENT_START = timedelta(seconds=5)  # a DinD entrypoint may not have exec'd dockerd yet
 
 
 @dataclass(frozen=True)
@@ -119,33 +121,41 @@ def known_nested_targets() -> list[Target]:
 
 
 def _complete(reader: Any, listed: list[ContainerInfo], engine_id: str) -> list[ContainerInfo]:
-    """Inspect only what is new or changed since the last poll (a quiet poll inspects nothing)."""
+    """Inspect only what is new or changed since the last poll (a quiet poll inspects nothing).
+
+    Inspections run a few at a time: the first poll of a busy engine waits on the engine, not
+    on us.
+    """
     known = services.known_containers(engine_id, RECENT_START)
-    complete = []
-    for container in listed:
+
+    def needs_recheck(container: ContainerInfo) -> bool:
         old = known.get(container.id)
-        recheck = (
+        return (
             old is None
             or old.state != container.state
             or (container.state == "running" and old.role != "dind" and old.recently_started)
         )
-        if not recheck:
-            complete.append(container)
-            continue
+
+    def completed(container: ContainerInfo) -> ContainerInfo | None:
         if container.privileged is None:
             detail = reader.inspect(container.id)
             if detail is None:  # removed between list and inspect: gone, not an error
-                continue
-            container = replace(
+                return None
+            return replace(
                 container,
                 privileged=detail.privileged,
                 started_at=detail.started_at,
                 runs_dockerd=detail.runs_dockerd,
             )
-        elif container.state == "running":
-            container = replace(container, runs_dockerd=reader.runs_dockerd(container.id))
-        complete.append(container)
-    return complete
+        if container.state == "running":
+            return replace(container, runs_dockerd=reader.runs_dockerd(container.id))
+        return container
+
+    stale = [c for c in listed if needs_recheck(c)]
+    with ThreadPoolExecutor(max_workers=INSPECT_CONCURRENCY) as pool:
+        fresh = {c.id: c for c in pool.map(completed, stale) if c is not None}
+    gone = {c.id for c in stale} - fresh.keys()
+    return [fresh.get(c.id, c) for c in listed if c.id not in gone]
 
 
 def _is_elsewhere(engine_id: str, target: Target) -> bool:
@@ -204,13 +214,13 @@ def _nested_targets(
     if target.depth >= settings.TOPOLOGY_MAX_NESTING:
         return []
     dind_ids = set(
-        Daemon.objects.filter(container__daemon__engine_id=engine_id).values_list(
-            "container__container_id", flat=True
+        Container.objects.filter(daemon__engine_id=engine_id, role=Container.Role.DIND).values_list(
+            "container_id", flat=True
         )
     )
     nested = []
     for container in containers:
-        if container.id in dind_ids or looks_like_dind(container) or _stored_dind(container.id):
+        if container.id in dind_ids or looks_like_dind(container):
             nested.append(
                 Target(
                     route=nested_route(container, target.route, path_map),
@@ -219,10 +229,6 @@ def _nested_targets(
                 )
             )
     return nested
-
-
-def _stored_dind(container_hex: str) -> bool:
-    return Container.objects.filter(container_id=container_hex, role="dind").exists()
 
 
 def _read(target: Target) -> DaemonSnapshot:

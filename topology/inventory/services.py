@@ -6,10 +6,12 @@ something changed, and returns a ``ChangeSet`` that carries the graph delta to b
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.db.models import F
@@ -110,7 +112,7 @@ def _local_daemon_routes() -> list[tuple[str, Route]]:
 
 
 def _container_fields(
-    info: ContainerInfo, old: Container | None, sockets: dict[str, str], nested_engine: str | None
+    info: ContainerInfo, old: _Known | None, sockets: dict[str, str], nested_engine: str | None
 ) -> dict[str, Any]:
     privileged = info.privileged if info.privileged is not None else bool(old and old.privileged)
     dind = looks_like_dind(info)
@@ -255,10 +257,28 @@ def _access(route: Route) -> str:
     return {"unix": "socket", "tcp": "tcp", "ssh": "ssh", "exec": "exec"}.get(route.scheme, "tcp")
 
 
+class _Known(NamedTuple):
+    pk: int
+    privileged: bool
+    role: str
+    fingerprint: str
+
+
+def fingerprint(fields: dict[str, Any]) -> str:
+    """A short digest of a container's stored fields: equal digests, nothing to write."""
+    text = json.dumps(fields, sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
 def _reconcile_containers(
     daemon: Daemon, snapshot: DaemonSnapshot, path_map: PathMap, changes: ChangeSet
 ) -> None:
-    existing = {c.container_id: c for c in Container.objects.filter(daemon=daemon)}
+    existing = {
+        hex_id: _Known(*known)
+        for hex_id, *known in Container.objects.filter(daemon=daemon).values_list(
+            "container_id", "pk", "privileged", "role", "fingerprint"
+        )
+    }
     nested_by_container = dict(
         Daemon.objects.filter(container__daemon=daemon).values_list("container_id", "engine_id")
     )
@@ -269,6 +289,7 @@ def _reconcile_containers(
     now = timezone.now()
     seen: set[str] = set()
     new_rows: list[Container] = []
+    updates: dict[int, dict[str, Any]] = {}
     for info in snapshot.containers:
         seen.add(info.id)
         old = existing.get(info.id)
@@ -276,22 +297,25 @@ def _reconcile_containers(
         fields = _container_fields(info, old, sockets, nested_engine)
         target_engine = fields.pop("socket_target_engine")
         fields["socket_target_id"] = engine_pks.get(target_engine) if target_engine else None
+        fields["fingerprint"] = fingerprint(fields)
         if old is None:
-            row = Container(daemon=daemon, container_id=info.id, last_seen=now, **fields)
-            new_rows.append(row)
-            continue
-        different = [name for name, value in fields.items() if getattr(old, name) != value]
-        if not different:
-            continue
-        old_target = old.socket_target_id
+            new_rows.append(Container(daemon=daemon, container_id=info.id, last_seen=now, **fields))
+        elif old.fingerprint != fields["fingerprint"]:
+            updates[old.pk] = fields
+    for row in Container.objects.filter(pk__in=updates):
+        fields = updates[row.pk]
+        different = [name for name, value in fields.items() if getattr(row, name) != value]
+        old_target = row.socket_target_id
         for name in different:
-            setattr(old, name, fields[name])
-        old.last_seen = now
-        old.save(update_fields=[*different, "last_seen"])
+            setattr(row, name, fields[name])
+        row.last_seen = now
+        row.save(update_fields=[*different, "last_seen"])
+        if different == ["fingerprint"]:
+            continue
         changes.changed += 1
-        changes.delta.upsert_nodes.append(graph.container_node(old, daemon.engine_id))
-        if old_target != old.socket_target_id:
-            _edge_changes(old, old_target, changes)
+        changes.delta.upsert_nodes.append(graph.container_node(row, daemon.engine_id))
+        if old_target != row.socket_target_id:
+            _edge_changes(row, old_target, changes)
     if new_rows:
         Container.objects.bulk_create(new_rows)
         changes.added += len(new_rows)
@@ -299,16 +323,17 @@ def _reconcile_containers(
             changes.delta.upsert_nodes.append(graph.container_node(row, daemon.engine_id))
             if row.socket_target_id:
                 _edge_changes(row, None, changes)
-    gone = [row for hex_id, row in existing.items() if hex_id not in seen]
-    if gone:
-        nodes, edges = _subtree(row.pk for row in gone)
+    gone_pks = [known.pk for hex_id, known in existing.items() if hex_id not in seen]
+    if gone_pks:
+        gone = list(Container.objects.filter(pk__in=gone_pks).select_related("socket_target"))
+        nodes, edges = _subtree(gone_pks)
         changes.delta.remove_nodes += nodes + [graph.container_id(r.container_id) for r in gone]
         changes.delta.remove_edges += edges + [
             graph.socket_edge_id(r.container_id, r.socket_target.engine_id)
             for r in gone
-            if r.socket_target_id and r.socket_target
+            if r.socket_target
         ]
-        Container.objects.filter(pk__in=[row.pk for row in gone]).delete()
+        Container.objects.filter(pk__in=gone_pks).delete()
         changes.removed += len(gone)
 
 
