@@ -1,0 +1,75 @@
+"""Event-to-database latency: from `docker run` returning to the container's row existing.
+
+The events watcher runs in a thread of this process (as `manage.py watch_events` would),
+against a throw-away database. 20 runs; median and p95. Goal: p95 under 200 ms.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+from harness import median, p95, setup_django
+
+setup_django()
+
+import docker  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from topology.engine import images  # noqa: E402
+from topology.inventory.models import Container  # noqa: E402
+from topology.inventory.watching import Watcher  # noqa: E402
+
+RUNS = 20
+
+
+def main() -> None:
+    client = docker.DockerClient(base_url=settings.DOCKER_HOST, timeout=120)
+    images.build_offline_images(client)
+    watcher = Watcher()
+
+    def run() -> None:
+        try:
+            watcher.run()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    while not watcher.followers:
+        time.sleep(0.05)
+    time.sleep(1)
+    latencies = []
+    run_id = uuid.uuid4().hex[:8]
+    try:
+        for index in range(RUNS):
+            container = client.containers.run(
+                images.WORKLOAD_IMAGE,
+                images.IDLE_COMMAND,
+                name=f"topology-bench-{run_id}-{index}",
+                labels={"topology.managed": "true", "topology.bench": run_id},
+                detach=True,
+                network_mode="none",
+            )
+            returned = time.perf_counter()
+            while not Container.objects.filter(container_id=container.id).exists():
+                time.sleep(0.002)
+            latencies.append((time.perf_counter() - returned) * 1000)
+            time.sleep(0.2)
+    finally:
+        watcher.close()
+        for container in client.containers.list(
+            all=True, filters={"label": f"topology.bench={run_id}"}
+        ):
+            container.remove(force=True)
+    print(
+        f"event to database over {RUNS} runs: median {median(latencies):.1f} ms, "
+        f"p95 {p95(latencies):.1f} ms, max {max(latencies):.1f} ms"
+    )
+    print(f"goal: p95 under 200 ms -> {'met' if p95(latencies) < 200 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
