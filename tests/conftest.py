@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -150,6 +151,20 @@ def _remove(container: Any) -> None:
         container.remove(force=True, v=True)
 
 
+def remove_dind(container: Any) -> None:
+    """Stop gracefully (the entrypoint stops the nested daemon), then remove, cgroups too."""
+    from topology.engine import images
+
+    parent = images.nested_cgroup_parent(container)
+    try:
+        container.stop(timeout=30)
+    except requests.exceptions.ConnectionError:
+        pass
+    finally:
+        _remove(container)
+        images.remove_nested_cgroups(parent)
+
+
 @dataclass
 class Dind:
     container: Any
@@ -169,8 +184,7 @@ def start_dind(client: docker.DockerClient, cleanup: Cleanup, name: str) -> Dind
     container, _profile = images.run_dind(
         client, name=name, labels=MANAGED, socket_dir=socket_dir, volume=volume.name
     )
-    cleanup.add(images.remove_nested_cgroups, images.nested_cgroup_parent(container))
-    cleanup.add(_remove, container)
+    cleanup.add(remove_dind, container)
     nested = images.wait_for_daemon(f"{socket_dir}/docker.sock", 60, container=container)
     cleanup.add(nested.close)
     images.seed_image(client, nested, images.WORKLOAD_IMAGE)
@@ -233,3 +247,138 @@ def _wait_for_exec_daemon(container: Any, socket: str, timeout: float = 60) -> N
             return
         time.sleep(0.5)
     raise TimeoutError(f"no daemon answered at {socket} inside {container.name}")
+
+
+# --- Dashboard: a channel layer of the test's own, a live Daphne, the events watcher ---------
+
+LIVE_SETTINGS_MODULE = '''"""Daphne for one test: the test database, the test's channel prefix."""
+import os
+
+from topology.settings import *
+
+DATABASES["default"]["NAME"] = os.environ["TOPOLOGY_LIVE_DATABASE_NAME"]
+CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = os.environ["TOPOLOGY_LIVE_CHANNELS_PREFIX"]
+'''
+
+
+@pytest.fixture
+def channel_layer_prefix(settings) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Point the channel layer (the real Redis) at a prefix of this test's own; clean it after."""
+    import redis
+
+    prefix = f"topology-test:{uuid.uuid4().hex[:12]}"
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [settings.REDIS_URL], "prefix": prefix, "capacity": 200},
+        }
+    }
+    yield prefix
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=500))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen
+    log: Path
+    env: dict[str, str]
+    port: int
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def restart(self) -> None:
+        """Start it again, on the same port (after ``stop``)."""
+        self.process = start_daphne(self.env, self.log, self.port).process
+
+
+def start_daphne(env: dict[str, str], log: Path, port: int | None = None) -> LiveServer:
+    """Start Daphne (the production server) on a free loopback port; wait until it answers."""
+    port = port or free_port()
+    daphne = Path(sys.executable).with_name("daphne")
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [str(daphne), "-b", "127.0.0.1", "-p", str(port), "topology.asgi:application"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    server = LiveServer(f"http://127.0.0.1:{port}", process, log, env, port)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"daphne exited with {process.returncode}:\n{server.log_tail()}")
+        try:
+            if requests.get(f"{server.url}/login/", timeout=2).status_code == 200:
+                return server
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise TimeoutError(f"daphne did not answer on port {port}:\n{server.log_tail()}")
+
+
+@pytest.fixture
+def daphne_server(transactional_db, channel_layer_prefix, tmp_path) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
+    """Daphne in a subprocess, on the test database and the test's channel layer prefix."""
+    from django.db import connection
+
+    shim = tmp_path / "live-settings"
+    shim.mkdir()
+    (shim / "topology_live_settings.py").write_text(LIVE_SETTINGS_MODULE)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "topology_live_settings",
+        "PYTHONPATH": os.pathsep.join([str(shim), str(settings.BASE_DIR)]),
+        "TOPOLOGY_LIVE_DATABASE_NAME": str(connection.settings_dict["NAME"]),
+        "TOPOLOGY_LIVE_CHANNELS_PREFIX": channel_layer_prefix,
+        "DEBUG": os.environ.get("DEBUG", "1"),
+    }
+    server = start_daphne(env, tmp_path / "daphne.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def events_watcher(transactional_db, channel_layer_prefix) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """The Docker events watcher in a thread: engine changes reach the database and the group."""
+    import threading
+
+    from django.db import connection
+
+    from topology.inventory.watching import Watcher
+
+    watcher = Watcher()
+
+    def run() -> None:
+        try:
+            watcher.run()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, name="events-watcher", daemon=True)
+    thread.start()
+    try:
+        yield watcher
+    finally:
+        watcher.close()
+        thread.join(timeout=30)

@@ -13,16 +13,15 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import docker
 import pytest
-from docker.errors import DockerException, NotFound
 from docker.models.containers import Container
 
+from tests.conftest import Cleanup, remove_dind
 from topology.engine import images
 from topology.engine.images import (
     CLI_IMAGE,
@@ -37,7 +36,6 @@ from topology.engine.images import (
     describe_command,
     dind_run_options,
     nested_cgroup_parent,
-    remove_nested_cgroups,
     run_dind,
     seed_image,
     unavailable_capabilities,
@@ -48,28 +46,6 @@ TEST_LABELS = {**MANAGED_LABELS, "topology.test": "engine-images"}
 TIMINGS: dict[str, float] = {}
 
 
-class Cleanup:
-    """Undo actions, run last-in first-out; one failing does not stop the others."""
-
-    def __init__(self) -> None:
-        self._actions: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
-
-    def add(self, action: Callable[..., Any], *args: Any) -> None:
-        self._actions.append((action, args))
-
-    def run(self) -> None:
-        errors: list[str] = []
-        while self._actions:
-            action, args = self._actions.pop()
-            try:
-                action(*args)
-            except NotFound:
-                pass
-            except Exception as error:
-                errors.append(f"{getattr(action, '__name__', action)}{args}: {error!r}")
-        assert not errors, "cleanup failed:\n" + "\n".join(errors)
-
-
 def _suffix() -> str:
     return uuid.uuid4().hex[:8]
 
@@ -78,30 +54,14 @@ def _remove_container(container: Container) -> None:
     container.remove(force=True, v=True)
 
 
-def _remove_dind(container: Container) -> None:
-    """Stop gracefully (the entrypoint stops the nested daemon), then remove."""
-    parent = nested_cgroup_parent(container)
-    try:
-        container.stop(timeout=30)
-    finally:
-        container.remove(force=True, v=True)
-        remove_nested_cgroups(parent)
-
-
 def _host_socket_path() -> str | None:
     host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     return host.removeprefix("unix://") if host.startswith("unix://") else None
 
 
 @pytest.fixture(scope="module")
-def host() -> Iterator[docker.DockerClient]:
-    try:
-        client = docker.from_env(timeout=120)
-        client.ping()
-    except DockerException as error:
-        pytest.skip(f"no Docker engine: {error}")
-    yield client
-    client.close()
+def host(docker_client: docker.DockerClient) -> Iterator[docker.DockerClient]:
+    yield docker_client
     if TIMINGS:
         print("\ntimings (s): " + ", ".join(f"{k}={v:.2f}" for k, v in TIMINGS.items()))
 
@@ -116,13 +76,6 @@ def built(host: docker.DockerClient) -> list[str]:
 
 @pytest.fixture(scope="module")
 def module_cleanup() -> Iterator[Cleanup]:
-    cleanup = Cleanup()
-    yield cleanup
-    cleanup.run()
-
-
-@pytest.fixture
-def cleanup() -> Iterator[Cleanup]:
     cleanup = Cleanup()
     yield cleanup
     cleanup.run()
@@ -151,7 +104,7 @@ def _start_dind(
     container, profile = run_dind(
         engine, name=name, labels=TEST_LABELS, socket_dir=socket_dir, volume=volume.name
     )
-    cleanup.add(_remove_dind, container)
+    cleanup.add(remove_dind, container)
     client = wait_for_daemon(
         os.path.join(host_socket_dir, "docker.sock"), timeout=90, container=container
     )
