@@ -86,6 +86,10 @@ DOCKER_HOST = read_url(
     "DOCKER_HOST", "unix:///var/run/docker.sock", ("unix", "tcp", "ssh", "http", "https")
 )
 
+# Plain tcp:// to DOCKER_HOST (a socket proxy on a private Compose network, say) must be allowed
+# explicitly: anyone on the path to a plain Docker API is root on that host.
+DOCKER_HOST_INSECURE = read_bool("TOPOLOGY_DOCKER_HOST_INSECURE", False)
+
 TOPOLOGY_POLL_SECONDS = read_number("TOPOLOGY_POLL_SECONDS", 2.0, minimum=0.2, maximum=3600)
 TOPOLOGY_STALE_GRACE_SECONDS = read_number("TOPOLOGY_STALE_GRACE_SECONDS", 300.0, minimum=0)
 TOPOLOGY_DOCKER_CONNECT_TIMEOUT = read_number("TOPOLOGY_DOCKER_CONNECT_TIMEOUT", 2.0, minimum=0.1)

@@ -32,7 +32,13 @@ def check_redis() -> None:
 
 def check_docker() -> None:
     timeout = settings.TOPOLOGY_HEALTH_TIMEOUT
-    ping(EngineAddress(settings.DOCKER_HOST, connect_timeout=timeout, read_timeout=timeout))
+    address = EngineAddress(
+        settings.DOCKER_HOST,
+        insecure=settings.DOCKER_HOST_INSECURE,
+        connect_timeout=timeout,
+        read_timeout=timeout,
+    )
+    ping(address)
 
 
 CHECKS: dict[str, Callable[[], None]] = {

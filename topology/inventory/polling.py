@@ -74,7 +74,7 @@ class PollResult:
 
 def root_targets() -> list[Target]:
     """The local engine (no configuration needed) and every enabled registered engine."""
-    targets = [Target(Route(url=settings.DOCKER_HOST))]
+    targets = [Target(Route(url=settings.DOCKER_HOST, insecure=settings.DOCKER_HOST_INSECURE))]
     for endpoint in Endpoint.objects.filter(enabled=True).select_related("host"):
         if endpoint.url == settings.DOCKER_HOST:
             continue
