@@ -45,8 +45,10 @@ def main() -> None:
     target = polling.Target(Route(settings.DOCKER_HOST))
     baseline = len(client.containers.list(all=True))
     print(f"host engine already has {baseline} containers; sizes below are added to those")
-    print(f"{'containers':>10} {'first ms':>9} {'writes':>6} {'quiet ms':>9} {'queries':>7} "
-          f"{'writes':>6} {'ms/ctr':>7}")
+    print(
+        f"{'containers':>10} {'first ms':>9} {'writes':>6} {'quiet ms':>9} {'queries':>7} "
+        f"{'writes':>6} {'ms/ctr':>7}"
+    )
     results = {}
     for size in (10, 100, 300):
         Container.objects.all().delete()
@@ -61,8 +63,10 @@ def main() -> None:
             queries = max(q[1] for q in quiet)
             writes = max(q[2] for q in quiet)
             results[size] = quiet_ms
-            print(f"{size:>10} {first_ms:>9.1f} {first_writes:>6} {quiet_ms:>9.1f} {queries:>7} "
-                  f"{writes:>6} {quiet_ms / (size + baseline):>7.2f}")
+            print(
+                f"{size:>10} {first_ms:>9.1f} {first_writes:>6} {quiet_ms:>9.1f} {queries:>7} "
+                f"{writes:>6} {quiet_ms / (size + baseline):>7.2f}"
+            )
     print(f"ratio quiet poll 300/10: {results[300] / results[10]:.2f}x")
     print(f"goal: quiet poll of 300 under 150 ms -> {'met' if results[300] < 150 else 'NOT met'}")
 
