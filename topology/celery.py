@@ -22,3 +22,6 @@ def schedule_periodic_tasks(sender: Celery, **kwargs: object) -> None:
         sender.signature("topology.inventory.tasks.poll_all_daemons"),
         name="poll every daemon",
     )
+    sender.add_periodic_task(
+        60.0, sender.signature("topology.demos.tasks.reap_expired_demos"), name="reap expired demos"
+    )

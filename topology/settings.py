@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "channels",
     "topology.inventory",
+    "topology.demos",
 ]
 
 MIDDLEWARE = [
@@ -96,6 +97,16 @@ TOPOLOGY_DOCKER_CONNECT_TIMEOUT = read_number("TOPOLOGY_DOCKER_CONNECT_TIMEOUT",
 TOPOLOGY_DOCKER_READ_TIMEOUT = read_number("TOPOLOGY_DOCKER_READ_TIMEOUT", 10.0, minimum=0.1)
 TOPOLOGY_HEALTH_TIMEOUT = read_number("TOPOLOGY_HEALTH_TIMEOUT", 2.0, minimum=0.1, maximum=30)
 TOPOLOGY_MAX_NESTING = int(read_number("TOPOLOGY_MAX_NESTING", 8, minimum=0, maximum=64))
+
+# Demos: images come from settings (pinned by tag), never from a request.
+TOPOLOGY_OFFLINE = read_bool("TOPOLOGY_OFFLINE", False)
+TOPOLOGY_DEMO_DIND_IMAGE = os.environ.get("TOPOLOGY_DEMO_DIND_IMAGE", "docker:27.3.1-dind")
+TOPOLOGY_DEMO_WORKLOAD_IMAGE = os.environ.get("TOPOLOGY_DEMO_WORKLOAD_IMAGE", "busybox:1.36.1")
+TOPOLOGY_DEMO_CLI_IMAGE = os.environ.get("TOPOLOGY_DEMO_CLI_IMAGE", "docker:27.3.1-cli")
+TOPOLOGY_DEMO_TTL_MINUTES = read_number("TOPOLOGY_DEMO_TTL_MINUTES", 60, minimum=1, maximum=1440)
+TOPOLOGY_DEMO_QUOTA = int(read_number("TOPOLOGY_DEMO_QUOTA", 2, minimum=0, maximum=100))
+TOPOLOGY_DEMO_MAX_RUNNING = int(read_number("TOPOLOGY_DEMO_MAX_RUNNING", 6, minimum=0, maximum=500))
+TOPOLOGY_DEMO_DIR = Path(os.environ.get("TOPOLOGY_DEMO_DIR", VAR_DIR / "demos"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -164,7 +175,12 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_TASK_ROUTES = {"topology.inventory.tasks.poll_*": {"queue": "poll"}}
+CELERY_TASK_ROUTES = {
+    "topology.inventory.tasks.poll_*": {"queue": "poll"},
+    "topology.demos.tasks.*": {"queue": "launch"},
+}
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
 LOGGING = {
     "version": 1,

@@ -77,6 +77,10 @@ CLI_IMAGE = "topology/docker-cli:offline"
 MANAGED_LABEL = "topology.managed"
 MANAGED_LABELS: dict[str, str] = {MANAGED_LABEL: "true"}
 ROLE_LABEL = "topology.image.role"
+#: Images carry no ``topology.managed`` label: containers inherit image labels, and a
+#: container someone else starts from our image is not ours to manage.
+VERSION_LABEL = "topology.image.version"
+IMAGE_VERSION = "2"
 
 PROFILE_PRIVILEGED = "privileged"
 PROFILE_COMPATIBLE = "compatible"
@@ -430,7 +434,7 @@ class _ImageSpec:
 
     def changes(self) -> list[str]:
         changes = [
-            f"LABEL {MANAGED_LABEL}=true {ROLE_LABEL}={self.role}",
+            f"LABEL {ROLE_LABEL}={self.role} {VERSION_LABEL}={IMAGE_VERSION}",
             f"ENV PATH={IMAGE_PATH}",
             "WORKDIR /",
             f"CMD {json.dumps(self.cmd)}",
@@ -465,10 +469,12 @@ _IMAGES = (
 
 
 def _find_image(client: docker.DockerClient, tag: str) -> Image | None:
+    """The image at ``tag`` if this version of the code built it (older ones are rebuilt)."""
     try:
-        return client.images.get(tag)
+        image = client.images.get(tag)
     except ImageNotFound:
         return None
+    return image if image.labels.get(VERSION_LABEL) == IMAGE_VERSION else None
 
 
 def _import(client: docker.DockerClient, spec: _ImageSpec) -> Image:
@@ -491,8 +497,8 @@ def _import(client: docker.DockerClient, spec: _ImageSpec) -> Image:
         if isinstance(message, dict) and ("error" in message or "errorDetail" in message):
             raise RuntimeError(f"docker import of {spec.tag} failed: {message}")
     image = client.images.get(spec.tag)
-    if image.labels.get(MANAGED_LABEL) != "true":
-        raise RuntimeError(f"{spec.tag} was imported without the {MANAGED_LABEL} label")
+    if image.labels.get(VERSION_LABEL) != IMAGE_VERSION:
+        raise RuntimeError(f"{spec.tag} was imported without the {VERSION_LABEL} label")
     return image
 
 
@@ -541,6 +547,7 @@ def dind_run_options(
     volume: str | None = None,
     cgroup_root: str = "/sys/fs/cgroup",
     cap_drop: list[str] | None = None,
+    image: str = DIND_IMAGE,
 ) -> dict[str, Any]:
     """Keyword arguments for ``client.containers.create/run`` that start a DinD container.
 
@@ -566,7 +573,7 @@ def dind_run_options(
     if volume is not None:
         volumes[volume] = {"bind": "/var/lib/docker", "mode": "rw"}
     options: dict[str, Any] = {
-        "image": DIND_IMAGE,
+        "image": image,
         "detach": True,
         "volumes": volumes,
         # containerd, shim and runc state: fresh on every start, apart from the socket dir.
@@ -631,6 +638,8 @@ def run_dind(
     socket_dir: str,
     volume: str | None,
     privileged: bool | None = None,
+    image: str = DIND_IMAGE,
+    command: list[str] | None = None,
 ) -> tuple[Container, str]:
     """Start a DinD container; return it with the profile it runs under.
 
@@ -649,8 +658,12 @@ def run_dind(
     cap_drop: list[str] | None = None
     while True:
         attempt = profiles[0]
-        options = dind_run_options(attempt, socket_dir=socket_dir, volume=volume, cap_drop=cap_drop)
+        options = dind_run_options(
+            attempt, socket_dir=socket_dir, volume=volume, cap_drop=cap_drop, image=image
+        )
         options.update(name=name, labels={**labels, **MANAGED_LABELS})
+        if command is not None:
+            options["command"] = command
         container: Container | None = None
         try:
             container = _create_container(client, options, unmask_system_paths=not attempt)

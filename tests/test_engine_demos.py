@@ -1,0 +1,137 @@
+"""The DinD and DooD scenarios on the real engine, with offline images."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MANAGED, run_workload, unique
+from topology.engine import demos, images
+
+pytestmark = pytest.mark.docker
+
+OFFLINE = demos.DemoImages(images.DIND_IMAGE, images.WORKLOAD_IMAGE, images.CLI_IMAGE)
+
+
+def spec(tmp_path: Path, expires: datetime | None = None, **image_fields) -> demos.DemoSpec:
+    demo_id = str(uuid.uuid4())
+    return demos.DemoSpec(
+        demo_id=demo_id,
+        owner="o'brien",
+        expires=expires or datetime.now(UTC) + timedelta(hours=1),
+        images=demos.DemoImages(**{**OFFLINE.__dict__, **image_fields}),
+        folder=tmp_path / demo_id[:8],
+        host_socket="/var/run/docker.sock",
+    )
+
+
+def demo_leftovers(client, demo_id: str) -> tuple[list, list]:
+    labels = {"label": [f"topology.demo={demo_id}"]}
+    return client.containers.list(all=True, filters=labels), client.volumes.list(filters=labels)
+
+
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A short folder: unix socket paths are limited to 107 bytes."""
+    folder = Path(tempfile.mkdtemp(prefix="td-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def torn_down(docker_client, offline_images):
+    made: list[demos.DemoSpec] = []
+    yield made
+    for each in made:
+        demos.tear_down(docker_client, each.demo_id, each.folder)
+
+
+def test_dind_scenario_builds_the_seed_and_tears_down(docker_client, torn_down, short_tmp) -> None:
+    demo = spec(short_tmp)
+    torn_down.append(demo)
+    steps: list[str] = []
+    outcome = demos.launch_dind(docker_client, demo, steps.append)
+    assert steps == [key for key, _label in demos.DIND_STEPS]
+    assert outcome.profile in {images.PROFILE_PRIVILEGED, images.PROFILE_COMPATIBLE}
+    assert outcome.nested_endpoint == demo.nested_endpoint
+
+    on_host, volumes = demo_leftovers(docker_client, demo.demo_id)
+    by_role = {c.name.rsplit("-", 1)[-1]: c for c in on_host}
+    assert set(by_role) == {"c1", "c2", "dind"} and len(volumes) == 1
+    dind = by_role["dind"]
+    assert dind.labels["topology.endpoint"] == demo.nested_endpoint
+    assert dind.labels["topology.owner"] == "o'brien"
+    for container in on_host:
+        host_config = container.attrs["HostConfig"]
+        privileged_or_compatible = host_config["Privileged"] or "ALL" in (
+            host_config.get("CapAdd") or []
+        )
+        assert privileged_or_compatible is (container is dind), container.name
+
+    facts = demos.demo_facts(docker_client, demo.demo_id)
+    assert facts.inside_engine_id and facts.inside_engine_id != facts.host_engine_id
+    assert facts.inside_images == 1 and facts.host_images > 1
+    assert {name.rsplit("-", 1)[-1] for name in facts.ps_inside} == {"c3", "c4"}
+
+    again = demos.launch_dind(docker_client, demo, lambda step: None)
+    assert again.nested_endpoint == outcome.nested_endpoint
+    assert len(demo_leftovers(docker_client, demo.demo_id)[0]) == 3
+
+    removed = demos.tear_down(docker_client, demo.demo_id, demo.folder)
+    assert removed.containers == 3 and removed.volumes == 1
+    assert demo_leftovers(docker_client, demo.demo_id) == ([], [])
+    assert not demo.folder.exists()
+
+
+def test_dood_scenario_makes_siblings_on_the_host(docker_client, torn_down, short_tmp) -> None:
+    demo = spec(short_tmp)
+    torn_down.append(demo)
+    demos.launch_dood(docker_client, demo, lambda step: None)
+    on_host, _volumes = demo_leftovers(docker_client, demo.demo_id)
+    dood = next(c for c in on_host if c.labels["topology.role"] == "dood")
+    siblings = [c for c in on_host if c.labels["topology.role"] == "workload"]
+    assert len(siblings) == 2
+    for sibling in siblings:
+        assert dood.id.startswith(sibling.labels["topology.created-by"])
+        assert sibling.labels["topology.managed"] == "true"
+    assert not dood.attrs["HostConfig"]["Privileged"]
+    facts = demos.demo_facts(docker_client, demo.demo_id)
+    assert facts.inside_engine_id == facts.host_engine_id
+    assert {s.name for s in siblings} <= set(facts.ps_inside)
+
+
+def test_tear_down_and_reaping_touch_only_what_is_labelled(
+    docker_client, offline_images, torn_down, short_tmp, cleanup
+) -> None:
+    expired = spec(short_tmp, expires=datetime.now(UTC) - timedelta(minutes=1))
+    torn_down.append(expired)
+    demos.launch_dood(docker_client, expired, lambda step: None)
+    bystander = docker_client.containers.run(
+        images.WORKLOAD_IMAGE,
+        images.IDLE_COMMAND,
+        name=unique("bystander"),
+        labels={"topology.demo": expired.demo_id, "topology.test": "not-managed"},
+        detach=True,
+    )
+    cleanup.add(lambda: bystander.remove(force=True))
+    fresh = run_workload(docker_client, cleanup, unique("fresh"), labels={"topology.demo": "x"})
+    assert expired.demo_id in demos.expired_demo_ids(docker_client, datetime.now(UTC))
+    assert "x" not in demos.expired_demo_ids(docker_client, datetime.now(UTC))
+    demos.tear_down(docker_client, expired.demo_id, expired.folder)
+    bystander.reload()
+    fresh.reload()
+    assert bystander.status == "running" and fresh.status == "running"
+    assert demo_leftovers(docker_client, expired.demo_id)[0] == [bystander]
+    assert MANAGED.items() <= fresh.labels.items()
+
+
+def test_missing_image_is_a_clear_error_and_never_pulled(docker_client, tmp_path) -> None:
+    missing = demos.DemoImages(images.DIND_IMAGE, "topology/missing:offline", images.CLI_IMAGE)
+    with pytest.raises(demos.DemoError, match=r"topology/missing:offline.*demo_images build"):
+        demos.ensure_images(docker_client, missing, offline=True)

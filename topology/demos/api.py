@@ -1,0 +1,77 @@
+"""REST for demos: ``POST /api/demos/``, ``GET`` and ``DELETE /api/demos/<id>/``."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from topology.demos import services, tasks
+from topology.demos.models import Demo
+
+
+class CanLaunchDemos(BasePermission):
+    """Everyone logged in may watch; launching and deleting need ``demos.launch_demo``."""
+
+    message = "You may watch demos, but launching or deleting one needs the launch_demo permission."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return True
+        return request.user.has_perm("demos.launch_demo")
+
+
+class LaunchSerializer(serializers.Serializer):
+    """Only the scenario is chosen by the user; anything else is refused."""
+
+    kind = serializers.ChoiceField(choices=Demo.Kind.choices)
+
+    def validate(self, attrs: dict) -> dict:
+        unknown = set(self.initial_data) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError(
+                {field: ["Not allowed: a demo is chosen by its kind only."] for field in unknown}
+            )
+        return attrs
+
+
+class DemoListView(APIView):
+    permission_classes = [IsAuthenticated, CanLaunchDemos]
+
+    def get(self, request: Request) -> Response:
+        demos = Demo.objects.select_related("owner")
+        return Response([services.describe(demo) for demo in demos])
+
+    def post(self, request: Request) -> Response:
+        if not isinstance(request.data, dict):
+            return Response({"detail": "Send a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
+        serializer = LaunchSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            demo = services.request_launch(request.user, serializer.validated_data["kind"])
+        except services.DemoRefused as refusal:
+            return Response({"detail": str(refusal)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+        tasks.launch_demo.delay(str(demo.id))
+        return Response(
+            {"id": str(demo.id), "status": demo.status}, status=status.HTTP_202_ACCEPTED
+        )
+
+
+class DemoDetailView(APIView):
+    permission_classes = [IsAuthenticated, CanLaunchDemos]
+
+    def get(self, request: Request, demo_id: str) -> Response:
+        demo = get_object_or_404(Demo.objects.select_related("owner"), pk=demo_id)
+        return Response(services.describe(demo))
+
+    def delete(self, request: Request, demo_id: str) -> Response:
+        demo = get_object_or_404(Demo.objects.select_related("owner"), pk=demo_id)
+        if demo.status != Demo.Status.STOPPING:
+            services.request_teardown(request.user, demo)
+            tasks.tear_down_demo.delay(str(demo.id))
+        return Response(
+            {"id": str(demo.id), "status": demo.status}, status=status.HTTP_202_ACCEPTED
+        )

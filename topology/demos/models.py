@@ -1,0 +1,69 @@
+"""Demos launched from the UI, and the audit log of who launched, deleted or reaped what."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Demo(models.Model):
+    class Kind(models.TextChoices):
+        DIND = "dind", "Docker-in-Docker"
+        DOOD = "dood", "Docker-out-of-Docker"
+
+    class Status(models.TextChoices):
+        STARTING = "starting"
+        RUNNING = "running"
+        FAILED = "failed"
+        STOPPING = "stopping"
+
+    ACTIVE = (Status.STARTING, Status.RUNNING, Status.STOPPING)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.STARTING)
+    step = models.CharField(max_length=32, blank=True, help_text="The step under way or failed.")
+    steps_done = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    profile = models.CharField(
+        max_length=32, blank=True, help_text="privileged, or the compatible profile."
+    )
+    nested_endpoint = models.CharField(max_length=500, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created"]
+        permissions = [("launch_demo", "Can launch and delete demos")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} demo {str(self.id)[:8]}"
+
+
+class AuditEntry(models.Model):
+    class Action(models.TextChoices):
+        LAUNCHED = "launched"
+        DELETED = "deleted"
+        REAPED = "reaped"
+        FAILED = "failed"
+        REFUSED = "refused"
+
+    when = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor_name = models.CharField(max_length=150, help_text="Kept when the user is deleted.")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    demo_id = models.UUIDField(null=True, blank=True)
+    demo_kind = models.CharField(max_length=8, blank=True)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-when"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.when:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.demo_id}"

@@ -1,0 +1,179 @@
+"""Demo actions: every change to demos and the audit log goes through these functions."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from topology.demos.models import AuditEntry, Demo
+from topology.engine.demos import DIND_STEPS, DOOD_STEPS, DemoImages, DemoSpec
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_GROUP = "demos"
+STEPS = {Demo.Kind.DIND: DIND_STEPS, Demo.Kind.DOOD: DOOD_STEPS}
+
+
+class DemoRefused(Exception):
+    """A launch the rules do not allow (quota, global cap); the message says why."""
+
+
+def demo_images() -> DemoImages:
+    if settings.TOPOLOGY_OFFLINE:
+        from topology.engine import images
+
+        return DemoImages(images.DIND_IMAGE, images.WORKLOAD_IMAGE, images.CLI_IMAGE)
+    return DemoImages(
+        settings.TOPOLOGY_DEMO_DIND_IMAGE,
+        settings.TOPOLOGY_DEMO_WORKLOAD_IMAGE,
+        settings.TOPOLOGY_DEMO_CLI_IMAGE,
+    )
+
+
+def demo_folder(demo: Demo) -> Path:
+    return Path(settings.TOPOLOGY_DEMO_DIR) / str(demo.id).replace("-", "")[:12]
+
+
+def spec_for(demo: Demo) -> DemoSpec:
+    host = settings.DOCKER_HOST
+    return DemoSpec(
+        demo_id=str(demo.id),
+        owner=demo.owner.get_username(),
+        expires=demo.expires,
+        images=demo_images(),
+        folder=demo_folder(demo),
+        host_socket=host.removeprefix("unix://") if host.startswith("unix://") else "",
+    )
+
+
+def _audit(
+    actor: AbstractBaseUser | None, action: str, demo: Demo | None, detail: str = ""
+) -> None:
+    AuditEntry.objects.create(
+        actor=actor,
+        actor_name=actor.get_username() if actor else "reaper",
+        action=action,
+        demo_id=demo.id if demo else None,
+        demo_kind=demo.kind if demo else "",
+        detail=detail,
+    )
+
+
+def describe(demo: Demo) -> dict[str, Any]:
+    """The demo as the REST API and the progress websocket show it."""
+    steps = STEPS[Demo.Kind(demo.kind)]
+    labels = [label for _key, label in steps]
+    current = next((label for key, label in steps if key == demo.step), "")
+    return {
+        "id": str(demo.id),
+        "kind": demo.kind,
+        "status": demo.status,
+        "owner": demo.owner.get_username(),
+        "created": demo.created.isoformat(),
+        "expires": demo.expires.isoformat(),
+        "profile": demo.profile,
+        "error": demo.error,
+        "progress": {
+            "done": demo.steps_done,
+            "total": len(steps),
+            "step": current,
+            "steps": labels,
+        },
+    }
+
+
+def _publish(demo: Demo, event: str = "demo", description: dict[str, Any] | None = None) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    described = description or describe(demo)
+    message = {"type": "demo.progress", "message": {"type": event, "demo": described}}
+    try:
+        async_to_sync(layer.group_send)(PROGRESS_GROUP, message)
+    except Exception as error:
+        logger.warning("could not publish progress of %s: %s", demo.id, error)
+
+
+@transaction.atomic
+def request_launch(user: AbstractBaseUser, kind: str) -> Demo:
+    """Create a demo in ``starting`` state, or refuse with a reason (quota, global cap)."""
+    active = Demo.objects.select_for_update().filter(status__in=Demo.ACTIVE)
+    mine = sum(1 for demo in active if demo.owner_id == user.pk)
+    if mine >= settings.TOPOLOGY_DEMO_QUOTA:
+        _audit(user, AuditEntry.Action.REFUSED, None, f"{kind}: quota")
+        raise DemoRefused(
+            f"You already have {mine} running demos (the limit is "
+            f"{settings.TOPOLOGY_DEMO_QUOTA}); delete one first."
+        )
+    if len(active) >= settings.TOPOLOGY_DEMO_MAX_RUNNING:
+        _audit(user, AuditEntry.Action.REFUSED, None, f"{kind}: global cap")
+        raise DemoRefused(
+            f"{len(active)} demos are running on this installation, the most it allows; "
+            "try again when one ends."
+        )
+    demo = Demo.objects.create(
+        kind=kind,
+        owner=user,
+        expires=timezone.now() + timedelta(minutes=settings.TOPOLOGY_DEMO_TTL_MINUTES),
+    )
+    _audit(user, AuditEntry.Action.LAUNCHED, demo)
+    transaction.on_commit(lambda: _publish(demo))
+    return demo
+
+
+def record_step(demo: Demo, step: str) -> None:
+    """A launch step begins: the one before it is done."""
+    keys = [key for key, _label in STEPS[Demo.Kind(demo.kind)]]
+    demo.step = step
+    demo.steps_done = keys.index(step)
+    demo.save(update_fields=["step", "steps_done"])
+    _publish(demo)
+
+
+def mark_running(demo: Demo, profile: str | None, nested_endpoint: str | None) -> None:
+    demo.status = Demo.Status.RUNNING
+    demo.steps_done = len(STEPS[Demo.Kind(demo.kind)])
+    demo.step = ""
+    demo.profile = profile or ""
+    demo.nested_endpoint = nested_endpoint or ""
+    demo.save(update_fields=["status", "steps_done", "step", "profile", "nested_endpoint"])
+    _publish(demo)
+
+
+def mark_failed(demo: Demo, error: str) -> None:
+    demo.status = Demo.Status.FAILED
+    demo.error = error[:2000]
+    demo.save(update_fields=["status", "error"])
+    _audit(demo.owner, AuditEntry.Action.FAILED, demo, error[:500])
+    _publish(demo)
+
+
+def request_teardown(user: AbstractBaseUser | None, demo: Demo) -> Demo:
+    demo.status = Demo.Status.STOPPING
+    demo.save(update_fields=["status"])
+    _audit(user, AuditEntry.Action.DELETED if user else AuditEntry.Action.REAPED, demo)
+    _publish(demo)
+    return demo
+
+
+def forget(demo: Demo) -> None:
+    """Tear-down finished: the demo is gone (the audit log keeps its story)."""
+    description = {**describe(demo), "status": "removed"}
+    demo.delete()
+    _publish(demo, event="removed", description=description)
+
+
+def record_reaped_orphan(demo_id: str) -> None:
+    """The reaper removed an expired demo the database no longer knew."""
+    AuditEntry.objects.create(
+        actor_name="reaper", action=AuditEntry.Action.REAPED, demo_id=demo_id, detail="orphan"
+    )

@@ -1,0 +1,96 @@
+"""Celery tasks for demos, on the ``launch`` queue (see ``CELERY_TASK_ROUTES``)."""
+
+from __future__ import annotations
+
+import logging
+
+import docker
+import redis
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from topology.demos import services
+from topology.demos.models import Demo
+from topology.engine import demos as scenarios
+from topology.inventory.locks import poll_lock
+
+logger = logging.getLogger(__name__)
+
+
+def _engine() -> docker.DockerClient:
+    return docker.DockerClient(base_url=settings.DOCKER_HOST, version="auto", timeout=120)
+
+
+@shared_task(name="topology.demos.tasks.launch_demo", acks_late=True, time_limit=300)
+def launch_demo(demo_id: str) -> str:
+    """Build a demo step by step; on any failure, remove what was made and say why.
+
+    Idempotent by demo id: a second run (a redelivered message, a retry) waits on the same
+    lock, then finds the demo no longer ``starting`` and does nothing.
+    """
+    with poll_lock(f"demo:{demo_id}", required=False) as held:
+        if not held:
+            return "already under way"
+        demo = Demo.objects.select_related("owner").filter(pk=demo_id).first()
+        if demo is None or demo.status != Demo.Status.STARTING:
+            return "nothing to do"
+        spec = services.spec_for(demo)
+        client = _engine()
+        try:
+            scenarios.ensure_images(client, spec.images, settings.TOPOLOGY_OFFLINE)
+            launch = scenarios.launch_dind if demo.kind == Demo.Kind.DIND else scenarios.launch_dood
+            outcome = launch(client, spec, lambda step: services.record_step(demo, step))
+        except Exception as error:
+            message = str(error) if isinstance(error, scenarios.DemoError) else _plain(error)
+            logger.warning("demo %s failed at %s: %s", demo_id, demo.step, message)
+            scenarios.tear_down(client, str(demo.id), services.demo_folder(demo))
+            services.mark_failed(demo, message)
+            return "failed"
+        finally:
+            client.close()
+        services.mark_running(demo, outcome.profile, outcome.nested_endpoint)
+        return "running"
+
+
+def _plain(error: Exception) -> str:
+    if isinstance(error, docker.errors.APIError):
+        return f"the Docker engine refused: {error.explanation}"
+    if isinstance(error, redis.RedisError):
+        return "Redis did not answer"
+    return f"{type(error).__name__}: {error}"
+
+
+@shared_task(name="topology.demos.tasks.tear_down_demo", acks_late=True, time_limit=120)
+def tear_down_demo(demo_id: str) -> int:
+    demo = Demo.objects.filter(pk=demo_id).first()
+    folder = services.demo_folder(demo) if demo else None
+    client = _engine()
+    try:
+        removed = scenarios.tear_down(client, demo_id, folder)
+    finally:
+        client.close()
+    if demo is not None:
+        services.forget(demo)
+    return removed.containers
+
+
+@shared_task(name="topology.demos.tasks.reap_expired_demos", time_limit=120)
+def reap_expired_demos() -> list[str]:
+    """Every minute: remove demos past their time to live, found by label on the engine and in
+    the database. Never touches anything without ``topology.managed=true``."""
+    now = timezone.now()
+    client = _engine()
+    try:
+        expired = scenarios.expired_demo_ids(client, now)
+    finally:
+        client.close()
+    expired |= {str(pk) for pk in Demo.objects.filter(expires__lt=now).values_list("pk", flat=True)}
+    for demo_id in sorted(expired):
+        demo = Demo.objects.filter(pk=demo_id).first()
+        if demo is None:
+            services.record_reaped_orphan(demo_id)
+        elif demo.status != Demo.Status.STOPPING:
+            services.request_teardown(None, demo)
+        tear_down_demo(demo_id)
+    return sorted(expired)

@@ -1,0 +1,395 @@
+"""The two teaching scenarios, run on a real engine: DinD and DooD.
+
+Everything here comes from code and settings: images, commands, mounts and privileges are
+never taken from a request. Every step is idempotent (a retried launch finds what it made and
+goes on), everything carries ``topology.managed=true`` and the demo's labels, and tear-down
+and reaping act only on what carries both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from topology.engine import images
+from topology.engine.nesting import ENDPOINT_LABEL
+
+MANAGED = "topology.managed"
+DEMO = "topology.demo"
+OWNER = "topology.owner"
+EXPIRES = "topology.expires"
+ROLE = "topology.role"
+CREATED_BY = "topology.created-by"
+
+DIND_STEPS = (
+    ("host-workloads", "Starting C1 and C2 on the host"),
+    ("dind", "Creating the DinD container"),
+    ("daemon", "Waiting for its daemon"),
+    ("seed", "Seeding the workload image into it"),
+    ("c3", "Starting C3 inside it"),
+    ("c4", "Starting C4 inside it"),
+)
+DOOD_STEPS = (
+    ("dood", "Creating the DooD container"),
+    ("siblings", "Waiting for the two containers it starts on the host"),
+)
+
+Step = Callable[[str], None]
+UNIX_PATH_MAX = 107
+
+
+class DemoError(Exception):
+    """A step failed; the message is meant for people."""
+
+
+@dataclass(frozen=True)
+class DemoImages:
+    dind: str
+    workload: str
+    cli: str
+
+
+@dataclass(frozen=True)
+class DemoSpec:
+    demo_id: str
+    owner: str
+    expires: datetime
+    images: DemoImages
+    folder: Path
+    host_socket: str
+
+    @property
+    def short(self) -> str:
+        return self.demo_id.replace("-", "")[:8]
+
+    def name(self, part: str) -> str:
+        return f"topology-{self.short}-{part}"
+
+    def labels(self, role: str) -> dict[str, str]:
+        return {
+            MANAGED: "true",
+            DEMO: self.demo_id,
+            OWNER: self.owner,
+            EXPIRES: self.expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            ROLE: role,
+        }
+
+    @property
+    def socket_folder(self) -> Path:
+        return self.folder / "run"
+
+    @property
+    def nested_endpoint(self) -> str:
+        return f"unix://{self.socket_folder / 'docker.sock'}"
+
+
+@dataclass(frozen=True)
+class LaunchOutcome:
+    profile: str | None
+    nested_endpoint: str | None
+
+
+def ensure_images(client: docker.DockerClient, wanted: DemoImages, offline: bool) -> None:
+    """Make sure the demo images exist: built from this machine's binaries when offline,
+    pulled otherwise. A missing image is a clear error, never a surprise pull when offline."""
+    if offline:
+        images.build_offline_images(client)
+    for tag in (wanted.dind, wanted.workload, wanted.cli):
+        try:
+            client.images.get(tag)
+        except docker.errors.ImageNotFound:
+            if offline:
+                raise DemoError(
+                    f"image {tag} is not on the engine and TOPOLOGY_OFFLINE is set: "
+                    "build it with 'python manage.py demo_images build'"
+                ) from None
+            try:
+                client.images.pull(tag)
+            except docker.errors.APIError as error:
+                raise DemoError(f"could not pull {tag}: {error.explanation}") from error
+
+
+def _existing(client: docker.DockerClient, name: str, demo_id: str) -> Any | None:
+    found = client.containers.list(
+        all=True, filters={"name": f"^{name}$", "label": f"{DEMO}={demo_id}"}
+    )
+    return found[0] if found else None
+
+
+def _workload(client: docker.DockerClient, spec: DemoSpec, part: str) -> Any:
+    container = _existing(client, spec.name(part), spec.demo_id)
+    if container is None:
+        try:
+            container = client.containers.create(
+                spec.images.workload,
+                images.IDLE_COMMAND,
+                name=spec.name(part),
+                labels=spec.labels("workload"),
+                network_mode="none",
+            )
+        except docker.errors.ImageNotFound as error:
+            raise DemoError(f"the workload image {spec.images.workload} is missing") from error
+    if container.status != "running":
+        container.start()
+    return container
+
+
+def launch_dind(client: docker.DockerClient, spec: DemoSpec, step: Step) -> LaunchOutcome:
+    """C1 and C2 on the host; a DinD container whose nested daemon runs C3 and C4."""
+    step("host-workloads")
+    _workload(client, spec, "c1")
+    _workload(client, spec, "c2")
+
+    step("dind")
+    socket = str(spec.socket_folder / "docker.sock")
+    if len(socket.encode()) > UNIX_PATH_MAX:
+        raise DemoError(
+            f"the nested daemon's socket path {socket} is longer than a unix socket allows "
+            f"({UNIX_PATH_MAX} bytes): set TOPOLOGY_DEMO_DIR to a shorter folder"
+        )
+    spec.socket_folder.mkdir(parents=True, exist_ok=True)
+    volume_name = spec.name("dind-data")
+    try:
+        client.volumes.get(volume_name)
+    except docker.errors.NotFound:
+        client.volumes.create(name=volume_name, labels=spec.labels("dind"))
+    dind = _existing(client, spec.name("dind"), spec.demo_id)
+    profile = None
+    if dind is None:
+        try:
+            dind, profile = images.run_dind(
+                client,
+                name=spec.name("dind"),
+                labels={**spec.labels("dind"), ENDPOINT_LABEL: spec.nested_endpoint},
+                socket_dir=str(spec.socket_folder),
+                volume=volume_name,
+                image=spec.images.dind,
+            )
+        except docker.errors.ImageNotFound as error:
+            raise DemoError(f"the DinD image {spec.images.dind} is missing") from error
+        except docker.errors.APIError as error:
+            raise DemoError(
+                f"the engine refused the DinD container: {error.explanation}"
+            ) from error
+    else:
+        if dind.status != "running":
+            dind.start()
+        profile = (
+            images.PROFILE_PRIVILEGED
+            if dind.attrs["HostConfig"].get("Privileged")
+            else images.PROFILE_COMPATIBLE
+        )
+
+    step("daemon")
+    try:
+        nested = images.wait_for_daemon(socket, timeout=60, container=dind)
+    except (TimeoutError, RuntimeError) as error:
+        raise DemoError(f"the nested daemon did not start: {error}") from error
+    try:
+        step("seed")
+        try:
+            nested.images.get(spec.images.workload)
+        except docker.errors.ImageNotFound:
+            images.seed_image(client, nested, spec.images.workload)
+        step("c3")
+        _workload(nested, spec, "c3")
+        step("c4")
+        _workload(nested, spec, "c4")
+    finally:
+        nested.close()
+    return LaunchOutcome(profile=profile, nested_endpoint=spec.nested_endpoint)
+
+
+def _dood_script(spec: DemoSpec) -> str:
+    """What the DooD container runs: it asks the host's engine for two sibling containers."""
+    labels = " ".join(
+        f"--label {shlex.quote(f'{key}={value}')}" for key, value in spec.labels("workload").items()
+    )
+    idle = " ".join(shlex.quote(word) for word in images.IDLE_COMMAND)
+    lines = ["set -e", 'me="$(hostname)"']
+    for index in (1, 2):
+        name = shlex.quote(spec.name(f"sibling-{index}"))
+        lines.append(
+            f"docker inspect {name} >/dev/null 2>&1 || docker run -d --name {name} {labels} "
+            f'--label "{CREATED_BY}=$me" --network none {shlex.quote(spec.images.workload)} {idle}'
+        )
+        lines.append(f"docker start {name} >/dev/null")
+    lines.append("exec sleep 2147483647")
+    return "\n".join(lines)
+
+
+def launch_dood(client: docker.DockerClient, spec: DemoSpec, step: Step) -> LaunchOutcome:
+    """A container holding the host's socket and the docker CLI, which starts two siblings."""
+    step("dood")
+    dood = _existing(client, spec.name("dood"), spec.demo_id)
+    if dood is None:
+        try:
+            dood = client.containers.create(
+                spec.images.cli,
+                ["sh", "-c", _dood_script(spec)],
+                entrypoint=[],
+                name=spec.name("dood"),
+                labels=spec.labels("dood"),
+                volumes={spec.host_socket: {"bind": "/var/run/docker.sock", "mode": "rw"}},
+                network_mode="none",
+            )
+        except docker.errors.ImageNotFound as error:
+            raise DemoError(f"the CLI image {spec.images.cli} is missing") from error
+    if dood.status != "running":
+        dood.start()
+
+    step("siblings")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        siblings = client.containers.list(
+            filters={"label": [f"{DEMO}={spec.demo_id}", f"{ROLE}=workload"], "status": "running"}
+        )
+        if len(siblings) >= 2:
+            return LaunchOutcome(profile=None, nested_endpoint=None)
+        dood.reload()
+        if dood.status != "running":
+            logs = dood.logs(tail=5).decode(errors="replace").strip()
+            raise DemoError(f"the DooD container stopped before starting its siblings: {logs}")
+        time.sleep(0.1)
+    raise DemoError("the DooD container did not start its two siblings within 30 seconds")
+
+
+@dataclass(frozen=True)
+class TearDown:
+    containers: int
+    volumes: int
+
+
+def _ours(demo_id: str | None = None) -> dict[str, list[str]]:
+    wanted = [f"{MANAGED}=true"] + ([f"{DEMO}={demo_id}"] if demo_id else [f"{DEMO}"])
+    return {"label": wanted}
+
+
+def tear_down(client: docker.DockerClient, demo_id: str, folder: Path | None) -> TearDown:
+    """Remove a demo's containers (nested ones go with their DinD), volumes and host folder.
+
+    Only what carries both ``topology.managed=true`` and this demo's label is touched.
+    """
+    removed = 0
+    for container in client.containers.list(all=True, filters=_ours(demo_id)):
+        parent = None
+        if container.labels.get(ROLE) == "dind":
+            parent = images.nested_cgroup_parent(container)
+            with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
+                container.stop(timeout=10)
+        with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True, v=True)
+            removed += 1
+        if parent:
+            images.remove_nested_cgroups(parent)
+    volumes = 0
+    for volume in client.volumes.list(filters=_ours(demo_id)):
+        with contextlib.suppress(docker.errors.NotFound):
+            volume.remove(force=True)
+            volumes += 1
+    if folder is not None and folder.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+    return TearDown(removed, volumes)
+
+
+def expired_demo_ids(client: docker.DockerClient, now: datetime) -> set[str]:
+    """Demos whose managed containers or volumes say they expired before ``now``."""
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    found: set[str] = set()
+    for labels in [c.labels for c in client.containers.list(all=True, filters=_ours())] + [
+        v.attrs.get("Labels") or {} for v in client.volumes.list(filters=_ours())
+    ]:
+        expires = labels.get(EXPIRES, "")
+        if labels.get(MANAGED) == "true" and labels.get(DEMO) and expires and expires < stamp:
+            found.add(labels[DEMO])
+    return found
+
+
+@dataclass(frozen=True)
+class ContainerFact:
+    name: str
+    role: str
+    privileged: bool
+    profile: str
+    engine: str
+    state: str
+
+
+@dataclass(frozen=True)
+class DemoFacts:
+    """What the engines say about a demo, side by side (for the comparison panel)."""
+
+    containers: tuple[ContainerFact, ...]
+    host_engine_id: str
+    host_images: int
+    inside_engine_id: str | None
+    inside_images: int | None
+    ps_inside: tuple[str, ...]
+
+
+def _profile(attrs: dict[str, Any]) -> str:
+    host_config = attrs.get("HostConfig") or {}
+    if host_config.get("Privileged"):
+        return "privileged"
+    if "ALL" in (host_config.get("CapAdd") or []):
+        return "all capabilities but " + ", ".join(host_config.get("CapDrop") or [])
+    return "default"
+
+
+def _run_inside(container: Any, script: str) -> str:
+    result = container.exec_run(["sh", "-c", script])
+    if result.exit_code != 0:
+        return ""
+    return result.output.decode(errors="replace")
+
+
+def demo_facts(client: docker.DockerClient, demo_id: str) -> DemoFacts:
+    host_info = client.info()
+    facts: list[ContainerFact] = []
+    inside_id = inside_images = None
+    ps_inside: tuple[str, ...] = ()
+    for container in client.containers.list(all=True, filters=_ours(demo_id)):
+        role = container.labels.get(ROLE, "")
+        facts.append(
+            ContainerFact(
+                container.name,
+                role,
+                bool(container.attrs["HostConfig"].get("Privileged")),
+                _profile(container.attrs),
+                "host",
+                container.status,
+            )
+        )
+        if role in {"dind", "dood"} and container.status == "running":
+            output = _run_inside(
+                container,
+                "docker info --format '{{.ID}} {{.Images}}' && docker ps --format '{{.Names}}'",
+            ).splitlines()
+            if output:
+                engine, _, count = output[0].partition(" ")
+                inside_id, inside_images = engine, int(count or 0)
+                ps_inside = tuple(sorted(output[1:]))
+                if role == "dind":
+                    facts += [
+                        ContainerFact(name, "workload", False, "default", "nested", "running")
+                        for name in ps_inside
+                    ]
+    return DemoFacts(
+        tuple(facts),
+        host_info["ID"],
+        int(host_info.get("Images") or 0),
+        inside_id,
+        inside_images,
+        ps_inside,
+    )
