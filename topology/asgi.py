@@ -12,14 +12,15 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from topology.inventory.routing import websocket_urlpatterns  # noqa: E402
+from topology.demos.routing import websocket_urlpatterns as demo_routes  # noqa: E402
+from topology.inventory.routing import websocket_urlpatterns as topology_routes  # noqa: E402
 from topology.inventory.websocket_auth import TokenOrSessionAuthMiddlewareStack  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            TokenOrSessionAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            TokenOrSessionAuthMiddlewareStack(URLRouter(topology_routes + demo_routes))
         ),
     }
 )

@@ -15,7 +15,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from topology.demos.models import AuditEntry, Demo
-from topology.engine.demos import DIND_STEPS, DOOD_STEPS, DemoImages, DemoSpec
+from topology.engine.demos import (
+    DIND_STEPS,
+    DOOD_STEPS,
+    DemoFacts,
+    DemoImages,
+    DemoSpec,
+    demo_facts,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -103,19 +110,30 @@ def _publish(demo: Demo, event: str = "demo", description: dict[str, Any] | None
         logger.warning("could not publish progress of %s: %s", demo.id, error)
 
 
-@transaction.atomic
 def request_launch(user: AbstractBaseUser, kind: str) -> Demo:
-    """Create a demo in ``starting`` state, or refuse with a reason (quota, global cap)."""
-    active = Demo.objects.select_for_update().filter(status__in=Demo.ACTIVE)
+    """Create a demo in ``starting`` state, or refuse with a reason (quota, global cap).
+
+    A refusal is audited too.
+    """
+    try:
+        demo = _reserve(user, kind)
+    except DemoRefused as refusal:
+        _audit(user, AuditEntry.Action.REFUSED, None, f"{kind}: {refusal}")
+        raise
+    _publish(demo)
+    return demo
+
+
+@transaction.atomic
+def _reserve(user: AbstractBaseUser, kind: str) -> Demo:
+    active = list(Demo.objects.select_for_update().filter(status__in=Demo.ACTIVE))
     mine = sum(1 for demo in active if demo.owner_id == user.pk)
     if mine >= settings.TOPOLOGY_DEMO_QUOTA:
-        _audit(user, AuditEntry.Action.REFUSED, None, f"{kind}: quota")
         raise DemoRefused(
             f"You already have {mine} running demos (the limit is "
             f"{settings.TOPOLOGY_DEMO_QUOTA}); delete one first."
         )
     if len(active) >= settings.TOPOLOGY_DEMO_MAX_RUNNING:
-        _audit(user, AuditEntry.Action.REFUSED, None, f"{kind}: global cap")
         raise DemoRefused(
             f"{len(active)} demos are running on this installation, the most it allows; "
             "try again when one ends."
@@ -126,7 +144,6 @@ def request_launch(user: AbstractBaseUser, kind: str) -> Demo:
         expires=timezone.now() + timedelta(minutes=settings.TOPOLOGY_DEMO_TTL_MINUTES),
     )
     _audit(user, AuditEntry.Action.LAUNCHED, demo)
-    transaction.on_commit(lambda: _publish(demo))
     return demo
 
 
@@ -177,3 +194,18 @@ def record_reaped_orphan(demo_id: str) -> None:
     AuditEntry.objects.create(
         actor_name="reaper", action=AuditEntry.Action.REAPED, demo_id=demo_id, detail="orphan"
     )
+
+
+def facts(demo: Demo) -> DemoFacts | None:
+    """What the engines say about this demo now; None when the engine does not answer."""
+    import docker
+
+    try:
+        client = docker.DockerClient(base_url=settings.DOCKER_HOST, version="auto", timeout=10)
+        try:
+            return demo_facts(client, str(demo.id))
+        finally:
+            client.close()
+    except Exception as error:
+        logger.warning("could not read facts of demo %s: %s", demo.id, error)
+        return None

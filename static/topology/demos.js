@@ -1,0 +1,148 @@
+// Demo pages: launch and tear down through the REST API, progress live from /ws/demos/.
+// Daemon and user text is only ever set with textContent.
+
+const listData = document.getElementById("demos-data");
+const detailData = document.getElementById("demo-data");
+const demos = new Map();
+
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+async function api(method, url, body) {
+  const response = await fetch(url, {
+    method,
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let payload = {};
+  try {
+    payload = await response.json();
+  } catch {
+    payload = {};
+  }
+  if (!response.ok) {
+    const detail = payload.detail || Object.values(payload).flat().join(" ") || response.statusText;
+    throw new Error(detail);
+  }
+  return payload;
+}
+
+function say(text, isError = false) {
+  const message = document.querySelector(".launchers .message");
+  if (!message) return;
+  message.textContent = text;
+  message.classList.toggle("error", isError);
+}
+
+function remaining(expires) {
+  const seconds = Math.max(0, Math.round((Date.parse(expires) - Date.now()) / 1000));
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes}:${String(seconds % 60).padStart(2, "0")}`;
+}
+
+function render() {
+  const list = document.querySelector(".demo-list");
+  const template = document.getElementById("demo-row");
+  if (!list || !template) return;
+  const mayLaunch = document.querySelector(".launchers")?.dataset.mayLaunch === "true";
+  list.replaceChildren();
+  for (const demo of demos.values()) {
+    const row = template.content.firstElementChild.cloneNode(true);
+    row.dataset.demo = demo.id;
+    row.dataset.status = demo.status;
+    const link = row.querySelector(".demo-link");
+    link.href = `/demos/${demo.id}/`;
+    link.textContent = `${demo.kind === "dind" ? "DinD" : "DooD"} demo ${demo.id.slice(0, 8)}`;
+    row.querySelector(".demo-status").textContent = demo.status;
+    row.querySelector(".demo-status").className = `demo-status status-${demo.status}`;
+    row.querySelector(".demo-owner").textContent = demo.owner;
+    row.querySelector(".countdown").dataset.expires = demo.expires;
+    row.querySelector(".countdown").textContent = remaining(demo.expires);
+    const progress = row.querySelector(".demo-progress");
+    progress.max = demo.progress.total;
+    progress.value = demo.progress.done;
+    row.querySelector(".demo-step").textContent =
+      demo.status === "starting" ? `${demo.progress.step || "queued"} (${demo.progress.done}/${demo.progress.total})` : "";
+    row.querySelector(".demo-error").textContent = demo.error || "";
+    const remove = row.querySelector(".delete");
+    remove.hidden = !mayLaunch || demo.status === "stopping";
+    remove.addEventListener("click", () => tearDown(demo.id));
+    list.append(row);
+  }
+}
+
+async function tearDown(id) {
+  try {
+    await api("DELETE", `/api/demos/${id}/`);
+    say("Tearing down…");
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+function upsert(demo) {
+  if (demo.status === "removed") demos.delete(demo.id);
+  else demos.set(demo.id, demo);
+  render();
+  if (detailData && JSON.parse(detailData.textContent).id === demo.id) {
+    const shown = JSON.parse(detailData.textContent);
+    if (shown.status !== demo.status) window.location.reload();
+  }
+}
+
+function connect(attempt = 0) {
+  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${window.location.host}/ws/demos/`);
+  socket.addEventListener("open", () => { attempt = 0; });
+  socket.addEventListener("message", (event) => {
+    const message = JSON.parse(event.data);
+    if (message.type === "demos") {
+      demos.clear();
+      for (const demo of message.demos) demos.set(demo.id, demo);
+      render();
+    } else if (message.type === "demo" || message.type === "removed") {
+      upsert(message.demo);
+    }
+  });
+  socket.addEventListener("close", (event) => {
+    if (event.code === 4401) {
+      window.location.href = "/login/?next=" + encodeURIComponent(window.location.pathname);
+      return;
+    }
+    const delay = Math.min(30000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
+    setTimeout(() => connect(attempt + 1), delay);
+  });
+}
+
+if (listData) {
+  for (const demo of JSON.parse(listData.textContent)) demos.set(demo.id, demo);
+  render();
+  for (const button of document.querySelectorAll("button.launch")) {
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        const created = await api("POST", "/api/demos/", { kind: button.dataset.kind });
+        say(`Launching ${button.dataset.kind.toUpperCase()} demo ${created.id.slice(0, 8)}…`);
+      } catch (error) {
+        say(error.message, true);
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+}
+for (const button of document.querySelectorAll(".demos > button.delete[data-demo]")) {
+  button.addEventListener("click", async () => {
+    await tearDown(button.dataset.demo);
+    window.location.href = "/demos/";
+  });
+}
+setInterval(() => {
+  for (const countdown of document.querySelectorAll(".countdown[data-expires]")) {
+    countdown.textContent = remaining(countdown.dataset.expires);
+  }
+}, 1000);
+connect();

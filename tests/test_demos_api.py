@@ -1,0 +1,241 @@
+"""Demos through the REST API, on the real engine with offline images (tasks run inline)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import docker
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.utils import timezone
+
+from tests.conftest import run_workload, unique
+from tests.graph_schema import validate_graph
+from topology.celery import app
+from topology.demos import services, tasks
+from topology.demos.models import AuditEntry, Demo
+from topology.engine import images
+from topology.engine.demos import DemoImages
+from topology.inventory import polling, queries
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def inline_tasks() -> Iterator[None]:
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = False
+        app.conf.task_eager_propagates = False
+
+
+@pytest.fixture
+def demo_dir(settings) -> Iterator[Path]:
+    folder = Path(tempfile.mkdtemp(prefix="tdd-"))
+    settings.TOPOLOGY_DEMO_DIR = folder
+    settings.TOPOLOGY_OFFLINE = True
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def launcher(django_user_model):  # type: ignore[no-untyped-def]
+    user = django_user_model.objects.create_user("operator", password="a-long-password-3")
+    user.user_permissions.add(Permission.objects.get(codename="launch_demo"))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def removed_afterwards(docker_client) -> Iterator[None]:
+    yield
+    for demo in Demo.objects.all():
+        tasks.tear_down_demo(str(demo.id))
+    leftovers = docker_client.containers.list(
+        all=True, filters={"label": ["topology.managed=true", "topology.owner=operator"]}
+    )
+    for container in leftovers:
+        container.remove(force=True, v=True)
+
+
+def _labelled(client: docker.DockerClient, demo_id: str) -> tuple[list, list]:
+    labels = {"label": [f"topology.demo={demo_id}"]}
+    return client.containers.list(all=True, filters=labels), client.volumes.list(filters=labels)
+
+
+def test_viewer_may_watch_but_not_launch_or_delete(logged_in_client, admin_user) -> None:
+    assert logged_in_client.get("/api/demos/").status_code == 200
+    response = logged_in_client.post(
+        "/api/demos/", {"kind": "dind"}, content_type="application/json"
+    )
+    assert response.status_code == 403 and "launch_demo" in response.json()["detail"]
+    demo = Demo.objects.create(kind="dood", owner=admin_user, expires=timezone.now())
+    assert logged_in_client.get(f"/api/demos/{demo.id}/").json()["status"] == "starting"
+    assert logged_in_client.delete(f"/api/demos/{demo.id}/").status_code == 403
+    assert Client().get("/api/demos/").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"kind": "dind", "image": "alpine"},
+        {"kind": "dood", "command": ["rm", "-rf", "/"]},
+        {"kind": "dind", "privileged": True},
+        {"kind": "vm"},
+        {},
+        ["dind"],
+    ],
+)
+def test_only_the_kind_is_accepted(launcher, body) -> None:
+    response = launcher.post("/api/demos/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert Demo.objects.count() == 0
+
+
+def test_malformed_json_is_a_clear_400(launcher) -> None:
+    response = launcher.post("/api/demos/", "{kind:", content_type="application/json")
+    assert response.status_code == 400 and "JSON" in response.json()["detail"]
+
+
+def test_quota_refuses_the_third_and_the_cap_refuses_everyone(launcher, settings) -> None:
+    user = Demo._meta.get_field("owner").related_model.objects.get(username="operator")
+    settings.TOPOLOGY_DEMO_QUOTA = 2
+    services.request_launch(user, "dind")
+    services.request_launch(user, "dood")
+    refused = launcher.post("/api/demos/", {"kind": "dood"}, content_type="application/json")
+    assert refused.status_code == 429 and "limit is 2" in refused.json()["detail"]
+    settings.TOPOLOGY_DEMO_QUOTA = 10
+    settings.TOPOLOGY_DEMO_MAX_RUNNING = 2
+    capped = launcher.post("/api/demos/", {"kind": "dood"}, content_type="application/json")
+    assert capped.status_code == 429 and "most it allows" in capped.json()["detail"]
+    assert Demo.objects.count() == 2
+    assert AuditEntry.objects.filter(action="refused").count() == 2
+
+
+@pytest.mark.docker
+def test_dind_demo_through_the_api_shows_c3_c4_nested_then_leaves_nothing(
+    launcher, inline_tasks, demo_dir, docker_client, offline_images, removed_afterwards
+) -> None:
+    response = launcher.post("/api/demos/", {"kind": "dind"}, content_type="application/json")
+    assert response.status_code == 202 and response.json()["status"] == "starting"
+    demo_id = response.json()["id"]
+    described = launcher.get(f"/api/demos/{demo_id}/").json()
+    assert described["status"] == "running", described["error"]
+    assert described["progress"]["done"] == described["progress"]["total"] == 6
+
+    polling.poll_everything(publish=False)
+    graph = queries.current_graph()
+    validate_graph(graph)
+    nodes = {n["id"]: n for n in graph["nodes"]}
+    containers, _volumes = _labelled(docker_client, demo_id)
+    dind = next(c for c in containers if c.labels["topology.role"] == "dind")
+    nested = next(n for n in graph["nodes"] if n["parent"] == f"container:{dind.id}")
+    inside = [n for n in graph["nodes"] if n["parent"] == nested["id"]]
+    assert sorted(n["label"].rsplit("-", 1)[-1] for n in inside) == ["c3", "c4"]
+    assert nodes[f"container:{dind.id}"]["role"] == "dind"
+    for container in containers:
+        expected = container is dind
+        profile = container.attrs["HostConfig"]
+        assert (profile["Privileged"] or "ALL" in (profile.get("CapAdd") or [])) is expected
+
+    assert launcher.delete(f"/api/demos/{demo_id}/").status_code == 202
+    assert launcher.get(f"/api/demos/{demo_id}/").status_code == 404
+    assert _labelled(docker_client, demo_id) == ([], [])
+    assert list(demo_dir.iterdir()) == []
+    actions = list(AuditEntry.objects.filter(demo_id=demo_id).values_list("action", flat=True))
+    assert sorted(actions) == ["deleted", "launched"]
+
+
+@pytest.mark.docker
+def test_dood_demo_siblings_are_on_the_host_with_a_socket_edge(
+    launcher, inline_tasks, demo_dir, docker_client, offline_images, removed_afterwards
+) -> None:
+    demo_id = launcher.post(
+        "/api/demos/", {"kind": "dood"}, content_type="application/json"
+    ).json()["id"]
+    assert launcher.get(f"/api/demos/{demo_id}/").json()["status"] == "running"
+    polling.poll_everything(publish=False)
+    graph = queries.current_graph()
+    nodes = {n["id"]: n for n in graph["nodes"]}
+    containers, _volumes = _labelled(docker_client, demo_id)
+    dood = next(c for c in containers if c.labels["topology.role"] == "dood")
+    host_daemon = nodes[f"container:{dood.id}"]["parent"]
+    assert nodes[f"container:{dood.id}"]["role"] == "dood"
+    assert {
+        "kind": "socket",
+        "source": f"container:{dood.id}",
+        "target": host_daemon,
+    }.items() <= next(e for e in graph["edges"] if e["source"] == f"container:{dood.id}").items()
+    siblings = [c for c in containers if c.labels["topology.role"] == "workload"]
+    assert len(siblings) == 2
+    assert all(nodes[f"container:{s.id}"]["parent"] == host_daemon for s in siblings)
+    assert not dood.attrs["HostConfig"]["Privileged"]
+
+
+@pytest.mark.docker
+def test_launch_task_run_twice_makes_one_demo(
+    launcher, demo_dir, docker_client, offline_images, removed_afterwards
+) -> None:
+    user = Demo._meta.get_field("owner").related_model.objects.get(username="operator")
+    demo = services.request_launch(user, "dood")
+    assert tasks.launch_demo(str(demo.id)) == "running"
+    assert tasks.launch_demo(str(demo.id)) == "nothing to do"
+    containers, _volumes = _labelled(docker_client, str(demo.id))
+    assert len(containers) == 3
+    assert Demo.objects.count() == 1
+
+
+@pytest.mark.docker
+def test_failure_in_the_middle_rolls_back_and_says_why(
+    launcher, demo_dir, docker_client, offline_images, removed_afterwards, monkeypatch
+) -> None:
+    # The CLI image has no dockerd: C1 and C2 start, the "DinD" container starts and exits,
+    # and waiting for its daemon fails in the middle of the launch.
+    monkeypatch.setattr(
+        services,
+        "demo_images",
+        lambda: DemoImages(images.CLI_IMAGE, images.WORKLOAD_IMAGE, images.CLI_IMAGE),
+    )
+    user = Demo._meta.get_field("owner").related_model.objects.get(username="operator")
+    demo = services.request_launch(user, "dind")
+    assert tasks.launch_demo(str(demo.id)) == "failed"
+    demo.refresh_from_db()
+    assert demo.status == "failed" and demo.step == "daemon"
+    assert "nested daemon did not start" in demo.error
+    assert _labelled(docker_client, str(demo.id)) == ([], [])
+    assert not services.demo_folder(demo).exists()
+
+
+@pytest.mark.docker
+def test_expired_demo_is_reaped_and_an_unlabelled_neighbour_survives(
+    launcher, demo_dir, docker_client, offline_images, removed_afterwards, cleanup
+) -> None:
+    user = Demo._meta.get_field("owner").related_model.objects.get(username="operator")
+    demo = services.request_launch(user, "dood")
+    Demo.objects.filter(pk=demo.pk).update(expires=timezone.now() - timedelta(seconds=1))
+    assert tasks.launch_demo(str(demo.id)) == "running"
+    neighbour = run_workload(docker_client, cleanup, unique("neighbour"))
+    unlabelled = docker_client.containers.run(
+        images.WORKLOAD_IMAGE,
+        images.IDLE_COMMAND,
+        name=unique("unlabelled"),
+        labels={"topology.demo": str(demo.id)},
+        detach=True,
+    )
+    cleanup.add(lambda: unlabelled.remove(force=True))
+    assert str(demo.id) in tasks.reap_expired_demos()
+    assert not Demo.objects.filter(pk=demo.pk).exists()
+    containers, _volumes = _labelled(docker_client, str(demo.id))
+    assert [c.id for c in containers] == [unlabelled.id]
+    neighbour.reload()
+    assert neighbour.status == "running"
+    assert AuditEntry.objects.filter(demo_id=demo.id, action="reaped", actor=None).exists()
