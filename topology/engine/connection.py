@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -12,6 +13,8 @@ import docker
 import docker.errors
 import docker.tls
 import requests.exceptions
+from docker.constants import MINIMUM_DOCKER_API_VERSION
+from docker.utils import version_lt
 
 
 class EngineError(Exception):
@@ -38,7 +41,9 @@ class EngineAddress:
     insecure: bool = False
     connect_timeout: float = 2.0
     read_timeout: float = 10.0
-    tls_dir: Path = field(default=Path("var/run/tls"), compare=False)
+    tls_dir: Path = field(
+        default=Path(tempfile.gettempdir()) / f"topology-tls-{os.getuid()}", compare=False
+    )
 
     @property
     def scheme(self) -> str:
@@ -59,8 +64,10 @@ def _tls_config(address: EngineAddress) -> docker.tls.TLSConfig | bool:
     digest = hashlib.sha256(
         (material.ca_cert + material.client_cert + material.client_key).encode()
     ).hexdigest()[:16]
+    address.tls_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    address.tls_dir.chmod(0o700)
     folder = address.tls_dir / digest
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder.mkdir(exist_ok=True, mode=0o700)
     paths = {}
     for name, content in [
         ("ca.pem", material.ca_cert),
@@ -97,19 +104,37 @@ def open_client(address: EngineAddress) -> docker.DockerClient:
     """
     tls = _tls_config(address)
     url = address.url.replace("tcp://", "https://", 1) if tls else address.url
+    known = _negotiated_versions.get(address.url)
     try:
         client = docker.DockerClient(
             base_url=url,
-            version=_negotiated_versions.get(address.url, "auto"),
+            version=known or MINIMUM_DOCKER_API_VERSION,
             timeout=address.read_timeout,
             tls=tls,
             use_ssh_client=False,
         )
     except docker.errors.DockerException as error:
         raise _as_engine_error(address.url, error) from error
+    # The Docker API is never reached through the environment's proxies, and an engine's own CA
+    # must not be replaced by REQUESTS_CA_BUNDLE (requests lets the environment win otherwise),
+    # so negotiation happens here, after the session stops trusting the environment.
+    client.api.trust_env = False
     if address.scheme in {"tcp", "http", "https"}:
         client.api.timeout = (address.connect_timeout, address.read_timeout)
-    _negotiated_versions[address.url] = client.api.api_version
+    if known is None:
+        try:
+            server = client.api.version(api_version=False)["ApiVersion"]
+        except Exception as error:
+            client.close()
+            raise _as_engine_error(address.url, error) from error
+        if version_lt(server, MINIMUM_DOCKER_API_VERSION):
+            client.close()
+            raise EngineError(
+                f"{address.url}: the engine speaks API {server}, older than the oldest "
+                f"supported ({MINIMUM_DOCKER_API_VERSION})"
+            )
+        client.api._version = server  # the SDK's own "auto" does this, before we could intervene
+        _negotiated_versions[address.url] = server
     return client
 
 

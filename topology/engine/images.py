@@ -610,8 +610,15 @@ def _create_container(
         if key in host_options
     }
     host_options.pop("detach", None)
+    port_bindings = host_options.pop("ports", None) or {}
+    if port_bindings:
+        create_options["ports"] = [
+            tuple(spec.split("/")) if "/" in spec else spec for spec in port_bindings
+        ]
     host_config = client.api.create_host_config(
-        binds=host_options.pop("volumes", None), **host_options
+        binds=host_options.pop("volumes", None),
+        port_bindings={spec.split("/")[0]: bound for spec, bound in port_bindings.items()} or None,
+        **host_options,
     )
     host_config.update(SYSTEM_PATHS_UNCONFINED)
     created = client.api.create_container(detach=True, host_config=host_config, **create_options)
@@ -640,6 +647,8 @@ def run_dind(
     privileged: bool | None = None,
     image: str = DIND_IMAGE,
     command: list[str] | None = None,
+    extra_volumes: dict[str, dict[str, str]] | None = None,
+    ports: dict[str, Any] | None = None,
 ) -> tuple[Container, str]:
     """Start a DinD container; return it with the profile it runs under.
 
@@ -664,6 +673,9 @@ def run_dind(
         options.update(name=name, labels={**labels, **MANAGED_LABELS})
         if command is not None:
             options["command"] = command
+        options["volumes"].update(extra_volumes or {})
+        if ports:
+            options["ports"] = ports
         container: Container | None = None
         try:
             container = _create_container(client, options, unmask_system_paths=not attempt)

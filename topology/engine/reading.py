@@ -7,6 +7,7 @@ import shlex
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import docker
@@ -15,6 +16,7 @@ import docker.errors
 from topology.engine.connection import (
     EngineAddress,
     EngineError,
+    TLSMaterial,
     as_engine_error,
     forget_version,
     open_client,
@@ -34,27 +36,34 @@ class EngineReader(Protocol):
     def close(self) -> None: ...
 
 
-def open_reader(route: Route, connect_timeout: float = 2.0, read_timeout: float = 10.0) -> Any:
-    """A reader for ``route``; exec routes are read through the reader of their ``via``."""
+def open_reader(
+    route: Route,
+    connect_timeout: float = 2.0,
+    read_timeout: float = 10.0,
+    tls_dir: Path | None = None,
+) -> Any:
+    """A reader for ``route``; exec routes are read through the reader of their ``via``.
+
+    ``tls_dir`` is a private folder where TLS material is written for the SSL library.
+    """
     if route.is_exec:
         if route.via is None:
             raise EngineError(f"{route.url}: an exec route needs the route of its daemon")
-        parent = open_reader(route.via, connect_timeout, read_timeout)
+        parent = open_reader(route.via, connect_timeout, read_timeout, tls_dir)
         return ExecReader(route, parent)
     address = EngineAddress(
         url=route.url,
-        tls=None,
+        tls=(
+            TLSMaterial(route.tls_ca_cert, route.tls_client_cert, route.tls_client_key)
+            if route.tls_client_cert
+            else None
+        ),
         insecure=route.insecure,
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
     )
-    if route.tls_client_cert:
-        from topology.engine.connection import TLSMaterial
-
-        address = replace(
-            address,
-            tls=TLSMaterial(route.tls_ca_cert, route.tls_client_cert, route.tls_client_key),
-        )
+    if tls_dir is not None:
+        address = replace(address, tls_dir=tls_dir)
     return ApiReader(route, open_client(address))
 
 

@@ -236,6 +236,7 @@ def _read(target: Target) -> DaemonSnapshot:
         target.route,
         connect_timeout=settings.TOPOLOGY_DOCKER_CONNECT_TIMEOUT,
         read_timeout=settings.TOPOLOGY_DOCKER_READ_TIMEOUT,
+        tls_dir=settings.RUN_DIR / "tls",
     )
     try:
         info = reader.info()
