@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "channels",
     "topology.inventory",
     "topology.demos",
+    "topology.teams",
 ]
 
 MIDDLEWARE = [
@@ -162,10 +163,16 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
 
+# redis-py's default read timeout (5 s) is as long as channels_redis's blocking pop: an idle
+# websocket consumer's read would time out now and then and take its connection down.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "topology:channels", "capacity": 200},
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+            "prefix": "topology:channels",
+            "capacity": 200,
+        },
     }
 }
 

@@ -41,6 +41,7 @@ def host_node(host: Host) -> Node:
         "parent": None,
         "label": host.name,
         "status": host.status,
+        "team": host.team.slug if host.team_id else None,
     }
 
 
@@ -212,3 +213,74 @@ def to_dot(graph: dict[str, Any]) -> str:
 
 def iter_ids(nodes: Iterable[Node]) -> list[str]:
     return [node["id"] for node in nodes]
+
+
+def visible_graph(graph: dict[str, Any], allowed_hosts: set[str] | None) -> dict[str, Any]:
+    """The part of ``graph`` under the allowed host node ids (``None``: all of it).
+
+    Everything nested under a host belongs to that host's team, so a node is visible exactly
+    when the host at the root of its parent chain is.
+    """
+    if allowed_hosts is None:
+        return graph
+    parents = {node["id"]: node["parent"] for node in graph["nodes"]}
+
+    def root(node_id: str) -> str:
+        seen = set()
+        while parents.get(node_id) and node_id not in seen:
+            seen.add(node_id)
+            node_id = parents[node_id]
+        return node_id
+
+    nodes = [node for node in graph["nodes"] if root(node["id"]) in allowed_hosts]
+    ids = {node["id"] for node in nodes}
+    edges = [e for e in graph["edges"] if e["source"] in ids and e["target"] in ids]
+    return {**graph, "nodes": nodes, "edges": edges}
+
+
+def visible_delta(
+    message: dict[str, Any], visible: set[str], allowed_hosts: set[str] | None
+) -> dict[str, Any]:
+    """``message`` (a delta) cut to what a client may see; ``visible`` (the node ids that client
+    holds) is updated in place. A new node is visible when its parent is."""
+    if allowed_hosts is None:
+        for node in message["upsert"]["nodes"]:
+            visible.add(node["id"])
+        for node_id in message["remove"]["nodes"]:
+            visible.discard(node_id)
+        return message
+    nodes = []
+    for node in message["upsert"]["nodes"]:
+        parent = node["parent"]
+        if (
+            node["id"] in visible
+            or (parent is None and node["id"] in allowed_hosts)
+            or (parent is not None and parent in visible)
+        ):
+            visible.add(node["id"])
+            nodes.append(node)
+    edges = [
+        e for e in message["upsert"]["edges"] if e["source"] in visible and e["target"] in visible
+    ]
+    removed_nodes = [node_id for node_id in message["remove"]["nodes"] if node_id in visible]
+    removed_edges = [
+        edge_id
+        for edge_id in message["remove"]["edges"]
+        if any(part in visible for part in _edge_ends(edge_id))
+    ]
+    for node_id in removed_nodes:
+        visible.discard(node_id)
+    return {
+        **message,
+        "upsert": {"nodes": nodes, "edges": edges},
+        "remove": {"nodes": removed_nodes, "edges": removed_edges},
+    }
+
+
+def _edge_ends(edge_id: str) -> tuple[str, ...]:
+    """The node ids an edge id names (``socket:<container hex>-><engine id>``)."""
+    kind, _, rest = edge_id.partition(":")
+    source, _, target = rest.partition("->")
+    if kind == "socket":
+        return (container_id(source), daemon_id(target))
+    return ()

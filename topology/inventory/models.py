@@ -21,6 +21,14 @@ class Host(models.Model):
     name = models.CharField(max_length=255)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.UP)
     last_seen = models.DateTimeField(null=True, blank=True)
+    team = models.ForeignKey(
+        "teams.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="hosts",
+        help_text="Who sees this host and what runs on it; no team: every user.",
+    )
 
     class Meta:
         ordering = ["slug"]
@@ -46,6 +54,9 @@ class Endpoint(models.Model):
     tls_client_key = models.TextField(blank=True, help_text="PEM client key; never shown again")
     insecure = models.BooleanField(
         default=False, help_text="Allow plain tcp:// with no TLS (anyone on the path is root)."
+    )
+    team = models.ForeignKey(
+        "teams.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="endpoints"
     )
     enabled = models.BooleanField(default=True)
     created = models.DateTimeField(auto_now_add=True)

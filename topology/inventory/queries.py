@@ -13,15 +13,32 @@ from topology.inventory.models import Container, Daemon, GraphRevision, Host
 
 def load_rows() -> graph.Rows:
     return graph.Rows(
-        hosts=list(Host.objects.all()),
+        hosts=list(Host.objects.select_related("team")),
         daemons=list(Daemon.objects.all()),
         containers=list(Container.objects.all()),
     )
 
 
-def current_graph() -> dict[str, Any]:
-    """The graph and its version, read in one transaction so they agree."""
+def current_graph(user: Any = None) -> dict[str, Any]:
+    """The graph and its version, read in one transaction so they agree.
+
+    With ``user``, only what that user may see (teams); without, everything (commands).
+    """
     with transaction.atomic():
         version = GraphRevision.current()
         rows = load_rows()
-    return graph.build_graph(rows, version, timezone.now())
+        allowed = None if user is None else allowed_host_nodes(user)
+    return graph.visible_graph(graph.build_graph(rows, version, timezone.now()), allowed)
+
+
+def allowed_host_nodes(user: Any) -> set[str] | None:
+    """Host node ids ``user`` may see, or ``None`` for all."""
+    from topology.teams.access import visible_host_ids
+
+    host_ids = visible_host_ids(user)
+    if host_ids is None:
+        return None
+    return {
+        f"host:{slug}"
+        for slug in Host.objects.filter(pk__in=host_ids).values_list("slug", flat=True)
+    }

@@ -26,7 +26,7 @@ from topology.engine.nesting import (
 )
 from topology.engine.types import ContainerInfo, DaemonSnapshot, Route
 from topology.inventory import graph
-from topology.inventory.models import Container, Daemon, GraphRevision, Host, Status
+from topology.inventory.models import Container, Daemon, Endpoint, GraphRevision, Host, Status
 
 
 @dataclass(frozen=True)
@@ -145,15 +145,25 @@ def _container_fields(
     }
 
 
-def _host_for(place: Place, snapshot: DaemonSnapshot) -> tuple[Host, bool]:
+def _host_for(place: Place, snapshot: DaemonSnapshot, endpoint_pk: int | None) -> tuple[Host, bool]:
     name = place.host_name or snapshot.info.name or "unknown"
     slug = slugify(name)[:100] or "unknown"
-    host, created = Host.objects.get_or_create(slug=slug, defaults={"name": name})
+    host, created = Host.objects.select_related("team").get_or_create(
+        slug=slug, defaults={"name": name}
+    )
+    changed = []
     if host.status != Status.UP:
         host.status = Status.UP
         host.last_seen = timezone.now()
-        host.save(update_fields=["status", "last_seen"])
-        return host, True
+        changed += ["status", "last_seen"]
+    if host.team_id is None and endpoint_pk is not None:
+        team_id = Endpoint.objects.filter(pk=endpoint_pk).values_list("team", flat=True).first()
+        if team_id is not None:
+            host.team_id = team_id
+            changed.append("team")
+    if changed:
+        host.save(update_fields=changed)
+        return Host.objects.select_related("team").get(pk=host.pk), True
     return host, created
 
 
@@ -222,7 +232,7 @@ def reconcile(
             "nesting": parent_container.daemon.nesting + 1,
         }
     else:
-        host, host_changed = _host_for(place, snapshot)
+        host, host_changed = _host_for(place, snapshot, endpoint_pk)
         if host_changed:
             changes.delta.upsert_nodes.append(graph.host_node(host))
         wanted |= {"host": host, "container": None, "nesting": 0}
