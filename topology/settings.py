@@ -33,6 +33,9 @@ INSTALLED_APPS = [
     "topology.inventory",
     "topology.demos",
     "topology.teams",
+    "topology.dashboards",
+    "django_filters",
+    "drf_spectacular",
 ]
 
 MIDDLEWARE = [
@@ -138,6 +141,7 @@ STATICFILES_DIRS += [
         ("cose-base", ""),
         ("cytoscape-fcose", ""),
         ("cytoscape-svg", ""),
+        ("swagger-ui-dist", ""),
     ]
     if (NODE_MODULES / package / folder).is_dir()
 ]
@@ -161,6 +165,21 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Topology API",
+    "DESCRIPTION": "Hosts, Docker daemons (nested ones included), containers, dashboards, demos "
+    "and the live graph. Session or `Authorization: Token <key>` authentication.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "/static/vendor/swagger-ui-dist",
+    "SWAGGER_UI_FAVICON_HREF": "/static/topology/favicon.svg",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # redis-py's default read timeout (5 s) is as long as channels_redis's blocking pop: an idle

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -38,13 +40,18 @@ class LaunchSerializer(serializers.Serializer):
         return attrs
 
 
+DEMO = OpenApiResponse(OpenApiTypes.OBJECT, description="A demo: status and progress.")
+
+
 class DemoListView(APIView):
     permission_classes = [IsAuthenticated, CanLaunchDemos]
 
+    @extend_schema(operation_id="demos_list", responses={200: DEMO})
     def get(self, request: Request) -> Response:
         demos = Demo.objects.select_related("owner")
         return Response([services.describe(demo) for demo in demos])
 
+    @extend_schema(request=LaunchSerializer, responses={202: DEMO, 429: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
             return Response({"detail": "Send a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
@@ -63,10 +70,12 @@ class DemoListView(APIView):
 class DemoDetailView(APIView):
     permission_classes = [IsAuthenticated, CanLaunchDemos]
 
+    @extend_schema(operation_id="demos_retrieve", responses={200: DEMO})
     def get(self, request: Request, demo_id: str) -> Response:
         demo = get_object_or_404(Demo.objects.select_related("owner"), pk=demo_id)
         return Response(services.describe(demo))
 
+    @extend_schema(responses={202: DEMO})
     def delete(self, request: Request, demo_id: str) -> Response:
         demo = get_object_or_404(Demo.objects.select_related("owner"), pk=demo_id)
         if demo.status != Demo.Status.STOPPING:

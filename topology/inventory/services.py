@@ -430,3 +430,31 @@ def prune_stale(now: datetime | None = None, grace: timedelta | None = None) -> 
         changes.removed += len(rows)
         changes.since, changes.version = bump_version()
     return changes
+
+
+class RegistrationRefused(Exception):
+    """The engine did not answer as it should; the message says why, for people."""
+
+
+def register_endpoint(fields: dict[str, Any], tls_dir: Any) -> Endpoint:
+    """Test the connection to a root engine, then save it (never the other way round)."""
+    from topology.engine.connection import EngineAddress, EngineError, TLSMaterial, ping
+
+    material = None
+    if fields.get("tls_client_cert"):
+        material = TLSMaterial(
+            fields.get("tls_ca_cert", ""), fields["tls_client_cert"], fields["tls_client_key"]
+        )
+    address = EngineAddress(
+        fields["url"],
+        tls=material,
+        insecure=fields.get("insecure", False),
+        connect_timeout=3,
+        read_timeout=5,
+        tls_dir=tls_dir,
+    )
+    try:
+        ping(address)
+    except EngineError as error:
+        raise RegistrationRefused(f"The engine did not answer: {error}") from error
+    return Endpoint.objects.create(**fields)

@@ -31,3 +31,30 @@ def has_team_role(user: AbstractBaseUser, team_id: int | None, roles: set[str]) 
     if team_id is None:
         return False
     return Membership.objects.filter(user=user, team_id=team_id, role__in=roles).exists()
+
+
+def visible_daemon_ids(user: AbstractBaseUser | AnonymousUser) -> set[int] | None:
+    """The daemons on visible hosts and, level by level, those nested in their containers."""
+    from topology.inventory.models import Daemon
+
+    hosts = visible_host_ids(user)
+    if hosts is None:
+        return ALL
+    ids = set(Daemon.objects.filter(host_id__in=hosts).values_list("pk", flat=True))
+    frontier = set(ids)
+    while frontier:
+        nested = set(
+            Daemon.objects.filter(container__daemon_id__in=frontier).values_list("pk", flat=True)
+        )
+        frontier = nested - ids
+        ids |= frontier
+    return ids
+
+
+def team_ids_with_role(user: AbstractBaseUser, roles: set[str]) -> set[int] | None:
+    """Teams where ``user`` holds one of ``roles``; ``None`` for site admins (every team)."""
+    if user.is_superuser:
+        return ALL
+    return set(
+        Membership.objects.filter(user=user, role__in=roles).values_list("team_id", flat=True)
+    )

@@ -1,0 +1,128 @@
+"""REST for hosts, daemons, containers and dashboards: roles, teams and engine registration."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from tests.tls_material import make_authority
+from topology.dashboards.models import Dashboard
+from topology.inventory.models import Endpoint
+from topology.teams.models import Membership, Team
+
+
+@pytest.fixture
+def team(db) -> Team:
+    return Team.objects.create(slug="ops", name="Ops")
+
+
+def member(team: Team, role: str) -> Client:
+    user = get_user_model().objects.create_user(f"{role}-user", password="a-long-password-7")
+    Membership.objects.create(team=team, user=user, role=role)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def register(client: Client, **fields) -> tuple[int, dict]:
+    body = {"name": "lab", "team": "ops", **fields}
+    response = client.post("/api/daemons/", body, content_type="application/json")
+    return response.status_code, response.json()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"url": "http://lab:2375"}, "Use unix://, tcp:// or ssh://"),
+        ({"url": "tcp://127.0.0.1:9"}, "Plain tcp:// is refused"),
+        ({"url": "tcp://127.0.0.1:9", "tls_client_cert": "PEM"}, "needs its key"),
+        ({"url": "unix:///nonexistent/docker.sock"}, "The engine did not answer"),
+    ],
+)
+def test_registration_refuses_with_a_clear_message(team, fields, message) -> None:
+    status, body = register(member(team, "admin"), **fields)
+    assert status == 400 and message in str(body)
+    assert not Endpoint.objects.exists()
+
+
+def test_registration_with_a_bad_certificate_is_refused(team) -> None:
+    authority = make_authority()
+    status, body = register(
+        member(team, "admin"),
+        url="tcp://127.0.0.1:9",
+        tls_ca_cert=authority.ca.cert,
+        tls_client_cert="-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----",
+        tls_client_key=authority.client.key,
+    )
+    assert status == 400 and "did not answer" in str(body)
+
+
+def test_only_team_admins_register_and_only_site_admins_allow_insecure(team, admin_user) -> None:
+    assert register(member(team, "operator"), url="unix:///var/run/docker.sock")[0] == 403
+    status, body = register(member(team, "admin"), url="tcp://127.0.0.1:9", insecure=True)
+    assert status == 403 and "site admin" in body["detail"]
+
+
+@pytest.mark.docker
+def test_team_admin_registers_a_reachable_engine_and_the_key_is_never_shown(team) -> None:
+    status, body = register(member(team, "admin"), url="unix:///var/run/docker.sock", name="local")
+    assert status == 201, body
+    assert "tls_client_key" not in body and body["team"] == "ops"
+    assert Endpoint.objects.get(name="local").team == team
+
+
+def test_dashboard_role_matrix(team) -> None:
+    admin, operator, viewer = (
+        member(team, "admin"),
+        member(team, "operator"),
+        member(team, "viewer"),
+    )
+    outsider = Client()
+    outsider.force_login(get_user_model().objects.create_user("outsider", password="x-long-pw-123"))
+    body = {
+        "name": "Wall",
+        "team": "ops",
+        "filters": {"roles": ["dind"], "name": "web"},
+        "layout": "force",
+        "positions": {"host:a": {"x": 1, "y": 2.5}},
+        "tiles": ["daemons", "roles"],
+    }
+    for client in (operator, viewer, outsider):
+        response = client.post("/api/dashboards/", body, content_type="application/json")
+        assert response.status_code == 403
+    created = admin.post("/api/dashboards/", body, content_type="application/json")
+    assert created.status_code == 201, created.json()
+    url = f"/api/dashboards/{created.json()['id']}/"
+    assert viewer.get(url).status_code == 200
+    assert outsider.get(url).status_code == 404
+    assert viewer.patch(url, {"name": "Mine"}, content_type="application/json").status_code == 403
+    assert admin.patch(url, {"name": "Wall 2"}, content_type="application/json").status_code == 200
+    copy = admin.post(f"{url}duplicate/")
+    assert copy.status_code == 201 and copy.json()["name"] == "Wall 2 (copy)"
+    assert viewer.delete(url).status_code == 403
+    assert admin.delete(url).status_code == 204
+    assert list(Dashboard.objects.values_list("name", flat=True)) == ["Wall 2 (copy)"]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"filters": {"colour": "red"}},
+        {"filters": {"roles": "dind"}},
+        {"positions": {"n": {"x": "left"}}},
+        {"tiles": ["weather"]},
+        {"layout": "spiral"},
+    ],
+)
+def test_dashboard_bad_input_is_a_clear_400(team, bad) -> None:
+    body = {"name": "Wall", "team": "ops", **bad}
+    response = member(team, "admin").post("/api/dashboards/", body, content_type="application/json")
+    assert response.status_code == 400 and not Dashboard.objects.exists()
+
+
+def test_lists_are_paginated_and_filtered(team, admin_user) -> None:
+    client = Client()
+    client.force_login(admin_user)
+    page = client.get("/api/containers/?limit=1&role=dind").json()
+    assert set(page) == {"count", "next", "previous", "results"}

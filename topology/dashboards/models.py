@@ -1,0 +1,67 @@
+"""Saved views of the graph: filters, layout, pinned positions and summary tiles, per team."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+LAYOUTS = ("hierarchical", "force")
+TILES = ("daemons", "containers", "roles", "last_change")
+FILTER_KEYS = {"hosts", "daemons", "roles", "states", "name", "label"}
+
+
+def validate_filters(value: object) -> None:
+    if not isinstance(value, dict):
+        raise ValidationError("Filters are an object.")
+    unknown = set(value) - FILTER_KEYS
+    if unknown:
+        raise ValidationError(f"Unknown filters: {', '.join(sorted(unknown))}.")
+    for key in ("hosts", "daemons", "roles", "states"):
+        items = value.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ValidationError(f"Filter {key} is a list of strings.")
+    for key in ("name", "label"):
+        if not isinstance(value.get(key, ""), str) or len(value.get(key, "")) > 200:
+            raise ValidationError(f"Filter {key} is a pattern of at most 200 characters.")
+
+
+def validate_positions(value: object) -> None:
+    if not isinstance(value, dict) or len(value) > 5000:
+        raise ValidationError("Positions map node ids to {x, y}.")
+    for node_id, point in value.items():
+        ok = isinstance(node_id, str) and isinstance(point, dict) and set(point) == {"x", "y"}
+        if not ok or not all(isinstance(point[axis], int | float) for axis in ("x", "y")):
+            raise ValidationError(f"Position of {node_id!r} must be {{x, y}} numbers.")
+
+
+def validate_tiles(value: object) -> None:
+    if not isinstance(value, list) or not set(value) <= set(TILES):
+        raise ValidationError(f"Tiles are a list of: {', '.join(TILES)}.")
+
+
+class Dashboard(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=128)
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="dashboards")
+    filters = models.JSONField(default=dict, blank=True, validators=[validate_filters])
+    layout = models.CharField(
+        max_length=16, choices=[(name, name) for name in LAYOUTS], default="hierarchical"
+    )
+    positions = models.JSONField(default=dict, blank=True, validators=[validate_positions])
+    tiles = models.JSONField(default=list, blank=True, validators=[validate_tiles])
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["team", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="dashboard_name_per_team")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
