@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from topology.api import serializers
+from topology.dashboards import services as services_dashboards
 from topology.dashboards.models import Dashboard
 from topology.inventory import services
 from topology.inventory.models import Container, Daemon, Host
@@ -118,18 +119,5 @@ class DashboardViewSet(viewsets.ModelViewSet):
     def duplicate(self, request: Request, pk: str | None = None) -> Response:
         original = self.get_object()
         self._require_admin(original.team_id)
-        copy_name = f"{original.name} (copy)"
-        number = 2
-        while Dashboard.objects.filter(team=original.team, name=copy_name).exists():
-            copy_name = f"{original.name} (copy {number})"
-            number += 1
-        copy = Dashboard.objects.create(
-            name=copy_name,
-            team=original.team,
-            filters=original.filters,
-            layout=original.layout,
-            positions=original.positions,
-            tiles=original.tiles,
-            created_by=request.user,
-        )
+        copy = services_dashboards.duplicate(original, request.user)
         return Response(self.get_serializer(copy).data, status=status.HTTP_201_CREATED)

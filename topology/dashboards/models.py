@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-LAYOUTS = ("hierarchical", "force")
+LAYOUTS = ("nested", "hierarchical", "force")
 TILES = ("daemons", "containers", "roles", "last_change")
 FILTER_KEYS = {"hosts", "daemons", "roles", "states", "name", "label"}
 
@@ -48,7 +48,7 @@ class Dashboard(models.Model):
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="dashboards")
     filters = models.JSONField(default=dict, blank=True, validators=[validate_filters])
     layout = models.CharField(
-        max_length=16, choices=[(name, name) for name in LAYOUTS], default="hierarchical"
+        max_length=16, choices=[(name, name) for name in LAYOUTS], default="nested"
     )
     positions = models.JSONField(default=dict, blank=True, validators=[validate_positions])
     tiles = models.JSONField(default=list, blank=True, validators=[validate_tiles])
@@ -65,3 +65,17 @@ class Dashboard(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def graph_query(self) -> dict[str, str]:
+        """The graph page's URL parameters for this view (the page takes one value a filter)."""
+        first = {key: (self.filters.get(key) or [""])[0] for key in ("hosts", "daemons", "roles")}
+        query = {
+            "host": first["hosts"],
+            "daemon": first["daemons"],
+            "role": first["roles"],
+            "state": (self.filters.get("states") or [""])[0],
+            "q": self.filters.get("name") or self.filters.get("label") or "",
+            "layout": self.layout,
+            "dashboard": str(self.id),
+        }
+        return {key: value for key, value in query.items() if value}
