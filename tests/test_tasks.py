@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -44,16 +45,42 @@ def test_poll_daemon_task_body(offline_images) -> None:
     assert Daemon.objects.filter(engine_id=summary["engine_id"]).exists()
 
 
+def database_url_of_the_test_database(settings_dict: dict) -> str:
+    """A URL for the test database (not the one DATABASE_URL names), for a subprocess."""
+    name = settings_dict["NAME"]
+    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{name}"
+    if settings_dict["ENGINE"] == "django.db.backends.postgresql":
+        credentials = quote(settings_dict["USER"] or "", safe="")
+        if settings_dict["PASSWORD"]:
+            credentials += ":" + quote(settings_dict["PASSWORD"], safe="")
+        host = quote(settings_dict["HOST"] or "localhost", safe="")  # a socket folder: %2F...
+        port = f":{settings_dict['PORT']}" if settings_dict["PORT"] else ""
+        return f"postgres://{credentials}@{host}{port}/{quote(name, safe='')}"
+    raise AssertionError(f"no test database URL for {settings_dict['ENGINE']}")
+
+
+def test_the_worker_subprocess_gets_the_test_database() -> None:
+    import dj_database_url
+
+    for settings_dict in (
+        dj_database_url.parse("postgres://topo:p%40ss%2Fword@127.0.0.1:54329/test_topology"),
+        dj_database_url.parse("postgres://topo@%2Fvar%2Frun%2Fpostgresql/test_topology"),
+        dj_database_url.parse("sqlite:////tmp/var/test-db.sqlite3"),
+    ):
+        url = database_url_of_the_test_database(settings_dict)
+        again = dj_database_url.parse(url)
+        for key in ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT"):
+            assert again.get(key) == settings_dict.get(key), (url, key)
+
+
 @pytest.mark.docker
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_polls_what_beat_asks_for(offline_images, tmp_path) -> None:
-    database = connection.settings_dict["NAME"]
-    if connection.vendor != "sqlite":
-        pytest.skip("the worker subprocess shares the SQLite test database file")
     queue = f"poll-test-{os.getpid()}"
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": database_url_of_the_test_database(connection.settings_dict),
         "DEBUG": "1",
     }
     worker = subprocess.Popen(

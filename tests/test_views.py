@@ -11,9 +11,10 @@ def _concrete_paths(patterns, prefix: str = "") -> list[str]:
     paths = []
     for pattern in patterns:
         route = str(pattern.pattern).lstrip("^").rstrip("$")
+        route = re.sub(r"\(\?P<\w+>[^)]*\)", "x", route)
         route = re.sub(r"<int:\w+>", "1", route)
         route = re.sub(r"<(?:str|slug|path|uuid):\w+>|<\w+>", "x", route)
-        route = re.sub(r"\(\?P<\w+>[^)]*\)", "x", route).replace("\\", "")
+        route = route.replace("\\", "").replace("/?", "/")
         if isinstance(pattern, URLResolver):
             paths += _concrete_paths(pattern.url_patterns, prefix + route)
         elif isinstance(pattern, URLPattern):
