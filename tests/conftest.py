@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import shutil
 import socket
@@ -267,12 +268,9 @@ def channel_layer_prefix(settings) -> Iterator[str]:  # type: ignore[no-untyped-
     import redis
 
     prefix = f"topology-test:{uuid.uuid4().hex[:12]}"
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [settings.REDIS_URL], "prefix": prefix, "capacity": 200},
-        }
-    }
+    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
+    layers["default"]["CONFIG"]["prefix"] = prefix
+    settings.CHANNEL_LAYERS = layers
     yield prefix
     client = redis.Redis.from_url(settings.REDIS_URL)
     try:

@@ -1,3 +1,9 @@
-from django.urls import URLPattern
+"""Websocket routes (wrapped in origin and authentication checks by ``topology.asgi``)."""
 
-websocket_urlpatterns: list[URLPattern] = []
+from django.urls import URLPattern, path
+
+from topology.inventory.consumers import TopologyConsumer
+
+websocket_urlpatterns: list[URLPattern] = [
+    path("ws/topology/", TopologyConsumer.as_asgi(), name="ws-topology"),
+]

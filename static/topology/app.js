@@ -1,0 +1,300 @@
+// The live dashboard: wires the websocket, the store, the graph, filters, details and exports.
+
+import { LiveConnection } from "./connection.js";
+import { DetailsPanel } from "./details.js";
+import { exportDot, exportJson, exportPng, exportSvg } from "./export.js";
+import { Filters } from "./filters.js";
+import { GraphView, LAYOUTS } from "./graph-view.js";
+import { fillIcons } from "./icons.js";
+import { GraphStore } from "./store.js";
+
+const MAX_TIMINGS = 100;
+
+const $ = (id) => document.getElementById(id);
+const config = JSON.parse($("dashboard-config").textContent);
+
+const store = new GraphStore();
+const graphArea = document.querySelector(".graph-area");
+const view = new GraphView($("graph"), store);
+view.overlays = () => {
+  const legend = $("legend");
+  if (!legend.open) return [];
+  const area = $("graph").getBoundingClientRect();
+  const box = legend.getBoundingClientRect();
+  return [{ left: box.left - area.left, right: box.right - area.left, top: box.top - area.top, bottom: box.bottom - area.top }];
+};
+/** Recent render timings (ms, from performance.now()): for benchmarks and curious developers. */
+const timings = [];
+let awaitingSnapshot = false;
+let connectionState = "connecting";
+
+const filters = new Filters(
+  {
+    form: $("filters"),
+    search: $("search"),
+    host: $("filter-host"),
+    daemon: $("filter-daemon"),
+    role: $("filter-role"),
+    state: $("filter-state"),
+    clear: $("clear-filters"),
+  },
+  () => {
+    refreshVisibility();
+    view.fit();
+  },
+);
+
+const details = new DetailsPanel(
+  {
+    root: $("details"),
+    icon: $("details-icon"),
+    title: $("details-title"),
+    subtitle: $("details-subtitle"),
+    body: $("details-body"),
+    close: $("details-close"),
+    center: $("details-center"),
+  },
+  {
+    onClose: () => select(null),
+    onCenter: (id) => view.centerOn(id),
+    onNavigate: (id) => {
+      select(id);
+      view.centerOn(id);
+    },
+  },
+);
+
+// --- URL state beyond the filters: layout and selected node -------------------------------
+
+function setParam(name, value) {
+  const url = new URL(window.location.href);
+  if (value) url.searchParams.set(name, value);
+  else url.searchParams.delete(name);
+  window.history.replaceState(null, "", url);
+}
+
+const params = new URLSearchParams(window.location.search);
+const layoutSelect = $("layout");
+view.layoutName = params.get("layout") in LAYOUTS ? params.get("layout") : "nested";
+layoutSelect.value = view.layoutName;
+let pendingSelection = params.get("node");
+
+function select(id) {
+  view.select(id);
+  setParam("node", id);
+  if (id) details.show(id, store);
+  else details.hide();
+  // The panel takes room from the graph: tell Cytoscape its box changed.
+  requestAnimationFrame(() => view.cy.resize());
+}
+
+// --- Messages -------------------------------------------------------------------------------
+
+function record(entry) {
+  timings.push(entry);
+  if (timings.length > MAX_TIMINGS) timings.shift();
+}
+
+function render(change, type, receivedAt, message) {
+  const arrived = view.apply(change);
+  filters.populate(store);
+  refreshVisibility();
+  details.refresh(store);
+  refreshStatus();
+  if (pendingSelection && store.nodes.has(pendingSelection)) {
+    const id = pendingSelection;
+    pendingSelection = null;
+    select(id);
+    view.centerOn(id);
+  }
+  const appliedAt = performance.now();
+  const entry = {
+    type,
+    version: message.version,
+    nodes: type === "snapshot" ? message.graph.nodes.length : message.upsert.nodes.length,
+    arrived: arrived.length,
+    receivedAt,
+    appliedAt,
+    paintedAt: null,
+  };
+  record(entry);
+  requestAnimationFrame(() => {
+    entry.paintedAt = performance.now();
+  });
+}
+
+function onMessage(message, receivedAt) {
+  if (message.type === "snapshot") {
+    awaitingSnapshot = false;
+    render(store.replace(message.graph), "snapshot", receivedAt, message);
+  } else if (message.type === "delta") {
+    if (store.version === null || awaitingSnapshot || message.version <= store.version) return;
+    if (message.since !== store.version) {
+      awaitingSnapshot = true; // a hole: ask for the whole graph, ignore deltas until it comes
+      connection.send({ type: "resync" });
+      return;
+    }
+    render(store.applyDelta(message), "delta", receivedAt, message);
+  } else if (message.type === "error") {
+    console.warn(`topology: the server said ${message.code}: ${message.message}`);
+  }
+}
+
+// --- Connection state -------------------------------------------------------------------------
+
+const CONNECTION_TEXT = {
+  connecting: "Connecting…",
+  live: "Live",
+  reconnecting: "Reconnecting…",
+  offline: "Offline",
+  "signed-out": "Signed out",
+};
+let countdown = null;
+
+function timeText(date) {
+  return date ? date.toLocaleTimeString() : "—";
+}
+
+function onState(state, detail) {
+  connectionState = state;
+  $("connection").dataset.state = state;
+  $("connection-text").textContent = CONNECTION_TEXT[state] || state;
+  $("connection").title = state === "live" ? `Following graph version ${store.version ?? "—"}` : "";
+  const stale = state !== "live" && store.version !== null;
+  graphArea.classList.toggle("stale", stale);
+  clearInterval(countdown);
+  countdown = null;
+  const banner = $("stale-banner");
+  const text = $("stale-text");
+  const retry = $("retry-now");
+  if (state === "live" || state === "connecting") {
+    banner.hidden = true;
+    return;
+  }
+  banner.hidden = false;
+  if (state === "signed-out") {
+    const login = document.createElement("a");
+    login.href = `${config.loginUrl}?next=${encodeURIComponent(window.location.pathname + window.location.search)}`;
+    login.textContent = "Log in again";
+    text.replaceChildren(`Your session has ended; the graph below is as of ${timeText(store.updatedAt)}. `, login);
+    retry.hidden = true;
+    return;
+  }
+  retry.hidden = false;
+  const update = () => {
+    const seconds = detail.retryAt ? Math.max(0, Math.ceil((detail.retryAt - Date.now()) / 1000)) : 0;
+    const lead = state === "offline" ? "Offline" : "Connection lost";
+    const shown = store.version === null ? "" : ` — showing the graph as of ${timeText(store.updatedAt)} (version ${store.version})`;
+    text.textContent = `${lead}${shown}. ${seconds > 0 ? `Retrying in ${seconds} s.` : "Retrying…"}`;
+  };
+  update();
+  countdown = setInterval(update, 1000);
+}
+
+const wsUrl = new URL(config.websocketPath, window.location.href);
+wsUrl.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
+const connection = new LiveConnection(wsUrl.href, { onMessage, onState });
+
+// --- Status bar, empty state ------------------------------------------------------------------
+
+function plural(count, word) {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+
+function refreshStatus() {
+  const counts = store.counts();
+  $("counts").textContent =
+    `${plural(counts.host, "host")} · ${plural(counts.daemon, "daemon")} · ` +
+    `${plural(counts.container, "container")} (${counts.running} running)`;
+  $("graph-version").textContent = `graph version ${store.version} · updated ${timeText(store.updatedAt)}`;
+  if (connectionState === "live") $("connection").title = `Following graph version ${store.version}`;
+}
+
+function refreshVisibility() {
+  const matched = filters.apply(view.cy, store);
+  const empty = $("empty-state");
+  const clear = $("empty-clear");
+  if (store.version === null) {
+    empty.hidden = false;
+    $("empty-text").textContent = "Waiting for the first snapshot…";
+    clear.hidden = true;
+  } else if (store.nodes.size === 0) {
+    empty.hidden = false;
+    $("empty-text").textContent = "No Docker daemon has been seen yet.";
+    clear.hidden = true;
+  } else if (matched === 0) {
+    empty.hidden = false;
+    $("empty-text").textContent = "Nothing matches these filters.";
+    clear.hidden = false;
+  } else {
+    empty.hidden = true;
+  }
+}
+
+// --- Controls ---------------------------------------------------------------------------------
+
+view.cy.on("tap", "node", (event) => {
+  const node = event.target;
+  select(node.data("kind") === "socket" ? node.data("daemon") : node.id());
+});
+view.cy.on("tap", (event) => {
+  if (event.target === view.cy) select(null);
+});
+
+layoutSelect.addEventListener("change", () => {
+  setParam("layout", layoutSelect.value === "nested" ? "" : layoutSelect.value);
+  view.runLayout(layoutSelect.value);
+});
+$("relayout").addEventListener("click", () => view.runLayout(layoutSelect.value));
+$("fit").addEventListener("click", () => view.fit());
+$("zoom-in").addEventListener("click", () => view.zoomBy(1.25));
+$("zoom-out").addEventListener("click", () => view.zoomBy(0.8));
+$("retry-now").addEventListener("click", () => connection.retryNow());
+$("empty-clear").addEventListener("click", () => filters.clear());
+
+const exportButton = $("export-button");
+const exportMenu = $("export-menu");
+function toggleExportMenu(open) {
+  exportMenu.hidden = !open;
+  exportButton.setAttribute("aria-expanded", String(open));
+}
+exportButton.addEventListener("click", (event) => {
+  event.stopPropagation();
+  toggleExportMenu(exportMenu.hidden);
+});
+document.addEventListener("click", (event) => {
+  if (!exportMenu.hidden && !exportMenu.contains(event.target)) toggleExportMenu(false);
+});
+exportMenu.addEventListener("click", async (event) => {
+  const choice = event.target.closest("[data-export]")?.dataset.export;
+  if (!choice) return;
+  toggleExportMenu(false);
+  try {
+    if (choice === "png") await exportPng(view.cy, store.version);
+    else if (choice === "svg") exportSvg(view.cy, store.version);
+    else if (choice === "json") exportJson(store);
+    else if (choice === "dot") await exportDot(config.dotUrl, store.version);
+  } catch (error) {
+    console.error("topology: export failed", error);
+    window.alert(`The export failed: ${error.message}`);
+  }
+});
+
+document.addEventListener("keydown", (event) => {
+  const typing = event.target.closest("input, select, textarea");
+  if (event.key === "/" && !typing) {
+    event.preventDefault();
+    $("search").focus();
+  } else if (event.key === "Escape") {
+    if (!exportMenu.hidden) toggleExportMenu(false);
+    else if (typing) event.target.blur();
+    else if (details.open) select(null);
+  }
+});
+
+fillIcons(document);
+refreshVisibility();
+connection.start();
+
+// A handle for the browser tests and benchmarks (and the console).
+window.topology = { cy: view.cy, store, view, filters, connection, timings };

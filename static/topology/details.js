@@ -1,0 +1,214 @@
+// The side panel: everything known about one node, built with textContent only.
+// It shows a fixed list of fields, so nothing else a node might carry (never an environment)
+// reaches the screen.
+
+import { ICONS, iconFor } from "./icons.js";
+
+function element(tag, { text, className, title } = {}, children = []) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (className) node.className = className;
+  if (title) node.title = title;
+  node.append(...children);
+  return node;
+}
+
+function none(text = "none") {
+  return element("span", { text, className: "none" });
+}
+
+function pill(text, tone) {
+  return element("span", { text, className: `pill ${tone}` });
+}
+
+function stateTone(status) {
+  if (status === "running" || status === "up") return "good";
+  if (["paused", "restarting", "stale", "created"].includes(status)) return "warn";
+  if (["dead", "unreachable"].includes(status)) return "bad";
+  return "neutral";
+}
+
+function formatTime(iso) {
+  if (!iso) return none("unknown");
+  const when = new Date(iso);
+  if (Number.isNaN(when.getTime())) return element("span", { text: iso });
+  const seconds = Math.round((Date.now() - when.getTime()) / 1000);
+  const ago =
+    seconds < 90 ? `${seconds} s ago` : seconds < 5400 ? `${Math.round(seconds / 60)} min ago` : seconds < 172800 ? `${Math.round(seconds / 3600)} h ago` : `${Math.round(seconds / 86400)} days ago`;
+  return element("span", { text: `${when.toLocaleString()} (${ago})`, title: iso });
+}
+
+function code(text) {
+  return element("code", { text });
+}
+
+function definitionList(rows) {
+  const list = element("dl");
+  for (const [term, value] of rows) {
+    if (value === undefined) continue;
+    const dd = element("dd");
+    if (value instanceof Node) dd.append(value);
+    else if (value === null || value === "") dd.append(none("—"));
+    else dd.textContent = String(value);
+    list.append(element("dt", { text: term }), dd);
+  }
+  return list;
+}
+
+function section(title, content) {
+  return [element("h3", { text: title }), content];
+}
+
+function portText(port) {
+  const published = port.public ? `${port.ip || "0.0.0.0"}:${port.public} → ` : "";
+  return `${published}${port.private}/${port.protocol || "tcp"}`;
+}
+
+function mountText(mount) {
+  const mode = mount.rw === false ? "ro" : "rw";
+  return `${mount.type}: ${mount.source || "(anonymous)"} → ${mount.destination} (${mode})`;
+}
+
+export class DetailsPanel {
+  /**
+   * @param {{root: HTMLElement, icon: HTMLImageElement, title: HTMLElement, subtitle: HTMLElement,
+   *          body: HTMLElement, close: HTMLButtonElement, center: HTMLButtonElement}} parts
+   * @param {{onClose: () => void, onCenter: (id: string) => void, onNavigate: (id: string) => void}} actions
+   */
+  constructor(parts, actions) {
+    this.parts = parts;
+    this.actions = actions;
+    this.nodeId = null;
+    this.shown = null;
+    parts.close.addEventListener("click", () => actions.onClose());
+    parts.center.addEventListener("click", () => this.nodeId && actions.onCenter(this.nodeId));
+  }
+
+  get open() {
+    return !this.parts.root.hidden;
+  }
+
+  show(id, store) {
+    this.nodeId = id;
+    this.parts.root.hidden = false;
+    this.render(store);
+  }
+
+  hide() {
+    this.nodeId = null;
+    this.shown = null;
+    this.parts.root.hidden = true;
+  }
+
+  /** Re-render if the shown node changed (or went away). */
+  refresh(store) {
+    if (!this.nodeId) return;
+    const node = store.nodes.get(this.nodeId);
+    if (node === this.shown && node) return;
+    this.render(store);
+  }
+
+  link(id, store) {
+    const node = store.nodes.get(id);
+    if (!node) return element("span", { text: id });
+    let text = node.label;
+    if (node.kind === "daemon") text = `${node.nesting > 0 ? "nested engine" : "Docker engine"} ${node.label}`;
+    else if (node.kind === "host") text = `host ${node.label}`;
+    const anchor = element("a", { text, className: "node-link", title: id });
+    anchor.href = "#";
+    anchor.addEventListener("click", (event) => {
+      event.preventDefault();
+      this.actions.onNavigate(id);
+    });
+    return anchor;
+  }
+
+  render(store) {
+    const { icon, title, subtitle, body, center } = this.parts;
+    const node = store.nodes.get(this.nodeId);
+    this.shown = node || null;
+    if (!node) {
+      icon.removeAttribute("src");
+      title.textContent = "Gone";
+      subtitle.textContent = this.nodeId;
+      body.replaceChildren(element("p", { text: "This node is no longer in the graph.", className: "muted" }));
+      center.disabled = true;
+      return;
+    }
+    center.disabled = false;
+    icon.src = ICONS[iconFor(node)];
+    title.textContent = node.kind === "container" ? node.name || node.label : node.label;
+    const kind = node.kind === "daemon" ? (node.nesting > 0 ? `nested Docker daemon, level ${node.nesting}` : "Docker daemon") : node.kind;
+    subtitle.replaceChildren(element("span", { text: `${kind} · ` }), pill(node.status, stateTone(node.status)));
+    if (node.kind === "container" && node.role !== "plain") {
+      subtitle.append(" ", pill(node.role === "dind" ? "DinD" : "DooD", node.role));
+    }
+    const parts = [];
+    if (node.kind === "container") parts.push(...this.containerSections(node, store));
+    else if (node.kind === "daemon") parts.push(...this.daemonSections(node, store));
+    else parts.push(...this.hostSections(node, store));
+    body.replaceChildren(...parts);
+  }
+
+  containerSections(node, store) {
+    const sockets = [...store.edges.values()].filter((edge) => edge.source === node.id);
+    const nested = store.children(node.id).filter((child) => child.kind === "daemon");
+    const rows = [
+      ["Image", code(node.image)],
+      ["State", node.state],
+      ["Role", { plain: "plain", dind: "DinD: runs its own Docker daemon", dood: "DooD: drives a daemon through its socket" }[node.role] || node.role],
+      ["Privileged", node.privileged ? "yes" : "no"],
+      ["Created", formatTime(node.created)],
+      ["Container ID", code(node.id.replace(/^container:/, ""))],
+      ["Daemon", this.link(node.parent, store)],
+    ];
+    if (nested.length) rows.push(["Nested daemon", this.link(nested[0].id, store)]);
+    for (const edge of sockets) rows.push([edge.kind === "socket" ? "Drives (DooD)" : `${edge.kind} →`, this.link(edge.target, store)]);
+    const ports = node.ports || [];
+    const mounts = node.mounts || [];
+    const networks = node.networks || [];
+    const labels = Object.entries(node.labels || {}).sort(([a], [b]) => a.localeCompare(b));
+    const labelTable = element("table");
+    for (const [key, value] of labels) {
+      labelTable.append(element("tr", {}, [element("td", { text: key }), element("td", { text: value })]));
+    }
+    return [
+      definitionList(rows),
+      ...section("Ports", ports.length ? element("ul", { className: "plain" }, ports.map((p) => element("li", { text: portText(p) }))) : none()),
+      ...section("Mounts", mounts.length ? element("ul", { className: "plain" }, mounts.map((m) => element("li", { text: mountText(m) }))) : none()),
+      ...section("Networks", networks.length ? element("ul", { className: "plain" }, networks.map((n) => element("li", { text: n }))) : none()),
+      ...section(`Labels (${labels.length})`, labels.length ? labelTable : none()),
+    ];
+  }
+
+  daemonSections(node, store) {
+    const containers = store.children(node.id).filter((child) => child.kind === "container");
+    const running = containers.filter((child) => child.status === "running").length;
+    const drivenBy = [...store.edges.values()].filter((edge) => edge.target === node.id);
+    const rows = [
+      ["Engine ID", code(node.id.replace(/^daemon:/, ""))],
+      ["Endpoint", code(node.endpoint)],
+      ["Reached by", node.access],
+      ["Docker", node.version],
+      ["API", node.api_version],
+      ["OS", node.os],
+      ["Nesting", String(node.nesting)],
+      ["Reachable", node.reachable ? "yes" : "no"],
+      ["Runs in", node.parent ? this.link(node.parent, store) : null],
+      ["Containers", `${containers.length} (${running} running)`],
+    ];
+    if (node.last_error) rows.push(["Last error", element("span", { text: node.last_error, className: "error" })]);
+    const parts = [definitionList(rows)];
+    if (drivenBy.length) {
+      const list = element("ul", { className: "plain" }, drivenBy.map((edge) => element("li", {}, [this.link(edge.source, store)])));
+      parts.push(...section("Driven through its socket by (DooD)", list));
+    }
+    return parts;
+  }
+
+  hostSections(node, store) {
+    const daemons = store.children(node.id).filter((child) => child.kind === "daemon");
+    const list = daemons.length ? element("ul", { className: "plain" }, daemons.map((d) => element("li", {}, [this.link(d.id, store)]))) : none();
+    return [definitionList([["Name", node.label], ["Status", node.status], ["ID", code(node.id)]]), ...section("Daemons", list)];
+  }
+}

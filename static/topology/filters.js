@@ -1,0 +1,184 @@
+// Search and filters, kept in the URL so that a view can be shared.
+//
+// A node matches when it passes every active filter; matches are shown with the boxes that hold
+// them (their ancestors), everything else is hidden.
+
+const FIELDS = ["q", "host", "daemon", "role", "state"];
+const SEARCH_DELAY_MS = 120;
+
+function optionFor(value, text) {
+  const option = document.createElement("option");
+  option.value = value;
+  option.textContent = text;
+  return option;
+}
+
+/** The words a search looks through: name, image, labels (as key=value) and the short id. */
+function searchText(node) {
+  const parts = [node.label, node.name, node.image, node.endpoint, node.id.split(":")[1]?.slice(0, 12)];
+  for (const [key, value] of Object.entries(node.labels || {})) parts.push(`${key}=${value}`);
+  return parts.filter(Boolean).join("\n").toLowerCase();
+}
+
+export class Filters {
+  /**
+   * @param {{form: HTMLFormElement, search: HTMLInputElement, host: HTMLSelectElement,
+   *          daemon: HTMLSelectElement, role: HTMLSelectElement, state: HTMLSelectElement,
+   *          clear: HTMLButtonElement}} controls
+   * @param {() => void} onChange
+   */
+  constructor(controls, onChange) {
+    this.controls = controls;
+    this.onChange = onChange;
+    this.values = { q: "", host: "", daemon: "", role: "", state: "" };
+    this.searchCache = new Map();
+    this.readUrl();
+    let timer = null;
+    controls.search.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => this.update(), SEARCH_DELAY_MS);
+    });
+    for (const name of ["host", "daemon", "role", "state"]) {
+      controls[name].addEventListener("change", () => this.update());
+    }
+    controls.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.update();
+    });
+    controls.clear.addEventListener("click", () => this.clear());
+  }
+
+  get active() {
+    return FIELDS.some((name) => this.values[name]);
+  }
+
+  readUrl() {
+    const params = new URLSearchParams(window.location.search);
+    for (const name of FIELDS) this.values[name] = params.get(name) || "";
+    this.controls.search.value = this.values.q;
+    for (const name of ["host", "daemon", "role", "state"]) this.ensureOption(name, this.values[name]);
+    this.showControls();
+  }
+
+  /** A value from the URL that the data has not (yet) shown still needs an option to stay selected. */
+  ensureOption(name, value) {
+    const select = this.controls[name];
+    if (value && ![...select.options].some((option) => option.value === value)) {
+      select.append(optionFor(value, value));
+    }
+    select.value = value;
+  }
+
+  update() {
+    this.values.q = this.controls.search.value.trim();
+    for (const name of ["host", "daemon", "role", "state"]) this.values[name] = this.controls[name].value;
+    this.writeUrl();
+    this.showControls();
+    this.onChange();
+  }
+
+  clear() {
+    this.controls.search.value = "";
+    for (const name of ["host", "daemon", "role", "state"]) this.controls[name].value = "";
+    this.update();
+  }
+
+  writeUrl() {
+    const url = new URL(window.location.href);
+    for (const name of FIELDS) {
+      if (this.values[name]) url.searchParams.set(name, this.values[name]);
+      else url.searchParams.delete(name);
+    }
+    window.history.replaceState(null, "", url);
+  }
+
+  showControls() {
+    for (const name of ["host", "daemon", "role", "state"]) {
+      this.controls[name].classList.toggle("active", Boolean(this.values[name]));
+    }
+    this.controls.clear.hidden = !this.active;
+  }
+
+  /** Refresh the host and daemon choices from the store, keeping what is selected. */
+  populate(store) {
+    const hosts = [];
+    const daemons = [];
+    for (const node of store.nodes.values()) {
+      if (node.kind === "host") hosts.push(node);
+      else if (node.kind === "daemon") daemons.push(node);
+    }
+    hosts.sort((a, b) => String(a.label).localeCompare(String(b.label)));
+    daemons.sort((a, b) => a.nesting - b.nesting || String(a.label).localeCompare(String(b.label)));
+    this.fill("host", "All hosts", hosts.map((node) => [node.id, node.label]));
+    this.fill(
+      "daemon",
+      "All daemons",
+      daemons.map((node) => [node.id, node.nesting > 0 ? `${node.label} (nested ${node.nesting})` : node.label]),
+    );
+  }
+
+  fill(name, allText, choices) {
+    const select = this.controls[name];
+    const signature = JSON.stringify(choices);
+    if (select.dataset.signature === signature) return;
+    select.dataset.signature = signature;
+    const value = this.values[name];
+    select.replaceChildren(optionFor("", allText), ...choices.map(([id, text]) => optionFor(id, text)));
+    this.ensureOption(name, value);
+  }
+
+  matches(node, store) {
+    const { q, host, daemon, role, state } = this.values;
+    if (role && (node.kind !== "container" || node.role !== role)) return false;
+    if (state && (node.kind !== "container" || node.status !== state)) return false;
+    if (host || daemon) {
+      const chain = [node, ...store.ancestors(node.id)];
+      if (host && chain[chain.length - 1].id !== host) return false;
+      if (daemon && !chain.some((link) => link.id === daemon)) return false;
+    }
+    if (q) {
+      let text = this.searchCache.get(node);
+      if (text === undefined) {
+        text = searchText(node);
+        this.searchCache.set(node, text);
+      }
+      if (!text.includes(q.toLowerCase())) return false;
+    }
+    return true;
+  }
+
+  /** Hide what does not match (keeping the boxes around matches); returns how many matched. */
+  apply(cy, store) {
+    if (this.searchCache.size > store.nodes.size * 2) this.searchCache = new Map();
+    if (!this.active) {
+      cy.batch(() => {
+        cy.nodes(".filtered-out").removeClass("filtered-out");
+        cy.nodes(".search-hit").removeClass("search-hit");
+      });
+      return store.nodes.size;
+    }
+    const visible = new Set();
+    const hits = new Set();
+    for (const node of store.nodes.values()) {
+      if (!this.matches(node, store)) continue;
+      hits.add(node.id);
+      visible.add(node.id);
+      for (const ancestor of store.ancestors(node.id)) visible.add(ancestor.id);
+    }
+    // A socket pin shows while its daemon and one of the containers that use it do.
+    cy.nodes('[kind = "socket"]').forEach((pin) => {
+      if (visible.has(pin.data("daemon")) && pin.connectedEdges().sources().some((s) => visible.has(s.id()))) {
+        visible.add(pin.id());
+      }
+    });
+    cy.batch(() => {
+      cy.nodes().forEach((element) => {
+        const id = element.id();
+        if (element.hasClass("filtered-out") === visible.has(id)) element.toggleClass("filtered-out", !visible.has(id));
+        const hit = Boolean(this.values.q) && hits.has(id);
+        if (element.hasClass("search-hit") !== hit) element.toggleClass("search-hit", hit);
+      });
+    });
+    return hits.size;
+  }
+}

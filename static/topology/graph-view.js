@@ -1,0 +1,442 @@
+// The Cytoscape picture of the store: applies changes in place and runs the layouts.
+
+import { nestedGrid, placeArrivals } from "./layout.js";
+import { boxLabelFont, displayLabel, stylesheet } from "./style.js";
+
+const ARRIVAL_HIGHLIGHT_MS = 1600;
+const MAX_FIT_ZOOM = 1.1; // a small graph is not blown up to fill a wall
+
+export const LAYOUTS = {
+  nested: "Nested grid",
+  hierarchical: "Hierarchical",
+  force: "Force-directed",
+};
+
+/** The node a DooD edge ends at: the daemon's socket, drawn inside the daemon's box. */
+export function socketPinId(daemonId) {
+  return `socket-pin:${daemonId}`;
+}
+
+/**
+ * Compute the style of a freshly built graph in one pass. Once a graph has compound nodes,
+ * Cytoscape clears the style cache of every ancestor and descendant for each property it
+ * applies to an element (some 150 per element): for thousands of new elements that is most of
+ * the first render. New elements have no cache to clear, so that bookkeeping is paused while
+ * their style is computed; compound bounds are marked stale afterwards.
+ */
+function styleFreshGraph(cy) {
+  cy.hasCompoundNodes = () => false;
+  try {
+    cy.elements().forEach((element) => element.pstyle("display"));
+  } finally {
+    delete cy.hasCompoundNodes; // the prototype's own method again
+  }
+  cy.nodes().dirtyCompoundBoundsCache(true);
+}
+
+/**
+ * End a batch without restyling whole boxes. When a child joins a box, Cytoscape restyles the
+ * box and, for selectors that look at ancestors or descendants, everything inside it: hundreds of
+ * nodes for one new container. No rule of this stylesheet looks beyond a node's own children,
+ * so restyling what the batch touched (the box included) is enough.
+ */
+function endBatchShallow(cy) {
+  cy.hasCompoundNodes = () => false;
+  try {
+    cy.endBatch();
+  } finally {
+    delete cy.hasCompoundNodes; // the prototype's own method again
+  }
+}
+
+/** Parents before their children, whatever order the nodes came in. */
+function parentsFirst(nodes, known) {
+  const byId = new Map(nodes.map((node) => [node.id, node]));
+  const ordered = [];
+  const done = new Set();
+  const visit = (node, trail) => {
+    if (done.has(node.id) || trail.has(node.id)) return;
+    trail.add(node.id);
+    const parent = node.parent && byId.get(node.parent);
+    if (parent && !known(parent.id)) visit(parent, trail);
+    done.add(node.id);
+    ordered.push(node);
+  };
+  for (const node of nodes) visit(node, new Set());
+  return ordered;
+}
+
+/** Widths of box labels, measured as Cytoscape will draw them (cached by font and text). */
+function labelMeasurer() {
+  const context = document.createElement("canvas").getContext("2d");
+  const widths = new Map();
+  return (node) => {
+    if (!node || !node.kind) return 0;
+    const font = boxLabelFont(node);
+    const text = displayLabel(node, true);
+    const key = `${font}|${text}`;
+    if (!widths.has(key)) {
+      context.font = font;
+      widths.set(key, context.measureText(text).width);
+    }
+    return widths.get(key);
+  };
+}
+
+export class GraphView {
+  /**
+   * @param {HTMLElement} container
+   * @param {import("./store.js").GraphStore} store
+   */
+  constructor(container, store) {
+    this.store = store;
+    this.layoutName = "nested";
+    this.laidOut = false;
+    this.gridBounds = null;
+    this.labelWidth = labelMeasurer();
+    /** Rectangles over the graph (view pixels, like getBoundingClientRect) that fits avoid. */
+    this.overlays = () => [];
+    this.cy = window.cytoscape({
+      container,
+      style: stylesheet(),
+      elements: [],
+      minZoom: 0.05,
+      maxZoom: 3,
+      boxSelectionEnabled: false,
+      selectionType: "single",
+      pixelRatio: "auto",
+    });
+  }
+
+  nodeData(node) {
+    const data = { ...node, display: displayLabel(node, false) };
+    delete data.parent;
+    return data;
+  }
+
+  /**
+   * Edge data for Cytoscape. A socket edge ends at the daemon's socket pin: Cytoscape draws an
+   * edge from a node to a box around it only as a loop outside the box. `daemon` keeps the
+   * contract's target.
+   */
+  edgeData(edge) {
+    if (edge.kind !== "socket") return { ...edge };
+    return { ...edge, daemon: edge.target, target: socketPinId(edge.target) };
+  }
+
+  /** The contract node for `id`, or the data of a view-only node (a socket pin). */
+  nodeOf(id) {
+    return this.store.nodes.get(id) || this.cy.getElementById(id).data();
+  }
+
+  /** The data of the socket pin for each daemon that a DooD edge reaches. */
+  wantedPins(daemonExists) {
+    const pins = new Map();
+    for (const edge of this.store.edges.values()) {
+      if (edge.kind !== "socket" || pins.has(edge.target) || !daemonExists(edge.target)) continue;
+      const daemon = this.store.nodes.get(edge.target);
+      const data = { id: socketPinId(edge.target), kind: "socket", daemon: edge.target, label: "Docker socket", endpoint: daemon?.endpoint || "" };
+      data.display = displayLabel(data);
+      pins.set(edge.target, data);
+    }
+    return pins;
+  }
+
+  /** One socket pin in each daemon that a DooD edge reaches; none elsewhere. */
+  syncSocketPins(arrived) {
+    const cy = this.cy;
+    const wanted = this.wantedPins((id) => cy.getElementById(id).nonempty());
+    cy.nodes('[kind = "socket"]').forEach((pin) => {
+      if (!wanted.has(pin.data("daemon"))) pin.remove();
+    });
+    const additions = [];
+    for (const [daemonId, data] of wanted) {
+      const pin = cy.getElementById(data.id);
+      if (pin.empty()) {
+        additions.push({ group: "nodes", data: { ...data, parent: daemonId } });
+        arrived.push(data.id);
+      } else if (pin.data("display") !== data.display) {
+        pin.data(data);
+      }
+    }
+    if (additions.length) cy.add(additions);
+  }
+
+  /**
+   * Apply a store change to the picture. Only what changed is touched; arrivals are placed
+   * next to their siblings. The first change of all gets a full layout.
+   *
+   * @returns {string[]} the ids of the nodes that arrived
+   */
+  apply(change) {
+    const cy = this.cy;
+    const store = this.store;
+    const initial = !this.laidOut;
+    const arrived = [];
+    const touched = new Set();
+    const exists = (id) => cy.getElementById(id).nonempty();
+    const hasChildren = new Set();
+    for (const node of store.nodes.values()) if (node.parent) hasChildren.add(node.parent);
+    const label = (node) => displayLabel(node, hasChildren.has(node.id));
+
+    let moved = false;
+    cy.startBatch();
+    try {
+      for (const id of change.removedEdges) cy.getElementById(id).remove();
+      const removed = new Set(change.removedNodes);
+      for (const id of change.removedNodes) {
+        const element = cy.getElementById(id);
+        if (element.empty()) continue;
+        // Keep children that survive (they were moved elsewhere in the same change).
+        element.children().forEach((child) => {
+          if (!removed.has(child.id()) && store.nodes.has(child.id())) {
+            const next = store.nodes.get(child.id())?.parent;
+            child.move({ parent: next && next !== id && exists(next) ? next : null });
+          }
+        });
+        if (element.parent().nonempty()) touched.add(element.parent().id());
+        element.remove();
+      }
+
+      const additions = [];
+      const adding = new Set();
+      const updates = [];
+      for (const node of change.updatedNodes) {
+        if (exists(node.id)) updates.push(node);
+        else change.addedNodes.push(node);
+      }
+      for (const node of parentsFirst(change.addedNodes, exists)) {
+        if (exists(node.id) || adding.has(node.id)) continue;
+        const parent = node.parent && (adding.has(node.parent) || exists(node.parent)) ? node.parent : undefined;
+        additions.push({ group: "nodes", data: { ...this.nodeData(node), display: label(node), parent } });
+        adding.add(node.id);
+        arrived.push(node.id);
+        if (parent) touched.add(parent);
+      }
+      if (initial && this.layoutName === "nested") {
+        // Place everything before adding it: setting positions afterwards costs an event each.
+        for (const data of this.wantedPins((id) => adding.has(id)).values()) {
+          additions.push({ group: "nodes", data: { ...data, parent: data.daemon } });
+        }
+        this.gridBounds = this.placeAll(additions);
+      }
+      if (additions.length) cy.add(additions);
+
+      for (const node of updates) {
+        const element = cy.getElementById(node.id);
+        const wantedParent = node.parent && exists(node.parent) ? node.parent : null;
+        const currentParent = element.parent().nonempty() ? element.parent().id() : null;
+        if (wantedParent !== currentParent) {
+          if (currentParent) touched.add(currentParent);
+          element.move({ parent: wantedParent });
+          moved = true;
+          arrived.push(node.id);
+          if (wantedParent) touched.add(wantedParent);
+        }
+        element.data({ ...this.nodeData(node), display: label(node) });
+      }
+
+      this.syncSocketPins(arrived);
+      const edgeAdditions = [];
+      for (const edge of [...change.addedEdges, ...change.updatedEdges]) {
+        const data = this.edgeData(edge);
+        if (!exists(data.source) || !exists(data.target)) continue;
+        const element = cy.getElementById(edge.id);
+        if (element.empty()) edgeAdditions.push({ group: "edges", data });
+        else if (element.data("source") !== data.source || element.data("target") !== data.target) {
+          element.remove();
+          edgeAdditions.push({ group: "edges", data });
+        } else element.data(data);
+      }
+      if (edgeAdditions.length) cy.add(edgeAdditions);
+
+      // A node's text depends on whether it is drawn as a box (has children) or not.
+      for (const id of touched) {
+        const node = store.nodes.get(id);
+        const element = cy.getElementById(id);
+        if (!node || element.empty()) continue;
+        // Setting data restyles a box and everything in it: only when the text changes.
+        const text = label(node);
+        if (element.data("display") !== text) element.data("display", text);
+      }
+
+      if (!initial && arrived.length) {
+        placeArrivals(cy, arrived, (id) => this.nodeOf(id), this.labelWidth);
+      }
+    } finally {
+      // A node that changed boxes needs Cytoscape's full bookkeeping; anything else the short one.
+      if (initial || moved) cy.endBatch();
+      else endBatchShallow(cy);
+    }
+
+    if (initial && cy.nodes().nonempty()) {
+      this.laidOut = true;
+      styleFreshGraph(cy);
+      // The grid knows its own extent: fitting to it spares measuring every node now.
+      if (this.layoutName === "nested") this.cy.viewport(this.viewportFor(this.gridBounds));
+      else this.runLayout(this.layoutName, { animate: false });
+    } else if (!initial && arrived.length) {
+      this.highlight(arrived);
+    }
+    return arrived;
+  }
+
+  /**
+   * The part of the graph to fit: visible nodes, measured without their labels (measuring
+   * thousands of labels costs seconds; the padding leaves room for them).
+   */
+  visibleBounds() {
+    const visible = this.cy.nodes(":visible");
+    return (visible.nonempty() ? visible : this.cy.nodes()).boundingBox({ includeLabels: false, includeOverlays: false, includeUnderlays: false });
+  }
+
+  /**
+   * Zoom and pan so that `bounds` (model coordinates) fills the view, clear of the overlays:
+   * `this.overlays()` gives the rectangles (in view pixels) to keep clear, such as the legend;
+   * the graph goes beside or above each, whichever leaves it bigger.
+   */
+  viewportFor(bounds, padding = 32) {
+    const cy = this.cy;
+    const width = Math.max(bounds.x2 - bounds.x1, 1);
+    const height = Math.max(bounds.y2 - bounds.y1, 1);
+    const base = { left: padding, right: padding, top: padding + 44, bottom: padding + 16 };
+    let choices = [base];
+    for (const box of this.overlays()) {
+      choices = [
+        ...choices.map((insets) => ({ ...insets, left: Math.max(insets.left, box.right + padding) })),
+        ...choices.map((insets) => ({ ...insets, bottom: Math.max(insets.bottom, cy.height() - box.top + padding) })),
+      ];
+    }
+    let best = null;
+    for (const insets of choices) {
+      const room = { w: cy.width() - insets.left - insets.right, h: cy.height() - insets.top - insets.bottom };
+      if (room.w < 80 || room.h < 80) continue;
+      const zoom = Math.min(MAX_FIT_ZOOM, Math.max(cy.minZoom(), Math.min(room.w / width, room.h / height)));
+      if (!best || zoom > best.zoom) {
+        const pan = {
+          x: insets.left + (room.w - zoom * width) / 2 - zoom * bounds.x1,
+          y: insets.top + (room.h - zoom * height) / 2 - zoom * bounds.y1,
+        };
+        best = { zoom, pan };
+      }
+    }
+    return best || { zoom: cy.zoom(), pan: cy.pan() };
+  }
+
+  fitNow() {
+    this.cy.viewport(this.viewportFor(this.visibleBounds()));
+  }
+
+  /** Give the nested grid's positions to elements about to be added; returns its extent. */
+  placeAll(additions) {
+    const children = new Map();
+    const byId = new Map();
+    const roots = [];
+    for (const { data } of additions) {
+      byId.set(data.id, data);
+      if (!data.parent) roots.push(data.id);
+      else if (children.has(data.parent)) children.get(data.parent).push(data.id);
+      else children.set(data.parent, [data.id]);
+    }
+    const grid = nestedGrid(roots, (id) => children.get(id) || [], (id) => byId.get(id), this.labelWidth);
+    for (const addition of additions) {
+      const at = grid.positions.get(addition.data.id);
+      if (at) addition.position = at;
+    }
+    return { x1: 0, y1: 0, x2: grid.width, y2: grid.height };
+  }
+
+  /** Mark arrivals for a moment (a class of their own: their boxes need no new style). */
+  highlight(ids) {
+    const cy = this.cy;
+    const nodes = cy.collection(ids.map((id) => cy.getElementById(id)));
+    const mark = (on) => {
+      cy.startBatch();
+      try {
+        nodes.filter((node) => node.inside()).toggleClass("arrived", on);
+      } finally {
+        endBatchShallow(cy);
+      }
+    };
+    mark(true);
+    setTimeout(() => mark(false), ARRIVAL_HIGHLIGHT_MS);
+  }
+
+  applyNestedGrid(animate = false) {
+    const cy = this.cy;
+    const roots = cy.nodes().orphans().map((node) => node.id());
+    const childrenOf = (id) => cy.getElementById(id).children().map((child) => child.id());
+    const { positions, width, height } = nestedGrid(roots, childrenOf, (id) => this.nodeOf(id), this.labelWidth);
+    const bounds = { x1: 0, y1: 0, x2: width, y2: height };
+    if (!animate) {
+      cy.nodes()
+        .filter((node) => positions.has(node.id()))
+        .positions((node) => positions.get(node.id()));
+      return bounds;
+    }
+    cy.layout({
+      name: "preset",
+      positions: (node) => positions.get(node.id()) || node.position(),
+      animate: true,
+      animationDuration: 450,
+      fit: false,
+      stop: () => this.fit(),
+    }).run();
+    return bounds;
+  }
+
+  /** Lay the whole graph out again with `name` (nested, hierarchical or force). */
+  runLayout(name, { animate = true } = {}) {
+    this.layoutName = name in LAYOUTS ? name : "nested";
+    const cy = this.cy;
+    if (cy.nodes().empty()) return;
+    if (this.layoutName === "nested") {
+      this.applyNestedGrid(animate);
+      if (!animate) this.fitNow();
+      return;
+    }
+    const common = { animate, animationDuration: 500, fit: false, stop: () => (animate ? this.fit() : this.fitNow()) };
+    const options =
+      this.layoutName === "hierarchical"
+        ? { name: "dagre", rankDir: "TB", nodeSep: 18, rankSep: 60, edgeSep: 12, ...common }
+        : {
+            name: "fcose",
+            quality: "default",
+            randomize: false,
+            nodeSeparation: 40,
+            idealEdgeLength: 90,
+            nodeRepulsion: 6500,
+            nestingFactor: 0.15,
+            gravityCompound: 1.2,
+            tile: true,
+            tilingPaddingVertical: 14,
+            tilingPaddingHorizontal: 14,
+            packComponents: true,
+            ...common,
+          };
+    cy.layout(options).run();
+  }
+
+  fit() {
+    this.cy.animate({ ...this.viewportFor(this.visibleBounds()), duration: 300 });
+  }
+
+  zoomBy(factor) {
+    const cy = this.cy;
+    const centre = { x: cy.width() / 2, y: cy.height() / 2 };
+    cy.animate({ zoom: { level: cy.zoom() * factor, renderedPosition: centre }, duration: 150 });
+  }
+
+  centerOn(id) {
+    const node = this.cy.getElementById(id);
+    if (node.nonempty() && node.visible()) {
+      const zoom = Math.max(this.cy.zoom(), 0.8);
+      this.cy.animate({ center: { eles: node }, zoom, duration: 300 });
+    }
+  }
+
+  select(id) {
+    this.cy.$(":selected").unselect();
+    if (id) this.cy.getElementById(id).select();
+  }
+}

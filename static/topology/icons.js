@@ -1,0 +1,55 @@
+// Icons as self-contained SVG data URIs, so that they also survive an SVG or PNG export.
+
+const PATHS = {
+  host: '<rect x="3" y="3.5" width="18" height="7" rx="1.6"/><rect x="3" y="13.5" width="18" height="7" rx="1.6"/><path d="M7 7h.01M7 17h.01M11 7h6M11 17h6"/>',
+  daemon: '<path d="M12 2.5l8.2 4.75v9.5L12 21.5l-8.2-4.75v-9.5z"/><circle cx="12" cy="12" r="3.4"/>',
+  container: '<path d="M12 3l8 4.5v9L12 21l-8-4.5v-9z"/><path d="M4 7.5l8 4.5 8-4.5M12 12v9"/>',
+  dind: '<path d="M12 2.8l8.5 4.6-8.5 4.6-8.5-4.6z"/><path d="M3.5 12l8.5 4.6 8.5-4.6"/><path d="M3.5 16.4l8.5 4.6 8.5-4.6"/>',
+  dood: '<path d="M9 2.5v5M15 2.5v5"/><path d="M6 7.5h12v3.5a6 6 0 0 1-12 0z"/><path d="M12 17v4.5"/>',
+  socket: '<rect x="3" y="3" width="18" height="18" rx="5"/><path d="M9 8.5v3.5M15 8.5v3.5M9.5 16h5"/>',
+};
+
+const COLOURS = {
+  host: "#9fb3c8",
+  daemon: "#79b8ff",
+  nested: "#c4a5ff",
+  plain: "#c9d6e3",
+  dind: "#c4a5ff",
+  dood: "#ffab70",
+  socket: "#ffab70",
+};
+
+function dataUri(path, colour) {
+  const svg =
+    `<svg xmlns="http://www.w3.org/2000/svg" width="24" height="24" viewBox="0 0 24 24" ` +
+    `fill="none" stroke="${colour}" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round">` +
+    `${path}</svg>`;
+  return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
+}
+
+/** Icon URIs by name: host, daemon, nested (daemon), plain, dind, dood (containers), socket. */
+export const ICONS = Object.freeze({
+  host: dataUri(PATHS.host, COLOURS.host),
+  daemon: dataUri(PATHS.daemon, COLOURS.daemon),
+  nested: dataUri(PATHS.daemon, COLOURS.nested),
+  plain: dataUri(PATHS.container, COLOURS.plain),
+  dind: dataUri(PATHS.dind, COLOURS.dind),
+  dood: dataUri(PATHS.dood, COLOURS.dood),
+  socket: dataUri(PATHS.socket, COLOURS.socket),
+});
+
+/** The icon name for a contract node. */
+export function iconFor(node) {
+  if (node.kind === "host") return "host";
+  if (node.kind === "daemon") return node.nesting > 0 ? "nested" : "daemon";
+  if (node.kind === "container") return ICONS[node.role] ? node.role : "plain";
+  return "plain";
+}
+
+/** Fill every <img data-icon="..."> under `root` with its icon. */
+export function fillIcons(root) {
+  for (const img of root.querySelectorAll("img[data-icon]")) {
+    const uri = ICONS[img.dataset.icon];
+    if (uri) img.src = uri;
+  }
+}

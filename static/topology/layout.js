@@ -1,0 +1,238 @@
+// Positions: the nested grid (boxes in boxes, computed in one pass) and a place for each node
+// that arrives later, next to its siblings, without moving anything already on screen.
+
+import { COMPOUND_LABEL_SPACE, COMPOUND_PADDING, LEAF_HEIGHT, LEAF_WIDTH } from "./style.js";
+
+const LEAF_GAP_X = 16;
+const LEAF_GAP_Y = 14;
+const BOX_GAP = 30;
+const WIDE = 3; // aspect ratio aimed at when boxes are packed in rows
+const KIND_ORDER = { socket: -1, host: 0, daemon: 1, container: 2, registry: 3 };
+
+const ROLE_ORDER = { dood: 0, plain: 1, dind: 2 }; // DooD containers next to the socket they use
+
+function byKindThenLabel(a, b) {
+  return (
+    (KIND_ORDER[a.kind] ?? 9) - (KIND_ORDER[b.kind] ?? 9) ||
+    (ROLE_ORDER[a.role] ?? 1) - (ROLE_ORDER[b.role] ?? 1) ||
+    String(a.name || a.label).localeCompare(String(b.name || b.label)) ||
+    a.id.localeCompare(b.id)
+  );
+}
+
+/**
+ * Measure and arrange the subtrees under `rootIds`.
+ *
+ * @param {string[]} rootIds
+ * @param {(id: string) => string[]} childrenOf
+ * @param {(id: string) => object} nodeOf  the contract node (for sorting)
+ * @param {(node: object) => number} labelWidth  how wide a box's label is: a box is drawn at
+ *   least as wide as its children's labels, so a label wider than its box widens its place
+ * @returns {{positions: Map<string, {x: number, y: number}>, width: number, height: number}}
+ *   leaf centres relative to the top-left corner of the arrangement (labels included)
+ */
+export function nestedGrid(rootIds, childrenOf, nodeOf, labelWidth = () => 0) {
+  const boxes = new Map();
+
+  function measure(id) {
+    const kids = childrenOf(id);
+    if (kids.length === 0) {
+      const box = { leaf: true, w: LEAF_WIDTH, h: LEAF_HEIGHT, items: [] };
+      boxes.set(id, box);
+      return box;
+    }
+    const content = arrange(kids);
+    const box = {
+      leaf: false,
+      w: content.width + 2 * COMPOUND_PADDING,
+      h: content.height + 2 * COMPOUND_PADDING,
+      items: content.items,
+    };
+    boxes.set(id, box);
+    return box;
+  }
+
+  // Leaves in a grid first, then boxes (DinD containers, daemons) in rows below them.
+  function arrange(ids) {
+    const nodes = ids.map(nodeOf).filter(Boolean).sort(byKindThenLabel);
+    const measured = nodes.map((node) => ({ id: node.id, box: measure(node.id) }));
+    const leaves = measured.filter((item) => item.box.leaf);
+    const compounds = measured.filter((item) => !item.box.leaf);
+    const items = [];
+    let width = 0;
+    let height = 0;
+    // One width for both parts, aimed at a landscape screen.
+    const cellW = LEAF_WIDTH + LEAF_GAP_X;
+    const cellH = LEAF_HEIGHT + LEAF_GAP_Y;
+    const outer = compounds.map((item) => {
+      const w = Math.max(item.box.w, labelWidth(nodeOf(item.id)) + 12);
+      return { ...item, w, h: item.box.h + COMPOUND_LABEL_SPACE, inset: (w - item.box.w) / 2 };
+    });
+    const area = leaves.length * cellW * cellH + outer.reduce((sum, item) => sum + (item.w + BOX_GAP) * (item.h + BOX_GAP), 0);
+    const target = Math.max(Math.sqrt(area * WIDE), ...outer.map((item) => item.w));
+    if (leaves.length) {
+      const columns = Math.min(leaves.length, Math.max(Math.ceil(Math.sqrt(leaves.length * 0.9)), Math.floor((target + LEAF_GAP_X) / cellW)));
+      leaves.forEach((item, index) => {
+        items.push({ id: item.id, dx: (index % columns) * cellW, dy: Math.floor(index / columns) * cellH });
+      });
+      width = columns * cellW - LEAF_GAP_X;
+      height = Math.ceil(leaves.length / columns) * cellH - LEAF_GAP_Y;
+    }
+    if (outer.length) {
+      const rowWidth = Math.max(width, target);
+      let x = 0;
+      let y = leaves.length ? height + BOX_GAP : 0;
+      let rowHeight = 0;
+      for (const item of outer) {
+        if (x > 0 && x + item.w > rowWidth) {
+          x = 0;
+          y += rowHeight + BOX_GAP;
+          rowHeight = 0;
+        }
+        items.push({ id: item.id, dx: x + item.inset, dy: y + COMPOUND_LABEL_SPACE });
+        x += item.w + BOX_GAP;
+        rowHeight = Math.max(rowHeight, item.h);
+        width = Math.max(width, x - BOX_GAP);
+      }
+      height = y + rowHeight;
+    }
+    return { width, height, items };
+  }
+
+  const top = arrange(rootIds);
+  const positions = new Map();
+
+  function place(id, left, top) {
+    const box = boxes.get(id);
+    if (box.leaf) {
+      positions.set(id, { x: left + box.w / 2, y: top + box.h / 2 });
+      return;
+    }
+    for (const item of box.items) place(item.id, left + COMPOUND_PADDING + item.dx, top + COMPOUND_PADDING + item.dy);
+  }
+  for (const item of top.items) place(item.id, item.dx, item.dy);
+  return { positions, width: top.width, height: top.height };
+}
+
+function union(rects) {
+  return rects.reduce(
+    (acc, r) => ({ x1: Math.min(acc.x1, r.x1), y1: Math.min(acc.y1, r.y1), x2: Math.max(acc.x2, r.x2), y2: Math.max(acc.y2, r.y2) }),
+    { x1: Infinity, y1: Infinity, x2: -Infinity, y2: -Infinity },
+  );
+}
+
+/**
+ * Free places among a parent's children, on the grid of leaf cells that starts at their
+ * top-left corner. Built once per parent for a batch of arrivals, so placing n nodes among m
+ * siblings costs O(n + m), not O(n * m).
+ */
+class Slots {
+  /**
+   * @param {object[]} taken  the siblings' rectangles
+   * @param {number} leaves  how many leaves the parent will hold: the grid may widen for them
+   *   (as the nested grid would have drawn it) rather than grow row after row
+   */
+  constructor(taken, leaves) {
+    this.bounds = union(taken);
+    this.origin = { x: this.bounds.x1, y: this.bounds.y1 };
+    this.cellW = LEAF_WIDTH + LEAF_GAP_X;
+    this.cellH = LEAF_HEIGHT + LEAF_GAP_Y;
+    const fits = Math.floor((this.bounds.x2 - this.bounds.x1 + LEAF_GAP_X) / this.cellW);
+    this.columns = Math.max(1, fits, Math.ceil(Math.sqrt(leaves * 0.9)));
+    this.occupied = new Set();
+    this.cursor = 0;
+    for (const rect of taken) this.occupy(rect);
+  }
+
+  occupy(rect) {
+    const { x: x1, y: y1 } = this.origin;
+    const firstColumn = Math.floor((rect.x1 - x1 + LEAF_GAP_X / 2) / this.cellW);
+    const lastColumn = Math.floor((rect.x2 - x1 + LEAF_GAP_X / 2 - 1) / this.cellW);
+    const firstRow = Math.floor((rect.y1 - y1 + LEAF_GAP_Y / 2) / this.cellH);
+    const lastRow = Math.floor((rect.y2 - y1 + LEAF_GAP_Y / 2 - 1) / this.cellH);
+    for (let row = Math.max(0, firstRow); row <= lastRow; row += 1) {
+      for (let column = Math.max(0, firstColumn); column <= Math.min(lastColumn, this.columns - 1); column += 1) {
+        this.occupied.add(row * this.columns + column);
+      }
+    }
+    this.bounds = union([this.bounds, rect]);
+  }
+
+  /** The top-left corner of the first free leaf cell, row by row. */
+  leaf() {
+    while (this.occupied.has(this.cursor)) this.cursor += 1;
+    const column = this.cursor % this.columns;
+    const row = Math.floor(this.cursor / this.columns);
+    return { x: this.origin.x + column * this.cellW, y: this.origin.y + row * this.cellH };
+  }
+
+  /** The top-left corner of a new row under everything (for a box that will grow). */
+  newRow() {
+    return { x: this.origin.x, y: this.bounds.y2 + BOX_GAP };
+  }
+}
+
+/** Where a node is drawn, label included; hidden (filtered-out) nodes keep their place too. */
+function rectOf(node) {
+  if (node.visible()) {
+    // The body (and a box's label): not a passing highlight or outline.
+    return node.boundingBox({ includeLabels: node.isParent(), includeOverlays: false, includeUnderlays: false, includeOutlines: false });
+  }
+  if (!node.isParent()) {
+    const at = node.position();
+    return { x1: at.x - LEAF_WIDTH / 2, y1: at.y - LEAF_HEIGHT / 2, x2: at.x + LEAF_WIDTH / 2, y2: at.y + LEAF_HEIGHT / 2 };
+  }
+  const inner = union(node.children().map(rectOf));
+  const pad = COMPOUND_PADDING;
+  return { x1: inner.x1 - pad, y1: inner.y1 - pad - COMPOUND_LABEL_SPACE, x2: inner.x2 + pad, y2: inner.y2 + pad };
+}
+
+/**
+ * Give positions to nodes just added to `cy` (and to nodes that changed parent), leaving every
+ * other node where it is. A new subtree is arranged as a nested grid and put in the first free
+ * cell next to its siblings; a DinD container starts a new row, so that it can grow.
+ *
+ * @param {object} cy  the Cytoscape core
+ * @param {string[]} ids  nodes to place (parents may be among them)
+ * @param {(id: string) => object} nodeOf  the contract node
+ * @param {(node: object) => number} labelWidth  see `nestedGrid`
+ */
+export function placeArrivals(cy, ids, nodeOf, labelWidth = () => 0) {
+  const arriving = new Set(ids);
+  const childrenOf = (id) => cy.getElementById(id).children().map((child) => child.id());
+  const slotsByParent = new Map(); // parent id (or "" for the top level) -> Slots
+  for (const id of ids) {
+    const node = cy.getElementById(id);
+    const parent = node.parent();
+    if (parent.nonempty() && arriving.has(parent.id())) continue; // placed with its parent
+    const arrangement = nestedGrid([id], childrenOf, nodeOf, labelWidth);
+    const key = parent.nonempty() ? parent.id() : "";
+    if (!slotsByParent.has(key)) {
+      const children = parent.nonempty() ? parent.children() : cy.nodes().orphans();
+      const siblings = children.filter((sibling) => !arriving.has(sibling.id()));
+      const leaves = children.filter((child) => child.isChildless()).length;
+      slotsByParent.set(key, siblings.nonempty() ? new Slots(siblings.map(rectOf), leaves) : null);
+    }
+    const slots = slotsByParent.get(key);
+    let corner;
+    if (!slots && parent.nonempty()) {
+      // The parent was a leaf until now (a DinD container whose nested daemon just appeared):
+      // grow it from its top-left corner, into the room left for it.
+      const at = parent.position();
+      corner = { x: at.x - LEAF_WIDTH / 2, y: at.y - LEAF_HEIGHT / 2 };
+    } else if (!slots) {
+      corner = { x: 0, y: 0 };
+    } else if (!parent.nonempty()) {
+      corner = { x: slots.bounds.x2 + BOX_GAP * 2, y: slots.origin.y };
+    } else {
+      const grows = arrangement.positions.size > 1 || nodeOf(id)?.role === "dind";
+      corner = grows ? slots.newRow() : slots.leaf();
+    }
+    for (const [leafId, at] of arrangement.positions) {
+      cy.getElementById(leafId).position({ x: corner.x + at.x, y: corner.y + at.y });
+    }
+    const rect = { x1: corner.x, y1: corner.y, x2: corner.x + arrangement.width, y2: corner.y + arrangement.height };
+    if (slots) slots.occupy(rect);
+    else slotsByParent.set(key, new Slots([rect], parent.nonempty() ? parent.children().length : 1));
+  }
+}

@@ -1,0 +1,327 @@
+"""The live dashboard in headless Chromium: Daphne in a subprocess, the events watcher in a thread,
+the real Docker engine and Redis. Assertions read the rendered Cytoscape model, not just text.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+
+from tests.conftest import Cleanup, LiveServer, World, run_workload, unique
+from topology.engine.types import ContainerInfo, DaemonSnapshot, EngineInfo, Route
+from topology.inventory import polling, services
+from topology.inventory.services import Place
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+PASSWORD = "a-long-test-password-1"  # the ``user`` fixture's
+WAIT_MS = 90_000  # generous: the engine is shared and the machine may be busy
+
+NODE_FACTS = """ids => Object.fromEntries(ids.map(id => {
+  const node = window.topology.cy.getElementById(id);
+  if (node.empty()) return [id, null];
+  const box = node.boundingBox({includeLabels: false});
+  return [id, {
+    parent: node.parent().nonempty() ? node.parent().id() : null,
+    isBox: node.isParent(),
+    visible: node.visible(),
+    position: node.position(),
+    box: {x1: box.x1, y1: box.y1, x2: box.x2, y2: box.y2},
+    data: node.data(),
+  }];
+}))"""
+
+
+@pytest.fixture
+def browser(monkeypatch) -> Iterator[Browser]:  # type: ignore[no-untyped-def]
+    """Headless Chromium. Playwright's sync API keeps an idle event loop in this thread, which
+    Django would take for async code: the ORM calls the tests make here are plain sync code."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page_errors() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def dashboard(user: Any, daphne_server: LiveServer, browser: Browser, page_errors) -> Page:
+    """A logged-in dashboard page; console errors (CSP violations included) are collected."""
+    page = browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()
+    page.on(
+        "console",
+        lambda m: m.type == "error" and not network_changed(m.text) and page_errors.append(m.text),
+    )
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    page.goto(f"{daphne_server.url}/")
+    page.wait_for_url("**/login/**")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{daphne_server.url}/")
+    try:
+        wait_until(page, "() => window.topology && window.topology.store.version !== null")
+    except TimeoutError as error:
+        raise AssertionError(
+            f"no graph in {page.url} ({page.title()!r}); page errors: {page_errors};"
+            f" server log:\n{daphne_server.log_tail()}"
+        ) from error
+    return page
+
+
+def wait_until(page: Page, expression: str, arg: Any = None, timeout_ms: int = WAIT_MS) -> None:
+    """Poll a JavaScript predicate. (Playwright's ``wait_for_function`` compiles it inside the
+    page, which the dashboard's Content-Security-Policy forbids; ``evaluate`` does not.)"""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not _evaluate(page, expression, arg):
+        if time.monotonic() > deadline:
+            state = page.evaluate(
+                "() => window.topology && {connection: window.topology.connection.state,"
+                " version: window.topology.store.version, nodes: window.topology.store.nodes.size,"
+                " timings: window.topology.timings.slice(-5)}"
+            )
+            raise TimeoutError(f"still false after {timeout_ms} ms: {expression}; page: {state}")
+        time.sleep(0.05)
+
+
+def _evaluate(page: Page, expression: str, arg: Any) -> Any:
+    """``page.evaluate``, or None while the page is (re)loading."""
+    try:
+        return page.evaluate(expression, arg)
+    except PlaywrightError as error:
+        if "context was destroyed" in str(error) or "navigat" in str(error):
+            return None
+        raise
+
+
+def network_changed(message: str) -> bool:
+    """Chromium aborts requests and sockets when the machine's network changes, as it does
+    whenever Docker (tests elsewhere included) adds or removes a container's interface."""
+    return "ERR_NETWORK_CHANGED" in message or "WebSocket connection to" in message
+
+
+def facts(page: Page, *ids: str) -> dict[str, Any]:
+    return page.evaluate(NODE_FACTS, list(ids))
+
+
+def inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
+    return (
+        outer["x1"] <= inner["x1"]
+        and inner["x2"] <= outer["x2"]
+        and outer["y1"] <= inner["y1"]
+        and inner["y2"] <= outer["y2"]
+    )
+
+
+def wait_for_nodes(page: Page, ids: list[str]) -> None:
+    wait_until(
+        page, "ids => ids.every(id => window.topology.cy.getElementById(id).nonempty())", ids
+    )
+
+
+def pretend_engine(host: str, engine_id: str, *containers: tuple[str, str, dict]) -> None:
+    """What an engine would report, reconciled the real way (for tests that need no Docker)."""
+    infos = tuple(
+        ContainerInfo(
+            id=hex_id,
+            name=name,
+            image="topology/workload:offline",
+            image_id="",
+            state="running",
+            created=timezone.now(),
+            labels=labels,
+            mounts=(),
+            ports=(),
+            networks=("bridge",),
+            privileged=False,
+            runs_dockerd=False,
+        )
+        for hex_id, name, labels in containers
+    )
+    info = EngineInfo(engine_id, "pretend-engine", "27.0.0", "1.47", "Debian GNU/Linux 12")
+    snapshot = DaemonSnapshot(Route(url=f"unix:///nonexistent/{engine_id}.sock"), info, infos)
+    services.reconcile(snapshot, Place(host_name=host))
+
+
+@pytest.mark.docker
+def test_live_map_nesting_updates_and_filters(
+    world: World,
+    docker_client: Any,
+    events_watcher: Any,
+    dashboard: Page,
+    page_errors: list[str],
+    artifacts_dir: Path,
+) -> None:
+    polling.poll_everything()  # everything once (the watcher leaves exec-read daemons to polls)
+    page = dashboard
+    host_daemon = f"daemon:{docker_client.info()['ID']}"
+    nested_daemon = f"daemon:{world.dind.client.info()['ID']}"
+    c1, c2, c3, c4 = (f"container:{c.id}" for c in (world.c1, world.c2, world.c3, world.c4))
+    dind, dood = f"container:{world.dind.container.id}", f"container:{world.dood.id}"
+    wait_for_nodes(page, [host_daemon, nested_daemon, c1, c2, c3, c4, dind, dood])
+
+    seen = facts(page, host_daemon, nested_daemon, dind, c1, c2, c3, c4)
+    assert seen[host_daemon]["isBox"] and seen[host_daemon]["parent"].startswith("host:")
+    for child in (c1, c2, dind):
+        assert seen[child]["parent"] == host_daemon
+        assert inside(seen[child]["box"], seen[host_daemon]["box"])
+    assert seen[dind]["isBox"] and seen[dind]["data"]["role"] == "dind"
+    assert seen[nested_daemon]["parent"] == dind and seen[nested_daemon]["isBox"]
+    assert inside(seen[nested_daemon]["box"], seen[dind]["box"])
+    for child in (c3, c4):
+        assert seen[child]["parent"] == nested_daemon and seen[child]["visible"]
+        assert inside(seen[child]["box"], seen[nested_daemon]["box"])
+    socket_edge = f"socket:{world.dood.id}->{docker_client.info()['ID']}"
+    # The DooD edge is drawn to the daemon's socket, a node inside the daemon's box.
+    edge = page.evaluate(
+        "id => { const e = window.topology.cy.getElementById(id); return e.nonempty() &&"
+        " [e.source().id(), e.data('daemon'), e.target().parent().id(), e.data('kind')] }",
+        socket_edge,
+    )
+    assert edge == [dood, host_daemon, host_daemon, "socket"]
+
+    # A container started on the host engine appears without a reload, next to its siblings,
+    # and nothing already on screen moves.
+    page.evaluate("window.__sameDocument = true")
+    undo = Cleanup()
+    try:
+        fresh = run_workload(docker_client, undo, unique("live"))
+        fresh_id = f"container:{fresh.id}"
+        wait_for_nodes(page, [fresh_id])
+        after = facts(page, fresh_id, host_daemon, c1, c2)
+        assert after[fresh_id]["parent"] == host_daemon
+        assert inside(after[fresh_id]["box"], after[host_daemon]["box"])
+        assert after[c1]["position"] == seen[c1]["position"]
+        assert after[c2]["position"] == seen[c2]["position"]
+        page.screenshot(path=str(artifacts_dir / "dashboard.png"))
+
+        fresh.stop(timeout=1)
+        wait_until(
+            page, "id => window.topology.cy.getElementById(id).data('state') === 'exited'", fresh_id
+        )
+        assert page.evaluate("window.__sameDocument") is True
+    finally:
+        undo.run()
+
+    # Filter by role: only DinD containers, inside the boxes that hold them; kept in the URL.
+    page.select_option("#filter-role", "dind")
+    wait_until(page, "() => new URLSearchParams(location.search).get('role') === 'dind'")
+    inner_dind = f"container:{world.inner_dind.id}"
+    filtered = facts(page, dind, inner_dind, c1, c3)
+    assert filtered[dind]["visible"] and filtered[inner_dind]["visible"]
+    assert not filtered[c1]["visible"] and not filtered[c3]["visible"]
+    visible_roles = page.evaluate(
+        "window.topology.cy.nodes(':visible').filter(n => n.data('kind') === 'container')"
+        ".map(n => n.data('role'))"
+    )
+    assert visible_roles and set(visible_roles) == {"dind"}
+    page.screenshot(path=str(artifacts_dir / "dashboard-role-dind.png"))
+
+    shared = page.context.new_page()
+    shared.goto(page.url)
+    wait_until(shared, "() => window.topology && window.topology.store.version !== null")
+    wait_for_nodes(shared, [dind, c1])
+    assert shared.input_value("#filter-role") == "dind"
+    again = facts(shared, dind, c1)
+    assert again[dind]["visible"] and not again[c1]["visible"]
+    assert page_errors == []
+
+
+def test_offline_keeps_the_graph_marked_stale_and_reconnects(
+    daphne_server: LiveServer, dashboard: Page, page_errors: list[str]
+) -> None:
+    pretend_engine("stale-host", "TEST:STALE:1", ("d" * 64, "survivor", {}))
+    page = dashboard
+    page.reload()
+    wait_for_nodes(page, [f"container:{'d' * 64}"])
+    page.wait_for_selector('#connection[data-state="live"]')
+
+    daphne_server.stop()
+    page.wait_for_selector(
+        '#connection[data-state="reconnecting"], #connection[data-state="offline"]'
+    )
+    assert page.is_visible("#stale-banner")
+    assert "stale" in page.get_attribute(".graph-area", "class")
+    still_drawn = "id => window.topology.cy.getElementById(id).visible()"
+    assert page.evaluate(still_drawn, f"container:{'d' * 64}")
+
+    daphne_server.restart()
+    page.wait_for_selector('#connection[data-state="live"]', timeout=WAIT_MS)
+    assert not page.is_visible("#stale-banner")
+    assert "stale" not in page.get_attribute(".graph-area", "class")
+    # The browser reports each refused reconnection attempt; anything else is a fault.
+    assert [e for e in page_errors if "ERR_CONNECTION_REFUSED" not in e] == []
+
+
+def test_daemon_text_is_shown_as_text(dashboard: Page, page_errors: list[str]) -> None:
+    attack = '<img src=x onerror="window.__pwned = 1">'
+    pretend_engine(
+        "<b>host</b>",
+        "TEST:ESCAPE:1",
+        ("e" * 64, attack, {attack: "<script>window.__pwned = 2</script>"}),
+    )
+    page = dashboard
+    page.reload()
+    node_id = f"container:{'e' * 64}"
+    wait_for_nodes(page, [node_id])
+    page.fill("#search", "onerror")
+    wait_until(page, "() => new URLSearchParams(location.search).get('q') === 'onerror'")
+    page.evaluate("id => window.topology.cy.getElementById(id).emit('tap')", node_id)
+    page.wait_for_selector("#details:not([hidden])")
+    assert page.text_content("#details-title") == attack
+    assert attack in page.text_content("#details-body")
+    assert "<script>window.__pwned = 2</script>" in page.text_content("#details-body")
+    assert page.locator("#details img:not(#details-icon)").count() == 0
+    assert page.locator("#details script").count() == 0
+    options = page.eval_on_selector_all("#filter-host option", "os => os.map(o => o.textContent)")
+    assert "<b>host</b>" in options
+    assert page.evaluate("window.__pwned") is None
+    assert page_errors == []
+
+
+def test_exports(dashboard: Page, tmp_path: Path) -> None:
+    pretend_engine("export-host", "TEST:EXPORT:1", ("f" * 64, "exported", {}))
+    page = dashboard
+    page.reload()
+    wait_for_nodes(page, [f"container:{'f' * 64}"])
+    contents = {}
+    for kind in ("png", "svg", "json", "dot"):
+        page.click("#export-button")
+        with page.expect_download() as download:
+            page.click(f"[data-export={kind}]")
+        target = tmp_path / download.value.suggested_filename
+        download.value.save_as(target)
+        assert target.suffix == f".{kind}"
+        contents[kind] = target.read_bytes()
+    assert contents["png"].startswith(b"\x89PNG")
+    assert b"<svg" in contents["svg"][:500]
+    graph = json.loads(contents["json"])
+    assert f"container:{'f' * 64}" in {node["id"] for node in graph["nodes"]}
+    assert contents["dot"].startswith(b"digraph topology {")
+    assert b"exported" in contents["dot"]

@@ -1,0 +1,172 @@
+"""The live graph over a websocket (``/ws/topology/``): a bridge, nothing more.
+
+On connect the consumer checks the user (4401 otherwise), joins the ``topology`` group, sends
+a snapshot, then forwards each delta that follows the version the client already has. It never
+builds graph data itself: snapshots come from ``queries.current_graph`` and deltas from
+``broadcast.publish``, both cut to what the user's teams may see (``graph.visible_delta``). A
+delta cut to nothing is still sent: it carries the version forward.
+
+Nothing grows without bound. The channel layer holds at most its ``capacity`` messages for a
+consumer and drops the rest; the consumer notices the hole in the version chain and sends a
+fresh snapshot instead. A delta that arrives ahead of its predecessor (two publishers racing)
+waits in a small buffer for ``REORDER_GRACE_SECONDS``; if the hole is not filled by then, or the
+buffer is full, the client gets a snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from topology.inventory import graph, queries
+from topology.inventory.broadcast import GROUP
+
+logger = logging.getLogger(__name__)
+
+UNAUTHENTICATED = 4401
+MAX_FRAME_BYTES = 64 * 1024
+MAX_PENDING_DELTAS = 32
+REORDER_GRACE_SECONDS = 0.5
+MIN_SNAPSHOT_INTERVAL_SECONDS = 0.5
+
+
+def _dumps(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+def _read_graph(user: Any) -> tuple[dict[str, Any], set[str] | None]:
+    """The graph ``user`` may see, and the host nodes that decide it (``None``: all)."""
+    return queries.current_graph(user), queries.allowed_host_nodes(user)
+
+
+class TopologyConsumer(AsyncWebsocketConsumer):
+    """One browser tab or script following the graph."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.version: int | None = None
+        self.visible: set[str] = set()
+        self.allowed_hosts: set[str] | None = set()
+        self.pending: dict[int, dict[str, Any]] = {}
+        self.lock = asyncio.Lock()
+        self.snapshot_task: asyncio.Task[None] | None = None
+        self.snapshot_requested = False
+        self.last_snapshot_at = 0.0
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        # Accept first: a close before the handshake completes reaches the client as a bare
+        # HTTP 403, and the client could not tell "log in again" from "go away".
+        await self.accept()
+        if user is None or not user.is_authenticated:
+            await self.close(code=UNAUTHENTICATED)
+            return
+        await self.channel_layer.group_add(GROUP, self.channel_name)
+        self.groups.append(GROUP)
+        async with self.lock:
+            await self._send_snapshot()
+
+    async def disconnect(self, code: int) -> None:
+        if self.snapshot_task is not None:
+            self.snapshot_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.snapshot_task
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.version is None:
+            return  # closed with 4401, or not yet past connect
+        size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
+        if size > MAX_FRAME_BYTES:
+            await self._send_error("too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes")
+            return
+        if text_data is None:
+            await self._send_error("bad_message", "send JSON text frames")
+            return
+        try:
+            message = json.loads(text_data)
+        except ValueError:
+            await self._send_error("bad_json", "the frame is not valid JSON")
+            return
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "ping":
+            await self.send(text_data=_dumps({"type": "pong"}))
+        elif kind == "resync":
+            await self._request_snapshot()
+        elif not isinstance(message, dict) or not isinstance(kind, str):
+            await self._send_error("bad_message", 'a message is an object with a "type"')
+        else:
+            await self._send_error("unknown_type", 'known types are "resync" and "ping"')
+
+    async def graph_delta(self, event: dict[str, Any]) -> None:
+        """A delta from ``broadcast.publish``: forward it if it follows what the client has."""
+        message = event["message"]
+        async with self.lock:
+            if self.version is None or message["version"] <= self.version:
+                return  # already part of the snapshot the client has
+            if message["since"] == self.version:
+                await self._forward(message)
+                return
+            if message["since"] < self.version or len(self.pending) >= MAX_PENDING_DELTAS:
+                await self._send_snapshot()
+                return
+            self.pending[message["since"]] = message
+        self._schedule_snapshot(REORDER_GRACE_SECONDS)
+
+    async def _forward(self, message: dict[str, Any]) -> None:
+        """Send ``message`` and any buffered deltas that now follow on; call under the lock."""
+        while message is not None:
+            if self.allowed_hosts is not None and any(
+                node["parent"] is None and node["id"] not in self.allowed_hosts
+                for node in message["upsert"]["nodes"]
+            ):  # a host new to us: the user may be allowed to see it
+                self.allowed_hosts = await database_sync_to_async(queries.allowed_host_nodes)(
+                    self.scope["user"]
+                )
+            cut = graph.visible_delta(message, self.visible, self.allowed_hosts)
+            await self.send(text_data=_dumps(cut))
+            self.version = message["version"]
+            message = self.pending.pop(self.version, None)
+        self.pending = {since: m for since, m in self.pending.items() if since > self.version}
+
+    async def _request_snapshot(self) -> None:
+        """A client asked for a resync: answer at once, or soon if it asked a moment ago."""
+        wait = self.last_snapshot_at + MIN_SNAPSHOT_INTERVAL_SECONDS - time.monotonic()
+        if wait <= 0:
+            async with self.lock:
+                await self._send_snapshot()
+        else:
+            self.snapshot_requested = True
+            self._schedule_snapshot(wait)
+
+    def _schedule_snapshot(self, delay: float) -> None:
+        if self.snapshot_task is None or self.snapshot_task.done():
+            self.snapshot_task = asyncio.create_task(self._snapshot_later(delay))
+
+    async def _snapshot_later(self, delay: float) -> None:
+        """Send a snapshot after ``delay`` if one is still owed (a hole, or a client's request)."""
+        await asyncio.sleep(delay)
+        async with self.lock:
+            if self.snapshot_requested or self.pending:
+                await self._send_snapshot()
+
+    async def _send_snapshot(self) -> None:
+        """Send the whole graph (what the user may see); call under the lock."""
+        current, self.allowed_hosts = await database_sync_to_async(_read_graph)(self.scope["user"])
+        self.pending.clear()
+        self.snapshot_requested = False
+        self.version = current["version"]
+        self.visible = {node["id"] for node in current["nodes"]}
+        self.last_snapshot_at = time.monotonic()
+        await self.send(
+            text_data=_dumps({"type": "snapshot", "version": current["version"], "graph": current})
+        )
+
+    async def _send_error(self, code: str, text: str) -> None:
+        await self.send(text_data=_dumps({"type": "error", "code": code, "message": text}))
