@@ -21,7 +21,9 @@ view.overlays = () => {
   if (!legend.open) return [];
   const area = $("graph").getBoundingClientRect();
   const box = legend.getBoundingClientRect();
-  return [{ left: box.left - area.left, right: box.right - area.left, top: box.top - area.top, bottom: box.bottom - area.top }];
+  return [
+    { left: box.left - area.left, right: box.right - area.left, top: box.top - area.top, bottom: box.bottom - area.top },
+  ];
 };
 /** Recent render timings (ms, from performance.now()): for benchmarks and curious developers. */
 const timings = [];
@@ -184,7 +186,8 @@ function onState(state, detail) {
   const update = () => {
     const seconds = detail.retryAt ? Math.max(0, Math.ceil((detail.retryAt - Date.now()) / 1000)) : 0;
     const lead = state === "offline" ? "Offline" : "Connection lost";
-    const shown = store.version === null ? "" : ` — showing the graph as of ${timeText(store.updatedAt)} (version ${store.version})`;
+    const shown =
+      store.version === null ? "" : ` — showing the graph as of ${timeText(store.updatedAt)} (version ${store.version})`;
     text.textContent = `${lead}${shown}. ${seconds > 0 ? `Retrying in ${seconds} s.` : "Retrying…"}`;
   };
   update();

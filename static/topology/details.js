@@ -33,8 +33,10 @@ function formatTime(iso) {
   const when = new Date(iso);
   if (Number.isNaN(when.getTime())) return element("span", { text: iso });
   const seconds = Math.round((Date.now() - when.getTime()) / 1000);
-  const ago =
-    seconds < 90 ? `${seconds} s ago` : seconds < 5400 ? `${Math.round(seconds / 60)} min ago` : seconds < 172800 ? `${Math.round(seconds / 3600)} h ago` : `${Math.round(seconds / 86400)} days ago`;
+  let ago = `${Math.round(seconds / 86400)} days ago`;
+  if (seconds < 90) ago = `${seconds} s ago`;
+  else if (seconds < 5400) ago = `${Math.round(seconds / 60)} min ago`;
+  else if (seconds < 172800) ago = `${Math.round(seconds / 3600)} h ago`;
   return element("span", { text: `${when.toLocaleString()} (${ago})`, title: iso });
 }
 
@@ -57,6 +59,22 @@ function definitionList(rows) {
 
 function section(title, content) {
   return [element("h3", { text: title }), content];
+}
+
+const ROLE_TEXT = {
+  plain: "plain",
+  dind: "DinD: runs its own Docker daemon",
+  dood: "DooD: drives a daemon through its socket",
+};
+
+/** A list of texts, or "none". */
+function listOf(texts) {
+  return texts.length ? element("ul", { className: "plain" }, texts.map((text) => element("li", { text }))) : none();
+}
+
+/** A list of links to nodes, or "none". */
+function linksTo(ids, link) {
+  return ids.length ? element("ul", { className: "plain" }, ids.map((id) => element("li", {}, [link(id)]))) : none();
 }
 
 function portText(port) {
@@ -138,7 +156,8 @@ export class DetailsPanel {
     center.disabled = false;
     icon.src = ICONS[iconFor(node)];
     title.textContent = node.kind === "container" ? node.name || node.label : node.label;
-    const kind = node.kind === "daemon" ? (node.nesting > 0 ? `nested Docker daemon, level ${node.nesting}` : "Docker daemon") : node.kind;
+    let kind = node.kind;
+    if (node.kind === "daemon") kind = node.nesting > 0 ? `nested Docker daemon, level ${node.nesting}` : "Docker daemon";
     subtitle.replaceChildren(element("span", { text: `${kind} · ` }), pill(node.status, stateTone(node.status)));
     if (node.kind === "container" && node.role !== "plain") {
       subtitle.append(" ", pill(node.role === "dind" ? "DinD" : "DooD", node.role));
@@ -156,14 +175,16 @@ export class DetailsPanel {
     const rows = [
       ["Image", code(node.image)],
       ["State", node.state],
-      ["Role", { plain: "plain", dind: "DinD: runs its own Docker daemon", dood: "DooD: drives a daemon through its socket" }[node.role] || node.role],
+      ["Role", ROLE_TEXT[node.role] || node.role],
       ["Privileged", node.privileged ? "yes" : "no"],
       ["Created", formatTime(node.created)],
       ["Container ID", code(node.id.replace(/^container:/, ""))],
       ["Daemon", this.link(node.parent, store)],
     ];
     if (nested.length) rows.push(["Nested daemon", this.link(nested[0].id, store)]);
-    for (const edge of sockets) rows.push([edge.kind === "socket" ? "Drives (DooD)" : `${edge.kind} →`, this.link(edge.target, store)]);
+    for (const edge of sockets) {
+      rows.push([edge.kind === "socket" ? "Drives (DooD)" : `${edge.kind} →`, this.link(edge.target, store)]);
+    }
     const ports = node.ports || [];
     const mounts = node.mounts || [];
     const networks = node.networks || [];
@@ -174,9 +195,9 @@ export class DetailsPanel {
     }
     return [
       definitionList(rows),
-      ...section("Ports", ports.length ? element("ul", { className: "plain" }, ports.map((p) => element("li", { text: portText(p) }))) : none()),
-      ...section("Mounts", mounts.length ? element("ul", { className: "plain" }, mounts.map((m) => element("li", { text: mountText(m) }))) : none()),
-      ...section("Networks", networks.length ? element("ul", { className: "plain" }, networks.map((n) => element("li", { text: n }))) : none()),
+      ...section("Ports", listOf(ports.map(portText))),
+      ...section("Mounts", listOf(mounts.map(mountText))),
+      ...section("Networks", listOf(networks)),
       ...section(`Labels (${labels.length})`, labels.length ? labelTable : none()),
     ];
   }
@@ -200,7 +221,7 @@ export class DetailsPanel {
     if (node.last_error) rows.push(["Last error", element("span", { text: node.last_error, className: "error" })]);
     const parts = [definitionList(rows)];
     if (drivenBy.length) {
-      const list = element("ul", { className: "plain" }, drivenBy.map((edge) => element("li", {}, [this.link(edge.source, store)])));
+      const list = linksTo(drivenBy.map((edge) => edge.source), (id) => this.link(id, store));
       parts.push(...section("Driven through its socket by (DooD)", list));
     }
     return parts;
@@ -208,7 +229,8 @@ export class DetailsPanel {
 
   hostSections(node, store) {
     const daemons = store.children(node.id).filter((child) => child.kind === "daemon");
-    const list = daemons.length ? element("ul", { className: "plain" }, daemons.map((d) => element("li", {}, [this.link(d.id, store)]))) : none();
-    return [definitionList([["Name", node.label], ["Status", node.status], ["ID", code(node.id)]]), ...section("Daemons", list)];
+    const list = linksTo(daemons.map((daemon) => daemon.id), (id) => this.link(id, store));
+    const rows = [["Name", node.label], ["Status", node.status], ["ID", code(node.id)]];
+    return [definitionList(rows), ...section("Daemons", list)];
   }
 }

@@ -1,7 +1,9 @@
 // Search and filters, kept in the URL so that a view can be shared.
 //
 // A node matches when it passes every active filter; matches are shown with the boxes that hold
-// them (their ancestors), everything else is hidden.
+// them (their ancestors), everything else is hidden where it stands (nothing moves).
+
+import { endBatchShallow } from "./graph-view.js";
 
 const FIELDS = ["q", "host", "daemon", "role", "state"];
 const SEARCH_DELAY_MS = 120;
@@ -151,10 +153,13 @@ export class Filters {
   apply(cy, store) {
     if (this.searchCache.size > store.nodes.size * 2) this.searchCache = new Map();
     if (!this.active) {
-      cy.batch(() => {
-        cy.nodes(".filtered-out").removeClass("filtered-out");
+      cy.startBatch();
+      try {
+        cy.elements(".filtered-out").removeClass("filtered-out");
         cy.nodes(".search-hit").removeClass("search-hit");
-      });
+      } finally {
+        endBatchShallow(cy);
+      }
       return store.nodes.size;
     }
     const visible = new Set();
@@ -171,14 +176,21 @@ export class Filters {
         visible.add(pin.id());
       }
     });
-    cy.batch(() => {
+    cy.startBatch();
+    try {
       cy.nodes().forEach((element) => {
         const id = element.id();
         if (element.hasClass("filtered-out") === visible.has(id)) element.toggleClass("filtered-out", !visible.has(id));
         const hit = Boolean(this.values.q) && hits.has(id);
         if (element.hasClass("search-hit") !== hit) element.toggleClass("search-hit", hit);
       });
-    });
+      cy.edges().forEach((edge) => {
+        const shown = visible.has(edge.source().id()) && visible.has(edge.target().id());
+        if (edge.hasClass("filtered-out") === shown) edge.toggleClass("filtered-out", !shown);
+      });
+    } finally {
+      endBatchShallow(cy);
+    }
     return hits.size;
   }
 }

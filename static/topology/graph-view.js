@@ -25,10 +25,12 @@ export function socketPinId(daemonId) {
  * their style is computed; compound bounds are marked stale afterwards.
  */
 function styleFreshGraph(cy) {
+  cy.startBatch(); // the renderer hears of the new bounds once, not once per property
   cy.hasCompoundNodes = () => false;
   try {
     cy.elements().forEach((element) => element.pstyle("display"));
   } finally {
+    cy.endBatch();
     delete cy.hasCompoundNodes; // the prototype's own method again
   }
   cy.nodes().dirtyCompoundBoundsCache(true);
@@ -40,7 +42,7 @@ function styleFreshGraph(cy) {
  * nodes for one new container. No rule of this stylesheet looks beyond a node's own children,
  * so restyling what the batch touched (the box included) is enough.
  */
-function endBatchShallow(cy) {
+export function endBatchShallow(cy) {
   cy.hasCompoundNodes = () => false;
   try {
     cy.endBatch();
@@ -135,7 +137,13 @@ export class GraphView {
     for (const edge of this.store.edges.values()) {
       if (edge.kind !== "socket" || pins.has(edge.target) || !daemonExists(edge.target)) continue;
       const daemon = this.store.nodes.get(edge.target);
-      const data = { id: socketPinId(edge.target), kind: "socket", daemon: edge.target, label: "Docker socket", endpoint: daemon?.endpoint || "" };
+      const data = {
+        id: socketPinId(edge.target),
+        kind: "socket",
+        daemon: edge.target,
+        label: "Docker socket",
+        endpoint: daemon?.endpoint || "",
+      };
       data.display = displayLabel(data);
       pins.set(edge.target, data);
     }
@@ -287,7 +295,8 @@ export class GraphView {
    */
   visibleBounds() {
     const visible = this.cy.nodes(":visible");
-    return (visible.nonempty() ? visible : this.cy.nodes()).boundingBox({ includeLabels: false, includeOverlays: false, includeUnderlays: false });
+    const nodes = visible.nonempty() ? visible : this.cy.nodes();
+    return nodes.boundingBox({ includeLabels: false, includeOverlays: false, includeUnderlays: false });
   }
 
   /**

@@ -68,10 +68,12 @@ export function nestedGrid(rootIds, childrenOf, nodeOf, labelWidth = () => 0) {
       const w = Math.max(item.box.w, labelWidth(nodeOf(item.id)) + 12);
       return { ...item, w, h: item.box.h + COMPOUND_LABEL_SPACE, inset: (w - item.box.w) / 2 };
     });
-    const area = leaves.length * cellW * cellH + outer.reduce((sum, item) => sum + (item.w + BOX_GAP) * (item.h + BOX_GAP), 0);
+    const boxArea = outer.reduce((sum, item) => sum + (item.w + BOX_GAP) * (item.h + BOX_GAP), 0);
+    const area = leaves.length * cellW * cellH + boxArea;
     const target = Math.max(Math.sqrt(area * WIDE), ...outer.map((item) => item.w));
     if (leaves.length) {
-      const columns = Math.min(leaves.length, Math.max(Math.ceil(Math.sqrt(leaves.length * 0.9)), Math.floor((target + LEAF_GAP_X) / cellW)));
+      const square = Math.ceil(Math.sqrt(leaves.length * 0.9));
+      const columns = Math.min(leaves.length, Math.max(square, Math.floor((target + LEAF_GAP_X) / cellW)));
       leaves.forEach((item, index) => {
         items.push({ id: item.id, dx: (index % columns) * cellW, dy: Math.floor(index / columns) * cellH });
       });
@@ -116,7 +118,12 @@ export function nestedGrid(rootIds, childrenOf, nodeOf, labelWidth = () => 0) {
 
 function union(rects) {
   return rects.reduce(
-    (acc, r) => ({ x1: Math.min(acc.x1, r.x1), y1: Math.min(acc.y1, r.y1), x2: Math.max(acc.x2, r.x2), y2: Math.max(acc.y2, r.y2) }),
+    (acc, r) => ({
+      x1: Math.min(acc.x1, r.x1),
+      y1: Math.min(acc.y1, r.y1),
+      x2: Math.max(acc.x2, r.x2),
+      y2: Math.max(acc.y2, r.y2),
+    }),
     { x1: Infinity, y1: Infinity, x2: -Infinity, y2: -Infinity },
   );
 }
@@ -172,19 +179,18 @@ class Slots {
   }
 }
 
-/** Where a node is drawn, label included; hidden (filtered-out) nodes keep their place too. */
+/** Where a node is drawn, a box's label included (not a passing highlight or outline). */
 function rectOf(node) {
-  if (node.visible()) {
-    // The body (and a box's label): not a passing highlight or outline.
-    return node.boundingBox({ includeLabels: node.isParent(), includeOverlays: false, includeUnderlays: false, includeOutlines: false });
-  }
-  if (!node.isParent()) {
-    const at = node.position();
-    return { x1: at.x - LEAF_WIDTH / 2, y1: at.y - LEAF_HEIGHT / 2, x2: at.x + LEAF_WIDTH / 2, y2: at.y + LEAF_HEIGHT / 2 };
-  }
-  const inner = union(node.children().map(rectOf));
-  const pad = COMPOUND_PADDING;
-  return { x1: inner.x1 - pad, y1: inner.y1 - pad - COMPOUND_LABEL_SPACE, x2: inner.x2 + pad, y2: inner.y2 + pad };
+  const box = node.boundingBox({
+    includeLabels: node.isParent(),
+    includeOverlays: false,
+    includeUnderlays: false,
+    includeOutlines: false,
+  });
+  if (box.w > 0) return box;
+  const at = node.position(); // not drawn at all (no size yet): its place as a leaf
+  const [halfW, halfH] = [LEAF_WIDTH / 2, LEAF_HEIGHT / 2];
+  return { x1: at.x - halfW, y1: at.y - halfH, x2: at.x + halfW, y2: at.y + halfH };
 }
 
 /**

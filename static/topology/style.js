@@ -119,12 +119,18 @@ export function stylesheet() {
       selector: 'node[kind = "daemon"][status = "stale"], node[kind = "host"][status = "stale"]',
       style: { "border-color": "#d29922", "border-style": "dashed", opacity: 0.75 },
     },
-    { selector: 'node[kind = "container"][role = "dind"]', style: { "background-color": "#261d3a", "background-image": ICONS.dind } },
+    {
+      selector: 'node[kind = "container"][role = "dind"]',
+      style: { "background-color": "#261d3a", "background-image": ICONS.dind },
+    },
     {
       selector: 'node[kind = "container"][role = "dind"]:parent',
       style: { "background-color": "#a371f7", "background-opacity": 0.06, color: "#d6c2ff", "border-width": 2.5 },
     },
-    { selector: 'node[kind = "container"][role = "dood"]', style: { "background-color": "#2e2115", "background-image": ICONS.dood } },
+    {
+      selector: 'node[kind = "container"][role = "dood"]',
+      style: { "background-color": "#2e2115", "background-image": ICONS.dood },
+    },
     {
       selector: 'node[kind = "socket"]',
       style: {
@@ -135,7 +141,10 @@ export function stylesheet() {
         color: "#ffcfa8",
       },
     },
-    { selector: 'node[kind = "container"][?privileged]', style: { "outline-width": 2, "outline-color": "#ff7b72", "outline-offset": 3, "outline-opacity": 0.9 } },
+    {
+      selector: 'node[kind = "container"][?privileged]',
+      style: { "outline-width": 2, "outline-color": "#ff7b72", "outline-offset": 3, "outline-opacity": 0.9 },
+    },
   ];
   for (const [state, colour] of Object.entries(STATE_COLOURS)) {
     rules.push({ selector: `node[kind = "container"][status = "${state}"]`, style: { "border-color": colour } });
@@ -182,14 +191,27 @@ export function stylesheet() {
       },
     },
     { selector: 'edge[kind = "created"]', style: { "line-style": "dotted", color: "#8da2b5" } },
-    { selector: 'edge[kind = "registry"]', style: { "line-color": "#39c5cf", "target-arrow-color": "#39c5cf", "line-style": "dotted", color: "#39c5cf" } },
-    { selector: ".filtered-out", style: { display: "none" } },
+    {
+      selector: 'edge[kind = "registry"]',
+      style: { "line-color": "#39c5cf", "target-arrow-color": "#39c5cf", "line-style": "dotted" },
+    },
+    // Filtered out: not drawn, but still holding its place, so that nothing moves as filters change.
+    { selector: ".filtered-out", style: { visibility: "hidden", events: "no" } },
     {
       selector: "node:selected",
-      style: { "border-color": "#ffffff", "border-width": 3, "underlay-color": "#4aa3ff", "underlay-opacity": 0.25, "underlay-padding": 6 },
+      style: {
+        "border-color": "#ffffff",
+        "border-width": 3,
+        "underlay-color": "#4aa3ff",
+        "underlay-opacity": 0.25,
+        "underlay-padding": 6,
+      },
     },
     { selector: "edge:selected", style: { width: 3.5 } },
-    { selector: ".search-hit", style: { "underlay-color": "#e3b341", "underlay-opacity": 0.35, "underlay-padding": 5 } },
+    {
+      selector: ".search-hit",
+      style: { "underlay-color": "#e3b341", "underlay-opacity": 0.35, "underlay-padding": 5 },
+    },
     { selector: ".arrived", style: { "underlay-color": "#3fb950", "underlay-opacity": 0.45, "underlay-padding": 8 } },
   );
   return rules;
