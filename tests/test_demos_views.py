@@ -72,3 +72,10 @@ def test_progress_socket_sends_list_then_progress(admin_user, channel_layer_pref
         await communicator.disconnect()
 
     async_to_sync(scenario)()
+
+
+def test_graph_page_has_a_demo_panel(logged_in_client, client, admin_user) -> None:
+    page = logged_in_client.get("/").content.decode()
+    assert 'id="demo-panel"' in page and 'data-may-launch="false"' in page
+    client.force_login(admin_user)
+    assert 'data-may-launch="true"' in client.get("/").content.decode()

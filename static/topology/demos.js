@@ -120,6 +120,8 @@ function connect(attempt = 0) {
 if (listData) {
   for (const demo of JSON.parse(listData.textContent)) demos.set(demo.id, demo);
   render();
+}
+{
   for (const button of document.querySelectorAll("button.launch")) {
     button.addEventListener("click", async () => {
       button.disabled = true;
