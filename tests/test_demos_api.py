@@ -131,6 +131,8 @@ def test_dind_demo_through_the_api_shows_c3_c4_nested_then_leaves_nothing(
     described = launcher.get(f"/api/demos/{demo_id}/").json()
     assert described["status"] == "running", described["error"]
     assert described["progress"]["done"] == described["progress"]["total"] == 6
+    facts = described["facts"]
+    assert facts["inside_engine_id"] != facts["host_engine_id"] and facts["inside_images"] == 1
 
     polling.poll_everything(publish=False)
     graph = queries.current_graph()
@@ -162,7 +164,9 @@ def test_dood_demo_siblings_are_on_the_host_with_a_socket_edge(
     demo_id = launcher.post(
         "/api/demos/", {"kind": "dood"}, content_type="application/json"
     ).json()["id"]
-    assert launcher.get(f"/api/demos/{demo_id}/").json()["status"] == "running"
+    described = launcher.get(f"/api/demos/{demo_id}/").json()
+    assert described["status"] == "running"
+    assert described["facts"]["inside_engine_id"] == described["facts"]["host_engine_id"]
     polling.poll_everything(publish=False)
     graph = queries.current_graph()
     nodes = {n["id"]: n for n in graph["nodes"]}

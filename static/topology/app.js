@@ -16,14 +16,13 @@ const config = JSON.parse($("dashboard-config").textContent);
 const store = new GraphStore();
 const graphArea = document.querySelector(".graph-area");
 const view = new GraphView($("graph"), store);
+// Fits keep the graph clear of the open panels over it (the legend, and any other).
 view.overlays = () => {
-  const legend = $("legend");
-  if (!legend.open) return [];
   const area = $("graph").getBoundingClientRect();
-  const box = legend.getBoundingClientRect();
-  return [
-    { left: box.left - area.left, right: box.right - area.left, top: box.top - area.top, bottom: box.bottom - area.top },
-  ];
+  return [...document.querySelectorAll(".graph-area details.legend[open]")].map((panel) => {
+    const box = panel.getBoundingClientRect();
+    return { left: box.left - area.left, right: box.right - area.left, top: box.top - area.top, bottom: box.bottom - area.top };
+  });
 };
 /** Recent render timings (ms, from performance.now()): for benchmarks and curious developers. */
 const timings = [];

@@ -272,8 +272,9 @@ export class GraphView {
         placeArrivals(cy, arrived, (id) => this.nodeOf(id), this.labelWidth);
       }
     } finally {
-      // A node that changed boxes needs Cytoscape's full bookkeeping; anything else the short one.
-      if (initial || moved) cy.endBatch();
+      // A node that changed boxes needs Cytoscape's full bookkeeping; anything else the short one
+      // (on the first change every element is new, so nothing is left out either).
+      if (moved) cy.endBatch();
       else endBatchShallow(cy);
     }
 
@@ -311,10 +312,12 @@ export class GraphView {
     const base = { left: padding, right: padding, top: padding + 44, bottom: padding + 16 };
     let choices = [base];
     for (const box of this.overlays()) {
-      choices = [
-        ...choices.map((insets) => ({ ...insets, left: Math.max(insets.left, box.right + padding) })),
-        ...choices.map((insets) => ({ ...insets, bottom: Math.max(insets.bottom, cy.height() - box.top + padding) })),
-      ];
+      const beside = (insets) =>
+        box.left + box.right < cy.width()
+          ? { ...insets, left: Math.max(insets.left, box.right + padding) }
+          : { ...insets, right: Math.max(insets.right, cy.width() - box.left + padding) };
+      const above = (insets) => ({ ...insets, bottom: Math.max(insets.bottom, cy.height() - box.top + padding) });
+      choices = [...choices.map(beside), ...choices.map(above)];
     }
     let best = null;
     for (const insets of choices) {

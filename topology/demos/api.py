@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -73,7 +75,11 @@ class DemoDetailView(APIView):
     @extend_schema(operation_id="demos_retrieve", responses={200: DEMO})
     def get(self, request: Request, demo_id: str) -> Response:
         demo = get_object_or_404(Demo.objects.select_related("owner"), pk=demo_id)
-        return Response(services.describe(demo))
+        described = services.describe(demo)
+        if demo.status == Demo.Status.RUNNING:
+            facts = services.facts(demo)
+            described["facts"] = asdict(facts) if facts else None
+        return Response(described)
 
     @extend_schema(responses={202: DEMO})
     def delete(self, request: Request, demo_id: str) -> Response:
