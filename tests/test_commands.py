@@ -44,3 +44,13 @@ def test_ensure_admin_prints_a_random_password_once(db) -> None:
     assert admin.is_superuser and admin.check_password(password)
     assert admin.password != password and password not in admin.password
     assert second.getvalue() == ""
+
+
+def test_demo_images_build_is_idempotent_and_offline(docker_client, offline_images) -> None:
+    out = io.StringIO()
+    call_command("demo_images", "build", stdout=out)
+    assert out.getvalue().splitlines() == [
+        "topology/dind:offline: already there",
+        "topology/workload:offline: already there",
+        "topology/docker-cli:offline: already there",
+    ]
