@@ -77,5 +77,9 @@ def test_progress_socket_sends_list_then_progress(admin_user, channel_layer_pref
 def test_graph_page_has_a_demo_panel(logged_in_client, client, admin_user) -> None:
     page = logged_in_client.get("/").content.decode()
     assert 'id="demo-panel"' in page and 'data-may-launch="false"' in page
+    assert (
+        'id="demo-row"' in page
+        and 'id="demo-row"' in logged_in_client.get("/demos/").content.decode()
+    )
     client.force_login(admin_user)
     assert 'data-may-launch="true"' in client.get("/").content.decode()
