@@ -2,7 +2,8 @@
 # Installs the system parts Topology needs and starts the services its processes talk to.
 # Idempotent: each step checks first and does nothing when all is in place.
 #   provision.sh packages      Docker engine, docker-compose, Redis, PostgreSQL, Chromium,
-#                              busybox-static, Node.js/npm
+#                              busybox-static, Node.js/npm, OpenSSH (tests reach an engine
+#                              over ssh:// through a private sshd on loopback)
 #   provision.sh services      a Docker engine at DOCKER_HOST and a Redis at REDIS_URL
 #   provision.sh postgres      a private PostgreSQL cluster for the tests, under var/postgres
 #   provision.sh postgres-url  that cluster's DATABASE_URL (for make test)
@@ -39,6 +40,8 @@ packages() {
   command -v npm >/dev/null || missing+=(npm)
   command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || missing+=(docker-compose)
   postgres_bin >/dev/null || missing+=(postgresql)
+  [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+  command -v ssh-keygen >/dev/null || missing+=(openssh-client)
   [ ${#missing[@]} -eq 0 ] && return 0
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   if ! is_debian_root; then

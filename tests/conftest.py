@@ -82,6 +82,72 @@ def private_redis() -> Iterator[tuple[str, subprocess.Popen]]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class SshEngine:
+    """The local engine reached over ssh:// through a private sshd on loopback."""
+
+    url: str
+    private_key: str
+    known_hosts: str
+    folder: Path
+
+
+def _keypair(folder: Path, name: str) -> tuple[str, str]:
+    path = folder / name
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(path)], check=True
+    )
+    return path.read_text(), (folder / f"{name}.pub").read_text().strip()
+
+
+@pytest.fixture(scope="session")
+def ssh_engine() -> Iterator[SshEngine]:
+    """An sshd on a free loopback port that lets one throw-away key in as root, so that
+    ``docker system dial-stdio`` on the far side reaches this machine's engine."""
+    if not Path("/usr/sbin/sshd").exists() or shutil.which("ssh-keygen") is None:
+        pytest.fail("OpenSSH is missing: make test installs openssh-server and openssh-client")
+    folder = Path(tempfile.mkdtemp(prefix="topology-sshd-"))
+    port = free_port()
+    _host_key, host_public = _keypair(folder, "host_key")
+    client_key, client_public = _keypair(folder, "client_key")
+    (folder / "authorized_keys").write_text(client_public + "\n")
+    (folder / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder / 'host_key'}\n"
+        f"AuthorizedKeysFile {folder / 'authorized_keys'}\nPidFile {folder / 'sshd.pid'}\n"
+        "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
+    )
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation folder
+    log = (folder / "sshd.log").open("w")
+    process = subprocess.Popen(
+        ["/usr/sbin/sshd", "-D", "-e", "-f", str(folder / "sshd_config")],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("sshd did not start:\n" + (folder / "sshd.log").read_text())
+                time.sleep(0.05)
+        key_type, key = host_public.split()[:2]
+        yield SshEngine(
+            url=f"ssh://root@127.0.0.1:{port}",
+            private_key=client_key,
+            known_hosts=f"[127.0.0.1]:{port} {key_type} {key}\n",
+            folder=folder,
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -76,6 +76,9 @@ class EngineRegistrationSerializer(serializers.ModelSerializer):
     tls_client_key = serializers.CharField(
         write_only=True, required=False, allow_blank=True, style={"input_type": "password"}
     )
+    ssh_private_key = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, style={"base_template": "textarea.html"}
+    )
 
     class Meta:
         model = Endpoint
@@ -87,6 +90,8 @@ class EngineRegistrationSerializer(serializers.ModelSerializer):
             "tls_ca_cert",
             "tls_client_cert",
             "tls_client_key",
+            "ssh_private_key",
+            "ssh_known_hosts",
             "insecure",
         ]
         extra_kwargs = {

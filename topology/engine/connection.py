@@ -16,13 +16,10 @@ import requests.exceptions
 from docker.constants import MINIMUM_DOCKER_API_VERSION
 from docker.utils import version_lt
 
+from topology.engine.errors import EngineError, EngineUnreachable
+from topology.engine.ssh import KeyedSSHAdapter, SSHMaterial
 
-class EngineError(Exception):
-    """A daemon could not be reached or answered in a way we cannot use."""
-
-
-class EngineUnreachable(EngineError):
-    """Nothing answered, or it answered too slowly (the usual transient failure)."""
+__all__ = ["EngineAddress", "EngineError", "EngineUnreachable", "SSHMaterial", "TLSMaterial"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +35,7 @@ class EngineAddress:
 
     url: str
     tls: TLSMaterial | None = None
+    ssh: SSHMaterial | None = None
     insecure: bool = False
     connect_timeout: float = 2.0
     read_timeout: float = 10.0
@@ -105,14 +103,21 @@ def open_client(address: EngineAddress) -> docker.DockerClient:
     tls = _tls_config(address)
     url = address.url.replace("tcp://", "https://", 1) if tls else address.url
     known = _negotiated_versions.get(address.url)
+    ssh = address.scheme == "ssh"
     try:
+        # For ssh:// the SDK's shell-out adapter is made (it connects to nothing) and then
+        # replaced by one that uses this engine's own key and host keys.
         client = docker.DockerClient(
             base_url=url,
             version=known or MINIMUM_DOCKER_API_VERSION,
             timeout=address.read_timeout,
             tls=tls,
-            use_ssh_client=False,
+            use_ssh_client=ssh,
         )
+        if ssh:
+            _use_engine_ssh_keys(client, address)
+    except EngineError:
+        raise
     except docker.errors.DockerException as error:
         raise _as_engine_error(address.url, error) from error
     # The Docker API is never reached through the environment's proxies, and an engine's own CA
@@ -136,6 +141,21 @@ def open_client(address: EngineAddress) -> docker.DockerClient:
         client.api._version = server  # the SDK's own "auto" does this, before we could intervene
         _negotiated_versions[address.url] = server
     return client
+
+
+def _use_engine_ssh_keys(client: docker.DockerClient, address: EngineAddress) -> None:
+    if address.ssh is None:
+        raise EngineError(f"{address.url}: an ssh:// engine needs a private key and its host key")
+    try:
+        adapter = KeyedSSHAdapter(
+            address.url, address.ssh, address.connect_timeout, address.read_timeout
+        )
+    except EngineError as error:
+        client.close()
+        raise type(error)(f"{address.url}: {error}") from error
+    client.api._custom_adapter.close()
+    client.api._custom_adapter = adapter
+    client.api.mount("http+docker://ssh", adapter)
 
 
 def _as_engine_error(url: str, error: Exception) -> EngineError:

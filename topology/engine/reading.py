@@ -16,6 +16,7 @@ import docker.errors
 from topology.engine.connection import (
     EngineAddress,
     EngineError,
+    SSHMaterial,
     TLSMaterial,
     as_engine_error,
     forget_version,
@@ -36,6 +37,32 @@ class EngineReader(Protocol):
     def close(self) -> None: ...
 
 
+def engine_address(
+    route: Route,
+    connect_timeout: float = 2.0,
+    read_timeout: float = 10.0,
+    tls_dir: Path | None = None,
+) -> EngineAddress:
+    """Where and how to reach a directly reachable daemon (not an exec route)."""
+    address = EngineAddress(
+        url=route.url,
+        tls=(
+            TLSMaterial(route.tls_ca_cert, route.tls_client_cert, route.tls_client_key)
+            if route.tls_client_cert
+            else None
+        ),
+        ssh=(
+            SSHMaterial(route.ssh_private_key, route.ssh_known_hosts)
+            if route.scheme == "ssh"
+            else None
+        ),
+        insecure=route.insecure,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+    )
+    return replace(address, tls_dir=tls_dir) if tls_dir is not None else address
+
+
 def open_reader(
     route: Route,
     connect_timeout: float = 2.0,
@@ -51,20 +78,9 @@ def open_reader(
             raise EngineError(f"{route.url}: an exec route needs the route of its daemon")
         parent = open_reader(route.via, connect_timeout, read_timeout, tls_dir)
         return ExecReader(route, parent)
-    address = EngineAddress(
-        url=route.url,
-        tls=(
-            TLSMaterial(route.tls_ca_cert, route.tls_client_cert, route.tls_client_key)
-            if route.tls_client_cert
-            else None
-        ),
-        insecure=route.insecure,
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
+    return ApiReader(
+        route, open_client(engine_address(route, connect_timeout, read_timeout, tls_dir))
     )
-    if tls_dir is not None:
-        address = replace(address, tls_dir=tls_dir)
-    return ApiReader(route, open_client(address))
 
 
 def _engine_info(data: dict[str, Any], api_version: str) -> EngineInfo:

@@ -21,6 +21,8 @@ class Route:
     tls_ca_cert: str = ""
     tls_client_cert: str = ""
     tls_client_key: str = field(default="", repr=False)
+    ssh_private_key: str = field(default="", repr=False)
+    ssh_known_hosts: str = ""
     insecure: bool = False
 
     @property

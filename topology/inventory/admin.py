@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 
@@ -11,13 +13,29 @@ class HostAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
+SECRET_FIELDS = ("tls_client_key", "ssh_private_key")
+
+
 class EndpointForm(forms.ModelForm):
+    """Secrets are write-only: the form never shows them, and an empty one keeps the old."""
+
     tls_client_key = forms.CharField(
-        widget=forms.PasswordInput(render_value=False),
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
         required=False,
         help_text="PEM client key. Stored server-side and never shown again; "
         "leave empty to keep the current one.",
     )
+    ssh_private_key = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
+        required=False,
+        help_text="Private key for ssh://. Stored server-side and never shown again; "
+        "leave empty to keep the current one.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in SECRET_FIELDS:
+            self.initial[name] = ""
 
     class Meta:
         model = Endpoint
@@ -28,15 +46,18 @@ class EndpointForm(forms.ModelForm):
             "tls_ca_cert",
             "tls_client_cert",
             "tls_client_key",
+            "ssh_private_key",
+            "ssh_known_hosts",
             "insecure",
             "enabled",
         ]
 
-    def clean_tls_client_key(self) -> str:
-        key = self.cleaned_data.get("tls_client_key", "")
-        if not key and self.instance.pk:
-            return self.instance.tls_client_key
-        return key
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name in SECRET_FIELDS:
+            if not cleaned.get(name) and self.instance.pk:
+                cleaned[name] = getattr(self.instance, name)
+        return cleaned
 
 
 @admin.register(Endpoint)

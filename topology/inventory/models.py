@@ -7,6 +7,10 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from topology.engine.errors import EngineError
+from topology.engine.ssh import load_private_key, parse_known_hosts
+from topology.engine.types import Route
+
 
 class Status(models.TextChoices):
     UP = "up", "up"
@@ -52,6 +56,13 @@ class Endpoint(models.Model):
     tls_ca_cert = models.TextField(blank=True, help_text="PEM; required for tcp:// unless insecure")
     tls_client_cert = models.TextField(blank=True, help_text="PEM client certificate")
     tls_client_key = models.TextField(blank=True, help_text="PEM client key; never shown again")
+    ssh_private_key = models.TextField(
+        blank=True, help_text="For ssh://: the private key to log in with; never shown again"
+    )
+    ssh_known_hosts = models.TextField(
+        blank=True,
+        help_text="For ssh://: the host's public key lines, as `ssh-keyscan -p PORT HOST` prints",
+    )
     insecure = models.BooleanField(
         default=False, help_text="Allow plain tcp:// with no TLS (anyone on the path is root)."
     )
@@ -86,6 +97,43 @@ class Endpoint(models.Model):
             )
         if scheme != "tcp" and (self.tls_client_cert or self.tls_ca_cert):
             raise ValidationError({"url": "TLS certificates only apply to tcp:// endpoints."})
+        if scheme != "ssh" and (self.ssh_private_key or self.ssh_known_hosts):
+            raise ValidationError(
+                {"url": "An ssh key and host keys only apply to ssh:// endpoints."}
+            )
+        if scheme == "ssh":
+            self._clean_ssh()
+
+    def _clean_ssh(self) -> None:
+        parts = urlsplit(self.url)
+        if not parts.hostname or not parts.username or parts.path not in ("", "/"):
+            raise ValidationError(
+                {"url": "Write ssh:// engines as ssh://user@host or ssh://user@host:port."}
+            )
+        errors = {}
+        for name, check in [
+            ("ssh_private_key", load_private_key),
+            ("ssh_known_hosts", parse_known_hosts),
+        ]:
+            try:
+                check(getattr(self, name))
+            except EngineError as error:
+                errors[name] = str(error).capitalize() + "."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def route(self) -> Route:
+        """How the poller reaches this engine."""
+        return Route(
+            url=self.url,
+            tls_ca_cert=self.tls_ca_cert,
+            tls_client_cert=self.tls_client_cert,
+            tls_client_key=self.tls_client_key,
+            ssh_private_key=self.ssh_private_key,
+            ssh_known_hosts=self.ssh_known_hosts,
+            insecure=self.insecure,
+        )
 
 
 class Daemon(models.Model):

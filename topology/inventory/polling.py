@@ -78,13 +78,7 @@ def root_targets() -> list[Target]:
     for endpoint in Endpoint.objects.filter(enabled=True).select_related("host"):
         if endpoint.url == settings.DOCKER_HOST:
             continue
-        route = Route(
-            url=endpoint.url,
-            tls_ca_cert=endpoint.tls_ca_cert,
-            tls_client_cert=endpoint.tls_client_cert,
-            tls_client_key=endpoint.tls_client_key,
-            insecure=endpoint.insecure,
-        )
+        route = endpoint.route
         host_name = endpoint.host.name if endpoint.host else None
         targets.append(Target(route, Place(host_name=host_name), endpoint_pk=endpoint.pk))
     return targets

@@ -438,23 +438,14 @@ class RegistrationRefused(Exception):
 
 def register_endpoint(fields: dict[str, Any], tls_dir: Any) -> Endpoint:
     """Test the connection to a root engine, then save it (never the other way round)."""
-    from topology.engine.connection import EngineAddress, EngineError, TLSMaterial, ping
+    from topology.engine.connection import EngineError, EngineUnreachable, ping
+    from topology.engine.reading import engine_address
 
-    material = None
-    if fields.get("tls_client_cert"):
-        material = TLSMaterial(
-            fields.get("tls_ca_cert", ""), fields["tls_client_cert"], fields["tls_client_key"]
-        )
-    address = EngineAddress(
-        fields["url"],
-        tls=material,
-        insecure=fields.get("insecure", False),
-        connect_timeout=3,
-        read_timeout=5,
-        tls_dir=tls_dir,
-    )
+    endpoint = Endpoint(**fields)
     try:
-        ping(address)
-    except EngineError as error:
+        ping(engine_address(endpoint.route, connect_timeout=3, read_timeout=5, tls_dir=tls_dir))
+    except EngineUnreachable as error:
         raise RegistrationRefused(f"The engine did not answer: {error}") from error
+    except EngineError as error:
+        raise RegistrationRefused(f"The connection test failed: {error}") from error
     return Endpoint.objects.create(**fields)
