@@ -190,3 +190,21 @@ def test_unreachable_root_engine_is_a_per_daemon_error(db, tmp_path, settings) -
     settings.DOCKER_HOST = f"unix://{tmp_path}/missing.sock"
     results = polling.poll_everything(publish=False)
     assert len(results) == 1 and "no answer" in results[0].error
+
+
+def test_task_arguments_carry_no_private_key_and_get_it_back() -> None:
+    """Poll tasks wait in Redis: the keys stay in the database and are read back there."""
+    from topology.inventory.models import Endpoint
+
+    endpoint = Endpoint.objects.create(
+        name="lab",
+        url="ssh://ops@lab.example:2222",
+        ssh_private_key="PRIVATE",
+        ssh_known_hosts="[lab.example]:2222 ssh-ed25519 AAAA",
+    )
+    nested = Route("exec://abc", via=endpoint.route)
+    target = polling.Target(nested, endpoint_pk=endpoint.pk)
+    message = target.to_dict()
+    assert "PRIVATE" not in repr(message)
+    assert "ssh-ed25519" in repr(message)
+    assert polling.Target.from_dict(message).route == nested

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +44,11 @@ class Route:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def without_secrets(self) -> Route:
+        """This route with no private keys (certificates and host keys are public)."""
+        via = self.via.without_secrets() if self.via else None
+        return replace(self, via=via, tls_client_key="", ssh_private_key="")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Route:

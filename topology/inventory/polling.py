@@ -45,8 +45,10 @@ class Target:
     depth: int = 0
 
     def to_dict(self) -> dict[str, Any]:
+        """Task arguments; they wait in Redis, so private keys stay out (``from_dict`` reads
+        them back from the registered engine)."""
         return {
-            "route": self.route.to_dict(),
+            "route": self.route.without_secrets().to_dict(),
             "place": self.place.to_dict(),
             "endpoint_pk": self.endpoint_pk,
             "depth": self.depth,
@@ -55,11 +57,20 @@ class Target:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Target:
         return cls(
-            route=Route.from_dict(data["route"]),
+            route=_with_secrets(Route.from_dict(data["route"])),
             place=Place(**data["place"]),
             endpoint_pk=data.get("endpoint_pk"),
             depth=data.get("depth", 0),
         )
+
+
+def _with_secrets(route: Route) -> Route:
+    if route.via is not None:
+        return replace(route, via=_with_secrets(route.via))
+    if route.scheme not in {"tcp", "ssh"}:
+        return route
+    endpoint = Endpoint.objects.filter(url=route.url).first()
+    return endpoint.route if endpoint else route
 
 
 @dataclass
