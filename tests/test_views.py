@@ -1,8 +1,14 @@
 import re
+import subprocess
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
+
+from topology.inventory.models import Endpoint
+from topology.teams.models import Membership, Team
 
 PUBLIC = {"/healthz", "/login/", "/admin/login/", "/admin/logout/", "/logout/"}
 
@@ -71,3 +77,97 @@ def test_healthz_names_docker_when_no_engine_answers(db, tmp_path) -> None:
         response = Client().get("/healthz")
     assert response.status_code == 503
     assert response.json()["docker"] == "error"
+
+
+def _team_member(role: str | None, *, superuser: bool = False) -> tuple[Client, Team]:
+    team, _ = Team.objects.get_or_create(slug="ops", defaults={"name": "Ops"})
+    user = get_user_model().objects.create_user(f"u-{role}-{superuser}", is_superuser=superuser)
+    if role:
+        Membership.objects.create(team=team, user=user, role=role)
+    client = Client()
+    client.force_login(user)
+    return client, team
+
+
+def _upload(name: str, text: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, text.encode())
+
+
+@pytest.mark.parametrize(("role", "status"), [("viewer", 403), ("operator", 403), ("admin", 200)])
+def test_only_team_admins_open_the_engine_form(db, role: str, status: int) -> None:
+    client, team = _team_member(role)
+    assert client.get(f"/teams/{team.slug}/engines/new/").status_code == status
+
+
+def test_the_engine_form_refuses_bad_input_clearly_and_keeps_what_was_typed(db) -> None:
+    client, team = _team_member("admin")
+    page = f"/teams/{team.slug}/engines/new/"
+    cases = [
+        ({"url": "http://lab:2375"}, "Use unix://, tcp:// or ssh://."),
+        ({"url": "tcp://127.0.0.1:9"}, "Plain tcp:// is refused"),
+        ({"url": "ssh://lab"}, "ssh://user@host"),
+        ({"url": "ssh://ops@127.0.0.1:9"}, "An ssh:// engine needs a private key."),
+        (
+            {"url": "ssh://ops@127.0.0.1:9", "ssh_private_key": _upload("id", "not a key")},
+            "Ed25519, ECDSA or RSA private key",
+        ),
+        (
+            {"url": "tcp://127.0.0.1:9", "tls_client_key": _upload("key.pem", "x" * 70_000)},
+            "over 64 KiB",
+        ),
+        ({"url": "unix:///nonexistent/docker.sock"}, "The engine did not answer"),
+    ]
+    for fields, message in cases:
+        response = client.post(page, {"name": "lab-engine", **fields})
+        text = response.content.decode()
+        assert response.status_code == 200 and message in text, (fields, text[-3000:])
+        assert 'value="lab-engine"' in text
+    assert not Endpoint.objects.exists()
+
+
+def test_insecure_tcp_is_a_site_admin_choice(db) -> None:
+    client, team = _team_member("admin")
+    page = f"/teams/{team.slug}/engines/new/"
+    assert 'name="insecure"' not in client.get(page).content.decode()
+    response = client.post(page, {"name": "x", "url": "tcp://127.0.0.1:9", "insecure": "on"})
+    assert "Plain tcp:// is refused" in response.content.decode()
+    site_admin, _team = _team_member(None, superuser=True)
+    assert 'name="insecure"' in site_admin.get(page).content.decode()
+
+
+@pytest.mark.docker
+def test_a_team_admin_registers_an_ssh_engine_from_the_form(db, ssh_engine) -> None:
+    client, team = _team_member("admin")
+    response = client.post(
+        f"/teams/{team.slug}/engines/new/",
+        {
+            "name": "over-ssh",
+            "url": ssh_engine.url,
+            "ssh_private_key": _upload("id_ed25519", ssh_engine.private_key),
+            "ssh_known_hosts": ssh_engine.known_hosts,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    endpoint = Endpoint.objects.get(name="over-ssh")
+    assert endpoint.team == team and "PRIVATE KEY" in endpoint.ssh_private_key
+    home = client.get(f"/teams/{team.slug}/").content.decode()
+    assert "over-ssh" in home and ssh_engine.url in home and "PRIVATE KEY" not in home
+
+
+@pytest.mark.docker
+def test_a_refused_key_is_said_plainly(db, ssh_engine, tmp_path) -> None:
+    client, team = _team_member("admin")
+    stranger = tmp_path / "stranger"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
+    response = client.post(
+        f"/teams/{team.slug}/engines/new/",
+        {
+            "name": "over-ssh",
+            "url": ssh_engine.url,
+            "ssh_private_key": _upload("id", stranger.read_text()),
+            "ssh_known_hosts": ssh_engine.known_hosts,
+        },
+    )
+    text = response.content.decode()
+    assert "The connection test failed" in text and "refused the ssh key" in text
+    assert "Choose the files again" in text and not Endpoint.objects.exists()

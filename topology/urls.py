@@ -32,6 +32,7 @@ urlpatterns = [
     path("api/", include("topology.api.urls")),
     path("teams/", dashboard_views.team_list, name="teams"),
     path("teams/<slug:slug>/", dashboard_views.team_home, name="team"),
+    path("teams/<slug:slug>/engines/new/", views.register_engine, name="engine-new"),
     path("dashboards/new/", dashboard_views.edit_dashboard, name="dashboard-new"),
     path("dashboards/<uuid:pk>/", dashboard_views.open_dashboard, name="dashboard"),
     path(

@@ -37,10 +37,16 @@ def team_list(request: HttpRequest) -> HttpResponse:
 def team_home(request: HttpRequest, slug: str) -> HttpResponse:
     team = get_object_or_404(_teams(request, ANY_ROLE), slug=slug)
     may_edit = access.has_team_role(request.user, team.pk, {"admin"})
+    engines = team.endpoints.prefetch_related("daemons")
     return render(
         request,
         "dashboards/team.html",
-        {"team": team, "dashboards": team.dashboards.all(), "may_edit": may_edit},
+        {
+            "team": team,
+            "dashboards": team.dashboards.all(),
+            "engines": engines,
+            "may_edit": may_edit,
+        },
     )
 
 

@@ -118,7 +118,8 @@ class Endpoint(models.Model):
             try:
                 check(getattr(self, name))
             except EngineError as error:
-                errors[name] = str(error).capitalize() + "."
+                text = str(error)
+                errors[name] = f"{text[:1].upper()}{text[1:]}."
         if errors:
             raise ValidationError(errors)
 

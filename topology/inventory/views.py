@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from topology.inventory import health
+from topology.inventory import health, services
+from topology.inventory.forms import EngineRegistrationForm
+from topology.teams import access
+from topology.teams.models import Team
 
 # The dashboard runs only our own static scripts and styles; daemon data reaches it as JSON
 # over the websocket and is put into the page with textContent (never as markup).
@@ -50,3 +56,29 @@ def index(request: HttpRequest) -> HttpResponse:
     response = render(request, "inventory/index.html", {"dashboard_config": config})
     response["Content-Security-Policy"] = DASHBOARD_CSP
     return response
+
+
+def register_engine(request: HttpRequest, slug: str) -> HttpResponse:
+    """A team admin registers a root engine; the connection is tested before it is saved."""
+    team = get_object_or_404(Team, slug=slug)
+    if not access.has_team_role(request.user, team.pk, {"admin"}):
+        raise PermissionDenied("Registering an engine needs the team admin role in this team.")
+    may_allow_insecure = request.user.is_superuser
+    if request.method == "POST":
+        form = EngineRegistrationForm(
+            request.POST, request.FILES, may_allow_insecure=may_allow_insecure
+        )
+        if form.is_valid():
+            try:
+                endpoint = services.register_endpoint(
+                    {**form.credentials(), "team": team}, settings.RUN_DIR / "tls"
+                )
+            except services.RegistrationRefused as refusal:
+                again = " Choose the files again: they are not kept." if request.FILES else ""
+                form.add_error("url", f"{refusal}{again}")
+            else:
+                messages.success(request, f"Registered {endpoint.name}; it is polled from now on.")
+                return redirect("team", slug=team.slug)
+    else:
+        form = EngineRegistrationForm(may_allow_insecure=may_allow_insecure)
+    return render(request, "inventory/register_engine.html", {"form": form, "team": team})
