@@ -6,7 +6,6 @@ against a throw-away database. 20 runs; median and p95. Goal: p95 under 200 ms.
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 
@@ -16,7 +15,6 @@ setup_django()
 
 import docker  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
 
 from topology.engine import images  # noqa: E402
 from topology.inventory.models import Container  # noqa: E402
@@ -28,16 +26,11 @@ RUNS = 20
 def main() -> None:
     client = docker.DockerClient(base_url=settings.DOCKER_HOST, timeout=120)
     images.build_offline_images(client)
-    watcher = Watcher()
+    with Watcher().running_in_thread() as watcher:
+        measure(client, watcher)
 
-    def run() -> None:
-        try:
-            watcher.run()
-        finally:
-            connection.close()
 
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
+def measure(client: docker.DockerClient, watcher: Watcher) -> None:
     while not watcher.followers:
         time.sleep(0.05)
     time.sleep(1)
@@ -59,7 +52,6 @@ def main() -> None:
             latencies.append((time.perf_counter() - returned) * 1000)
             time.sleep(0.2)
     finally:
-        watcher.close()
         for container in client.containers.list(
             all=True, filters={"label": f"topology.bench={run_id}"}
         ):

@@ -425,24 +425,7 @@ def daphne_server(transactional_db, channel_layer_prefix, tmp_path) -> Iterator[
 @pytest.fixture
 def events_watcher(transactional_db, channel_layer_prefix) -> Iterator[Any]:  # type: ignore[no-untyped-def]
     """The Docker events watcher in a thread: engine changes reach the database and the group."""
-    import threading
-
-    from django.db import connection
-
     from topology.inventory.watching import Watcher
 
-    watcher = Watcher()
-
-    def run() -> None:
-        try:
-            watcher.run()
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run, name="events-watcher", daemon=True)
-    thread.start()
-    try:
+    with Watcher().running_in_thread() as watcher:
         yield watcher
-    finally:
-        watcher.close()
-        thread.join(timeout=30)

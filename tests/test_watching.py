@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from django.db import connection
 
 from tests.conftest import run_workload, unique
 from topology.inventory.models import Container
@@ -28,21 +26,8 @@ def eventually(check: Callable[[], bool], timeout: float = 30) -> bool:
 @pytest.fixture
 def watcher(settings) -> Iterator[Watcher]:
     settings.TOPOLOGY_POLL_SECONDS = 3600  # only events may cause a poll after the first
-    running = Watcher()
-
-    def run() -> None:
-        try:
-            running.run()
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
+    with Watcher().running_in_thread() as running:
         yield running
-    finally:
-        running.close()
-        thread.join(timeout=10)
 
 
 def test_started_and_stopped_containers_reach_the_database(

@@ -4,13 +4,15 @@ containers change (debounced), so the database follows the engine within a fract
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 import time
+from collections.abc import Iterator
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from topology.engine.events import ContainerEvent, StreamBroken, follow
 from topology.inventory import polling
@@ -106,6 +108,24 @@ class Watcher:
         for follower in self.followers.values():
             if follower is not None:
                 follower[0].set()
+
+    @contextlib.contextmanager
+    def running_in_thread(self) -> Iterator[Watcher]:
+        """Run in a background thread for the ``with`` block (tests, benchmarks), then stop."""
+
+        def run() -> None:
+            try:
+                self.run()
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=run, name="events-watcher", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self.close()
+            thread.join(timeout=30)
 
 
 __all__ = ["ContainerEvent", "Watcher"]
