@@ -150,6 +150,25 @@ def test_a_foreign_origin_is_refused(user) -> None:
     run(scenario)
 
 
+def test_a_script_with_a_token_needs_no_origin_but_a_cookie_does(user) -> None:
+    key = Token.objects.create(user=user).key
+    cookie_only = session_headers(user)[1:]
+
+    async def scenario() -> None:
+        token = [(b"authorization", f"Token {key}".encode())]
+        communicator, snapshot = await connected(token)
+        validate_graph(snapshot["graph"])
+        await communicator.disconnect()
+        communicator = WebsocketCommunicator(application, PATH, headers=cookie_only)
+        assert not (await communicator.connect(timeout=5))[0]
+        wrong = [(b"authorization", b"Token not-a-real-key")]
+        communicator = WebsocketCommunicator(application, PATH, headers=wrong)
+        assert (await communicator.connect(timeout=5))[0]
+        assert (await communicator.receive_output(timeout=5))["code"] == 4401
+
+    run(scenario)
+
+
 def test_session_user_gets_the_current_graph(user) -> None:
     engine_says(container("a", "c1"), container("b", "c2"))
     expected = queries.current_graph()

@@ -10,16 +10,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "topology.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from topology.demos.routing import websocket_urlpatterns as demo_routes  # noqa: E402
 from topology.inventory.routing import websocket_urlpatterns as topology_routes  # noqa: E402
-from topology.inventory.websocket_auth import TokenOrSessionAuthMiddlewareStack  # noqa: E402
+from topology.inventory.websocket_auth import (  # noqa: E402
+    OriginOrTokenValidator,
+    TokenOrSessionAuthMiddlewareStack,
+)
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": OriginOrTokenValidator(
             TokenOrSessionAuthMiddlewareStack(URLRouter(topology_routes + demo_routes))
         ),
     }
