@@ -51,7 +51,9 @@ def compose_command() -> list[str]:
     pytest.fail("no docker-compose and no compose plugin: run make test, which installs them")
 
 
-def run_compose(*arguments: str, extra_env: dict[str, str] | None = None) -> Any:
+def run_compose(
+    *arguments: str, extra_env: dict[str, str] | None = None, files: tuple[Path, ...] = ()
+) -> Any:
     """``docker-compose -f compose/docker-compose.yml --env-file compose/.env.example ...``.
 
     Only PATH and HOME come from our environment: nothing of the test run leaks into the
@@ -60,7 +62,11 @@ def run_compose(*arguments: str, extra_env: dict[str, str] | None = None) -> Any
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")}
     env.update(extra_env or {})
     return subprocess.run(
-        [*compose_command(), "-f", str(COMPOSE_FILE), "--env-file", str(ENV_EXAMPLE), *arguments],
+        [
+            *compose_command(),
+            *(option for path in (COMPOSE_FILE, *files) for option in ("-f", str(path))),
+            *("--env-file", str(ENV_EXAMPLE), *arguments),
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -270,6 +276,20 @@ def test_only_the_launcher_may_write_to_docker_and_readers_go_through_the_proxy(
     assert "ports" not in services["docker-proxy"]
     assert list(services["docker-proxy"]["networks"]) == ["docker-api"]
     assert rendered["networks"]["docker-api"].get("internal") is True
+
+
+def test_the_demos_override_lets_only_the_pollers_read_the_demo_sockets(services) -> None:
+    result = run_compose(
+        "config", extra_env=REQUIRED_VALUES, files=(COMPOSE / "docker-compose.demos.yml",)
+    )
+    assert result.returncode == 0, result.stderr
+    with_demos = yaml.safe_load(result.stdout)["services"]
+    demo_dir = env_of(services["launcher"])["TOPOLOGY_DEMO_DIR"]
+    for name in ("worker", "events"):
+        assert (demo_dir, demo_dir, "ro") in volumes_of(with_demos[name]), name
+        assert not any(target == SOCKET for _s, target, _m in volumes_of(with_demos[name]))
+    for name in set(services) - {"worker", "events"}:
+        assert sorted(volumes_of(with_demos[name])) == sorted(volumes_of(services[name])), name
 
 
 def test_the_app_runs_hardened_and_as_in_production(services) -> None:

@@ -20,6 +20,7 @@ OFFLINE = demos.DemoImages(images.DIND_IMAGE, images.WORKLOAD_IMAGE, images.CLI_
 
 
 def spec(tmp_path: Path, expires: datetime | None = None, **image_fields) -> demos.DemoSpec:
+    """A demo whose nested socket gets group 4242 (not ours), as in Compose."""
     demo_id = str(uuid.uuid4())
     return demos.DemoSpec(
         demo_id=demo_id,
@@ -28,6 +29,7 @@ def spec(tmp_path: Path, expires: datetime | None = None, **image_fields) -> dem
         images=demos.DemoImages(**{**OFFLINE.__dict__, **image_fields}),
         folder=tmp_path / demo_id[:8],
         host_socket="/var/run/docker.sock",
+        socket_gid=4242,
     )
 
 
@@ -60,6 +62,7 @@ def test_dind_scenario_builds_the_seed_and_tears_down(docker_client, torn_down, 
     assert steps == [key for key, _label in demos.DIND_STEPS]
     assert outcome.profile in {images.PROFILE_PRIVILEGED, images.PROFILE_COMPATIBLE}
     assert outcome.nested_endpoint == demo.nested_endpoint
+    assert (demo.socket_folder / "docker.sock").stat().st_gid == 4242
 
     on_host, volumes = demo_leftovers(docker_client, demo.demo_id)
     by_role = {c.name.rsplit("-", 1)[-1]: c for c in on_host}

@@ -9,11 +9,12 @@ and reaping act only on what carries both.
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,9 @@ class DemoSpec:
     images: DemoImages
     folder: Path
     host_socket: str
+    socket_gid: int = field(default_factory=os.getgid)
+    """Group of the nested daemon's socket: the launcher's own, so that the app's other
+    processes (same user and group in Compose, not root) can reach it too."""
 
     @property
     def short(self) -> str:
@@ -175,6 +179,7 @@ def launch_dind(client: docker.DockerClient, spec: DemoSpec, step: Step) -> Laun
                 socket_dir=str(spec.socket_folder),
                 volume=volume_name,
                 image=spec.images.dind,
+                command=[f"--group={spec.socket_gid}"],
             )
         except docker.errors.ImageNotFound as error:
             raise DemoError(f"the DinD image {spec.images.dind} is missing") from error
