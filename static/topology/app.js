@@ -101,7 +101,7 @@ if (dashboard?.maySavePositions && $("save-positions")) {
   new PositionSaver({ button: $("save-positions"), status: $("positions-status") }, view, dashboard, pinned);
 }
 if (kiosk) setUpKioskView(view);
-const autoFit = kiosk ? new AutoFit(view, $("graph")) : null;
+const autoFit = kiosk ? new AutoFit(view, [$("graph"), document.querySelector(".kiosk-bar")]) : null;
 const freshness = kiosk
   ? new Freshness({ root: $("connection"), text: $("connection-text") }, () => connection.lastHeard)
   : null;

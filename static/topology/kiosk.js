@@ -40,9 +40,10 @@ export function setUpKioskView(view) {
   cy.boxSelectionEnabled(false);
   cy.autoungrabify(true);
   cy.autounselectify(true);
+  // Leaves keep their text width (their boxes do not grow); the zoom does the rest.
   cy.style()
     .selector("node")
-    .style({ "font-size": 13.5, "text-max-width": 150 })
+    .style({ "font-size": 12 })
     .selector(":parent")
     .style({ "font-size": 16 })
     .selector('node[kind = "host"]')
@@ -55,11 +56,16 @@ export function setUpKioskView(view) {
  * graph's extent changes (nodes arrive, leave or filters change what is shown).
  */
 export class AutoFit {
-  constructor(view, container) {
+  /**
+   * @param {import("./graph-view.js").GraphView} view
+   * @param {HTMLElement[]} watched  the graph's box and what lies over it (the kiosk bar)
+   */
+  constructor(view, watched) {
     this.view = view;
     this.timer = null;
     this.lastBounds = "";
-    new ResizeObserver(() => this.schedule()).observe(container);
+    const observer = new ResizeObserver(() => this.schedule());
+    for (const element of watched) if (element) observer.observe(element);
     window.addEventListener("resize", () => this.schedule());
   }
 
@@ -85,8 +91,8 @@ export class AutoFit {
   }
 }
 
-function ago(ms) {
-  const seconds = Math.max(0, Math.round(ms / 1000));
+function ago(ms, round = Math.round) {
+  const seconds = Math.max(0, round(ms / 1000));
   if (seconds < 90) return `${seconds} s`;
   const minutes = Math.round(seconds / 60);
   return minutes < 90 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
@@ -121,7 +127,7 @@ export class Freshness {
     const heard = this.lastHeard();
     const age = heard ? Date.now() - heard : null;
     const since = heard ? `last update ${ago(age)} ago` : "no data yet";
-    const retry = this.retryAt ? ` · retrying in ${ago(Math.max(0, this.retryAt - Date.now()))}` : " · retrying";
+    const retry = this.retryAt ? ` · retrying in ${ago(Math.max(0, this.retryAt - Date.now()), Math.ceil)}` : " · retrying";
     let message;
     let stale = true;
     if (this.state === "live" && age !== null && age <= STALE_AFTER_MS) {
