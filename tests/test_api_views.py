@@ -98,8 +98,13 @@ def test_dashboard_role_matrix(team) -> None:
     assert outsider.get(url).status_code == 404
     assert viewer.patch(url, {"name": "Mine"}, content_type="application/json").status_code == 403
     assert admin.patch(url, {"name": "Wall 2"}, content_type="application/json").status_code == 200
+    # A change that keeps the name is not a clash with the dashboard itself; another's name is.
+    moved = {"positions": {"host:a": {"x": 3, "y": 4}}}
+    assert admin.patch(url, moved, content_type="application/json").status_code == 200
     copy = admin.post(f"{url}duplicate/")
     assert copy.status_code == 201 and copy.json()["name"] == "Wall 2 (copy)"
+    clash = admin.patch(url, {"name": "Wall 2 (copy)"}, content_type="application/json")
+    assert clash.status_code == 400
     assert viewer.delete(url).status_code == 403
     assert admin.delete(url).status_code == 204
     assert list(Dashboard.objects.values_list("name", flat=True)) == ["Wall 2 (copy)"]

@@ -7,18 +7,22 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.conftest import Cleanup, LiveServer, World, run_workload, unique
+from topology.dashboards.models import Dashboard
 from topology.engine.types import ContainerInfo, DaemonSnapshot, EngineInfo, Route
-from topology.inventory import polling, services
+from topology.inventory import broadcast, polling, services
 from topology.inventory.services import Place
+from topology.teams.models import Membership, Team
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -145,8 +149,11 @@ def wait_for_nodes(page: Page, ids: list[str]) -> None:
     )
 
 
-def pretend_engine(host: str, engine_id: str, *containers: tuple[str, str, dict]) -> None:
-    """What an engine would report, reconciled the real way (for tests that need no Docker)."""
+def pretend_engine(
+    host: str, engine_id: str, *containers: tuple[str, str, dict]
+) -> services.ChangeSet:
+    """What an engine would report, reconciled the real way (for tests that need no Docker);
+    returns the change, for tests to publish to the open pages."""
     infos = tuple(
         ContainerInfo(
             id=hex_id,
@@ -166,7 +173,7 @@ def pretend_engine(host: str, engine_id: str, *containers: tuple[str, str, dict]
     )
     info = EngineInfo(engine_id, "pretend-engine", "27.0.0", "1.47", "Debian GNU/Linux 12")
     snapshot = DaemonSnapshot(Route(url=f"unix:///nonexistent/{engine_id}.sock"), info, infos)
-    services.reconcile(snapshot, Place(host_name=host))
+    return services.reconcile(snapshot, Place(host_name=host))
 
 
 @pytest.mark.docker
@@ -325,3 +332,169 @@ def test_exports(dashboard: Page, tmp_path: Path) -> None:
     assert f"container:{'f' * 64}" in {node["id"] for node in graph["nodes"]}
     assert contents["dot"].startswith(b"digraph topology {")
     assert b"exported" in contents["dot"]
+
+
+# --- Saved dashboards on the graph page: the wall screen, tiles, pinned positions -------------
+
+FITS = """() => {
+  const cy = window.topology.cy;
+  const box = cy.nodes(':visible').renderedBoundingBox({includeLabels: false});
+  return box.w > 0 && box.x1 >= -1 && box.y1 >= -1 && box.x2 <= cy.width() + 1
+    && box.y2 <= cy.height() + 1 && cy.width() === document.getElementById('graph').clientWidth;
+}"""
+
+
+def tile_text(page: Page, tile: str) -> str:
+    return page.text_content(f'[data-tile="{tile}"]') or ""
+
+
+def publish(changes: services.ChangeSet) -> bool:
+    """Publish a delta the way a worker does: from a thread without Playwright's event loop."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(broadcast.publish, changes).result()
+
+
+def team_dashboard(member: Any, role: str, **fields: Any) -> Dashboard:
+    team = Team.objects.create(slug=unique("team")[-20:], name="Ops")
+    Membership.objects.create(team=team, user=member, role=role)
+    return Dashboard.objects.create(name="Wall", team=team, **fields)
+
+
+def test_kiosk_fits_shows_tiles_and_reconnects_by_itself(
+    user: Any,
+    daphne_server: LiveServer,
+    dashboard: Page,
+    page_errors: list[str],
+    artifacts_dir: Path,
+) -> None:
+    first, second, third = "a" * 64, "b" * 64, "c" * 64
+    pretend_engine("wall-host", "TEST:KIOSK:1", (first, "web-1", {}), (second, "web-2", {}))
+    wall = team_dashboard(user, "viewer", tiles=["daemons", "containers", "roles", "last_change"])
+    page = dashboard
+    page.goto(f"{daphne_server.url}/dashboards/{wall.pk}/kiosk/")
+    wait_until(page, "() => window.topology && window.topology.store.version !== null")
+    wait_for_nodes(page, [f"container:{first}", f"container:{second}"])
+    page.wait_for_selector('#connection[data-state="live"][data-stale="false"]')
+
+    # No chrome; the graph fills the window, with large labels; the tiles count what is shown.
+    for chrome in (".topbar", "#filters", ".toolbar", "#legend", "#demo-panel", "#details"):
+        assert page.locator(chrome).count() == 0, chrome
+    assert page.evaluate(
+        "() => document.documentElement.scrollHeight <= innerHeight"
+        " && document.documentElement.scrollWidth <= innerWidth"
+    )
+    wait_until(page, FITS)
+    font = page.evaluate(
+        "id => parseFloat(window.topology.cy.getElementById(id).style('font-size'))",
+        f"container:{first}",
+    )
+    assert font > 11
+    wait_until(
+        page,
+        "() => document.querySelector('[data-tile=containers] .tile-value').textContent === '2'",
+    )
+    assert "2 running" in tile_text(page, "containers")
+    assert tile_text(page, "daemons").startswith("Daemons1 up")
+    assert "0 DinD · 0 DooD" in tile_text(page, "roles")
+    assert ":" in page.text_content('[data-tile="last_change"] .tile-value')
+    assert "live · updated" in page.text_content("#connection-text")
+
+    page.set_viewport_size({"width": 900, "height": 640})
+    wait_until(page, FITS)
+    page.screenshot(path=str(artifacts_dir / "kiosk.png"))
+    page.evaluate("window.__sameDocument = true")
+
+    # The server goes away: the badge turns into a warning and the page keeps retrying.
+    daphne_server.stop()
+    page.wait_for_selector('#connection[data-stale="true"]')
+    assert "disconnected" in page.text_content("#connection-text")
+    page.screenshot(path=str(artifacts_dir / "kiosk-disconnected.png"))
+    daphne_server.restart()
+    page.wait_for_selector('#connection[data-state="live"][data-stale="false"]', timeout=WAIT_MS)
+
+    # A change made after the restart arrives live; the graph refits around it.
+    changes = pretend_engine(
+        "wall-host",
+        "TEST:KIOSK:1",
+        (first, "web-1", {}),
+        (second, "web-2", {}),
+        (third, "web-3", {}),
+    )
+    assert publish(changes)
+    wait_for_nodes(page, [f"container:{third}"])
+    wait_until(
+        page,
+        "() => document.querySelector('[data-tile=containers] .tile-value').textContent === '3'",
+    )
+    wait_until(page, FITS)
+    assert page.evaluate("window.__sameDocument") is True
+    assert [e for e in page_errors if "ERR_CONNECTION_REFUSED" not in e] == []
+
+
+def test_saved_positions_are_applied_and_saved_from_the_page(
+    user: Any,
+    daphne_server: LiveServer,
+    dashboard: Page,
+    browser: Browser,
+    page_errors: list[str],
+    artifacts_dir: Path,
+) -> None:
+    pinned_id, free_id = f"container:{'1' * 64}", f"container:{'2' * 64}"
+    pretend_engine("pin-host", "TEST:PIN:1", ("1" * 64, "pinned", {}), ("2" * 64, "free", {}))
+    wall = team_dashboard(
+        user, "admin", positions={pinned_id: {"x": 2400, "y": 1300}}, tiles=["containers"]
+    )
+    page = dashboard
+    page.goto(f"{daphne_server.url}/dashboards/{wall.pk}/")
+    wait_for_nodes(page, [pinned_id, free_id])
+    wait_until(
+        page,
+        "() => document.querySelector('[data-tile=containers] .tile-value').textContent === '2'",
+    )
+    seen = facts(page, pinned_id, free_id)
+    assert seen[pinned_id]["position"] == {"x": 2400, "y": 1300}
+    assert seen[free_id]["position"] != {"x": 2400, "y": 1300}
+
+    # A team admin drags a node and saves: every leaf's place is pinned.
+    page.wait_for_selector("#save-positions")
+    start = page.evaluate(
+        """id => {
+          const at = window.topology.cy.getElementById(id).renderedPosition();
+          const graph = document.getElementById('graph').getBoundingClientRect();
+          return {x: graph.left + at.x, y: graph.top + at.y};
+        }""",
+        free_id,
+    )
+    page.mouse.move(start["x"], start["y"])
+    page.mouse.down()
+    page.mouse.move(start["x"] + 60, start["y"] + 90, steps=8)
+    page.mouse.up()
+    moved = facts(page, free_id)[free_id]["position"]
+    assert moved != seen[free_id]["position"]
+    assert page.get_attribute("#save-positions", "class").find("unsaved") >= 0
+    page.click("#save-positions")
+    page.wait_for_selector('#positions-status[data-tone="good"]')
+    page.screenshot(path=str(artifacts_dir / "dashboard-positions.png"))
+    wall.refresh_from_db()
+    assert wall.positions[pinned_id] == {"x": 2400, "y": 1300}
+    assert wall.positions[free_id] == {"x": round(moved["x"]), "y": round(moved["y"])}
+
+    # A viewer of the team sees both pinned (locked), and has no button to save.
+    viewer = get_user_model().objects.create_user("wall-viewer", password=PASSWORD)
+    Membership.objects.create(team=wall.team, user=viewer, role="viewer")
+    other = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    other.on("pageerror", lambda error: page_errors.append(str(error)))
+    other.goto(f"{daphne_server.url}/login/?next=/dashboards/{wall.pk}/")
+    other.fill("#id_username", "wall-viewer")
+    other.fill("#id_password", PASSWORD)
+    other.click("button[type=submit]")
+    wait_until(other, "() => window.topology && window.topology.store.version !== null")
+    wait_for_nodes(other, [pinned_id, free_id])
+    assert other.locator("#save-positions").count() == 0
+    shown = facts(other, pinned_id, free_id)
+    assert shown[pinned_id]["position"] == {"x": 2400, "y": 1300}
+    assert shown[free_id]["position"] == wall.positions[free_id]
+    locked = "ids => ids.map(id => window.topology.cy.getElementById(id).locked())"
+    assert other.evaluate(locked, [pinned_id, free_id]) == [True, True]
+    assert page.evaluate(locked, [pinned_id, free_id]) == [False, False]
+    assert page_errors == []

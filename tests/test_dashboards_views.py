@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.http import HttpResponse
 from django.test import Client
 
 from topology.dashboards.models import Dashboard
@@ -87,3 +90,222 @@ def test_bad_form_input_keeps_everything_and_says_why(team) -> None:
     response = admin.post("/dashboards/new/", {"name": "", "team": team.pk, "layout": "spiral"})
     assert response.status_code == 200 and "errorlist" in response.content.decode()
     assert not Dashboard.objects.exists()
+
+
+# --- The graph page of a dashboard: kiosk, tiles, pinned positions ----------------------------
+
+CHROME = (
+    'class="topbar"',
+    'id="filters"',
+    'class="toolbar"',
+    'id="legend"',
+    'id="demo-panel"',
+    "demos.js",
+    'id="details"',
+    'id="stale-banner"',
+    'class="statusbar"',
+    'id="save-positions"',
+)
+
+
+def page_config(response) -> dict:  # type: ignore[no-untyped-def]
+    found = re.search(
+        r'<script id="dashboard-config" type="application/json">(.*?)</script>',
+        response.content.decode(),
+        re.S,
+    )
+    assert found, "the page carries no dashboard-config"
+    return json.loads(found.group(1))
+
+
+@pytest.fixture
+def wall(team) -> Dashboard:
+    return Dashboard.objects.create(
+        name="Wall <ops>",
+        team=team,
+        filters={"roles": ["dind"]},
+        tiles=["daemons", "containers", "roles", "last_change"],
+        positions={"container:" + "a" * 64: {"x": 10, "y": -20.5}},
+    )
+
+
+def test_kiosk_page_is_the_graph_and_tiles_without_chrome(team, wall) -> None:
+    viewer = member(team, "viewer")
+    response = viewer.get(f"/dashboards/{wall.pk}/kiosk/", follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0].startswith("/?")
+    html = response.content.decode()
+    for chrome in CHROME:
+        assert chrome not in html, chrome
+    assert 'class="dashboard kiosk"' in html
+    for part in ('id="graph"', 'id="tiles"', 'id="connection"', 'id="empty-state"'):
+        assert part in html, part
+    assert "Wall &lt;ops&gt;" in html and "Wall <ops>" not in html
+    config = page_config(response)
+    assert config["kiosk"] is True
+    assert config["dashboard"] == {
+        "id": str(wall.pk),
+        "name": "Wall <ops>",
+        "tiles": ["daemons", "containers", "roles", "last_change"],
+        "positions": wall.positions,
+        "maySavePositions": False,
+    }
+    assert response["Content-Security-Policy"].startswith("default-src 'self'")
+
+
+def test_the_full_page_keeps_its_chrome_and_shows_tiles(team, wall) -> None:
+    response = member(team, "viewer").get(f"/?dashboard={wall.pk}")
+    html = response.content.decode()
+    assert 'class="topbar"' in html and 'id="filters"' in html and 'id="tiles"' in html
+    assert 'id="save-positions"' not in html
+    assert page_config(response)["kiosk"] is False
+    plain = member(team, "viewer", "viewer-2").get("/").content.decode()
+    assert 'id="tiles"' not in plain
+
+
+def test_kiosk_needs_a_session(team, wall) -> None:
+    anonymous = Client()
+    for url in (f"/dashboards/{wall.pk}/kiosk/", f"/?kiosk=1&dashboard={wall.pk}"):
+        response = anonymous.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/login/")
+    assert "Wall" not in anonymous.get("/login/").content.decode()
+
+
+def test_another_teams_dashboard_is_not_shown(team, wall) -> None:
+    outsider = member(None, "", "outsider")
+    for url in (f"/?dashboard={wall.pk}", f"/?kiosk=1&dashboard={wall.pk}", "/?dashboard=nonsense"):
+        response = outsider.get(url)
+        assert response.status_code == 200
+        assert page_config(response)["dashboard"] is None
+        assert "Wall" not in response.content.decode()
+
+
+def csrf_client(team: Team | None, role: str, name: str, superuser: bool = False) -> Client:
+    """A logged-in client that enforces CSRF as a browser's requests are checked."""
+    user = get_user_model().objects.create_user(
+        name, password="a-long-pw-777", is_superuser=superuser
+    )
+    if team is not None:
+        Membership.objects.create(team=team, user=user, role=role)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    return client
+
+
+def dashboard_config(client: Client, dashboard: Dashboard) -> dict:
+    """What the graph page tells its scripts about the dashboard (the CSRF token included)."""
+    return page_config(client.get(f"/?dashboard={dashboard.pk}"))["dashboard"]
+
+
+def patch_positions(client: Client, url: str, body: object, token: str | None) -> HttpResponse:
+    headers = {"HTTP_X_CSRFTOKEN": token} if token else {}
+    return client.patch(url, json.dumps(body), content_type="application/json", **headers)
+
+
+def test_team_admins_save_positions_from_the_page(team, wall) -> None:
+    admin = csrf_client(team, "admin", "team-admin")
+    config = dashboard_config(admin, wall)
+    assert config["maySavePositions"] is True
+    assert config["apiUrl"] == f"/api/dashboards/{wall.pk}/"
+    html = admin.get(f"/?dashboard={wall.pk}").content.decode()
+    assert 'id="save-positions"' in html
+    positions = {
+        "container:" + "b" * 64: {"x": 1.5, "y": 2},
+        "socket-pin:daemon:X": {"x": 0, "y": 0},
+    }
+
+    refused = patch_positions(admin, config["apiUrl"], {"positions": positions}, None)
+    assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
+    saved = patch_positions(admin, config["apiUrl"], {"positions": positions}, config["csrfToken"])
+    assert saved.status_code == 200, saved.content
+    wall.refresh_from_db()
+    assert wall.positions == positions
+    assert wall.tiles == ["daemons", "containers", "roles", "last_change"]
+    assert dashboard_config(admin, wall)["positions"] == positions
+
+    site_admin = csrf_client(None, "", "site-admin", superuser=True)
+    config = dashboard_config(site_admin, wall)
+    assert config["maySavePositions"] is True
+    again = patch_positions(site_admin, config["apiUrl"], {"positions": {}}, config["csrfToken"])
+    assert again.status_code == 200
+    wall.refresh_from_db()
+    assert wall.positions == {}
+
+
+@pytest.mark.parametrize("role", ["viewer", "operator"])
+def test_members_who_are_not_team_admins_cannot_save_positions(team, wall, role) -> None:
+    client = csrf_client(team, role, f"{role}-x")
+    config = dashboard_config(client, wall)
+    assert config["maySavePositions"] is False and "csrfToken" not in config
+    token = client.cookies["csrftoken"].value if "csrftoken" in client.cookies else None
+    if token is None:  # the page handed out no token: take one from the login form
+        client.get("/login/")
+        token = client.cookies["csrftoken"].value
+    url = f"/api/dashboards/{wall.pk}/"
+    response = patch_positions(client, url, {"positions": {"host:h": {"x": 1, "y": 1}}}, token)
+    assert response.status_code == 403
+    assert "team admin" in response.json()["detail"]
+    wall.refresh_from_db()
+    assert wall.positions == {"container:" + "a" * 64: {"x": 10, "y": -20.5}}
+
+
+@pytest.mark.parametrize(
+    "positions",
+    [
+        {"host:h": {"x": "10", "y": 2}},
+        {"host:h": {"x": True, "y": 2}},
+        {"host:h": {"x": 1}},
+        {"host:h": {"x": 1, "y": 2, "z": 3}},
+        {"host:h": [1, 2]},
+        {"host:h": {"x": 1e300, "y": 0}},
+        [{"x": 1, "y": 2}],
+        {f"container:{n}": {"x": n, "y": n} for n in range(5001)},
+    ],
+    ids=["text", "bool", "missing-y", "extra-z", "list-point", "huge", "list", "too-many"],
+)
+def test_bad_positions_are_a_clear_400_and_lose_nothing(team, wall, positions) -> None:
+    admin = csrf_client(team, "admin", "team-admin")
+    config = dashboard_config(admin, wall)
+    before = (wall.positions, wall.tiles, wall.filters, wall.name)
+    response = patch_positions(
+        admin, config["apiUrl"], {"positions": positions}, config["csrfToken"]
+    )
+    assert response.status_code == 400
+    reasons = " ".join(response.json()["positions"])
+    assert "{x, y}" in reasons or "At most 5000" in reasons
+    wall.refresh_from_db()
+    assert (wall.positions, wall.tiles, wall.filters, wall.name) == before
+
+
+def test_broken_json_is_a_400_too(team, wall) -> None:
+    admin = csrf_client(team, "admin", "team-admin")
+    config = dashboard_config(admin, wall)
+    response = admin.patch(
+        config["apiUrl"],
+        '{"positions": {"host:h": {"x": NaN, "y": 1}}}',
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=config["csrfToken"],
+    )
+    assert response.status_code == 400
+    wall.refresh_from_db()
+    assert wall.positions == {"container:" + "a" * 64: {"x": 10, "y": -20.5}}
+
+
+def test_tiles_are_chosen_in_the_edit_form_and_keep_the_positions(team, wall) -> None:
+    admin = member(team, "admin")
+    form = admin.get(f"/dashboards/{wall.pk}/edit/").content.decode()
+    for label in ("Daemons up / unreachable", "Containers by state", "DinD and DooD counts"):
+        assert label in form
+    assert form.count("checked") >= 4
+    body = {"name": "Wall", "team": team.pk, "layout": "nested", "tiles": ["containers"]}
+    assert admin.post(f"/dashboards/{wall.pk}/edit/", body).status_code == 302
+    wall.refresh_from_db()
+    assert wall.tiles == ["containers"]
+    assert wall.positions == {"container:" + "a" * 64: {"x": 10, "y": -20.5}}
+    assert page_config(admin.get(f"/?dashboard={wall.pk}"))["dashboard"]["tiles"] == ["containers"]
+
+    refused = admin.post(f"/dashboards/{wall.pk}/edit/", {**body, "tiles": ["weather"]})
+    assert refused.status_code == 200 and "errorlist" in refused.content.decode()
+    wall.refresh_from_db()
+    assert wall.tiles == ["containers"]

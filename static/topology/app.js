@@ -1,4 +1,5 @@
-// The live dashboard: wires the websocket, the store, the graph, filters, details and exports.
+// The live dashboard: wires the websocket, the store, the graph, filters, details and exports;
+// for a saved dashboard its tiles and pinned positions; `?kiosk=1` is the wall-screen form.
 
 import { LiveConnection } from "./connection.js";
 import { DetailsPanel } from "./details.js";
@@ -6,20 +7,26 @@ import { exportDot, exportJson, exportPng, exportSvg } from "./export.js";
 import { Filters } from "./filters.js";
 import { GraphView, LAYOUTS } from "./graph-view.js";
 import { fillIcons } from "./icons.js";
+import { AutoFit, Freshness, KIOSK_CONNECTION, offscreenFilterControls, setUpKioskView } from "./kiosk.js";
+import { PinnedPositions, PositionSaver } from "./positions.js";
 import { GraphStore } from "./store.js";
+import { Tiles } from "./tiles.js";
 
 const MAX_TIMINGS = 100;
 
 const $ = (id) => document.getElementById(id);
 const config = JSON.parse($("dashboard-config").textContent);
+const kiosk = Boolean(config.kiosk);
+const dashboard = config.dashboard; // the saved dashboard shown, or null
 
 const store = new GraphStore();
 const graphArea = document.querySelector(".graph-area");
 const view = new GraphView($("graph"), store);
-// Fits keep the graph clear of the open panels over it (the legend, and any other).
+// Fits keep the graph clear of the open panels over it (the legend, the tiles, and any other).
+const OVERLAYS = ".graph-area details.legend[open], .graph-area > .tiles:not([hidden]), .kiosk-bar";
 view.overlays = () => {
   const area = $("graph").getBoundingClientRect();
-  return [...document.querySelectorAll(".graph-area details.legend[open]")].map((panel) => {
+  return [...document.querySelectorAll(OVERLAYS)].map((panel) => {
     const box = panel.getBoundingClientRect();
     return { left: box.left - area.left, right: box.right - area.left, top: box.top - area.top, bottom: box.bottom - area.top };
   });
@@ -30,40 +37,45 @@ let awaitingSnapshot = false;
 let connectionState = "connecting";
 
 const filters = new Filters(
-  {
-    form: $("filters"),
-    search: $("search"),
-    host: $("filter-host"),
-    daemon: $("filter-daemon"),
-    role: $("filter-role"),
-    state: $("filter-state"),
-    clear: $("clear-filters"),
-  },
+  kiosk
+    ? offscreenFilterControls()
+    : {
+        form: $("filters"),
+        search: $("search"),
+        host: $("filter-host"),
+        daemon: $("filter-daemon"),
+        role: $("filter-role"),
+        state: $("filter-state"),
+        clear: $("clear-filters"),
+      },
   () => {
     refreshVisibility();
+    refreshTiles(null);
     view.fit();
   },
 );
 
-const details = new DetailsPanel(
-  {
-    root: $("details"),
-    icon: $("details-icon"),
-    title: $("details-title"),
-    subtitle: $("details-subtitle"),
-    body: $("details-body"),
-    close: $("details-close"),
-    center: $("details-center"),
-  },
-  {
-    onClose: () => select(null),
-    onCenter: (id) => view.centerOn(id),
-    onNavigate: (id) => {
-      select(id);
-      view.centerOn(id);
-    },
-  },
-);
+const details = kiosk
+  ? null
+  : new DetailsPanel(
+      {
+        root: $("details"),
+        icon: $("details-icon"),
+        title: $("details-title"),
+        subtitle: $("details-subtitle"),
+        body: $("details-body"),
+        close: $("details-close"),
+        center: $("details-center"),
+      },
+      {
+        onClose: () => select(null),
+        onCenter: (id) => view.centerOn(id),
+        onNavigate: (id) => {
+          select(id);
+          view.centerOn(id);
+        },
+      },
+    );
 
 // --- URL state beyond the filters: layout and selected node -------------------------------
 
@@ -77,10 +89,34 @@ function setParam(name, value) {
 const params = new URLSearchParams(window.location.search);
 const layoutSelect = $("layout");
 view.layoutName = params.get("layout") in LAYOUTS ? params.get("layout") : "nested";
-layoutSelect.value = view.layoutName;
-let pendingSelection = params.get("node");
+if (layoutSelect) layoutSelect.value = view.layoutName;
+let pendingSelection = kiosk ? null : params.get("node");
+
+// --- Saved dashboard: tiles, pinned positions; the wall screen ------------------------------
+
+const tiles = dashboard && $("tiles") ? new Tiles($("tiles"), dashboard.tiles) : null;
+// Those who may save see pinned nodes free to drag; everyone else sees them locked in place.
+const pinned = new PinnedPositions(view, dashboard?.positions, { lock: !dashboard?.maySavePositions });
+if (dashboard?.maySavePositions && $("save-positions")) {
+  new PositionSaver({ button: $("save-positions"), status: $("positions-status") }, view, dashboard, pinned);
+}
+if (kiosk) setUpKioskView(view);
+const autoFit = kiosk ? new AutoFit(view, [$("graph"), document.querySelector(".kiosk-bar")]) : null;
+const freshness = kiosk
+  ? new Freshness({ root: $("connection"), text: $("connection-text") }, () => connection.lastHeard)
+  : null;
+
+function isShown(id) {
+  const element = view.cy.getElementById(id);
+  return element.nonempty() && !element.hasClass("filtered-out");
+}
+
+function refreshTiles(change) {
+  if (tiles) tiles.update(store.nodes.values(), isShown, change);
+}
 
 function select(id) {
+  if (!details) return;
   view.select(id);
   setParam("node", id);
   if (id) details.show(id, store);
@@ -97,11 +133,15 @@ function record(entry) {
 }
 
 function render(change, type, receivedAt, message) {
+  const first = !view.laidOut;
   const arrived = view.apply(change);
+  if (pinned.apply(arrived) && first) view.fitNow();
   filters.populate(store);
   refreshVisibility();
-  details.refresh(store);
+  details?.refresh(store);
   refreshStatus();
+  refreshTiles(change);
+  autoFit?.afterChange();
   if (pendingSelection && store.nodes.has(pendingSelection)) {
     const id = pendingSelection;
     pendingSelection = null;
@@ -158,11 +198,15 @@ function timeText(date) {
 
 function onState(state, detail) {
   connectionState = state;
+  const stale = state !== "live" && store.version !== null;
+  graphArea.classList.toggle("stale", stale);
+  if (freshness) {
+    freshness.onState(state, detail);
+    return;
+  }
   $("connection").dataset.state = state;
   $("connection-text").textContent = CONNECTION_TEXT[state] || state;
   $("connection").title = state === "live" ? `Following graph version ${store.version ?? "—"}` : "";
-  const stale = state !== "live" && store.version !== null;
-  graphArea.classList.toggle("stale", stale);
   clearInterval(countdown);
   countdown = null;
   const banner = $("stale-banner");
@@ -195,7 +239,7 @@ function onState(state, detail) {
 
 const wsUrl = new URL(config.websocketPath, window.location.href);
 wsUrl.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
-const connection = new LiveConnection(wsUrl.href, { onMessage, onState });
+const connection = new LiveConnection(wsUrl.href, { onMessage, onState }, kiosk ? KIOSK_CONNECTION : {});
 
 // --- Status bar, empty state ------------------------------------------------------------------
 
@@ -204,6 +248,7 @@ function plural(count, word) {
 }
 
 function refreshStatus() {
+  if (kiosk) return;
   const counts = store.counts();
   $("counts").textContent =
     `${plural(counts.host, "host")} · ${plural(counts.daemon, "daemon")} · ` +
@@ -215,7 +260,7 @@ function refreshStatus() {
 function refreshVisibility() {
   const matched = filters.apply(view.cy, store);
   const empty = $("empty-state");
-  const clear = $("empty-clear");
+  const clear = $("empty-clear") || document.createElement("button"); // none on a wall screen
   if (store.version === null) {
     empty.hidden = false;
     $("empty-text").textContent = "Waiting for the first snapshot…";
@@ -235,65 +280,69 @@ function refreshVisibility() {
 
 // --- Controls ---------------------------------------------------------------------------------
 
-view.cy.on("tap", "node", (event) => {
-  const node = event.target;
-  select(node.data("kind") === "socket" ? node.data("daemon") : node.id());
-});
-view.cy.on("tap", (event) => {
-  if (event.target === view.cy) select(null);
-});
+/** The toolbar, menus, keys and taps of the full page (a wall screen has none). */
+function wireControls() {
+  view.cy.on("tap", "node", (event) => {
+    const node = event.target;
+    select(node.data("kind") === "socket" ? node.data("daemon") : node.id());
+  });
+  view.cy.on("tap", (event) => {
+    if (event.target === view.cy) select(null);
+  });
 
-layoutSelect.addEventListener("change", () => {
-  setParam("layout", layoutSelect.value === "nested" ? "" : layoutSelect.value);
-  view.runLayout(layoutSelect.value);
-});
-$("relayout").addEventListener("click", () => view.runLayout(layoutSelect.value));
-$("fit").addEventListener("click", () => view.fit());
-$("zoom-in").addEventListener("click", () => view.zoomBy(1.25));
-$("zoom-out").addEventListener("click", () => view.zoomBy(0.8));
-$("retry-now").addEventListener("click", () => connection.retryNow());
-$("empty-clear").addEventListener("click", () => filters.clear());
+  layoutSelect.addEventListener("change", () => {
+    setParam("layout", layoutSelect.value === "nested" ? "" : layoutSelect.value);
+    view.runLayout(layoutSelect.value);
+  });
+  $("relayout").addEventListener("click", () => view.runLayout(layoutSelect.value));
+  $("fit").addEventListener("click", () => view.fit());
+  $("zoom-in").addEventListener("click", () => view.zoomBy(1.25));
+  $("zoom-out").addEventListener("click", () => view.zoomBy(0.8));
+  $("retry-now").addEventListener("click", () => connection.retryNow());
+  $("empty-clear").addEventListener("click", () => filters.clear());
 
-const exportButton = $("export-button");
-const exportMenu = $("export-menu");
-function toggleExportMenu(open) {
-  exportMenu.hidden = !open;
-  exportButton.setAttribute("aria-expanded", String(open));
+  const exportButton = $("export-button");
+  const exportMenu = $("export-menu");
+  function toggleExportMenu(open) {
+    exportMenu.hidden = !open;
+    exportButton.setAttribute("aria-expanded", String(open));
+  }
+  exportButton.addEventListener("click", (event) => {
+    event.stopPropagation();
+    toggleExportMenu(exportMenu.hidden);
+  });
+  document.addEventListener("click", (event) => {
+    if (!exportMenu.hidden && !exportMenu.contains(event.target)) toggleExportMenu(false);
+  });
+  exportMenu.addEventListener("click", async (event) => {
+    const choice = event.target.closest("[data-export]")?.dataset.export;
+    if (!choice) return;
+    toggleExportMenu(false);
+    try {
+      if (choice === "png") await exportPng(view.cy, store.version);
+      else if (choice === "svg") exportSvg(view.cy, store.version);
+      else if (choice === "json") exportJson(store);
+      else if (choice === "dot") await exportDot(config.dotUrl, store.version);
+    } catch (error) {
+      console.error("topology: export failed", error);
+      window.alert(`The export failed: ${error.message}`);
+    }
+  });
+
+  document.addEventListener("keydown", (event) => {
+    const typing = event.target.closest("input, select, textarea");
+    if (event.key === "/" && !typing) {
+      event.preventDefault();
+      $("search").focus();
+    } else if (event.key === "Escape") {
+      if (!exportMenu.hidden) toggleExportMenu(false);
+      else if (typing) event.target.blur();
+      else if (details.open) select(null);
+    }
+  });
 }
-exportButton.addEventListener("click", (event) => {
-  event.stopPropagation();
-  toggleExportMenu(exportMenu.hidden);
-});
-document.addEventListener("click", (event) => {
-  if (!exportMenu.hidden && !exportMenu.contains(event.target)) toggleExportMenu(false);
-});
-exportMenu.addEventListener("click", async (event) => {
-  const choice = event.target.closest("[data-export]")?.dataset.export;
-  if (!choice) return;
-  toggleExportMenu(false);
-  try {
-    if (choice === "png") await exportPng(view.cy, store.version);
-    else if (choice === "svg") exportSvg(view.cy, store.version);
-    else if (choice === "json") exportJson(store);
-    else if (choice === "dot") await exportDot(config.dotUrl, store.version);
-  } catch (error) {
-    console.error("topology: export failed", error);
-    window.alert(`The export failed: ${error.message}`);
-  }
-});
 
-document.addEventListener("keydown", (event) => {
-  const typing = event.target.closest("input, select, textarea");
-  if (event.key === "/" && !typing) {
-    event.preventDefault();
-    $("search").focus();
-  } else if (event.key === "Escape") {
-    if (!exportMenu.hidden) toggleExportMenu(false);
-    else if (typing) event.target.blur();
-    else if (details.open) select(null);
-  }
-});
-
+if (!kiosk) wireControls();
 fillIcons(document);
 refreshVisibility();
 connection.start();

@@ -2,6 +2,8 @@
 //
 // States: "connecting" (first attempt), "live", "reconnecting" (lost, retrying soon),
 // "offline" (several attempts failed; still retrying, more slowly) and "signed-out" (4401).
+// Options tune it for a wall screen: shorter backoff cap, quicker pings, retrying even when
+// signed out (someone may sign the screen's browser in again).
 
 const UNAUTHENTICATED = 4401;
 const FIRST_DELAY_MS = 500;
@@ -15,10 +17,19 @@ export class LiveConnection {
    * @param {string} url  ws:// or wss:// address
    * @param {{onMessage: (message: object, receivedAt: number) => void,
    *          onState: (state: string, detail: object) => void}} handlers
+   * @param {{maxDelayMs?: number, pingEveryMs?: number, silenceLimitMs?: number,
+   *          retryWhenSignedOut?: boolean}} options
    */
-  constructor(url, handlers) {
+  constructor(url, handlers, options = {}) {
     this.url = url;
     this.handlers = handlers;
+    this.options = {
+      maxDelayMs: MAX_DELAY_MS,
+      pingEveryMs: PING_EVERY_MS,
+      silenceLimitMs: SILENCE_LIMIT_MS,
+      retryWhenSignedOut: false,
+      ...options,
+    };
     this.socket = null;
     this.state = "connecting";
     this.failures = 0;
@@ -91,6 +102,12 @@ export class LiveConnection {
       this.stopHeartbeat();
       this.socket = null;
       if (event.code === UNAUTHENTICATED) {
+        if (this.options.retryWhenSignedOut) {
+          this.failures += 1;
+          this.scheduleRetry(this.options.maxDelayMs);
+          this.setState("signed-out");
+          return;
+        }
         this.stopped = true;
         this.setState("signed-out");
         return;
@@ -100,10 +117,11 @@ export class LiveConnection {
     });
   }
 
-  scheduleRetry() {
+  scheduleRetry(atLeastMs = 0) {
     if (this.stopped) return;
-    const base = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** Math.max(0, this.failures - 1));
-    const delay = Math.round(base * (0.8 + Math.random() * 0.4));
+    const cap = this.options.maxDelayMs;
+    const base = Math.max(atLeastMs, Math.min(cap, FIRST_DELAY_MS * 2 ** Math.max(0, this.failures - 1)));
+    const delay = Math.min(cap, Math.round(base * (0.8 + Math.random() * 0.4)));
     this.retryAt = Date.now() + delay;
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.open(), delay);
@@ -113,12 +131,12 @@ export class LiveConnection {
   startHeartbeat() {
     this.stopHeartbeat();
     this.heartbeat = setInterval(() => {
-      if (Date.now() - this.lastHeard > SILENCE_LIMIT_MS) {
+      if (Date.now() - this.lastHeard > this.options.silenceLimitMs) {
         this.drop(); // a half-open link: start over without waiting for a closing handshake
         return;
       }
       this.send({ type: "ping" });
-    }, PING_EVERY_MS);
+    }, this.options.pingEveryMs);
   }
 
   /** Give up on the current socket now and retry (its late events are ignored). */

@@ -98,6 +98,8 @@ export class GraphView {
     this.labelWidth = labelMeasurer();
     /** Rectangles over the graph (view pixels, like getBoundingClientRect) that fits avoid. */
     this.overlays = () => [];
+    /** How far a fit may zoom in (a wall screen blows a small graph up more). */
+    this.maxFitZoom = MAX_FIT_ZOOM;
     this.cy = window.cytoscape({
       container,
       style: stylesheet(),
@@ -317,13 +319,14 @@ export class GraphView {
           ? { ...insets, left: Math.max(insets.left, box.right + padding) }
           : { ...insets, right: Math.max(insets.right, cy.width() - box.left + padding) };
       const above = (insets) => ({ ...insets, bottom: Math.max(insets.bottom, cy.height() - box.top + padding) });
-      choices = [...choices.map(beside), ...choices.map(above)];
+      const below = (insets) => ({ ...insets, top: Math.max(insets.top, box.bottom + padding) });
+      choices = [...choices.map(beside), ...choices.map(above), ...choices.map(below)];
     }
     let best = null;
     for (const insets of choices) {
       const room = { w: cy.width() - insets.left - insets.right, h: cy.height() - insets.top - insets.bottom };
       if (room.w < 80 || room.h < 80) continue;
-      const zoom = Math.min(MAX_FIT_ZOOM, Math.max(cy.minZoom(), Math.min(room.w / width, room.h / height)));
+      const zoom = Math.min(this.maxFitZoom, Math.max(cy.minZoom(), Math.min(room.w / width, room.h / height)));
       if (!best || zoom > best.zoom) {
         const pan = {
           x: insets.left + (room.w - zoom * width) / 2 - zoom * bounds.x1,
@@ -450,5 +453,40 @@ export class GraphView {
   select(id) {
     this.cy.$(":selected").unselect();
     if (id) this.cy.getElementById(id).select();
+  }
+
+  /** Where each leaf is drawn (boxes are drawn around their leaves): {id: {x, y}}, rounded. */
+  leafPositions() {
+    const positions = {};
+    this.cy.nodes().forEach((node) => {
+      if (node.isParent()) return;
+      const { x, y } = node.position();
+      positions[node.id()] = { x: Math.round(x), y: Math.round(y) };
+    });
+    return positions;
+  }
+
+  /**
+   * Put the leaves named in `positions` ({id: {x, y}}) there; boxes follow their leaves. With
+   * `lock`, layouts and dragging leave them there. Nodes not named keep their places.
+   *
+   * @returns {string[]} the ids placed
+   */
+  pinPositions(positions, { lock = false } = {}) {
+    const cy = this.cy;
+    const placed = [];
+    cy.startBatch();
+    try {
+      for (const [id, at] of Object.entries(positions || {})) {
+        const node = cy.getElementById(id);
+        if (node.empty() || node.isParent() || !Number.isFinite(at?.x) || !Number.isFinite(at?.y)) continue;
+        node.unlock().position({ x: at.x, y: at.y });
+        if (lock) node.lock();
+        placed.push(id);
+      }
+    } finally {
+      cy.endBatch();
+    }
+    return placed;
   }
 }

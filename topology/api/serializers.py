@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.core.exceptions import ValidationError as ModelValidationError
@@ -117,14 +118,13 @@ class DashboardSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "updated"]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        dashboard = Dashboard(**{**self._current(), **attrs})
+        # A change is checked as the saved row it will become: the one-name-per-team constraint
+        # then leaves the dashboard itself out (a copy of a saved instance is not "adding").
+        dashboard = Dashboard() if self.instance is None else copy.copy(self.instance)
+        for field, value in attrs.items():
+            setattr(dashboard, field, value)
         try:
             dashboard.full_clean(exclude=["created_by"], validate_unique=False)
         except ModelValidationError as error:
             raise serializers.ValidationError(error.message_dict) from error
         return attrs
-
-    def _current(self) -> dict[str, Any]:
-        if self.instance is None:
-            return {}
-        return {field: getattr(self.instance, field) for field in self.Meta.fields[1:-1]}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from topology.dashboards.models import LAYOUTS, TILES, Dashboard
+from topology.dashboards.models import LAYOUTS, TILE_LABELS, TILES, Dashboard
 
 
 def _words(text: str) -> list[str]:
@@ -24,8 +24,9 @@ class DashboardForm(forms.ModelForm):
     label_pattern = forms.CharField(required=False, max_length=200, label="Label (key=value)")
     tiles = forms.MultipleChoiceField(
         required=False,
-        choices=[(t, t.replace("_", " ")) for t in TILES],
+        choices=[(tile, TILE_LABELS[tile]) for tile in TILES],
         widget=forms.CheckboxSelectMultiple,
+        help_text="Summary tiles over the graph and on the wall screen",
     )
     layout = forms.ChoiceField(choices=[(name, name) for name in LAYOUTS])
 

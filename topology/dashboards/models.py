@@ -10,6 +10,12 @@ from django.db import models
 
 LAYOUTS = ("nested", "hierarchical", "force")
 TILES = ("daemons", "containers", "roles", "last_change")
+TILE_LABELS = {
+    "daemons": "Daemons up / unreachable",
+    "containers": "Containers by state",
+    "roles": "DinD and DooD counts",
+    "last_change": "Last change time",
+}
 FILTER_KEYS = {"hosts", "daemons", "roles", "states", "name", "label"}
 
 
@@ -28,13 +34,24 @@ def validate_filters(value: object) -> None:
             raise ValidationError(f"Filter {key} is a pattern of at most 200 characters.")
 
 
+MAX_POSITIONS = 5000
+MAX_COORDINATE = 1e7
+
+
+def _coordinate(value: object) -> bool:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return number and abs(value) <= MAX_COORDINATE  # type: ignore[operator]
+
+
 def validate_positions(value: object) -> None:
-    if not isinstance(value, dict) or len(value) > 5000:
+    if not isinstance(value, dict):
         raise ValidationError("Positions map node ids to {x, y}.")
+    if len(value) > MAX_POSITIONS:
+        raise ValidationError(f"At most {MAX_POSITIONS} positions (got {len(value)}).")
     for node_id, point in value.items():
         ok = isinstance(node_id, str) and isinstance(point, dict) and set(point) == {"x", "y"}
-        if not ok or not all(isinstance(point[axis], int | float) for axis in ("x", "y")):
-            raise ValidationError(f"Position of {node_id!r} must be {{x, y}} numbers.")
+        if not ok or not all(_coordinate(point[axis]) for axis in ("x", "y")):
+            raise ValidationError(f"Position of {str(node_id)[:100]!r} must be {{x, y}} numbers.")
 
 
 def validate_tiles(value: object) -> None:

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from topology.dashboards import page as dashboard_page
 from topology.inventory import health, services
 from topology.inventory.forms import EngineRegistrationForm
 from topology.teams import access
@@ -45,15 +46,24 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    """The live dashboard; the graph itself arrives over the websocket."""
+    """The live dashboard; the graph itself arrives over the websocket.
+
+    ``?dashboard=<id>`` adds a saved dashboard's tiles and pinned positions; ``?kiosk=1`` is the
+    wall-screen form: the graph and the tiles only, no controls.
+    """
+    kiosk = request.GET.get("kiosk") == "1"
+    dashboard = dashboard_page.requested_dashboard(request)
     config = {
         "websocketPath": "/ws/topology/",
         "graphUrl": reverse("api-topology"),
         "dotUrl": reverse("api-topology-dot"),
         "loginUrl": reverse("login"),
         "vendor": static("vendor/"),
+        "kiosk": kiosk,
+        "dashboard": dashboard_page.page_config(request, dashboard) if dashboard else None,
     }
-    response = render(request, "inventory/index.html", {"dashboard_config": config})
+    context = {"dashboard_config": config, "kiosk": kiosk, "dashboard": dashboard}
+    response = render(request, "inventory/index.html", context)
     response["Content-Security-Policy"] = DASHBOARD_CSP
     return response
 

@@ -1,0 +1,150 @@
+// Wall-screen mode (`?kiosk=1`): no controls, the graph always fitted to the screen, large labels,
+// a connection that never gives up, and a badge that says how fresh the picture is.
+
+/** A wall screen retries every few seconds at most, pings often, and keeps trying signed out. */
+export const KIOSK_CONNECTION = {
+  maxDelayMs: 4000,
+  pingEveryMs: 5000,
+  silenceLimitMs: 15000,
+  retryWhenSignedOut: true,
+};
+
+/** With nothing heard for this long (pongs included), the picture is called stale. */
+export const STALE_AFTER_MS = 12000;
+const MAX_FIT_ZOOM = 2.5;
+const REFIT_DELAY_MS = 200;
+
+/**
+ * The filter controls, built off the page: a wall screen shows none, but the dashboard's
+ * filters (in the URL) still apply through the same code as on the full page.
+ */
+export function offscreenFilterControls() {
+  const make = (tag) => document.createElement(tag);
+  return {
+    form: make("form"),
+    search: make("input"),
+    host: make("select"),
+    daemon: make("select"),
+    role: make("select"),
+    state: make("select"),
+    clear: make("button"),
+  };
+}
+
+/** Labels readable across a room; no panning, zooming, dragging or selecting. */
+export function setUpKioskView(view) {
+  const cy = view.cy;
+  view.maxFitZoom = MAX_FIT_ZOOM;
+  cy.userZoomingEnabled(false);
+  cy.userPanningEnabled(false);
+  cy.boxSelectionEnabled(false);
+  cy.autoungrabify(true);
+  cy.autounselectify(true);
+  // Leaves keep their text width (their boxes do not grow); the zoom does the rest.
+  cy.style()
+    .selector("node")
+    .style({ "font-size": 12 })
+    .selector(":parent")
+    .style({ "font-size": 16 })
+    .selector('node[kind = "host"]')
+    .style({ "font-size": 19 })
+    .update();
+}
+
+/**
+ * Keep the graph fitted: when the window (or the graph's box) is resized and when the drawn
+ * graph's extent changes (nodes arrive, leave or filters change what is shown).
+ */
+export class AutoFit {
+  /**
+   * @param {import("./graph-view.js").GraphView} view
+   * @param {HTMLElement[]} watched  the graph's box and what lies over it (the kiosk bar)
+   */
+  constructor(view, watched) {
+    this.view = view;
+    this.timer = null;
+    this.lastBounds = "";
+    const observer = new ResizeObserver(() => this.schedule());
+    for (const element of watched) if (element) observer.observe(element);
+    window.addEventListener("resize", () => this.schedule());
+  }
+
+  /** Call after each change is drawn: refits if the extent of what is shown moved. */
+  afterChange() {
+    const bounds = this.view.visibleBounds();
+    const key = [bounds.x1, bounds.y1, bounds.x2, bounds.y2].map(Math.round).join(",");
+    if (key !== this.lastBounds) this.schedule();
+  }
+
+  schedule() {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.fit(), REFIT_DELAY_MS);
+  }
+
+  fit() {
+    const cy = this.view.cy;
+    cy.resize();
+    if (cy.nodes().empty()) return;
+    const bounds = this.view.visibleBounds();
+    this.lastBounds = [bounds.x1, bounds.y1, bounds.x2, bounds.y2].map(Math.round).join(",");
+    this.view.fitNow();
+  }
+}
+
+function ago(ms, round = Math.round) {
+  const seconds = Math.max(0, round(ms / 1000));
+  if (seconds < 90) return `${seconds} s`;
+  const minutes = Math.round(seconds / 60);
+  return minutes < 90 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/**
+ * The badge in the corner: "live · updated 3 s ago" while messages (pongs included) keep coming;
+ * a warning when the link is down or has been silent for a while. `data-state` is the
+ * connection's state; `data-stale` marks the warning.
+ */
+export class Freshness {
+  /**
+   * @param {{root: HTMLElement, text: HTMLElement}} elements
+   * @param {() => number} lastHeard  when the server last said anything (ms since the epoch)
+   */
+  constructor(elements, lastHeard) {
+    this.elements = elements;
+    this.lastHeard = lastHeard;
+    this.state = "connecting";
+    this.retryAt = null;
+    setInterval(() => this.show(), 1000);
+  }
+
+  onState(state, detail = {}) {
+    this.state = state;
+    this.retryAt = detail.retryAt || null;
+    this.show();
+  }
+
+  show() {
+    const { root, text } = this.elements;
+    const heard = this.lastHeard();
+    const age = heard ? Date.now() - heard : null;
+    const since = heard ? `last update ${ago(age)} ago` : "no data yet";
+    const retry = this.retryAt ? ` · retrying in ${ago(Math.max(0, this.retryAt - Date.now()), Math.ceil)}` : " · retrying";
+    let message;
+    let stale = true;
+    if (this.state === "live" && age !== null && age <= STALE_AFTER_MS) {
+      message = `live · updated ${ago(age)} ago`;
+      stale = false;
+    } else if (this.state === "live") {
+      message = `stale · no update for ${ago(age ?? 0)}`;
+    } else if (this.state === "connecting") {
+      message = "connecting…";
+      stale = false;
+    } else if (this.state === "signed-out") {
+      message = `signed out · ${since}${retry}`;
+    } else {
+      message = `disconnected · ${since}${retry}`;
+    }
+    root.dataset.state = this.state;
+    root.dataset.stale = String(stale);
+    if (text.textContent !== message) text.textContent = message;
+  }
+}

@@ -1,0 +1,49 @@
+"""What the graph page needs to know about the saved dashboard it shows (``?dashboard=<id>``)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
+from django.urls import reverse
+
+from topology.dashboards.models import Dashboard
+from topology.teams import access
+
+ANY_ROLE = {"viewer", "operator", "admin"}
+
+
+def requested_dashboard(request: HttpRequest) -> Dashboard | None:
+    """The dashboard named in the URL, if it exists and the user's teams may open it.
+
+    Anything else (no id, a malformed one, another team's) leaves the plain graph page: the graph
+    itself is cut to the user's teams either way, so nothing more is shown.
+    """
+    raw = request.GET.get("dashboard", "")
+    try:
+        pk = uuid.UUID(raw)
+    except ValueError:
+        return None
+    dashboard = Dashboard.objects.filter(pk=pk).select_related("team").first()
+    if dashboard is None or not access.has_team_role(request.user, dashboard.team_id, ANY_ROLE):
+        return None
+    return dashboard
+
+
+def page_config(request: HttpRequest, dashboard: Dashboard) -> dict[str, Any]:
+    """Name, tiles and pinned positions; and, for those who may change the dashboard (team
+    admins, site admins), where and how to save positions."""
+    may_save = access.has_team_role(request.user, dashboard.team_id, {"admin"})
+    config: dict[str, Any] = {
+        "id": str(dashboard.pk),
+        "name": dashboard.name,
+        "tiles": list(dashboard.tiles),
+        "positions": dashboard.positions,
+        "maySavePositions": may_save,
+    }
+    if may_save:
+        config["apiUrl"] = reverse("dashboard-detail", args=[dashboard.pk])
+        config["csrfToken"] = get_token(request)
+    return config
