@@ -194,11 +194,15 @@ class Scene:
     beta_demo: Demo
     dispatched: list[tuple[str, str]] = field(default_factory=list)
 
+    http: Client = field(default_factory=Client)
+
     def client(self, role: str) -> Client:
-        client = Client()
+        """The test client, logged in as ``role``: one client, as building one loads the
+        middleware again (WhiteNoise scans every static file)."""
+        self.http.logout()
         if self.users[role] is not None:
-            client.force_login(self.users[role])
-        return client
+            self.http.force_login(self.users[role])
+        return self.http
 
 
 @pytest.fixture
