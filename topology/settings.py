@@ -112,6 +112,10 @@ TOPOLOGY_DEMO_QUOTA = int(read_number("TOPOLOGY_DEMO_QUOTA", 2, minimum=0, maxim
 TOPOLOGY_DEMO_MAX_RUNNING = int(read_number("TOPOLOGY_DEMO_MAX_RUNNING", 6, minimum=0, maximum=500))
 TOPOLOGY_DEMO_DIR = Path(os.environ.get("TOPOLOGY_DEMO_DIR", VAR_DIR / "demos"))
 
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "topology.teams.backends.TeamRoleBackend",  # team operators may launch demos
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -54,6 +54,9 @@ class DaemonViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(responses={201: serializers.EngineRegistrationSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if access.team_ids_with_role(request.user, TEAM_ADMIN) == set():
+            # Refused before validation, which would tell which team slugs exist.
+            raise PermissionDenied("Registering an engine needs the team admin role in a team.")
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,12 +16,18 @@ from rest_framework.views import APIView
 
 from topology.demos import services, tasks
 from topology.demos.models import Demo
+from topology.teams import access
+from topology.teams.models import Team
 
 
 class CanLaunchDemos(BasePermission):
-    """Everyone logged in may watch; launching and deleting need ``demos.launch_demo``."""
+    """Everyone logged in may watch; launching and deleting need ``demos.launch_demo`` (which
+    every team operator holds), then the operator role in the demo's team."""
 
-    message = "You may watch demos, but launching or deleting one needs the launch_demo permission."
+    message = (
+        "You may watch demos, but launching or deleting one needs the launch_demo permission "
+        "(the operator role in a team)."
+    )
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         if request.method in ("GET", "HEAD", "OPTIONS"):
@@ -29,9 +36,14 @@ class CanLaunchDemos(BasePermission):
 
 
 class LaunchSerializer(serializers.Serializer):
-    """Only the scenario is chosen by the user; anything else is refused."""
+    """Only the scenario (and whose demo it is) is chosen by the user; anything else is refused."""
 
     kind = serializers.ChoiceField(choices=Demo.Kind.choices)
+    team = serializers.CharField(
+        required=False,
+        max_length=64,
+        help_text="Slug of a team you operate; needed only when you operate several.",
+    )
 
     def validate(self, attrs: dict) -> dict:
         unknown = set(self.initial_data) - set(self.fields)
@@ -42,6 +54,27 @@ class LaunchSerializer(serializers.Serializer):
         return attrs
 
 
+NOT_YOUR_TEAM = "You may launch and delete demos only for a team where you are operator or admin."
+
+
+def launch_team(request: Request, slug: str | None) -> Team | None:
+    """The team a new demo belongs to: the one asked for, else the only team the user operates;
+    None (shared) for a site admin or a holder of the bare permission who names none."""
+    user = request.user
+    if slug is not None:
+        team = Team.objects.filter(slug=slug).first()
+        if team is None or not access.has_team_role(user, team.pk, access.OPERATORS):
+            raise PermissionDenied(NOT_YOUR_TEAM)
+        return team
+    operated = access.team_ids_with_role(user, access.OPERATORS)
+    if not operated:
+        return None
+    if len(operated) > 1:
+        slugs = Team.objects.filter(pk__in=operated).values_list("slug", flat=True)
+        raise serializers.ValidationError({"team": [f"Choose a team: {', '.join(slugs)}."]})
+    return Team.objects.get(pk=next(iter(operated)))
+
+
 DEMO = OpenApiResponse(OpenApiTypes.OBJECT, description="A demo: status and progress.")
 
 
@@ -50,7 +83,7 @@ class DemoListView(APIView):
 
     @extend_schema(operation_id="demos_list", responses={200: DEMO})
     def get(self, request: Request) -> Response:
-        demos = Demo.objects.select_related("owner")
+        demos = access.visible_demos(request.user)
         return Response([services.describe(demo) for demo in demos])
 
     @extend_schema(request=LaunchSerializer, responses={202: DEMO, 429: OpenApiTypes.OBJECT})
@@ -59,8 +92,9 @@ class DemoListView(APIView):
             return Response({"detail": "Send a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
         serializer = LaunchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        team = launch_team(request, serializer.validated_data.get("team"))
         try:
-            demo = services.request_launch(request.user, serializer.validated_data["kind"])
+            demo = services.request_launch(request.user, serializer.validated_data["kind"], team)
         except services.DemoRefused as refusal:
             return Response({"detail": str(refusal)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
         tasks.launch_demo.delay(str(demo.id))
@@ -74,7 +108,7 @@ class DemoDetailView(APIView):
 
     @extend_schema(operation_id="demos_retrieve", responses={200: DEMO})
     def get(self, request: Request, demo_id: str) -> Response:
-        demo = get_object_or_404(Demo.objects.select_related("owner"), pk=demo_id)
+        demo = get_object_or_404(access.visible_demos(request.user), pk=demo_id)
         described = services.describe(demo)
         if demo.status == Demo.Status.RUNNING:
             facts = services.facts(demo)
@@ -83,7 +117,9 @@ class DemoDetailView(APIView):
 
     @extend_schema(responses={202: DEMO})
     def delete(self, request: Request, demo_id: str) -> Response:
-        demo = get_object_or_404(Demo.objects.select_related("owner"), pk=demo_id)
+        demo = get_object_or_404(access.visible_demos(request.user), pk=demo_id)
+        if not access.may_operate_demo(request.user, demo.team_id):
+            raise PermissionDenied(NOT_YOUR_TEAM)
         if demo.status != Demo.Status.STOPPING:
             services.request_teardown(request.user, demo)
             tasks.tear_down_demo.delay(str(demo.id))

@@ -24,6 +24,14 @@ class Demo(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    team = models.ForeignKey(
+        "teams.Team",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="demos",
+        help_text="Whose demo it is: its members see it, its operators delete it. None: shared.",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.STARTING)
     step = models.CharField(max_length=32, blank=True, help_text="The step under way or failed.")
     steps_done = models.PositiveSmallIntegerField(default=0)

@@ -23,6 +23,7 @@ from topology.engine.demos import (
     DemoSpec,
     demo_facts,
 )
+from topology.teams.models import Team
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ def describe(demo: Demo) -> dict[str, Any]:
         "kind": demo.kind,
         "status": demo.status,
         "owner": demo.owner.get_username(),
+        "team": demo.team.slug if demo.team_id else None,
         "created": demo.created.isoformat(),
         "expires": demo.expires.isoformat(),
         "profile": demo.profile,
@@ -110,13 +112,14 @@ def _publish(demo: Demo, event: str = "demo", description: dict[str, Any] | None
         logger.warning("could not publish progress of %s: %s", demo.id, error)
 
 
-def request_launch(user: AbstractBaseUser, kind: str) -> Demo:
-    """Create a demo in ``starting`` state, or refuse with a reason (quota, global cap).
+def request_launch(user: AbstractBaseUser, kind: str, team: Team | None = None) -> Demo:
+    """Create a demo of ``team`` (None: shared) in ``starting`` state, or refuse with a reason
+    (quota, global cap). Who may launch for which team is the caller's check.
 
     A refusal is audited too.
     """
     try:
-        demo = _reserve(user, kind)
+        demo = _reserve(user, kind, team)
     except DemoRefused as refusal:
         _audit(user, AuditEntry.Action.REFUSED, None, f"{kind}: {refusal}")
         raise
@@ -125,7 +128,7 @@ def request_launch(user: AbstractBaseUser, kind: str) -> Demo:
 
 
 @transaction.atomic
-def _reserve(user: AbstractBaseUser, kind: str) -> Demo:
+def _reserve(user: AbstractBaseUser, kind: str, team: Team | None) -> Demo:
     active = list(Demo.objects.select_for_update().filter(status__in=Demo.ACTIVE))
     mine = sum(1 for demo in active if demo.owner_id == user.pk)
     if mine >= settings.TOPOLOGY_DEMO_QUOTA:
@@ -141,6 +144,7 @@ def _reserve(user: AbstractBaseUser, kind: str) -> Demo:
     demo = Demo.objects.create(
         kind=kind,
         owner=user,
+        team=team,
         expires=timezone.now() + timedelta(minutes=settings.TOPOLOGY_DEMO_TTL_MINUTES),
     )
     _audit(user, AuditEntry.Action.LAUNCHED, demo)

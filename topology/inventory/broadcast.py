@@ -29,3 +29,17 @@ def publish(changes: ChangeSet) -> bool:
         logger.warning("could not publish graph version %s: %s", changes.version, error)
         return False
     return True
+
+
+def publish_access_change() -> bool:
+    """Tell every connected client's consumer that who may see what changed (a membership, a
+    host's team): each one re-reads its user's hosts and sends a fresh snapshot if they differ."""
+    layer = get_channel_layer()
+    if layer is None:
+        return False
+    try:
+        async_to_sync(layer.group_send)(GROUP, {"type": "graph.access"})
+    except Exception as error:
+        logger.warning("could not publish an access change: %s", error)
+        return False
+    return True

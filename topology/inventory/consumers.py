@@ -1,10 +1,11 @@
 """The live graph over a websocket (``/ws/topology/``): a bridge, nothing more.
 
 On connect the consumer checks the user (4401 otherwise), joins the ``topology`` group, sends
-a snapshot, then forwards each delta that follows the version the client already has. It never
-builds graph data itself: snapshots come from ``queries.current_graph`` and deltas from
-``broadcast.publish``, both cut to what the user's teams may see (``graph.visible_delta``). A
-delta cut to nothing is still sent: it carries the version forward.
+a snapshot, then forwards each delta that follows the version the client already has, and a
+fresh snapshot when the user's teams or a host's team change. It never builds graph data
+itself: snapshots come from ``queries.current_graph`` and deltas from ``broadcast.publish``,
+both cut to what the user's teams may see (``graph.visible_delta``). A delta cut to nothing is
+still sent: it carries the version forward.
 
 Nothing grows without bound. The channel layer holds at most its ``capacity`` messages for a
 consumer and drops the rest; the consumer notices the hole in the version chain and sends a
@@ -118,6 +119,16 @@ class TopologyConsumer(AsyncWebsocketConsumer):
                 return
             self.pending[message["since"]] = message
         self._schedule_snapshot(REORDER_GRACE_SECONDS)
+
+    async def graph_access(self, event: dict[str, Any]) -> None:
+        """Who may see what changed (``broadcast.publish_access_change``): if this user's hosts
+        differ now, the client gets a fresh snapshot before any further delta is cut."""
+        async with self.lock:
+            if self.version is None:
+                return
+            allowed = await database_sync_to_async(queries.allowed_host_nodes)(self.scope["user"])
+            if allowed != self.allowed_hosts:
+                await self._send_snapshot()
 
     async def _forward(self, message: dict[str, Any]) -> None:
         """Send ``message`` and any buffered deltas that now follow on; call under the lock."""

@@ -263,10 +263,8 @@ def visible_delta(
         e for e in message["upsert"]["edges"] if e["source"] in visible and e["target"] in visible
     ]
     removed_nodes = [node_id for node_id in message["remove"]["nodes"] if node_id in visible]
-    removed_edges = [
-        edge_id
-        for edge_id in message["remove"]["edges"]
-        if any(part in visible for part in _edge_ends(edge_id))
+    removed_edges = [  # only edges the client can have had: both ends visible to it
+        edge_id for edge_id in message["remove"]["edges"] if _ends_visible(edge_id, visible)
     ]
     for node_id in removed_nodes:
         visible.discard(node_id)
@@ -275,6 +273,11 @@ def visible_delta(
         "upsert": {"nodes": nodes, "edges": edges},
         "remove": {"nodes": removed_nodes, "edges": removed_edges},
     }
+
+
+def _ends_visible(edge_id: str, visible: set[str]) -> bool:
+    ends = _edge_ends(edge_id)
+    return bool(ends) and all(end in visible for end in ends)
 
 
 def _edge_ends(edge_id: str) -> tuple[str, ...]:

@@ -1,0 +1,719 @@
+"""Who may do what through every door (pages, REST, websockets), and team isolation.
+
+``MATRIX`` is the specification: one row per door (an action on a team-Alpha object, or a
+listing that could show one), one column per role:
+
+    anon      not logged in
+    noteam    logged in, member of no team
+    viewer    viewer of Alpha (sees its graph and dashboards)
+    operator  operator of Alpha (also launches and deletes its demos)
+    admin     team admin of Alpha (also registers engines and manages dashboards)
+    other     team admin of Beta, member of nothing else
+    site      site admin (``is_superuser``): everything
+
+Outcomes:
+
+    login     page redirects to the login form
+    401       REST answers 401 (no credentials)
+    4401      websocket closed with code 4401
+    ok        page shown (or the dashboard opens the graph page)
+    sees      answer includes the Alpha object
+    blind     answer succeeds, without the Alpha object
+    done      the change happened (checked in the database)
+    invalid   past the permission check, refused as invalid input; nothing changed
+    403 404   refused, or hidden
+
+The second half builds an Alpha and a Beta world (nested daemon, DooD socket edge, dashboards,
+demos) and checks that an Alpha member never gets anything of Beta: page, REST, DOT export,
+websocket snapshot, deltas (Beta only, and mixed), access changes while connected, demos.
+No Docker engine is needed: engines are reconciled from made-up snapshots, demo tasks are
+never dispatched (their ``delay`` is replaced by a recorder).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
+from django.http import HttpResponse
+from django.test import Client
+from django.utils import timezone
+
+from topology.asgi import application
+from topology.dashboards.models import Dashboard
+from topology.demos import services as demo_services
+from topology.demos import tasks
+from topology.demos.models import Demo
+from topology.engine.nesting import SAME_MACHINE
+from topology.engine.types import ContainerInfo, DaemonSnapshot, EngineInfo, Mount, Route
+from topology.inventory import broadcast, graph, services
+from topology.inventory.models import Container, Daemon, Endpoint, Host
+from topology.inventory.services import Place
+from topology.teams.models import Membership, Team
+
+pytestmark = pytest.mark.usefixtures("channel_layer_prefix", "no_task_dispatch")
+
+ROLES = ("anon", "noteam", "viewer", "operator", "admin", "other", "site")
+
+MATRIX = """
+door                     anon   noteam  viewer  operator  admin    other    site
+graph page               login  ok      ok      ok        ok       ok       ok
+api topology             401    blind   sees    sees      sees     blind    sees
+api topology.dot         401    blind   sees    sees      sees     blind    sees
+api hosts list           401    blind   sees    sees      sees     blind    sees
+api host detail          401    404     sees    sees      sees     404      sees
+api daemons list         401    blind   sees    sees      sees     blind    sees
+api daemon detail        401    404     sees    sees      sees     404      sees
+api containers list      401    blind   sees    sees      sees     blind    sees
+api container detail     401    404     sees    sees      sees     404      sees
+api daemon register      401    403     403     403       invalid  403      invalid
+teams page               login  blind   sees    sees      sees     blind    sees
+team page                login  404     ok      ok        ok       404      ok
+dashboard open           login  403     ok      ok        ok       403      ok
+dashboard kiosk          login  403     ok      ok        ok       403      ok
+dashboard new page       login  403     403     403       ok       ok       ok
+dashboard create         login  403     403     403       done     invalid  done
+dashboard edit page      login  403     403     403       ok       403      ok
+dashboard edit           login  403     403     403       done     403      done
+dashboard duplicate      login  403     403     403       done     403      done
+dashboard delete         login  403     403     403       done     403      done
+api dashboards list      401    blind   sees    sees      sees     blind    sees
+api dashboard detail     401    404     sees    sees      sees     404      sees
+api dashboard create     401    403     403     403       done     403      done
+api dashboard update     401    404     403     403       done     404      done
+api dashboard duplicate  401    404     403     403       done     404      done
+api dashboard delete     401    404     403     403       done     404      done
+demos page               login  blind   sees    sees      sees     blind    sees
+demo page                login  404     sees    sees      sees     404      sees
+api demos list           401    blind   sees    sees      sees     blind    sees
+api demo detail          401    404     sees    sees      sees     404      sees
+api demo launch          401    403     403     done      done     403      done
+api demo delete          401    403     403     done      done     404      done
+ws topology              4401   blind   sees    sees      sees     blind    sees
+ws demos                 4401   blind   sees    sees      sees     blind    sees
+"""
+
+
+def _expected() -> dict[str, dict[str, str]]:
+    rows = [line.split() for line in MATRIX.strip().splitlines()]
+    header, *body = rows
+    assert header[-len(ROLES) :] == list(ROLES)
+    table = {}
+    for row in body:
+        door = " ".join(row[: -len(ROLES)])
+        table[door] = dict(zip(ROLES, row[-len(ROLES) :], strict=True))
+    return table
+
+
+EXPECTED = _expected()
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+# --- The two teams' world ---------------------------------------------------------------------
+
+
+CREATED = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _container(hex_digit: str, name: str, **fields: Any) -> ContainerInfo:
+    base = {
+        "id": hex_digit * 64,
+        "name": name,
+        "image": "topology/workload:offline",
+        "image_id": "sha256:" + "0" * 64,
+        "state": "running",
+        "created": CREATED,
+        "labels": {"topology.managed": "true"},
+        "mounts": (),
+        "ports": (),
+        "networks": ("bridge",),
+        "privileged": False,
+        "runs_dockerd": False,
+    }
+    return ContainerInfo(**{**base, **fields})
+
+
+DOOD_MOUNT = (Mount("bind", "/var/run/docker.sock", "/var/run/docker.sock", True),)
+
+
+def engine_says(host: str, engine: str, *containers: ContainerInfo) -> services.ChangeSet:
+    """Reconcile what a (pretend) root engine on ``host`` reports."""
+    snapshot = DaemonSnapshot(
+        Route(url=f"unix:///nonexistent/{host}.sock"),
+        EngineInfo(engine, host, "27.0.0", "1.47", "Debian GNU/Linux 12"),
+        tuple(containers),
+    )
+    return services.reconcile(snapshot, Place(host_name=host), SAME_MACHINE)
+
+
+def nested_says(
+    parent: str, dind_hex: str, engine: str, *containers: ContainerInfo
+) -> services.ChangeSet:
+    """Reconcile what a daemon nested in container ``dind_hex`` of ``parent`` reports."""
+    route = Route(f"exec://{dind_hex}", via=Route(url="unix:///nonexistent/parent.sock"))
+    snapshot = DaemonSnapshot(route, EngineInfo(engine, "dind", "27", "1.47", "Alpine"), containers)
+    return services.reconcile(snapshot, Place(parent_engine_id=parent, container_hex=dind_hex))
+
+
+# Alpha's containers are 1, 2 (and 5, 6 later); Beta's b, d (DinD), e (nested), f (DooD).
+ALPHA_ENGINE, BETA_ENGINE, BETA_NESTED = "ALPHA:ENGINE", "BETA:ENGINE", "BETA:NESTED"
+
+
+def alpha_engine(*extra: ContainerInfo) -> services.ChangeSet:
+    return engine_says(
+        "alpha-host", ALPHA_ENGINE, _container("1", "web"), _container("2", "db"), *extra
+    )
+
+
+def beta_engine(*extra: ContainerInfo) -> services.ChangeSet:
+    return engine_says(
+        "beta-host",
+        BETA_ENGINE,
+        _container("b", "beta-app"),
+        _container("d", "beta-dind", runs_dockerd=True, privileged=True),
+        _container("f", "beta-dood", mounts=DOOD_MOUNT),
+        *extra,
+    )
+
+
+@dataclass
+class Scene:
+    alpha: Team
+    beta: Team
+    users: dict[str, Any]
+    alpha_board: Dashboard
+    beta_board: Dashboard
+    alpha_demo: Demo
+    beta_demo: Demo
+    dispatched: list[tuple[str, str]] = field(default_factory=list)
+
+    http: Client = field(default_factory=Client)
+
+    def client(self, role: str) -> Client:
+        """The test client, logged in as ``role``: one client, as building one loads the
+        middleware again (WhiteNoise scans every static file)."""
+        self.http.logout()
+        if self.users[role] is not None:
+            self.http.force_login(self.users[role])
+        return self.http
+
+
+@pytest.fixture
+def no_task_dispatch(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Demo launches and tear-downs are recorded, never sent to Celery (no container starts)."""
+    sent: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        tasks.launch_demo, "delay", lambda demo_id: sent.append(("launch", demo_id))
+    )
+    monkeypatch.setattr(
+        tasks.tear_down_demo, "delay", lambda demo_id: sent.append(("tear_down", demo_id))
+    )
+    return sent
+
+
+@pytest.fixture
+def scene(db, settings, no_task_dispatch) -> Scene:  # type: ignore[no-untyped-def]
+    settings.TOPOLOGY_DEMO_MAX_RUNNING = 100
+    settings.TOPOLOGY_DEMO_QUOTA = 100
+    users_model = get_user_model()
+    alpha = Team.objects.create(slug="alpha", name="Alpha")
+    beta = Team.objects.create(slug="beta", name="Beta")
+    users: dict[str, Any] = {"anon": None}
+    for role, team, team_role in [
+        ("noteam", None, None),
+        ("viewer", alpha, "viewer"),
+        ("operator", alpha, "operator"),
+        ("admin", alpha, "admin"),
+        ("other", beta, "admin"),
+    ]:
+        users[role] = users_model.objects.create_user(role)  # force_login: no password
+        if team is not None:
+            Membership.objects.create(team=team, user=users[role], role=team_role)
+    users["site"] = users_model.objects.create_superuser("site")
+    alpha_engine()
+    beta_engine()
+    nested_says(BETA_ENGINE, "d" * 64, BETA_NESTED, _container("e", "beta-inner"))
+    engine_says("shared-host", "SHARED:ENGINE", _container("3", "shared"))
+    Host.objects.filter(slug="alpha-host").update(team=alpha)
+    Host.objects.filter(slug="beta-host").update(team=beta)
+    expires = timezone.now() + timedelta(minutes=30)
+    return Scene(
+        alpha=alpha,
+        beta=beta,
+        users=users,
+        alpha_board=Dashboard.objects.create(name="Alpha board", team=alpha),
+        beta_board=Dashboard.objects.create(name="Beta board", team=beta),
+        alpha_demo=Demo.objects.create(
+            kind="dind", owner=users["operator"], team=alpha, expires=expires
+        ),
+        beta_demo=Demo.objects.create(
+            kind="dood", owner=users["other"], team=beta, expires=expires
+        ),
+        dispatched=no_task_dispatch,
+    )
+
+
+# --- Reading an answer as an outcome ------------------------------------------------------------
+
+
+def outcome(response: HttpResponse, happened: bool = False) -> str:
+    code = response.status_code
+    if code == 302 and response["Location"].startswith("/login/"):
+        return "login"
+    if happened:
+        assert code in (200, 201, 202, 204, 302), code
+        return "done"
+    if code == 400 or (code == 200 and response.wsgi_request.method == "POST"):
+        return "invalid"  # a DRF 400, or a form shown again with its errors
+    if code == 200 or (code == 302 and response["Location"].startswith("/?")):
+        return "ok"
+    return str(code)
+
+
+def listing(response: HttpResponse, needle: str) -> str:
+    if response.status_code != 200:
+        return outcome(response)
+    return "sees" if needle in response.content.decode() else "blind"
+
+
+def shown(response: HttpResponse) -> str:
+    return "sees" if response.status_code == 200 else outcome(response)
+
+
+def fresh_board(scene: Scene) -> Dashboard:
+    return Dashboard.objects.create(name=new_name(), team=scene.alpha)
+
+
+def fresh_demo(scene: Scene) -> Demo:
+    expires = timezone.now() + timedelta(minutes=30)
+    return Demo.objects.create(
+        kind="dind", owner=scene.users["operator"], team=scene.alpha, expires=expires
+    )
+
+
+JSON = "application/json"
+FORM = {"layout": "nested"}
+
+
+def new_name() -> str:
+    return f"Board {Dashboard.objects.count()}"
+
+
+def _create_board_page(c: Client, s: Scene) -> str:
+    name = new_name()
+    response = c.post("/dashboards/new/", {**FORM, "name": name, "team": s.alpha.pk})
+    return outcome(response, Dashboard.objects.filter(team=s.alpha, name=name).exists())
+
+
+def _edit_board_page(c: Client, s: Scene) -> str:
+    board = fresh_board(s)
+    name = f"Edited {board.pk}"
+    response = c.post(f"/dashboards/{board.pk}/edit/", {**FORM, "name": name, "team": s.alpha.pk})
+    return outcome(response, Dashboard.objects.filter(pk=board.pk, name=name).exists())
+
+
+def _duplicate_board_page(c: Client, s: Scene) -> str:
+    before = Dashboard.objects.filter(team=s.alpha).count()
+    response = c.post(f"/dashboards/{s.alpha_board.pk}/duplicate/")
+    return outcome(response, Dashboard.objects.filter(team=s.alpha).count() > before)
+
+
+def _delete_board_page(c: Client, s: Scene) -> str:
+    board = fresh_board(s)
+    response = c.post(f"/dashboards/{board.pk}/delete/")
+    return outcome(response, not Dashboard.objects.filter(pk=board.pk).exists())
+
+
+def _register(c: Client, s: Scene) -> str:
+    body = {"name": "matrix-engine", "url": "unix:///nonexistent/matrix.sock", "team": "alpha"}
+    response = c.post("/api/daemons/", body, content_type=JSON)
+    return outcome(response, Endpoint.objects.filter(name="matrix-engine").exists())
+
+
+def _create_board_api(c: Client, s: Scene) -> str:
+    name = new_name()
+    response = c.post("/api/dashboards/", {"name": name, "team": "alpha"}, content_type=JSON)
+    return outcome(response, Dashboard.objects.filter(team=s.alpha, name=name).exists())
+
+
+def _update_board_api(c: Client, s: Scene) -> str:
+    board = fresh_board(s)
+    name = f"Renamed {board.pk}"
+    response = c.patch(f"/api/dashboards/{board.pk}/", {"name": name}, content_type=JSON)
+    return outcome(response, Dashboard.objects.filter(pk=board.pk, name=name).exists())
+
+
+def _duplicate_board_api(c: Client, s: Scene) -> str:
+    before = Dashboard.objects.filter(team=s.alpha).count()
+    response = c.post(f"/api/dashboards/{s.alpha_board.pk}/duplicate/")
+    return outcome(response, Dashboard.objects.filter(team=s.alpha).count() > before)
+
+
+def _delete_board_api(c: Client, s: Scene) -> str:
+    board = fresh_board(s)
+    response = c.delete(f"/api/dashboards/{board.pk}/")
+    return outcome(response, not Dashboard.objects.filter(pk=board.pk).exists())
+
+
+def _launch_demo(c: Client, s: Scene) -> str:
+    known = set(Demo.objects.values_list("pk", flat=True))
+    response = c.post("/api/demos/", {"kind": "dind", "team": "alpha"}, content_type=JSON)
+    new = Demo.objects.exclude(pk__in=known).filter(team=s.alpha).first()
+    return outcome(response, new is not None and ("launch", str(new.pk)) in s.dispatched)
+
+
+def _delete_demo(c: Client, s: Scene) -> str:
+    demo = fresh_demo(s)
+    response = c.delete(f"/api/demos/{demo.pk}/")
+    demo.refresh_from_db()
+    stopping = demo.status == Demo.Status.STOPPING
+    return outcome(response, stopping and ("tear_down", str(demo.pk)) in s.dispatched)
+
+
+def _host(s: Scene) -> Host:
+    return Host.objects.get(slug="alpha-host")
+
+
+def _daemon(s: Scene) -> Daemon:
+    return Daemon.objects.get(engine_id=ALPHA_ENGINE)
+
+
+def _alpha_container(s: Scene) -> Container:
+    return Container.objects.get(container_id="1" * 64)
+
+
+HTTP_DOORS: dict[str, Callable[[Client, Scene], str]] = {
+    "graph page": lambda c, s: outcome(c.get("/")),
+    "api topology": lambda c, s: listing(c.get("/api/topology/"), "host:alpha-host"),
+    "api topology.dot": lambda c, s: listing(c.get("/api/topology.dot"), "host:alpha-host"),
+    "api hosts list": lambda c, s: listing(c.get("/api/hosts/"), '"alpha-host"'),
+    "api host detail": lambda c, s: shown(c.get(f"/api/hosts/{_host(s).pk}/")),
+    "api daemons list": lambda c, s: listing(c.get("/api/daemons/"), ALPHA_ENGINE),
+    "api daemon detail": lambda c, s: shown(c.get(f"/api/daemons/{_daemon(s).pk}/")),
+    "api containers list": lambda c, s: listing(c.get("/api/containers/"), "1" * 64),
+    "api container detail": lambda c, s: shown(c.get(f"/api/containers/{_alpha_container(s).pk}/")),
+    "api daemon register": _register,
+    "teams page": lambda c, s: listing(c.get("/teams/"), 'href="/teams/alpha/"'),
+    "team page": lambda c, s: outcome(c.get("/teams/alpha/")),
+    "dashboard open": lambda c, s: outcome(c.get(f"/dashboards/{s.alpha_board.pk}/")),
+    "dashboard kiosk": lambda c, s: outcome(c.get(f"/dashboards/{s.alpha_board.pk}/kiosk/")),
+    "dashboard new page": lambda c, s: outcome(c.get("/dashboards/new/")),
+    "dashboard create": _create_board_page,
+    "dashboard edit page": lambda c, s: outcome(c.get(f"/dashboards/{s.alpha_board.pk}/edit/")),
+    "dashboard edit": _edit_board_page,
+    "dashboard duplicate": _duplicate_board_page,
+    "dashboard delete": _delete_board_page,
+    "api dashboards list": lambda c, s: listing(c.get("/api/dashboards/"), "Alpha board"),
+    "api dashboard detail": lambda c, s: shown(c.get(f"/api/dashboards/{s.alpha_board.pk}/")),
+    "api dashboard create": _create_board_api,
+    "api dashboard update": _update_board_api,
+    "api dashboard duplicate": _duplicate_board_api,
+    "api dashboard delete": _delete_board_api,
+    "demos page": lambda c, s: listing(c.get("/demos/"), str(s.alpha_demo.pk)),
+    "demo page": lambda c, s: shown(c.get(f"/demos/{s.alpha_demo.pk}/")),
+    "api demos list": lambda c, s: listing(c.get("/api/demos/"), str(s.alpha_demo.pk)),
+    "api demo detail": lambda c, s: shown(c.get(f"/api/demos/{s.alpha_demo.pk}/")),
+    "api demo launch": _launch_demo,
+    "api demo delete": _delete_demo,
+}
+
+
+def test_every_door_of_the_matrix_is_tested() -> None:
+    assert set(EXPECTED) == set(HTTP_DOORS) | set(WS_DOORS)
+
+
+def _mismatches(door: str, observed: dict[str, str]) -> str:
+    wrong = {r: (EXPECTED[door][r], observed[r]) for r in ROLES if observed[r] != EXPECTED[door][r]}
+    return f"{door}: (expected, got) by role: {wrong}"
+
+
+@pytest.mark.parametrize("door", list(HTTP_DOORS))
+def test_http_door(door: str, scene: Scene) -> None:
+    observed = {role: HTTP_DOORS[door](scene.client(role), scene) for role in ROLES}
+    assert observed == EXPECTED[door], _mismatches(door, observed)
+
+
+# --- Websockets ---------------------------------------------------------------------------------
+
+
+def run(scenario: Callable[[], Awaitable[Any]]) -> Any:
+    return async_to_sync(scenario)()
+
+
+def ws_headers(user: Any) -> list[tuple[bytes, bytes]]:
+    if user is None:
+        return [ORIGIN]
+    client = Client()
+    client.force_login(user)
+    return [ORIGIN, (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
+
+
+async def first_frame(path: str, user: Any) -> tuple[WebsocketCommunicator, dict[str, Any]]:
+    """Connect; the first frame as JSON, or ``{"close": code}``."""
+    headers = await sync_to_async(ws_headers)(user)
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    accepted, _ = await communicator.connect(timeout=5)
+    assert accepted
+    output = await communicator.receive_output(timeout=5)
+    if output["type"] == "websocket.close":
+        return communicator, {"close": output["code"]}
+    return communicator, json.loads(output["text"])
+
+
+async def _ws_topology(user: Any, scene: Scene) -> str:
+    communicator, frame = await first_frame("/ws/topology/", user)
+    await communicator.disconnect()
+    if "close" in frame:
+        return str(frame["close"])
+    ids = {node["id"] for node in frame["graph"]["nodes"]}
+    return "sees" if "host:alpha-host" in ids else "blind"
+
+
+async def _ws_demos(user: Any, scene: Scene) -> str:
+    communicator, frame = await first_frame("/ws/demos/", user)
+    await communicator.disconnect()
+    if "close" in frame:
+        return str(frame["close"])
+    ids = {demo["id"] for demo in frame["demos"]}
+    return "sees" if str(scene.alpha_demo.pk) in ids else "blind"
+
+
+WS_DOORS: dict[str, Callable[[Any, Scene], Awaitable[str]]] = {
+    "ws topology": _ws_topology,
+    "ws demos": _ws_demos,
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("door", list(WS_DOORS))
+def test_websocket_door(door: str, scene: Scene) -> None:
+    async def scenario() -> dict[str, str]:
+        return {role: await WS_DOORS[door](scene.users[role], scene) for role in ROLES}
+
+    observed = run(scenario)
+    assert observed == EXPECTED[door], _mismatches(door, observed)
+
+
+# --- Isolation: nothing of Beta reaches an Alpha member, through any door -----------------------
+
+BETA_MARKS = (
+    "beta",
+    BETA_ENGINE,
+    BETA_NESTED,
+    *(digit * 64 for digit in "bdef"),
+)
+
+
+def assert_nothing_of_beta(text: str, where: str) -> None:
+    leaked = [mark for mark in BETA_MARKS if mark.lower() in text.lower()]
+    assert not leaked, f"{where} shows Beta's {leaked}"
+
+
+def test_the_world_has_what_beta_must_hide(scene: Scene) -> None:
+    """The marks are real: the site admin sees every one of them."""
+    seen = scene.client("site").get("/api/topology/").json()
+    text = json.dumps(seen)
+    assert all(mark in text for mark in BETA_MARKS if mark != "beta")
+    parents = {node["id"]: node["parent"] for node in seen["nodes"]}
+    assert parents[f"daemon:{BETA_NESTED}"] == "container:" + "d" * 64
+    assert f"socket:{'f' * 64}->{BETA_ENGINE}" in {edge["id"] for edge in seen["edges"]}
+
+
+@pytest.mark.parametrize("role", ["viewer", "operator", "admin"])
+def test_alpha_member_gets_nothing_of_beta_over_http(scene: Scene, role: str) -> None:
+    client = scene.client(role)
+    for url in [
+        "/",
+        "/api/topology/",
+        "/api/topology.dot",
+        "/api/hosts/",
+        "/api/daemons/",
+        "/api/containers/",
+        "/api/containers/?name=beta",
+        "/api/daemons/?nesting=1",
+        "/api/dashboards/",
+        "/api/dashboards/?team__slug=beta",
+        "/teams/",
+        "/demos/",
+        "/api/demos/",
+    ]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert_nothing_of_beta(response.content.decode(), url)
+    beta_host = Host.objects.get(slug="beta-host")
+    for url in [
+        f"/api/hosts/{beta_host.pk}/",
+        *(f"/api/daemons/{d.pk}/" for d in Daemon.objects.filter(host=beta_host)),
+        f"/api/daemons/{Daemon.objects.get(engine_id=BETA_NESTED).pk}/",
+        *(
+            f"/api/containers/{c.pk}/"
+            for c in Container.objects.filter(container_id__in=[digit * 64 for digit in "bdef"])
+        ),
+        f"/api/dashboards/{scene.beta_board.pk}/",
+        "/teams/beta/",
+        f"/api/demos/{scene.beta_demo.pk}/",
+        f"/demos/{scene.beta_demo.pk}/",
+    ]:
+        assert client.get(url).status_code == 404, url
+    for url in [f"/dashboards/{scene.beta_board.pk}/", f"/dashboards/{scene.beta_board.pk}/edit/"]:
+        assert client.get(url).status_code == 403, url
+    assert client.delete(f"/api/dashboards/{scene.beta_board.pk}/").status_code == 404
+    assert client.post(f"/dashboards/{scene.beta_board.pk}/delete/").status_code == 403
+    assert Dashboard.objects.filter(pk=scene.beta_board.pk).exists()
+
+
+def test_alpha_operator_cannot_touch_beta_demos(scene: Scene) -> None:
+    client = scene.client("operator")
+    assert client.delete(f"/api/demos/{scene.beta_demo.pk}/").status_code == 404
+    launch = client.post("/api/demos/", {"kind": "dood", "team": "beta"}, content_type=JSON)
+    assert launch.status_code == 403
+    nowhere = client.post("/api/demos/", {"kind": "dood", "team": "nope"}, content_type=JSON)
+    assert nowhere.status_code == 403  # an unknown team reads like a foreign one
+    scene.beta_demo.refresh_from_db()
+    assert scene.beta_demo.status == Demo.Status.STARTING and scene.dispatched == []
+
+
+def test_an_operator_of_one_team_launches_for_it_without_naming_it(scene: Scene) -> None:
+    response = scene.client("operator").post("/api/demos/", {"kind": "dood"}, content_type=JSON)
+    assert response.status_code == 202
+    assert Demo.objects.get(pk=response.json()["id"]).team == scene.alpha
+    Membership.objects.create(team=scene.beta, user=scene.users["operator"], role="operator")
+    again = scene.client("operator").post("/api/demos/", {"kind": "dood"}, content_type=JSON)
+    assert again.status_code == 400 and "alpha, beta" in again.json()["team"][0]
+
+
+def test_registering_is_refused_before_team_slugs_are_checked(scene: Scene) -> None:
+    client = scene.client("operator")
+    for team in ("alpha", "no-such-team"):
+        body = {"name": "x", "url": "unix:///nonexistent/x.sock", "team": team}
+        assert client.post("/api/daemons/", body, content_type=JSON).status_code == 403
+
+
+def test_a_removed_edge_is_forwarded_only_when_the_client_had_it() -> None:
+    visible = {"container:" + "1" * 64, "daemon:ALPHA:ENGINE"}
+    message = graph.GraphDelta(
+        remove_edges=[f"socket:{'1' * 64}->{BETA_ENGINE}", f"socket:{'1' * 64}->{ALPHA_ENGINE}"]
+    ).message(2, 1)
+    cut = graph.visible_delta(message, visible, {"host:alpha-host"})
+    assert cut["remove"]["edges"] == [f"socket:{'1' * 64}->{ALPHA_ENGINE}"]
+
+
+async def _next_json(communicator: WebsocketCommunicator) -> dict[str, Any]:
+    return await communicator.receive_json_from(timeout=5)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_alpha_viewer_gets_no_beta_node_in_snapshot_or_any_delta(scene: Scene) -> None:
+    viewer = scene.users["viewer"]
+
+    async def publish(changes: services.ChangeSet) -> None:
+        assert await sync_to_async(broadcast.publish)(changes)
+
+    async def scenario() -> None:
+        communicator, snapshot = await first_frame("/ws/topology/", viewer)
+        assert snapshot["type"] == "snapshot"
+        assert_nothing_of_beta(json.dumps(snapshot), "snapshot")
+        assert "host:alpha-host" in json.dumps(snapshot)
+
+        # A change on Beta's daemon only: the delta still comes (versions), empty.
+        await publish(await sync_to_async(beta_engine)(_container("a", "beta-new")))
+        delta = await _next_json(communicator)
+        assert delta["type"] == "delta"
+        assert_nothing_of_beta(json.dumps(delta), "Beta-only delta")
+        assert "a" * 64 not in json.dumps(delta)
+        assert delta["upsert"] == {"nodes": [], "edges": []}
+
+        # One delta touching both teams: only Alpha's part arrives.
+        def both() -> services.ChangeSet:
+            changes = alpha_engine(_container("5", "cache"))
+            changes.absorb(beta_engine(_container("a", "beta-new"), _container("c", "beta-2")))
+            changes.absorb(nested_says(BETA_ENGINE, "d" * 64, BETA_NESTED))  # its container goes
+            return changes
+
+        await publish(await sync_to_async(both)())
+        mixed = await _next_json(communicator)
+        assert [node["id"] for node in mixed["upsert"]["nodes"]] == ["container:" + "5" * 64]
+        assert_nothing_of_beta(json.dumps(mixed), "mixed delta")
+        assert "c" * 64 not in json.dumps(mixed)
+
+        # Beta's DinD and DooD go away: removals of what the client never had are not sent.
+        await publish(await sync_to_async(_beta_shrinks)())
+        removal = await _next_json(communicator)
+        assert removal["remove"] == {"nodes": [], "edges": []}
+        assert_nothing_of_beta(json.dumps(removal), "Beta removal")
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+def _beta_shrinks() -> services.ChangeSet:
+    return engine_says("beta-host", BETA_ENGINE, _container("b", "beta-app"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_host_changing_team_while_connected_is_cut_at_once(scene: Scene) -> None:
+    """The shared host goes to Beta: the Alpha viewer gets a snapshot without it, and its
+    later changes are not forwarded."""
+    viewer = scene.users["viewer"]
+
+    def give_shared_host_to_beta() -> None:
+        host = Host.objects.get(slug="shared-host")
+        host.team = scene.beta
+        host.save()  # as the admin form does
+
+    async def scenario() -> None:
+        communicator, snapshot = await first_frame("/ws/topology/", viewer)
+        assert "host:shared-host" in json.dumps(snapshot)
+        await sync_to_async(give_shared_host_to_beta)()
+        fresh = await _next_json(communicator)
+        assert fresh["type"] == "snapshot"
+        assert "shared-host" not in json.dumps(fresh) and "SHARED:ENGINE" not in json.dumps(fresh)
+        changes = await sync_to_async(engine_says)(
+            "shared-host", "SHARED:ENGINE", _container("3", "shared"), _container("4", "more")
+        )
+        assert await sync_to_async(broadcast.publish)(changes)
+        delta = await _next_json(communicator)
+        assert delta["type"] == "delta" and delta["upsert"]["nodes"] == []
+        assert "4" * 64 not in json.dumps(delta)
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_member_removed_from_the_team_loses_its_nodes_at_once(scene: Scene) -> None:
+    viewer = scene.users["viewer"]
+
+    async def scenario() -> None:
+        communicator, snapshot = await first_frame("/ws/topology/", viewer)
+        assert "host:alpha-host" in json.dumps(snapshot)
+        await sync_to_async(Membership.objects.filter(user=viewer).delete)()
+        fresh = await _next_json(communicator)
+        assert fresh["type"] == "snapshot" and "alpha-host" not in json.dumps(fresh)
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_progress_of_beta_never_reaches_alpha(scene: Scene) -> None:
+    viewer, other = scene.users["viewer"], scene.users["other"]
+
+    async def scenario() -> None:
+        communicator, listed = await first_frame("/ws/demos/", viewer)
+        assert [demo["id"] for demo in listed["demos"]] == [str(scene.alpha_demo.pk)]
+        launch = sync_to_async(demo_services.request_launch)
+        await launch(other, "dind", scene.beta)  # published to the progress group
+        mine = await launch(scene.users["operator"], "dood", scene.alpha)
+        message = await _next_json(communicator)  # Beta's would have come first
+        assert message["demo"]["id"] == str(mine.pk) and message["demo"]["team"] == "alpha"
+        await communicator.disconnect()
+
+    run(scenario)

@@ -1,0 +1,32 @@
+"""A change of who may see what reaches the open websockets: after a membership is made, changed
+or removed, or a host changes team, every consumer checks its user's hosts again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from topology.inventory import broadcast
+from topology.inventory.models import Host
+from topology.teams.models import Membership
+
+
+def _after_commit() -> None:
+    transaction.on_commit(broadcast.publish_access_change)
+
+
+@receiver(post_save, sender=Membership, dispatch_uid="teams-membership-saved")
+@receiver(post_delete, sender=Membership, dispatch_uid="teams-membership-deleted")
+def membership_changed(sender: type, **kwargs: Any) -> None:
+    _after_commit()
+
+
+@receiver(post_save, sender=Host, dispatch_uid="teams-host-saved")
+def host_saved(sender: type, created: bool, update_fields: Any = None, **kwargs: Any) -> None:
+    """A saved host may have changed team: always from forms (no ``update_fields``), and from
+    the services only when they name the team."""
+    if not created and (update_fields is None or "team" in update_fields):
+        _after_commit()
