@@ -83,3 +83,37 @@ def test_graph_page_has_a_demo_panel(logged_in_client, client, admin_user) -> No
     )
     client.force_login(admin_user)
     assert 'data-may-launch="true"' in client.get("/").content.decode()
+
+
+def test_an_operator_of_several_teams_chooses_one_and_sees_only_their_tear_downs(
+    client, user
+) -> None:
+    import json
+    import re
+
+    from topology.teams.models import Membership, Team
+
+    for slug in ("alpha", "beta"):
+        team = Team.objects.create(slug=slug, name=slug.title())
+        Membership.objects.create(team=team, user=user, role="operator")
+    Membership.objects.create(
+        team=Team.objects.create(slug="gamma", name="Gamma"), user=user, role="viewer"
+    )
+    client.force_login(user)
+    for page in (client.get("/demos/"), client.get("/")):
+        text = page.content.decode()
+        assert 'data-may-launch="true"' in text
+        options = re.findall(r'<option value="(\w*)">', text.split('class="launch-team"')[1])
+        assert options[:2] == ["alpha", "beta"] and "gamma" not in options
+        operated = re.search(r'id="demo-operated-teams"[^>]*>(.*?)</script>', text).group(1)
+        assert json.loads(operated) == {"all": False, "teams": ["alpha", "beta"], "shared": True}
+
+
+def test_an_operator_of_one_team_gets_no_choice(client, user) -> None:
+    from topology.teams.models import Membership, Team
+
+    team = Team.objects.create(slug="alpha", name="Alpha")
+    Membership.objects.create(team=team, user=user, role="operator")
+    client.force_login(user)
+    text = client.get("/demos/").content.decode()
+    assert 'data-may-launch="true"' in text and 'class="launch-team"' not in text

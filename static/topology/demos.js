@@ -43,11 +43,19 @@ function remaining(expires) {
   return `${minutes}:${String(seconds % 60).padStart(2, "0")}`;
 }
 
+const operated = JSON.parse(document.getElementById("demo-operated-teams")?.textContent || "null");
+
+/** Whether this user may tear the demo down (the server checks again). */
+function mayOperate(demo) {
+  if (!operated) return false;
+  if (operated.all) return true;
+  return demo.team ? operated.teams.includes(demo.team) : operated.shared;
+}
+
 function render() {
   const list = document.querySelector(".demo-list");
   const template = document.getElementById("demo-row");
   if (!list || !template) return;
-  const mayLaunch = document.querySelector(".launchers")?.dataset.mayLaunch === "true";
   list.replaceChildren();
   for (const demo of demos.values()) {
     const row = template.content.firstElementChild.cloneNode(true);
@@ -70,7 +78,7 @@ function render() {
     const facts = row.querySelector(".demo-facts");
     if (facts && demo.status === "running") showFacts(demo.id, facts);
     const remove = row.querySelector(".delete");
-    remove.hidden = !mayLaunch || demo.status === "stopping";
+    remove.hidden = !mayOperate(demo) || demo.status === "stopping";
     remove.addEventListener("click", () => tearDown(demo.id));
     list.append(row);
   }
@@ -143,7 +151,9 @@ if (listData) {
     button.addEventListener("click", async () => {
       button.disabled = true;
       try {
-        const created = await api("POST", "/api/demos/", { kind: button.dataset.kind });
+        const team = document.querySelector(".launchers .launch-team")?.value;
+        const body = team ? { kind: button.dataset.kind, team } : { kind: button.dataset.kind };
+        const created = await api("POST", "/api/demos/", body);
         say(`Launching ${button.dataset.kind.toUpperCase()} demo ${created.id.slice(0, 8)}…`);
       } catch (error) {
         say(error.message, true);

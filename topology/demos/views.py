@@ -1,11 +1,34 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from topology.demos import services
 from topology.teams import access
+from topology.teams.models import Team
+
+
+def launch_context(user: Any) -> dict[str, Any]:
+    """What the launch buttons need: whether to enable them, the teams to launch for (a choice
+    when there are several), and which demos' tear-down buttons to show (``operates``)."""
+    operated = access.team_ids_with_role(user, access.OPERATORS)
+    teams = Team.objects.all() if operated is None else Team.objects.filter(pk__in=operated)
+    shared = user.has_perm(access.LAUNCH_DEMO) and (operated is None or not operated)
+    choices = [{"slug": team.slug, "name": team.name} for team in teams.order_by("name")]
+    if shared and operated is None:
+        choices.insert(0, {"slug": "", "name": "Shared (no team)"})
+    return {
+        "may_launch": bool(choices) or shared,
+        "teams": choices,
+        "operates": {
+            "all": operated is None,
+            "teams": [c["slug"] for c in choices if c["slug"]],
+            "shared": user.has_perm(access.LAUNCH_DEMO),
+        },
+    }
 
 
 @require_GET
@@ -14,7 +37,7 @@ def demo_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "demos/list.html",
-        {"demos": demos, "may_launch": request.user.has_perm("demos.launch_demo")},
+        {"demos": demos, "launch": launch_context(request.user)},
     )
 
 

@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from topology.dashboards import page as dashboard_page
+from topology.demos import views as demo_views
 from topology.inventory import health, services
 from topology.inventory.forms import EngineRegistrationForm
 from topology.teams import access
@@ -63,6 +64,8 @@ def index(request: HttpRequest) -> HttpResponse:
         "dashboard": dashboard_page.page_config(request, dashboard) if dashboard else None,
     }
     context = {"dashboard_config": config, "kiosk": kiosk, "dashboard": dashboard}
+    if not kiosk:
+        context["launch"] = demo_views.launch_context(request.user)
     response = render(request, "inventory/index.html", context)
     response["Content-Security-Policy"] = DASHBOARD_CSP
     return response
