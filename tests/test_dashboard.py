@@ -19,7 +19,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from tests.conftest import Cleanup, LiveServer, World, run_workload, unique
 from topology.dashboards.models import Dashboard
-from topology.engine.types import ContainerInfo, DaemonSnapshot, EngineInfo, Route
+from topology.engine.types import ContainerInfo, DaemonSnapshot, EngineInfo, Mount, Route
 from topology.inventory import broadcast, polling, services
 from topology.inventory.services import Place
 from topology.teams.models import Membership, Team
@@ -149,27 +149,32 @@ def wait_for_nodes(page: Page, ids: list[str]) -> None:
     )
 
 
+def pretend_container(hex_id: str, name: str, labels: dict, **changes: Any) -> ContainerInfo:
+    """A plain running container as an engine lists it; ``changes`` override fields."""
+    fields: dict[str, Any] = {
+        "id": hex_id,
+        "name": name,
+        "image": "topology/workload:offline",
+        "image_id": "",
+        "state": "running",
+        "created": timezone.now(),
+        "labels": labels,
+        "mounts": (),
+        "ports": (),
+        "networks": ("bridge",),
+        "privileged": False,
+        "runs_dockerd": False,
+    }
+    return ContainerInfo(**(fields | changes))
+
+
 def pretend_engine(
-    host: str, engine_id: str, *containers: tuple[str, str, dict]
+    host: str, engine_id: str, *containers: tuple[str, str, dict] | ContainerInfo
 ) -> services.ChangeSet:
     """What an engine would report, reconciled the real way (for tests that need no Docker);
     returns the change, for tests to publish to the open pages."""
     infos = tuple(
-        ContainerInfo(
-            id=hex_id,
-            name=name,
-            image="topology/workload:offline",
-            image_id="",
-            state="running",
-            created=timezone.now(),
-            labels=labels,
-            mounts=(),
-            ports=(),
-            networks=("bridge",),
-            privileged=False,
-            runs_dockerd=False,
-        )
-        for hex_id, name, labels in containers
+        item if isinstance(item, ContainerInfo) else pretend_container(*item) for item in containers
     )
     info = EngineInfo(engine_id, "pretend-engine", "27.0.0", "1.47", "Debian GNU/Linux 12")
     snapshot = DaemonSnapshot(Route(url=f"unix:///nonexistent/{engine_id}.sock"), info, infos)
@@ -497,4 +502,107 @@ def test_saved_positions_are_applied_and_saved_from_the_page(
     locked = "ids => ids.map(id => window.topology.cy.getElementById(id).locked())"
     assert other.evaluate(locked, [pinned_id, free_id]) == [True, True]
     assert page.evaluate(locked, [pinned_id, free_id]) == [False, False]
+    assert page_errors == []
+
+
+# --- A dashboard's saved filters are the view's scope -----------------------------------------
+
+SHOWN = "ids => ids.map(id => window.topology.cy.getElementById(id).visible())"
+
+
+def test_dashboard_scope_applies_every_value_and_holds_for_live_changes(
+    user: Any,
+    daphne_server: LiveServer,
+    dashboard: Page,
+    page_errors: list[str],
+    tmp_path: Path,
+    artifacts_dir: Path,
+) -> None:
+    dind_hex, dood_hex, plain_hex, late_plain_hex, late_dood_hex = (
+        c * 64 for c in ("3", "4", "5", "6", "7")
+    )
+    socket = (Mount("bind", "/var/run/docker.sock", "/var/run/docker.sock", True),)
+
+    def containers(*extra: ContainerInfo) -> tuple[ContainerInfo, ...]:
+        return (
+            pretend_container(dind_hex, "builder", {}, runs_dockerd=True),
+            pretend_container(dood_hex, "ci-runner", {}, mounts=socket),
+            pretend_container(plain_hex, "web", {}),
+            *extra,
+        )
+
+    pretend_engine("scope-host", "TEST:SCOPE:1", *containers())
+    wall = team_dashboard(
+        user, "viewer", filters={"roles": ["dind", "dood"]}, tiles=["containers", "roles"]
+    )
+    page = dashboard
+    page.goto(f"{daphne_server.url}/dashboards/{wall.pk}/")
+    dind, dood, plain = (f"container:{h}" for h in (dind_hex, dood_hex, plain_hex))
+    wait_for_nodes(page, [dind, dood, plain])
+    roles = page.evaluate(
+        "ids => ids.map(id => window.topology.cy.getElementById(id).data('role'))",
+        [dind, dood, plain],
+    )
+    assert roles == ["dind", "dood", "plain"]
+
+    # Both roles show, the plain workload does not; the controls start clear, the scope is said.
+    assert page.evaluate(SHOWN, [dind, dood, plain]) == [True, True, False]
+    assert page.evaluate(SHOWN, ["daemon:TEST:SCOPE:1"]) == [True]
+    params = page.evaluate("() => [...new URLSearchParams(location.search).keys()].sort()")
+    assert params == ["dashboard", "layout"]
+    assert page.input_value("#filter-role") == "" and page.input_value("#search") == ""
+    assert not page.is_visible("#clear-filters")
+    assert page.text_content("#dashboard-scope") == "Dashboard scope: roles dind, dood"
+    wait_until(
+        page,
+        "() => document.querySelector('[data-tile=containers] .tile-value').textContent === '2'",
+    )
+    page.screenshot(path=str(artifacts_dir / "dashboard-scope.png"))
+
+    # Containers started after the page loaded: the one outside the scope never shows.
+    late_plain, late_dood = f"container:{late_plain_hex}", f"container:{late_dood_hex}"
+    changes = pretend_engine(
+        "scope-host",
+        "TEST:SCOPE:1",
+        *containers(
+            pretend_container(late_plain_hex, "web-2", {}),
+            pretend_container(late_dood_hex, "ci-runner-2", {}, mounts=socket),
+        ),
+    )
+    assert publish(changes)
+    wait_for_nodes(page, [late_plain, late_dood])
+    assert page.evaluate(SHOWN, [late_plain, late_dood, plain]) == [False, True, False]
+    wait_until(
+        page,
+        "() => document.querySelector('[data-tile=containers] .tile-value').textContent === '3'",
+    )
+    assert "1 DinD · 2 DooD" in tile_text(page, "roles")
+
+    # The page's own controls narrow the scope further, and clear back to it.
+    page.select_option("#filter-role", "dood")
+    wait_until(page, "() => new URLSearchParams(location.search).get('role') === 'dood'")
+    assert page.evaluate(SHOWN, [dind, dood, late_dood, plain]) == [False, True, True, False]
+    page.select_option("#filter-role", "plain")
+    page.wait_for_selector("#empty-state:not([hidden])")
+    assert page.evaluate(SHOWN, [dind, dood, late_dood, plain]) == [False, False, False, False]
+    page.click("#clear-filters")
+    wait_until(page, "() => !new URLSearchParams(location.search).has('role')")
+    assert page.evaluate(SHOWN, [dind, dood, late_dood, plain]) == [True, True, True, False]
+
+    # The JSON export holds what is shown.
+    page.click("#export-button")
+    with page.expect_download() as download:
+        page.click("[data-export=json]")
+    target = tmp_path / "shown.json"
+    download.value.save_as(target)
+    exported = {node["id"] for node in json.loads(target.read_text())["nodes"]}
+    assert {dind, dood, late_dood} <= exported
+    assert not {plain, late_plain} & exported
+
+    # The wall screen applies the same scope, and does not spell it out.
+    page.goto(f"{daphne_server.url}/dashboards/{wall.pk}/kiosk/")
+    wait_for_nodes(page, [dind, dood, plain, late_plain, late_dood])
+    shown = page.evaluate(SHOWN, [dind, dood, late_dood, plain, late_plain])
+    assert shown == [True, True, True, False, False]
+    assert page.locator("#dashboard-scope").count() == 0
     assert page_errors == []

@@ -55,21 +55,74 @@ def test_team_admin_creates_edits_duplicates_and_deletes(team) -> None:
     assert list(Dashboard.objects.values_list("name", flat=True)) == ["Wall 2 (copy)"]
 
 
+SCOPE = {
+    "hosts": ["host:a", "host:b"],
+    "daemons": ["daemon:X"],
+    "roles": ["dind", "dood"],
+    "states": ["running"],
+    "name": "web-*",
+    "label": "tier=front",
+}
+
+
 def test_open_and_kiosk_carry_the_saved_view_to_the_graph(team) -> None:
-    dashboard = Dashboard.objects.create(
-        name="Wall", team=team, filters={"roles": ["dind"], "name": "web"}, layout="force"
-    )
+    """The filters stay out of the URL (the page's one-value controls start clear); the page
+    takes them whole from the dashboard."""
+    dashboard = Dashboard.objects.create(name="Wall", team=team, filters=SCOPE, layout="force")
     viewer = member(team, "viewer")
     opened = urlsplit(viewer.get(f"/dashboards/{dashboard.pk}/")["Location"])
     assert opened.path == "/"
-    assert parse_qs(opened.query) == {
-        "role": ["dind"],
-        "q": ["web"],
+    assert parse_qs(opened.query) == {"layout": ["force"], "dashboard": [str(dashboard.pk)]}
+    kiosk = urlsplit(viewer.get(f"/dashboards/{dashboard.pk}/kiosk/")["Location"])
+    assert parse_qs(kiosk.query) == {
         "layout": ["force"],
         "dashboard": [str(dashboard.pk)],
+        "kiosk": ["1"],
     }
-    kiosk = urlsplit(viewer.get(f"/dashboards/{dashboard.pk}/kiosk/")["Location"])
-    assert parse_qs(kiosk.query)["kiosk"] == ["1"]
+    shown = page_config(viewer.get(f"{opened.path}?{opened.query}"))["dashboard"]
+    assert shown["filters"] == SCOPE and shown["name"] == "Wall"
+
+
+def test_graph_query_keeps_every_value_out_of_the_controls(team) -> None:
+    dashboard = Dashboard.objects.create(name="Wall", team=team, filters=SCOPE)
+    assert dashboard.graph_query() == {"layout": "nested", "dashboard": str(dashboard.pk)}
+    assert Dashboard(team=team).graph_query()["layout"] == "nested"
+
+
+@pytest.mark.parametrize(
+    ("filters", "summary"),
+    [
+        ({}, ""),
+        ({"roles": ["dind", "dood"], "states": ["running"]}, "roles dind, dood; state running"),
+        (
+            SCOPE,
+            "hosts host:a, host:b; daemon daemon:X; roles dind, dood; state running;"
+            " name web-*; label tier=front",
+        ),
+    ],
+)
+def test_scope_summary_names_every_filter(team, filters, summary) -> None:
+    assert Dashboard(team=team, filters=filters).scope_summary() == summary
+
+
+def test_the_page_says_the_scope_as_text(team) -> None:
+    dashboard = Dashboard.objects.create(
+        name="Wall",
+        team=team,
+        filters={"roles": ["dind", "dood"], "states": ["running"], "name": "<b>web</b>"},
+    )
+    viewer = member(team, "viewer")
+    html = viewer.get(f"/?dashboard={dashboard.pk}").content.decode()
+    assert (
+        "Dashboard scope: roles dind, dood; state running; name &lt;b&gt;web&lt;/b&gt;</span>"
+        in html
+    )
+    assert "<b>web</b>" not in html
+    kiosk = viewer.get(f"/?dashboard={dashboard.pk}&kiosk=1").content.decode()
+    assert "Dashboard scope" not in kiosk
+    assert "Dashboard scope" not in viewer.get("/").content.decode()
+    unscoped = Dashboard.objects.create(name="All", team=team)
+    assert "Dashboard scope" not in viewer.get(f"/?dashboard={unscoped.pk}").content.decode()
 
 
 def test_viewers_cannot_change_and_outsiders_cannot_open(team) -> None:
@@ -146,6 +199,7 @@ def test_kiosk_page_is_the_graph_and_tiles_without_chrome(team, wall) -> None:
     assert config["dashboard"] == {
         "id": str(wall.pk),
         "name": "Wall <ops>",
+        "filters": {"roles": ["dind"]},
         "tiles": ["daemons", "containers", "roles", "last_change"],
         "positions": wall.positions,
         "maySavePositions": False,

@@ -53,6 +53,7 @@ const filters = new Filters(
     refreshTiles(null);
     view.fit();
   },
+  dashboard?.filters, // the dashboard's scope: the controls narrow it further
 );
 
 const details = kiosk
@@ -269,10 +270,14 @@ function refreshVisibility() {
     empty.hidden = false;
     $("empty-text").textContent = "No Docker daemon has been seen yet.";
     clear.hidden = true;
-  } else if (matched === 0) {
+  } else if (matched === 0 && filters.userActive) {
     empty.hidden = false;
     $("empty-text").textContent = "Nothing matches these filters.";
     clear.hidden = false;
+  } else if (matched === 0) {
+    empty.hidden = false;
+    $("empty-text").textContent = "Nothing in this dashboard's scope is on the map.";
+    clear.hidden = true;
   } else {
     empty.hidden = true;
   }
@@ -321,7 +326,7 @@ function wireControls() {
     try {
       if (choice === "png") await exportPng(view.cy, store.version);
       else if (choice === "svg") exportSvg(view.cy, store.version);
-      else if (choice === "json") exportJson(store);
+      else if (choice === "json") exportJson(store, isShown);
       else if (choice === "dot") await exportDot(config.dotUrl, store.version);
     } catch (error) {
       console.error("topology: export failed", error);

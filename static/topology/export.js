@@ -1,4 +1,5 @@
-// Exports: the view as PNG or SVG (what is on screen), the graph as JSON or DOT (all of it).
+// Exports: the view as PNG or SVG (what is on screen), the graph as JSON (what the filters and a
+// dashboard's scope leave shown) or DOT (all of it, from the server).
 
 const BACKGROUND = "#0b1118";
 
@@ -28,8 +29,22 @@ export function exportSvg(cy, version) {
   download(new Blob([svg], { type: "image/svg+xml" }), `${stamp(version)}.svg`);
 }
 
-export function exportJson(store) {
-  const text = JSON.stringify(store.toJSON(), null, 2);
+/**
+ * The shown part of the graph in contract form: shown nodes, and the edges between them.
+ *
+ * @param {import("./store.js").GraphStore} store
+ * @param {(id: string) => boolean} isShown
+ */
+export function shownGraph(store, isShown) {
+  const graph = store.toJSON();
+  const nodes = graph.nodes.filter((node) => isShown(node.id));
+  const ids = new Set(nodes.map((node) => node.id));
+  const edges = graph.edges.filter((edge) => ids.has(edge.source) && ids.has(edge.target));
+  return { ...graph, nodes, edges };
+}
+
+export function exportJson(store, isShown = () => true) {
+  const text = JSON.stringify(shownGraph(store, isShown), null, 2);
   download(new Blob([text], { type: "application/json" }), `${stamp(store.version)}.json`);
 }
 

@@ -1,9 +1,11 @@
 // Search and filters, kept in the URL so that a view can be shared.
 //
-// A node matches when it passes every active filter; matches are shown with the boxes that hold
-// them (their ancestors), everything else is hidden where it stands (nothing moves).
+// A node matches when it is in the saved dashboard's scope (if one is shown) and passes every
+// active filter; matches are shown with the boxes that hold them (their ancestors), everything
+// else is hidden where it stands (nothing moves).
 
 import { endBatchShallow } from "./graph-view.js";
+import { Scope } from "./scope.js";
 
 const FIELDS = ["q", "host", "daemon", "role", "state"];
 const SEARCH_DELAY_MS = 120;
@@ -28,10 +30,12 @@ export class Filters {
    *          daemon: HTMLSelectElement, role: HTMLSelectElement, state: HTMLSelectElement,
    *          clear: HTMLButtonElement}} controls
    * @param {() => void} onChange
+   * @param {object|null} [scopeFilters]  the saved dashboard's filters: the view's scope
    */
-  constructor(controls, onChange) {
+  constructor(controls, onChange, scopeFilters = null) {
     this.controls = controls;
     this.onChange = onChange;
+    this.scope = new Scope(scopeFilters);
     this.values = { q: "", host: "", daemon: "", role: "", state: "" };
     this.searchCache = new Map();
     this.readUrl();
@@ -50,8 +54,14 @@ export class Filters {
     controls.clear.addEventListener("click", () => this.clear());
   }
 
-  get active() {
+  /** Whether the user's own controls filter anything. */
+  get userActive() {
     return FIELDS.some((name) => this.values[name]);
+  }
+
+  /** Whether anything is hidden: by the user's controls or by the dashboard's scope. */
+  get active() {
+    return this.userActive || this.scope.active;
   }
 
   readUrl() {
@@ -98,7 +108,7 @@ export class Filters {
     for (const name of ["host", "daemon", "role", "state"]) {
       this.controls[name].classList.toggle("active", Boolean(this.values[name]));
     }
-    this.controls.clear.hidden = !this.active;
+    this.controls.clear.hidden = !this.userActive;
   }
 
   /** Refresh the host and daemon choices from the store, keeping what is selected. */
@@ -130,6 +140,7 @@ export class Filters {
   }
 
   matches(node, store) {
+    if (!this.scope.matches(node, store)) return false;
     const { q, host, daemon, role, state } = this.values;
     if (role && (node.kind !== "container" || node.role !== role)) return false;
     if (state && (node.kind !== "container" || node.status !== state)) return false;

@@ -10,18 +10,45 @@ def _words(text: str) -> list[str]:
 
 
 class DashboardForm(forms.ModelForm):
-    """A saved view: filters are typed as comma-separated lists, checked by the model."""
+    """A saved view: filters are typed as comma-separated lists, checked by the model.
 
-    hosts = forms.CharField(required=False, help_text="Host node ids, comma-separated")
-    daemons = forms.CharField(required=False, help_text="Daemon node ids, comma-separated")
+    The filters are the dashboard's scope: a node is shown when every filter set holds for it
+    (a list holds when any of its values does), with the boxes that hold it.
+    """
+
+    hosts = forms.CharField(
+        required=False,
+        help_text="Host node ids (host:<name>), comma-separated: what runs on any of these hosts",
+    )
+    daemons = forms.CharField(
+        required=False,
+        help_text="Daemon node ids (daemon:<engine id>), comma-separated: any of these daemons"
+        " and everything inside them, nested daemons included",
+    )
     roles = forms.MultipleChoiceField(
         required=False,
         choices=[("plain", "plain"), ("dind", "DinD"), ("dood", "DooD")],
         widget=forms.CheckboxSelectMultiple,
+        help_text="Containers of any of the roles ticked (none ticked: every role)",
     )
-    states = forms.CharField(required=False, help_text="e.g. running, exited")
-    name_pattern = forms.CharField(required=False, max_length=200, label="Name contains")
-    label_pattern = forms.CharField(required=False, max_length=200, label="Label (key=value)")
+    states = forms.CharField(
+        required=False,
+        help_text="Containers in any of these states, comma-separated, e.g. running, exited",
+    )
+    name_pattern = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Name",
+        help_text="Part of a node's name, any case (web); or a glob for the whole name with"
+        " * and ? (web-*)",
+    )
+    label_pattern = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Label",
+        help_text="Containers with a label: key=value, a glob with * and ? (tier=front*), or a"
+        " bare key for any value (com.example.team); case as typed",
+    )
     tiles = forms.MultipleChoiceField(
         required=False,
         choices=[(tile, TILE_LABELS[tile]) for tile in TILES],

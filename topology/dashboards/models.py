@@ -17,6 +17,12 @@ TILE_LABELS = {
     "last_change": "Last change time",
 }
 FILTER_KEYS = {"hosts", "daemons", "roles", "states", "name", "label"}
+SCOPE_WORDS = (
+    ("hosts", "host", "hosts"),
+    ("daemons", "daemon", "daemons"),
+    ("roles", "role", "roles"),
+    ("states", "state", "states"),
+)
 
 
 def validate_filters(value: object) -> None:
@@ -84,15 +90,21 @@ class Dashboard(models.Model):
         return self.name
 
     def graph_query(self) -> dict[str, str]:
-        """The graph page's URL parameters for this view (the page takes one value a filter)."""
-        first = {key: (self.filters.get(key) or [""])[0] for key in ("hosts", "daemons", "roles")}
-        query = {
-            "host": first["hosts"],
-            "daemon": first["daemons"],
-            "role": first["roles"],
-            "state": (self.filters.get("states") or [""])[0],
-            "q": self.filters.get("name") or self.filters.get("label") or "",
-            "layout": self.layout,
-            "dashboard": str(self.id),
-        }
-        return {key: value for key, value in query.items() if value}
+        """The graph page's URL parameters for this view.
+
+        The filters stay out of the URL: the page reads them whole from the dashboard (its scope),
+        so the page's own one-value controls start clear and only narrow the scope further.
+        """
+        return {"layout": self.layout, "dashboard": str(self.id)}
+
+    def scope_summary(self) -> str:
+        """The filters in words, e.g. ``roles dind, dood; state running``; empty for none."""
+        parts = []
+        for key, one, many in SCOPE_WORDS:
+            values = [str(value) for value in self.filters.get(key) or []]
+            if values:
+                parts.append(f"{one if len(values) == 1 else many} {', '.join(values)}")
+        for key, word in (("name", "name"), ("label", "label")):
+            if self.filters.get(key):
+                parts.append(f"{word} {self.filters[key]}")
+        return "; ".join(parts)

@@ -33,12 +33,14 @@ def requested_dashboard(request: HttpRequest) -> Dashboard | None:
 
 
 def page_config(request: HttpRequest, dashboard: Dashboard) -> dict[str, Any]:
-    """Name, tiles and pinned positions; and, for those who may change the dashboard (team
-    admins, site admins), where and how to save positions."""
+    """Name, filters (the view's scope, applied whole in the browser), tiles and pinned positions;
+    and, for those who may change the dashboard (team admins, site admins), where and how to save
+    positions."""
     may_save = access.has_team_role(request.user, dashboard.team_id, {"admin"})
     config: dict[str, Any] = {
         "id": str(dashboard.pk),
         "name": dashboard.name,
+        "filters": dict(dashboard.filters),
         "tiles": list(dashboard.tiles),
         "positions": dashboard.positions,
         "maySavePositions": may_save,
