@@ -202,8 +202,8 @@ def test_launch_task_run_twice_makes_one_demo(
 def test_failure_in_the_middle_rolls_back_and_says_why(
     launcher, demo_dir, docker_client, offline_images, removed_afterwards, monkeypatch
 ) -> None:
-    # The CLI image has no dockerd: C1 and C2 start, the "DinD" container starts and exits,
-    # and waiting for its daemon fails in the middle of the launch.
+    # The CLI image has no dockerd (and no entrypoint to take dockerd's flags): C1 and C2
+    # start, then the "DinD" container cannot, in the middle of the launch.
     monkeypatch.setattr(
         services,
         "demo_images",
@@ -213,8 +213,8 @@ def test_failure_in_the_middle_rolls_back_and_says_why(
     demo = services.request_launch(user, "dind")
     assert tasks.launch_demo(str(demo.id)) == "failed"
     demo.refresh_from_db()
-    assert demo.status == "failed" and demo.step == "daemon"
-    assert "nested daemon did not start" in demo.error
+    assert demo.status == "failed" and demo.step == "dind"
+    assert "the engine refused the DinD container" in demo.error
     assert _labelled(docker_client, str(demo.id)) == ([], [])
     assert not services.demo_folder(demo).exists()
 
