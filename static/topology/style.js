@@ -1,6 +1,6 @@
 // The Cytoscape stylesheet: kind and role set fill and icon, state sets the border.
 
-import { ICONS } from "./icons.js";
+import { iconUrls } from "./icons.js";
 
 export const LEAF_WIDTH = 184;
 export const LEAF_HEIGHT = 46;
@@ -25,6 +25,7 @@ const STATE_COLOURS = {
 };
 
 export function stylesheet() {
+  const ICONS = iconUrls();
   const rules = [
     {
       selector: "node",
@@ -58,6 +59,9 @@ export function stylesheet() {
         "transition-duration": 250,
       },
     },
+    // A leaf's text is not drawn below zoom 0.5; leaves far out of reach of being read can
+    // skip it altogether (see GraphView: measuring and placing thousands of labels is costly).
+    { selector: "node.quiet:childless", style: { label: "" } },
     {
       selector: ":parent",
       style: {
