@@ -28,27 +28,24 @@ export function socketPinId(daemonId) {
 /**
  * Compute the style of a freshly built graph in one pass. Once a graph has compound nodes,
  * Cytoscape clears the style cache of every ancestor and descendant for each property it
- * applies to an element (a few dozen per element): for thousands of new elements that is most of
- * the first render. New elements have no cache to clear, so that bookkeeping is paused while
- * their style is computed; compound bounds are marked stale afterwards.
+ * applies to an element: for thousands of new elements that is most of the first render. And
+ * each property applied runs its triggers (clear the element's caches and its edges', mark
+ * bounds and z-order stale), a few dozen times per element. Nothing derived from an element's
+ * style can be cached before that style is first computed, so for new elements all of that is
+ * skipped; compound bounds and the drawing order are marked stale once afterwards.
  */
 function styleFreshGraph(cy) {
   const style = cy.style();
-  const elements = cy.elements();
   cy.startBatch(); // the renderer hears of the new bounds once, not once per property
   cy.hasCompoundNodes = () => false;
-  // Each property applied runs its triggers (clear the element's caches and its edges', mark
-  // bounds and z-order stale), a few dozen times per element: done once for all afterwards.
   style.checkTriggers = () => {};
   try {
-    elements.forEach((element) => element.pstyle("display"));
+    cy.elements().forEach((element) => element.pstyle("display"));
   } finally {
-    delete style.checkTriggers;
-    elements.dirtyStyleCache();
-    elements.dirtyBoundingBoxCache();
-    cy.notify("zorder", elements);
+    delete style.checkTriggers; // the prototype's own methods again
+    delete cy.hasCompoundNodes;
+    cy.notify("zorder");
     cy.endBatch();
-    delete cy.hasCompoundNodes; // the prototype's own method again
   }
   cy.nodes().dirtyCompoundBoundsCache(true);
 }
