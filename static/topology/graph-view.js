@@ -118,6 +118,7 @@ export class GraphView {
     this.gridBounds = null;
     this.labelWidth = labelMeasurer();
     this.revealTimer = null;
+    this.quietLeft = false; // whether some leaves may still be quiet
     /** Rectangles over the graph (view pixels, like getBoundingClientRect) that fits avoid. */
     this.overlays = () => [];
     this.cy = window.cytoscape({
@@ -154,9 +155,10 @@ export class GraphView {
    */
   revealLabels() {
     const cy = this.cy;
-    if (!this.labelsReadableAt(cy.zoom())) return;
+    if (!this.quietLeft || !this.labelsReadableAt(cy.zoom())) return;
     const quiet = cy.nodes(".quiet");
-    if (quiet.empty()) return;
+    this.quietLeft = quiet.nonempty();
+    if (!this.quietLeft) return;
     const view = cy.extent();
     const [marginX, marginY] = [view.w * REVEAL_MARGIN, view.h * REVEAL_MARGIN];
     const near = quiet.filter((node) => {
@@ -292,7 +294,8 @@ export class GraphView {
         this.gridBounds = this.placeAll(additions);
         // The grid knows its own extent: fitting to it spares measuring every node.
         initialViewport = this.viewportFor(this.gridBounds);
-        if (!this.labelsReadableAt(initialViewport.zoom)) quietLeaves(additions);
+        this.quietLeft = !this.labelsReadableAt(initialViewport.zoom);
+        if (this.quietLeft) quietLeaves(additions);
       }
       if (additions.length) cy.add(additions);
 
