@@ -86,7 +86,7 @@ function parentsFirst(nodes, known) {
 function quietLeaves(additions) {
   const parents = new Set();
   for (const { data } of additions) if (data.parent) parents.add(data.parent);
-  for (const addition of additions) if (!parents.has(addition.data.id)) addition.classes = "quiet";
+  for (const { data } of additions) if (!parents.has(data.id)) data.quiet = true;
 }
 
 /** Widths of box labels, measured as Cytoscape will draw them (cached by font and text). */
@@ -150,13 +150,13 @@ export class GraphView {
   /**
    * Give their text back to the quiet leaves in and around the view, once text can be read.
    * A large first snapshot is shown from far away, where no leaf text is drawn: its leaves are
-   * added quiet (class `quiet`, no label), which spares Cytoscape wrapping, measuring and placing
-   * thousands of labels before the first frame. Only the label property changes here.
+   * added quiet (data `quiet`: no label and no text properties), which spares Cytoscape styling,
+   * wrapping, measuring and placing thousands of labels before the first frame.
    */
   revealLabels() {
     const cy = this.cy;
     if (!this.quietLeft || !this.labelsReadableAt(cy.zoom())) return;
-    const quiet = cy.nodes(".quiet");
+    const quiet = cy.nodes("[?quiet]");
     this.quietLeft = quiet.nonempty();
     if (!this.quietLeft) return;
     const view = cy.extent();
@@ -168,7 +168,7 @@ export class GraphView {
     if (near.empty()) return;
     cy.startBatch();
     try {
-      near.removeClass("quiet");
+      near.data("quiet", false); // (removeData would not restyle them)
     } finally {
       endBatchShallow(cy);
     }

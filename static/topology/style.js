@@ -37,6 +37,20 @@ export function stylesheet() {
         "background-color": "#17222e",
         "border-width": 2,
         "border-color": "#3b4b5d",
+        "background-image": ICONS.plain,
+        "background-width": 18,
+        "background-height": 18,
+        "background-position-x": 10,
+        "background-clip": "none",
+        "transition-property": "border-color, background-color, opacity",
+        "transition-duration": 250,
+      },
+    },
+    // A leaf's text is not drawn below zoom 0.5: a quiet leaf, one shown from too far for that
+    // (see GraphView.revealLabels), has no text and none of its properties to compute.
+    {
+      selector: "node[!quiet]",
+      style: {
         label: "data(display)",
         color: "#e6edf3",
         "font-size": 11,
@@ -47,24 +61,18 @@ export function stylesheet() {
         "text-margin-x": 12,
         "line-height": 1.3,
         "min-zoomed-font-size": 6,
-        "background-image": ICONS.plain,
-        "background-width": 18,
-        "background-height": 18,
-        "background-position-x": 10,
-        "background-clip": "none",
-        "transition-property": "border-color, background-color, opacity",
-        "transition-duration": 250,
       },
     },
-    // A leaf's text is not drawn below zoom 0.5; leaves far out of reach of being read can
-    // skip it altogether (see GraphView: measuring and placing thousands of labels is costly).
-    { selector: "node.quiet:childless", style: { label: "" } },
     {
       selector: ":parent",
       style: {
         shape: "round-rectangle",
         "corner-radius": 10,
         padding: COMPOUND_PADDING,
+        label: "data(display)", // a quiet leaf that becomes a box included
+        color: "#e6edf3",
+        "font-family": LABEL_FONT_FAMILY,
+        "line-height": 1.3,
         "text-valign": "top",
         "text-halign": "center",
         "text-margin-x": 0,
