@@ -52,7 +52,7 @@ const preloaded = [];
 /**
  * The same icons as short blob: URLs, for the graph's stylesheet. Cytoscape hashes every string
  * property of every element, character by character, when it styles it: a data URI of some 500
- * characters per node was a fifth of the time a large snapshot took to appear. (Exports still
+ * characters per node was a large share of the time a big snapshot took to appear. (Exports still
  * carry the pictures: they are drawn from the loaded images.)
  *
  * The images are loaded at once, the way Cytoscape will ask for them (CORS anonymous): a node
