@@ -4,6 +4,14 @@ import { nestedGrid, placeArrivals } from "./layout.js";
 import { boxLabelFont, displayLabel, stylesheet } from "./style.js";
 
 const ARRIVAL_HIGHLIGHT_MS = 1600;
+/**
+ * Cytoscape draws a leaf's 11px text only above zoom 0.5 (times the pixel ratio: it rounds the
+ * zoom up to a power of two and draws text from 6px on), on screen and in exports alike. Quiet
+ * leaves (see `revealLabels`) get their text a little before that.
+ */
+const LABELS_FROM_ZOOM = 0.45;
+const REVEAL_DELAY_MS = 60;
+const REVEAL_MARGIN = 0.25; // of the view's size, on each side
 const MAX_FIT_ZOOM = 1.1; // a small graph is not blown up to fill a wall
 
 export const LAYOUTS = {
@@ -20,18 +28,24 @@ export function socketPinId(daemonId) {
 /**
  * Compute the style of a freshly built graph in one pass. Once a graph has compound nodes,
  * Cytoscape clears the style cache of every ancestor and descendant for each property it
- * applies to an element (some 150 per element): for thousands of new elements that is most of
- * the first render. New elements have no cache to clear, so that bookkeeping is paused while
- * their style is computed; compound bounds are marked stale afterwards.
+ * applies to an element: for thousands of new elements that is most of the first render. And
+ * each property applied runs its triggers (clear the element's caches and its edges', mark
+ * bounds and z-order stale), a few dozen times per element. Nothing derived from an element's
+ * style can be cached before that style is first computed, so for new elements all of that is
+ * skipped; compound bounds and the drawing order are marked stale once afterwards.
  */
 function styleFreshGraph(cy) {
+  const style = cy.style();
   cy.startBatch(); // the renderer hears of the new bounds once, not once per property
   cy.hasCompoundNodes = () => false;
+  style.checkTriggers = () => {};
   try {
     cy.elements().forEach((element) => element.pstyle("display"));
   } finally {
+    delete style.checkTriggers; // the prototype's own methods again
+    delete cy.hasCompoundNodes;
+    cy.notify("zorder");
     cy.endBatch();
-    delete cy.hasCompoundNodes; // the prototype's own method again
   }
   cy.nodes().dirtyCompoundBoundsCache(true);
 }
@@ -68,6 +82,13 @@ function parentsFirst(nodes, known) {
   return ordered;
 }
 
+/** Mark the leaves among elements about to be added as quiet (see `GraphView.revealLabels`). */
+function quietLeaves(additions) {
+  const parents = new Set();
+  for (const { data } of additions) if (data.parent) parents.add(data.parent);
+  for (const { data } of additions) if (!parents.has(data.id)) data.quiet = true;
+}
+
 /** Widths of box labels, measured as Cytoscape will draw them (cached by font and text). */
 function labelMeasurer() {
   const context = document.createElement("canvas").getContext("2d");
@@ -96,6 +117,8 @@ export class GraphView {
     this.laidOut = false;
     this.gridBounds = null;
     this.labelWidth = labelMeasurer();
+    this.revealTimer = null;
+    this.quietLeft = false; // whether some leaves may still be quiet
     /** Rectangles over the graph (view pixels, like getBoundingClientRect) that fits avoid. */
     this.overlays = () => [];
     /** How far a fit may zoom in (a wall screen blows a small graph up more). */
@@ -110,6 +133,47 @@ export class GraphView {
       selectionType: "single",
       pixelRatio: "auto",
     });
+    this.cy.on("viewport", () => this.scheduleReveal());
+  }
+
+  /** Whether leaf text can be drawn at `zoom`. */
+  labelsReadableAt(zoom) {
+    return zoom * (window.devicePixelRatio || 1) > LABELS_FROM_ZOOM;
+  }
+
+  scheduleReveal() {
+    if (this.revealTimer !== null) return;
+    this.revealTimer = setTimeout(() => {
+      this.revealTimer = null;
+      this.revealLabels();
+    }, REVEAL_DELAY_MS);
+  }
+
+  /**
+   * Give their text back to the quiet leaves in and around the view, once text can be read.
+   * A large first snapshot is shown from far away, where no leaf text is drawn: its leaves are
+   * added quiet (data `quiet`: no label and no text properties), which spares Cytoscape styling,
+   * wrapping, measuring and placing thousands of labels before the first frame.
+   */
+  revealLabels() {
+    const cy = this.cy;
+    if (!this.quietLeft || !this.labelsReadableAt(cy.zoom())) return;
+    const quiet = cy.nodes("[?quiet]");
+    this.quietLeft = quiet.nonempty();
+    if (!this.quietLeft) return;
+    const view = cy.extent();
+    const [marginX, marginY] = [view.w * REVEAL_MARGIN, view.h * REVEAL_MARGIN];
+    const near = quiet.filter((node) => {
+      const at = node.position();
+      return at.x > view.x1 - marginX && at.x < view.x2 + marginX && at.y > view.y1 - marginY && at.y < view.y2 + marginY;
+    });
+    if (near.empty()) return;
+    cy.startBatch();
+    try {
+      near.data("quiet", false); // (removeData would not restyle them)
+    } finally {
+      endBatchShallow(cy);
+    }
   }
 
   nodeData(node) {
@@ -190,6 +254,7 @@ export class GraphView {
     const label = (node) => displayLabel(node, hasChildren.has(node.id));
 
     let moved = false;
+    let initialViewport = null;
     cy.startBatch();
     try {
       for (const id of change.removedEdges) cy.getElementById(id).remove();
@@ -229,6 +294,10 @@ export class GraphView {
           additions.push({ group: "nodes", data: { ...data, parent: data.daemon } });
         }
         this.gridBounds = this.placeAll(additions);
+        // The grid knows its own extent: fitting to it spares measuring every node.
+        initialViewport = this.viewportFor(this.gridBounds);
+        this.quietLeft = !this.labelsReadableAt(initialViewport.zoom);
+        if (this.quietLeft) quietLeaves(additions);
       }
       if (additions.length) cy.add(additions);
 
@@ -283,8 +352,7 @@ export class GraphView {
     if (initial && cy.nodes().nonempty()) {
       this.laidOut = true;
       styleFreshGraph(cy);
-      // The grid knows its own extent: fitting to it spares measuring every node now.
-      if (this.layoutName === "nested") this.cy.viewport(this.viewportFor(this.gridBounds));
+      if (initialViewport) this.cy.viewport(initialViewport);
       else this.runLayout(this.layoutName, { animate: false });
     } else if (!initial && arrived.length) {
       this.highlight(arrived);

@@ -19,24 +19,59 @@ const COLOURS = {
   socket: "#ffab70",
 };
 
-function dataUri(path, colour) {
-  const svg =
+function svgText(path, colour) {
+  return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="24" height="24" viewBox="0 0 24 24" ` +
     `fill="none" stroke="${colour}" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round">` +
-    `${path}</svg>`;
-  return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
+    `${path}</svg>`
+  );
 }
 
+function dataUri(path, colour) {
+  return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svgText(path, colour))}`;
+}
+
+const SOURCES = {
+  host: [PATHS.host, COLOURS.host],
+  daemon: [PATHS.daemon, COLOURS.daemon],
+  nested: [PATHS.daemon, COLOURS.nested],
+  plain: [PATHS.container, COLOURS.plain],
+  dind: [PATHS.dind, COLOURS.dind],
+  dood: [PATHS.dood, COLOURS.dood],
+  socket: [PATHS.socket, COLOURS.socket],
+};
+
 /** Icon URIs by name: host, daemon, nested (daemon), plain, dind, dood (containers), socket. */
-export const ICONS = Object.freeze({
-  host: dataUri(PATHS.host, COLOURS.host),
-  daemon: dataUri(PATHS.daemon, COLOURS.daemon),
-  nested: dataUri(PATHS.daemon, COLOURS.nested),
-  plain: dataUri(PATHS.container, COLOURS.plain),
-  dind: dataUri(PATHS.dind, COLOURS.dind),
-  dood: dataUri(PATHS.dood, COLOURS.dood),
-  socket: dataUri(PATHS.socket, COLOURS.socket),
-});
+export const ICONS = Object.freeze(
+  Object.fromEntries(Object.entries(SOURCES).map(([name, [path, colour]]) => [name, dataUri(path, colour)])),
+);
+
+let blobUrls = null;
+const preloaded = [];
+
+/**
+ * The same icons as short blob: URLs, for the graph's stylesheet. Cytoscape hashes every string
+ * property of every element, character by character, when it styles it: a data URI of some 500
+ * characters per node was a large share of the time a big snapshot took to appear. (Exports still
+ * carry the pictures: they are drawn from the loaded images.)
+ *
+ * The images are loaded at once, the way Cytoscape will ask for them (CORS anonymous): a node
+ * drawn before its image has loaded is styled again, and again when it arrives.
+ */
+export function iconUrls() {
+  if (!blobUrls) {
+    const urls = {};
+    for (const [name, [path, colour]] of Object.entries(SOURCES)) {
+      urls[name] = URL.createObjectURL(new Blob([svgText(path, colour)], { type: "image/svg+xml" }));
+      const image = new Image();
+      image.crossOrigin = "anonymous";
+      image.src = urls[name];
+      preloaded.push(image);
+    }
+    blobUrls = Object.freeze(urls);
+  }
+  return blobUrls;
+}
 
 /** The icon name for a contract node. */
 export function iconFor(node) {

@@ -1,6 +1,6 @@
 // The Cytoscape stylesheet: kind and role set fill and icon, state sets the border.
 
-import { ICONS } from "./icons.js";
+import { iconUrls } from "./icons.js";
 
 export const LEAF_WIDTH = 184;
 export const LEAF_HEIGHT = 46;
@@ -25,6 +25,7 @@ const STATE_COLOURS = {
 };
 
 export function stylesheet() {
+  const ICONS = iconUrls();
   const rules = [
     {
       selector: "node",
@@ -36,6 +37,20 @@ export function stylesheet() {
         "background-color": "#17222e",
         "border-width": 2,
         "border-color": "#3b4b5d",
+        "background-image": ICONS.plain,
+        "background-width": 18,
+        "background-height": 18,
+        "background-position-x": 10,
+        "background-clip": "none",
+        "transition-property": "border-color, background-color, opacity",
+        "transition-duration": 250,
+      },
+    },
+    // A leaf's text is not drawn below zoom 0.5: a quiet leaf, one shown from too far for that
+    // (see GraphView.revealLabels), has no text and none of its properties to compute.
+    {
+      selector: "node[!quiet]",
+      style: {
         label: "data(display)",
         color: "#e6edf3",
         "font-size": 11,
@@ -43,19 +58,9 @@ export function stylesheet() {
         "text-wrap": "wrap",
         "text-max-width": LEAF_WIDTH - 44,
         "text-valign": "center",
-        "text-halign": "center",
         "text-margin-x": 12,
         "line-height": 1.3,
         "min-zoomed-font-size": 6,
-        "background-image": ICONS.plain,
-        "background-width": 18,
-        "background-height": 18,
-        "background-position-x": 10,
-        "background-position-y": "50%",
-        "background-fit": "none",
-        "background-clip": "none",
-        "transition-property": "border-color, background-color, opacity",
-        "transition-duration": 250,
       },
     },
     {
@@ -64,6 +69,10 @@ export function stylesheet() {
         shape: "round-rectangle",
         "corner-radius": 10,
         padding: COMPOUND_PADDING,
+        label: "data(display)", // a quiet leaf that becomes a box included
+        color: "#e6edf3",
+        "font-family": LABEL_FONT_FAMILY,
+        "line-height": 1.3,
         "text-valign": "top",
         "text-halign": "center",
         "text-margin-x": 0,
