@@ -364,7 +364,7 @@ def _delete_board_api(c: Client, s: Scene) -> str:
 
 def _launch_demo(c: Client, s: Scene) -> str:
     known = set(Demo.objects.values_list("pk", flat=True))
-    response = c.post("/api/demos/", {"kind": "dind", "team": "alpha"}, content_type=JSON)
+    response = c.post("/api/demos/?team=alpha", {"kind": "dind"}, content_type=JSON)
     new = Demo.objects.exclude(pk__in=known).filter(team=s.alpha).first()
     return outcome(response, new is not None and ("launch", str(new.pk)) in s.dispatched)
 
@@ -572,9 +572,9 @@ def test_alpha_member_gets_nothing_of_beta_over_http(scene: Scene, role: str) ->
 def test_alpha_operator_cannot_touch_beta_demos(scene: Scene) -> None:
     client = scene.client("operator")
     assert client.delete(f"/api/demos/{scene.beta_demo.pk}/").status_code == 404
-    launch = client.post("/api/demos/", {"kind": "dood", "team": "beta"}, content_type=JSON)
+    launch = client.post("/api/demos/?team=beta", {"kind": "dood"}, content_type=JSON)
     assert launch.status_code == 403
-    nowhere = client.post("/api/demos/", {"kind": "dood", "team": "nope"}, content_type=JSON)
+    nowhere = client.post("/api/demos/?team=nope", {"kind": "dood"}, content_type=JSON)
     assert nowhere.status_code == 403  # an unknown team reads like a foreign one
     scene.beta_demo.refresh_from_db()
     assert scene.beta_demo.status == Demo.Status.STARTING and scene.dispatched == []
@@ -587,6 +587,10 @@ def test_an_operator_of_one_team_launches_for_it_without_naming_it(scene: Scene)
     Membership.objects.create(team=scene.beta, user=scene.users["operator"], role="operator")
     again = scene.client("operator").post("/api/demos/", {"kind": "dood"}, content_type=JSON)
     assert again.status_code == 400 and "alpha, beta" in again.json()["team"][0]
+    in_the_body = scene.client("operator").post(
+        "/api/demos/", {"kind": "dood", "team": "alpha"}, content_type=JSON
+    )
+    assert in_the_body.status_code == 400 and "team" in in_the_body.json()  # contract: kind only
 
 
 def test_registering_is_refused_before_team_slugs_are_checked(scene: Scene) -> None:

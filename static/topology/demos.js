@@ -152,8 +152,8 @@ if (listData) {
       button.disabled = true;
       try {
         const team = document.querySelector(".launchers .launch-team")?.value;
-        const body = team ? { kind: button.dataset.kind, team } : { kind: button.dataset.kind };
-        const created = await api("POST", "/api/demos/", body);
+        const url = team ? `/api/demos/?team=${encodeURIComponent(team)}` : "/api/demos/";
+        const created = await api("POST", url, { kind: button.dataset.kind });
         say(`Launching ${button.dataset.kind.toUpperCase()} demo ${created.id.slice(0, 8)}…`);
       } catch (error) {
         say(error.message, true);

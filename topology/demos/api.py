@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -36,14 +36,10 @@ class CanLaunchDemos(BasePermission):
 
 
 class LaunchSerializer(serializers.Serializer):
-    """Only the scenario (and whose demo it is) is chosen by the user; anything else is refused."""
+    """Only the scenario is chosen by the user (contract: any other field is refused). Whose
+    demo it is comes from the ``team`` query parameter."""
 
     kind = serializers.ChoiceField(choices=Demo.Kind.choices)
-    team = serializers.CharField(
-        required=False,
-        max_length=64,
-        help_text="Slug of a team you operate; needed only when you operate several.",
-    )
 
     def validate(self, attrs: dict) -> dict:
         unknown = set(self.initial_data) - set(self.fields)
@@ -86,13 +82,24 @@ class DemoListView(APIView):
         demos = access.visible_demos(request.user)
         return Response([services.describe(demo) for demo in demos])
 
-    @extend_schema(request=LaunchSerializer, responses={202: DEMO, 429: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=LaunchSerializer,
+        parameters=[
+            OpenApiParameter(
+                "team",
+                str,
+                OpenApiParameter.QUERY,
+                description="Slug of a team you operate; needed only when you operate several.",
+            )
+        ],
+        responses={202: DEMO, 429: OpenApiTypes.OBJECT},
+    )
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
             return Response({"detail": "Send a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
         serializer = LaunchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        team = launch_team(request, serializer.validated_data.get("team"))
+        team = launch_team(request, request.query_params.get("team"))
         try:
             demo = services.request_launch(request.user, serializer.validated_data["kind"], team)
         except services.DemoRefused as refusal:
