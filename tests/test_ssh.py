@@ -13,7 +13,7 @@ from django.test import Client
 from tests.conftest import SshEngine, run_workload, unique
 from topology.engine.connection import EngineAddress, EngineError, SSHMaterial, ping
 from topology.engine.reading import open_reader
-from topology.engine.ssh import load_private_key, parse_known_hosts
+from topology.engine.ssh import load_private_key, parse_known_hosts, sessions
 from topology.engine.types import Route
 from topology.inventory import polling
 from topology.inventory.models import Daemon, Endpoint, Host
@@ -91,8 +91,32 @@ def test_the_server_users_ssh_folder_is_not_used(ssh_engine: SshEngine, monkeypa
     (home / ".ssh").mkdir(parents=True, exist_ok=True)
     (home / ".ssh" / "config").write_text("Host 127.0.0.1\n  ProxyCommand false\n")
     monkeypatch.setenv("HOME", str(home))
+    sessions.close_all()  # log in afresh, with that config in reach
     material = SSHMaterial(ssh_engine.private_key, ssh_engine.known_hosts)
     ping(EngineAddress(ssh_engine.url, ssh=material))
+
+
+@pytest.mark.docker
+def test_polls_share_one_ssh_session_and_a_dead_one_is_replaced(ssh_engine: SshEngine) -> None:
+    route = Route(
+        ssh_engine.url,
+        ssh_private_key=ssh_engine.private_key,
+        ssh_known_hosts=ssh_engine.known_hosts,
+    )
+
+    def session_of_a_poll() -> object:
+        reader = open_reader(route)
+        try:
+            reader.info()
+            return reader.client.api._custom_adapter.ssh_client.get_transport()
+        finally:
+            reader.close()
+
+    first = session_of_a_poll()
+    assert session_of_a_poll() is first and first.is_active()  # closing a reader kept it
+    first.close()
+    replaced = session_of_a_poll()
+    assert replaced is not first and replaced.is_active()
 
 
 @pytest.mark.docker
