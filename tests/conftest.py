@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,28 @@ def docker_client() -> Iterator[docker.DockerClient]:
     client = docker.DockerClient(base_url=settings.DOCKER_HOST, version="auto", timeout=60)
     yield client
     client.close()
+
+
+def container_info(id_or_digit: str, name: str | None = None, **fields: Any) -> Any:
+    """A running container as an engine lists it, for tests that need no engine: the id is a
+    digit repeated 64 times (or given whole); ``fields`` override the rest."""
+    from topology.engine.types import ContainerInfo
+
+    base: dict[str, Any] = {
+        "id": id_or_digit * 64 if len(id_or_digit) == 1 else id_or_digit,
+        "name": name or f"c{id_or_digit[:1]}",
+        "image": "topology/workload:offline",
+        "image_id": "sha256:" + "0" * 64,
+        "state": "running",
+        "created": datetime(2026, 1, 1, tzinfo=UTC),
+        "labels": {"topology.managed": "true"},
+        "mounts": (),
+        "ports": (),
+        "networks": ("bridge",),
+        "privileged": False,
+        "runs_dockerd": False,
+    }
+    return ContainerInfo(**(base | fields))
 
 
 def free_port() -> int:

@@ -6,7 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from topology.engine.types import ContainerInfo, DaemonSnapshot, EngineInfo, Route
+from tests.conftest import container_info
+from topology.engine.types import DaemonSnapshot, EngineInfo, Route
 from topology.inventory import graph, queries, services
 from topology.inventory.models import Host
 from topology.inventory.services import Place
@@ -14,26 +15,11 @@ from topology.teams.access import has_team_role, visible_host_ids
 from topology.teams.models import Membership, Team
 
 
-def _container(digit: str) -> ContainerInfo:
-    return ContainerInfo(
-        id=digit * 64,
-        name=f"c{digit}",
-        image="busybox",
-        image_id="sha256:1",
-        state="running",
-        created=None,
-        labels={},
-        mounts=(),
-        ports=(),
-        networks=(),
-        privileged=False,
-        runs_dockerd=False,
-    )
-
-
 def _engine(name: str, *digits: str) -> services.ChangeSet:
     info = EngineInfo(f"{name.upper()}:ID", name, "27", "1.47", "Linux")
-    snapshot = DaemonSnapshot(Route(f"unix:///{name}.sock"), info, tuple(map(_container, digits)))
+    snapshot = DaemonSnapshot(
+        Route(f"unix:///{name}.sock"), info, tuple(map(container_info, digits))
+    )
     return services.reconcile(snapshot, Place(host_name=name))
 
 

@@ -16,6 +16,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from tests.conftest import container_info
 from tests.graph_schema import validate_graph
 from topology.asgi import application
 from topology.engine.types import ContainerInfo, DaemonSnapshot, EngineInfo, Route
@@ -46,20 +47,7 @@ def session_headers(user: Any) -> list[tuple[bytes, bytes]]:
 
 
 def container(hex_digit: str, name: str, state: str = "running") -> ContainerInfo:
-    return ContainerInfo(
-        id=hex_digit * 64,
-        name=name,
-        image="topology/workload:offline",
-        image_id="sha256:" + "0" * 64,
-        state=state,
-        created=timezone.now(),
-        labels={"topology.managed": "true"},
-        mounts=(),
-        ports=(),
-        networks=("bridge",),
-        privileged=False,
-        runs_dockerd=False,
-    )
+    return container_info(hex_digit, name, state=state, created=timezone.now())
 
 
 def engine_says(

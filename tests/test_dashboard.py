@@ -17,7 +17,7 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.conftest import Cleanup, LiveServer, World, run_workload, unique
+from tests.conftest import Cleanup, LiveServer, World, container_info, run_workload, unique
 from topology.dashboards.models import Dashboard
 from topology.engine.types import ContainerInfo, DaemonSnapshot, EngineInfo, Mount, Route
 from topology.inventory import broadcast, polling, services
@@ -151,21 +151,7 @@ def wait_for_nodes(page: Page, ids: list[str]) -> None:
 
 def pretend_container(hex_id: str, name: str, labels: dict, **changes: Any) -> ContainerInfo:
     """A plain running container as an engine lists it; ``changes`` override fields."""
-    fields: dict[str, Any] = {
-        "id": hex_id,
-        "name": name,
-        "image": "topology/workload:offline",
-        "image_id": "",
-        "state": "running",
-        "created": timezone.now(),
-        "labels": labels,
-        "mounts": (),
-        "ports": (),
-        "networks": ("bridge",),
-        "privileged": False,
-        "runs_dockerd": False,
-    }
-    return ContainerInfo(**(fields | changes))
+    return container_info(hex_id, name, labels=labels, created=timezone.now(), **changes)
 
 
 def pretend_engine(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.conftest import container_info
 from topology.engine.nesting import (
     SAME_MACHINE,
     bind_path_map,
@@ -17,19 +18,7 @@ HOST = Route(url="unix:///var/run/docker.sock")
 
 
 def container(**fields) -> ContainerInfo:
-    base = {
-        "id": "f" * 64,
-        "name": "x",
-        "image": "busybox",
-        "image_id": "sha256:1",
-        "state": "running",
-        "created": None,
-        "labels": {},
-        "mounts": (),
-        "ports": (),
-        "networks": (),
-    }
-    return ContainerInfo(**{**base, **fields})
+    return container_info("f", "x", **{"image": "busybox", "labels": {}, **fields})
 
 
 def bind(source: str, destination: str) -> Mount:

@@ -46,6 +46,7 @@ from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 
+from tests.conftest import container_info
 from topology.asgi import application
 from topology.dashboards.models import Dashboard
 from topology.demos import services as demo_services
@@ -123,21 +124,7 @@ CREATED = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def _container(hex_digit: str, name: str, **fields: Any) -> ContainerInfo:
-    base = {
-        "id": hex_digit * 64,
-        "name": name,
-        "image": "topology/workload:offline",
-        "image_id": "sha256:" + "0" * 64,
-        "state": "running",
-        "created": CREATED,
-        "labels": {"topology.managed": "true"},
-        "mounts": (),
-        "ports": (),
-        "networks": ("bridge",),
-        "privileged": False,
-        "runs_dockerd": False,
-    }
-    return ContainerInfo(**{**base, **fields})
+    return container_info(hex_digit, name, **{"created": CREATED, **fields})
 
 
 DOOD_MOUNT = (Mount("bind", "/var/run/docker.sock", "/var/run/docker.sock", True),)

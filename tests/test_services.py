@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from tests.conftest import container_info
 from topology.engine.nesting import SAME_MACHINE
 from topology.engine.types import ContainerInfo, DaemonSnapshot, EngineInfo, Mount, Route
 from topology.inventory import services
@@ -19,21 +20,7 @@ INFO = EngineInfo("HOST:ID", "build-01", "27.3.1", "1.47", "Debian")
 
 
 def info_of(hex_digit: str, **fields) -> ContainerInfo:
-    base = {
-        "id": hex_digit * 64,
-        "name": f"c{hex_digit}",
-        "image": "busybox",
-        "image_id": "sha256:1",
-        "state": "running",
-        "created": datetime(2026, 1, 1, tzinfo=UTC),
-        "labels": {"app": "x"},
-        "mounts": (),
-        "ports": (),
-        "networks": ("bridge",),
-        "privileged": False,
-        "runs_dockerd": False,
-    }
-    return ContainerInfo(**{**base, **fields})
+    return container_info(hex_digit, **{"image": "busybox", "labels": {"app": "x"}, **fields})
 
 
 def snapshot(*containers: ContainerInfo, info: EngineInfo = INFO) -> DaemonSnapshot:
