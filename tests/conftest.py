@@ -348,7 +348,17 @@ from topology.settings import *
 
 DATABASES["default"]["NAME"] = os.environ["TOPOLOGY_LIVE_DATABASE_NAME"]
 CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = os.environ["TOPOLOGY_LIVE_CHANNELS_PREFIX"]
+CELERY_BROKER_URL = os.environ.get("TOPOLOGY_LIVE_BROKER_URL", CELERY_BROKER_URL)
 '''
+
+
+@pytest.fixture
+def private_broker(private_redis, monkeypatch) -> str:  # type: ignore[no-untyped-def]
+    """Celery messages sent by a live server started after this go to a throw-away Redis, where
+    no worker takes them: a test sees what was asked for, and nothing is launched."""
+    url, _process = private_redis
+    monkeypatch.setenv("TOPOLOGY_LIVE_BROKER_URL", url)
+    return url
 
 
 @pytest.fixture

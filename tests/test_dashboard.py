@@ -422,6 +422,33 @@ def test_kiosk_fits_shows_tiles_and_reconnects_by_itself(
     assert [e for e in page_errors if "ERR_CONNECTION_REFUSED" not in e] == []
 
 
+def test_an_operator_of_two_teams_launches_a_demo_for_the_one_chosen(
+    private_broker: str,
+    user: Any,
+    daphne_server: LiveServer,
+    dashboard: Page,
+    page_errors: list[str],
+) -> None:
+    import redis
+
+    from topology.demos.models import Demo
+    from topology.teams.models import Membership, Team
+
+    for slug in ("alpha", "beta"):
+        team = Team.objects.create(slug=slug, name=slug.title())
+        Membership.objects.create(team=team, user=user, role="operator")
+    page = dashboard
+    page.goto(f"{daphne_server.url}/demos/")
+    page.select_option(".launchers .launch-team", "beta")
+    page.click("button.launch[data-kind=dood]")
+    page.wait_for_selector(".demo-list li[data-status=starting]")
+    demo = Demo.objects.get()
+    assert demo.kind == "dood" and demo.team.slug == "beta" and demo.owner == user
+    assert page.locator(".demo-list li .delete").is_visible()
+    assert redis.Redis.from_url(private_broker).llen("launch") == 1  # sent, never run
+    assert page_errors == []
+
+
 def test_saved_positions_are_applied_and_saved_from_the_page(
     user: Any,
     daphne_server: LiveServer,

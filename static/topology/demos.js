@@ -1,30 +1,16 @@
 // Demo pages: launch and tear down through the REST API, progress live from /ws/demos/.
 // Daemon and user text is only ever set with textContent.
 
+import { requestJson } from "./http.js";
+
 const listData = document.getElementById("demos-data");
 const detailData = document.getElementById("demo-data");
 const demos = new Map();
 
-function csrfToken() {
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : "";
-}
-
 async function api(method, url, body) {
-  const response = await fetch(url, {
-    method,
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  let payload = {};
-  try {
-    payload = await response.json();
-  } catch {
-    payload = {};
-  }
-  if (!response.ok) {
-    const detail = payload.detail || Object.values(payload).flat().join(" ") || response.statusText;
+  const { ok, payload, statusText } = await requestJson(method, url, body);
+  if (!ok) {
+    const detail = payload.detail || Object.values(payload).flat().join(" ") || statusText;
     throw new Error(detail);
   }
   return payload;

@@ -1,6 +1,8 @@
 // A dashboard's pinned node positions: applied as the graph is drawn, and saved from the page by
 // those who may change the dashboard (team admins, site admins) through the REST API.
 
+import { requestJson } from "./http.js";
+
 /** Saved places, given to nodes as they are drawn (at open, and whenever a pinned node returns). */
 export class PinnedPositions {
   /**
@@ -72,21 +74,15 @@ export class PositionSaver {
     const positions = this.view.leafPositions();
     this.say("Saving…", "neutral");
     try {
-      const response = await fetch(this.dashboard.apiUrl, {
-        method: "PATCH",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": this.dashboard.csrfToken },
-        body: JSON.stringify({ positions }),
-      });
-      let payload = {};
-      try {
-        payload = await response.json();
-      } catch {
-        payload = {};
-      }
-      if (!response.ok) {
+      const { ok, status, payload } = await requestJson(
+        "PATCH",
+        this.dashboard.apiUrl,
+        { positions },
+        this.dashboard.csrfToken,
+      );
+      if (!ok) {
         // Nothing on screen is undone: the user can fix what was wrong and save again.
-        this.say(errorText(response.status, payload), "bad");
+        this.say(errorText(status, payload), "bad");
         return;
       }
       this.pinned.saved = payload.positions || positions;
