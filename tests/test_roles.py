@@ -75,6 +75,8 @@ api daemon detail        401    404     sees    sees      sees     404      sees
 api containers list      401    blind   sees    sees      sees     blind    sees
 api container detail     401    404     sees    sees      sees     404      sees
 api daemon register      401    403     403     403       invalid  403      invalid
+engine form page         login  404     403     403       ok       404      ok
+engine form submit       login  404     403     403       invalid  404      invalid
 teams page               login  blind   sees    sees      sees     blind    sees
 team page                login  404     ok      ok        ok       404      ok
 dashboard open           login  403     ok      ok        ok       403      ok
@@ -387,6 +389,10 @@ HTTP_DOORS: dict[str, Callable[[Client, Scene], str]] = {
     "api containers list": lambda c, s: listing(c.get("/api/containers/"), "1" * 64),
     "api container detail": lambda c, s: shown(c.get(f"/api/containers/{_alpha_container(s).pk}/")),
     "api daemon register": _register,
+    "engine form page": lambda c, s: outcome(c.get("/teams/alpha/engines/new/")),
+    "engine form submit": lambda c, s: outcome(
+        c.post("/teams/alpha/engines/new/", {"name": "m", "url": "unix:///nonexistent/m.sock"})
+    ),
     "teams page": lambda c, s: listing(c.get("/teams/"), 'href="/teams/alpha/"'),
     "team page": lambda c, s: outcome(c.get("/teams/alpha/")),
     "dashboard open": lambda c, s: outcome(c.get(f"/dashboards/{s.alpha_board.pk}/")),

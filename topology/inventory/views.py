@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -72,8 +72,12 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def register_engine(request: HttpRequest, slug: str) -> HttpResponse:
-    """A team admin registers a root engine; the connection is tested before it is saved."""
+    """A team admin registers a root engine; the connection is tested before it is saved.
+
+    Someone outside the team gets a 404, as on the team's page: the slug tells them nothing."""
     team = get_object_or_404(Team, slug=slug)
+    if not access.has_team_role(request.user, team.pk, {"viewer", "operator", "admin"}):
+        raise Http404("No such team.")
     if not access.has_team_role(request.user, team.pk, {"admin"}):
         raise PermissionDenied("Registering an engine needs the team admin role in this team.")
     may_allow_insecure = request.user.is_superuser
