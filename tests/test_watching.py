@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.conftest import run_workload, unique
+from tests.conftest import run_workload, start_dind, unique
+from topology.engine import images
 from topology.inventory.models import Container
 from topology.inventory.watching import Watcher
 
@@ -58,3 +60,33 @@ def test_nested_daemons_are_followed_too(watcher, world) -> None:
         assert eventually(lambda: Container.objects.filter(container_id=c5.id).exists())
     finally:
         c5.remove(force=True)
+
+
+def test_a_broken_stream_is_repolled_in_full_then_followed_again(
+    watcher, docker_client, offline_images, cleanup, caplog
+) -> None:
+    """A nested daemon restarts under the watcher: its events stream breaks, the watcher polls
+    in full and subscribes again, and a container started afterwards still arrives."""
+    caplog.set_level(logging.INFO, logger="topology.inventory.watching")
+    dind = start_dind(docker_client, cleanup, unique("restarted"))
+    socket = f"unix://{dind.socket_dir}/docker.sock"
+    assert eventually(lambda: socket in watcher.followers)
+
+    dind.container.restart(timeout=5)
+    assert eventually(lambda: f"events of {socket} broke" in caplog.text)
+    nested = images.wait_for_daemon(f"{dind.socket_dir}/docker.sock", 60, container=dind.container)
+    cleanup.add(nested.close)
+    after = nested.containers.run(
+        images.WORKLOAD_IMAGE,
+        images.IDLE_COMMAND,
+        name="after-the-break",
+        labels={"topology.managed": "true"},
+        detach=True,
+    )
+    assert eventually(lambda: Container.objects.filter(container_id=after.id).exists())
+    breaks = caplog.text.count("broke")
+    after.stop(timeout=1)  # only the stream it follows again can tell the watcher this
+    assert eventually(
+        lambda: Container.objects.filter(container_id=after.id, state="exited").exists()
+    )
+    assert caplog.text.count("broke") == breaks
