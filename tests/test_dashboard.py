@@ -521,6 +521,15 @@ def test_saved_positions_are_applied_and_saved_from_the_page(
 # --- A dashboard's saved filters are the view's scope -----------------------------------------
 
 SHOWN = "ids => ids.map(id => window.topology.cy.getElementById(id).visible())"
+DRAWN = "ids => ids.map(id => window.topology.cy.getElementById(id).nonempty())"
+HELD = "ids => ids.map(id => window.topology.store.nodes.has(id))"
+BOX = """id => {
+  const box = window.topology.cy.getElementById(id).boundingBox({includeLabels: false});
+  return {w: box.w, h: box.h};
+}"""
+POSITIONS = "ids => ids.map(id => window.topology.cy.getElementById(id).position())"
+OPTIONS = "id => [...document.getElementById(id).options].map(option => option.value)"
+WORKLOADS = 40
 
 
 def test_dashboard_scope_applies_every_value_and_holds_for_live_changes(
@@ -531,9 +540,10 @@ def test_dashboard_scope_applies_every_value_and_holds_for_live_changes(
     tmp_path: Path,
     artifacts_dir: Path,
 ) -> None:
-    dind_hex, dood_hex, plain_hex, late_plain_hex, late_dood_hex = (
-        c * 64 for c in ("3", "4", "5", "6", "7")
+    dind_hex, dood_hex, plain_hex, late_plain_hex, late_dood_hex, side_hex = (
+        c * 64 for c in ("3", "4", "5", "6", "7", "8")
     )
+    workload_hexes = [f"{n:02x}".ljust(64, "e") for n in range(WORKLOADS)]
     socket = (Mount("bind", "/var/run/docker.sock", "/var/run/docker.sock", True),)
 
     def containers(*extra: ContainerInfo) -> tuple[ContainerInfo, ...]:
@@ -541,81 +551,152 @@ def test_dashboard_scope_applies_every_value_and_holds_for_live_changes(
             pretend_container(dind_hex, "builder", {}, runs_dockerd=True),
             pretend_container(dood_hex, "ci-runner", {}, mounts=socket),
             pretend_container(plain_hex, "web", {}),
+            *(pretend_container(h, f"web-{n:02d}", {}) for n, h in enumerate(workload_hexes)),
             *extra,
         )
 
+    def side_host(state: str) -> services.ChangeSet:
+        runner = pretend_container(side_hex, "side-runner", {}, mounts=socket, state=state)
+        return pretend_engine("scope-side", "TEST:SCOPE:2", runner)
+
     pretend_engine("scope-host", "TEST:SCOPE:1", *containers())
-    wall = team_dashboard(
-        user, "viewer", filters={"roles": ["dind", "dood"]}, tiles=["containers", "roles"]
-    )
+    side_host("running")
+    dind, dood, plain, side = (f"container:{h}" for h in (dind_hex, dood_hex, plain_hex, side_hex))
+    workloads = [f"container:{h}" for h in workload_hexes]
+    daemon, side_daemon = "daemon:TEST:SCOPE:1", "daemon:TEST:SCOPE:2"
+    host, side_box = "host:scope-host", "host:scope-side"
     page = dashboard
+
+    # The whole graph first, without a dashboard: the daemon's box holds all its containers.
+    page.goto(f"{daphne_server.url}/")
+    wait_for_nodes(page, [dind, dood, plain, *workloads])
+    whole_daemon = page.evaluate(BOX, daemon)
+
+    side_pin = {"x": 640, "y": 40}
+    wall = team_dashboard(
+        user,
+        "viewer",
+        filters={"roles": ["dind", "dood"], "states": ["running"]},
+        tiles=["containers", "roles"],
+        positions={side: side_pin},
+    )
     page.goto(f"{daphne_server.url}/dashboards/{wall.pk}/")
-    dind, dood, plain = (f"container:{h}" for h in (dind_hex, dood_hex, plain_hex))
-    wait_for_nodes(page, [dind, dood, plain])
+    wait_for_nodes(page, [dind, dood, side])
     roles = page.evaluate(
-        "ids => ids.map(id => window.topology.cy.getElementById(id).data('role'))",
-        [dind, dood, plain],
+        "ids => ids.map(id => window.topology.store.nodes.get(id).role)", [dind, dood, plain]
     )
     assert roles == ["dind", "dood", "plain"]
 
-    # Both roles show, the plain workload does not; the controls start clear, the scope is said.
-    assert page.evaluate(SHOWN, [dind, dood, plain]) == [True, True, False]
-    assert page.evaluate(SHOWN, ["daemon:TEST:SCOPE:1"]) == [True]
+    # What is out of scope is not in the picture at all (the store has it); the boxes that hold
+    # what is in scope are, nesting kept; the controls start clear, the scope is said.
+    assert page.evaluate(HELD, [plain, *workloads]) == [True] * (WORKLOADS + 1)
+    assert page.evaluate(DRAWN, [plain, *workloads]) == [False] * (WORKLOADS + 1)
+    assert page.evaluate(SHOWN, [dind, dood, side, daemon, host]) == [True] * 5
+    seen = facts(page, dind, dood, daemon, side)
+    assert seen[dind]["parent"] == seen[dood]["parent"] == daemon
+    assert seen[daemon]["parent"] == host and seen[daemon]["isBox"]
+    assert seen[side]["position"] == side_pin  # a pinned node in scope is where it was pinned
     params = page.evaluate("() => [...new URLSearchParams(location.search).keys()].sort()")
     assert params == ["dashboard", "layout"]
     assert page.input_value("#filter-role") == "" and page.input_value("#search") == ""
     assert not page.is_visible("#clear-filters")
-    assert page.text_content("#dashboard-scope") == "Dashboard scope: roles dind, dood"
-    wait_until(
-        page,
-        "() => document.querySelector('[data-tile=containers] .tile-value').textContent === '2'",
-    )
-    page.screenshot(path=str(artifacts_dir / "dashboard-scope.png"))
+    scope_text = "Dashboard scope: roles dind, dood; state running"
+    assert page.text_content("#dashboard-scope") == scope_text
 
-    # Containers started after the page loaded: the one outside the scope never shows.
-    late_plain, late_dood = f"container:{late_plain_hex}", f"container:{late_dood_hex}"
-    changes = pretend_engine(
-        "scope-host",
-        "TEST:SCOPE:1",
-        *containers(
-            pretend_container(late_plain_hex, "web-2", {}),
-            pretend_container(late_dood_hex, "ci-runner-2", {}, mounts=socket),
-        ),
-    )
-    assert publish(changes)
-    wait_for_nodes(page, [late_plain, late_dood])
-    assert page.evaluate(SHOWN, [late_plain, late_dood, plain]) == [False, True, False]
+    # Laid out for what it holds: the daemon's box is drawn around two containers (and the
+    # socket pin), not 43.
+    scoped_daemon = page.evaluate(BOX, daemon)
+    assert scoped_daemon["w"] * scoped_daemon["h"] * 8 < whole_daemon["w"] * whole_daemon["h"]
+
+    # Counts, choices and tiles cover the scope.
+    assert page.text_content("#counts") == "2 hosts · 2 daemons · 3 containers (3 running)"
+    assert page.evaluate(OPTIONS, "filter-host") == ["", host, side_box]
+    assert page.evaluate(OPTIONS, "filter-daemon") == ["", daemon, side_daemon]
     wait_until(
         page,
         "() => document.querySelector('[data-tile=containers] .tile-value').textContent === '3'",
     )
     assert "1 DinD · 2 DooD" in tile_text(page, "roles")
+    page.screenshot(path=str(artifacts_dir / "dashboard-scope.png"))
 
-    # The page's own controls narrow the scope further, and clear back to it.
+    # Containers started after the page loaded: the one outside the scope never arrives; nothing
+    # already drawn moves.
+    before = page.evaluate(POSITIONS, [dind, dood, side])
+    late_plain, late_dood = f"container:{late_plain_hex}", f"container:{late_dood_hex}"
+    changes = pretend_engine(
+        "scope-host",
+        "TEST:SCOPE:1",
+        *containers(
+            pretend_container(late_plain_hex, "web-late", {}),
+            pretend_container(late_dood_hex, "ci-runner-2", {}, mounts=socket),
+        ),
+    )
+    assert publish(changes)
+    wait_for_nodes(page, [late_dood])
+    wait_until(page, "id => window.topology.store.nodes.has(id)", late_plain)
+    assert page.evaluate(DRAWN, [late_plain]) == [False]
+    assert page.evaluate(POSITIONS, [dind, dood, side]) == before
+    wait_until(
+        page,
+        "() => document.querySelector('[data-tile=containers] .tile-value').textContent === '4'",
+    )
+    assert "1 DinD · 3 DooD" in tile_text(page, "roles")
+
+    # A state change takes a node out of the picture, and with it the boxes left holding nothing
+    # in scope; running again, it comes back with them (and to its pinned place).
+    assert publish(side_host("exited"))
+    wait_until(
+        page,
+        "ids => ids.every(id => window.topology.cy.getElementById(id).empty())",
+        [side, side_daemon, side_box],
+    )
+    wait_until(
+        page,
+        "() => document.getElementById('counts').textContent"
+        " === '1 host · 1 daemon · 3 containers (3 running)'",
+    )
+    assert page.evaluate(OPTIONS, "filter-host") == ["", host]
+    assert page.evaluate(POSITIONS, [dind, dood]) == before[:2]
+    assert publish(side_host("running"))
+    wait_for_nodes(page, [side, side_daemon, side_box])
+    assert facts(page, side)[side]["parent"] == side_daemon
+    assert facts(page, side)[side]["position"] == side_pin
+    wait_until(
+        page,
+        "() => document.getElementById('counts').textContent"
+        " === '2 hosts · 2 daemons · 4 containers (4 running)'",
+    )
+
+    # The page's own controls narrow the scope further by hiding in place, and clear back to it.
+    drawn = [dind, dood, late_dood]
+    before = page.evaluate(POSITIONS, drawn)
     page.select_option("#filter-role", "dood")
     wait_until(page, "() => new URLSearchParams(location.search).get('role') === 'dood'")
-    assert page.evaluate(SHOWN, [dind, dood, late_dood, plain]) == [False, True, True, False]
+    assert page.evaluate(SHOWN, drawn) == [False, True, True]
+    assert page.evaluate(DRAWN, drawn) == [True, True, True]
     page.select_option("#filter-role", "plain")
     page.wait_for_selector("#empty-state:not([hidden])")
-    assert page.evaluate(SHOWN, [dind, dood, late_dood, plain]) == [False, False, False, False]
+    assert page.evaluate(SHOWN, drawn) == [False, False, False]
     page.click("#clear-filters")
     wait_until(page, "() => !new URLSearchParams(location.search).has('role')")
-    assert page.evaluate(SHOWN, [dind, dood, late_dood, plain]) == [True, True, True, False]
+    assert page.evaluate(SHOWN, drawn) == [True, True, True]
+    assert page.evaluate(POSITIONS, drawn) == before
 
-    # The JSON export holds what is shown.
+    # The JSON export holds what is shown: the scope and its boxes.
     page.click("#export-button")
     with page.expect_download() as download:
         page.click("[data-export=json]")
     target = tmp_path / "shown.json"
     download.value.save_as(target)
-    exported = {node["id"] for node in json.loads(target.read_text())["nodes"]}
-    assert {dind, dood, late_dood} <= exported
-    assert not {plain, late_plain} & exported
+    exported = json.loads(target.read_text())
+    exported_ids = {node["id"] for node in exported["nodes"]}
+    assert exported_ids == {dind, dood, late_dood, side, daemon, side_daemon, host, side_box}
+    assert {edge["source"] for edge in exported["edges"]} == {dood, late_dood, side}
 
-    # The wall screen applies the same scope, and does not spell it out.
+    # The wall screen holds the same scope, and does not spell it out.
     page.goto(f"{daphne_server.url}/dashboards/{wall.pk}/kiosk/")
-    wait_for_nodes(page, [dind, dood, plain, late_plain, late_dood])
-    shown = page.evaluate(SHOWN, [dind, dood, late_dood, plain, late_plain])
-    assert shown == [True, True, True, False, False]
+    wait_for_nodes(page, [dind, dood, late_dood, side])
+    assert page.evaluate(DRAWN, [plain, late_plain, *workloads]) == [False] * (WORKLOADS + 2)
+    assert page.evaluate(SHOWN, [dind, dood, late_dood, side]) == [True] * 4
     assert page.locator("#dashboard-scope").count() == 0
     assert page_errors == []

@@ -1,5 +1,9 @@
 // The live dashboard: wires the websocket, the store, the graph, filters, details and exports;
-// for a saved dashboard its tiles and pinned positions; `?kiosk=1` is the wall-screen form.
+// for a saved dashboard its scope, tiles and pinned positions; `?kiosk=1` is the wall-screen form.
+//
+// With a saved dashboard whose filters set anything, the page works on the part of the store its
+// scope holds (`shown`, a ScopedGraph): the graph, counts, host and daemon choices, tiles, details
+// and the JSON export. Without one, `shown` is the store itself.
 
 import { LiveConnection } from "./connection.js";
 import { DetailsPanel } from "./details.js";
@@ -9,6 +13,7 @@ import { GraphView, LAYOUTS } from "./graph-view.js";
 import { fillIcons } from "./icons.js";
 import { AutoFit, Freshness, KIOSK_CONNECTION, offscreenFilterControls, setUpKioskView } from "./kiosk.js";
 import { PinnedPositions, PositionSaver } from "./positions.js";
+import { Scope, ScopedGraph } from "./scope.js";
 import { GraphStore } from "./store.js";
 import { Tiles } from "./tiles.js";
 
@@ -20,8 +25,12 @@ const kiosk = Boolean(config.kiosk);
 const dashboard = config.dashboard; // the saved dashboard shown, or null
 
 const store = new GraphStore();
+const scope = new Scope(dashboard?.filters);
+const scoped = scope.active ? new ScopedGraph(store, scope) : null;
+/** What the page shows: the whole store, or the part of it the dashboard's scope holds. */
+const shown = scoped || store;
 const graphArea = document.querySelector(".graph-area");
-const view = new GraphView($("graph"), store);
+const view = new GraphView($("graph"), shown);
 // Fits keep the graph clear of the open panels over it (the legend, the tiles, and any other).
 const OVERLAYS = ".graph-area details.legend[open], .graph-area > .tiles:not([hidden]), .kiosk-bar";
 view.overlays = () => {
@@ -53,7 +62,7 @@ const filters = new Filters(
     refreshTiles(null);
     view.fit();
   },
-  dashboard?.filters, // the dashboard's scope: the controls narrow it further
+  scope.active ? scope : null, // the controls narrow the dashboard's scope further
 );
 
 const details = kiosk
@@ -99,7 +108,7 @@ const tiles = dashboard && $("tiles") ? new Tiles($("tiles"), dashboard.tiles) :
 // Those who may save see pinned nodes free to drag; everyone else sees them locked in place.
 const pinned = new PinnedPositions(view, dashboard?.positions, { lock: !dashboard?.maySavePositions });
 if (dashboard?.maySavePositions && $("save-positions")) {
-  new PositionSaver({ button: $("save-positions"), status: $("positions-status") }, view, dashboard, pinned);
+  new PositionSaver({ button: $("save-positions"), status: $("positions-status") }, view, dashboard, pinned, store);
 }
 if (kiosk) setUpKioskView(view);
 const autoFit = kiosk ? new AutoFit(view, [$("graph"), document.querySelector(".kiosk-bar")]) : null;
@@ -113,14 +122,14 @@ function isShown(id) {
 }
 
 function refreshTiles(change) {
-  if (tiles) tiles.update(store.nodes.values(), isShown, change);
+  if (tiles) tiles.update(shown.nodes.values(), isShown, change);
 }
 
 function select(id) {
   if (!details) return;
   view.select(id);
   setParam("node", id);
-  if (id) details.show(id, store);
+  if (id) details.show(id, shown);
   else details.hide();
   // The panel takes room from the graph: tell Cytoscape its box changed.
   requestAnimationFrame(() => view.cy.resize());
@@ -133,17 +142,19 @@ function record(entry) {
   if (timings.length > MAX_TIMINGS) timings.shift();
 }
 
-function render(change, type, receivedAt, message) {
+/** Draw a change of the store (as far as the dashboard's scope holds it) and refresh the rest. */
+function render(storeChange, type, receivedAt, message) {
+  const change = scoped ? scoped.follow(storeChange) : storeChange;
   const first = !view.laidOut;
   const arrived = view.apply(change);
   if (pinned.apply(arrived) && first) view.fitNow();
-  filters.populate(store);
+  filters.populate(shown);
   refreshVisibility();
-  details?.refresh(store);
+  details?.refresh(shown);
   refreshStatus();
   refreshTiles(change);
   autoFit?.afterChange();
-  if (pendingSelection && store.nodes.has(pendingSelection)) {
+  if (pendingSelection && shown.nodes.has(pendingSelection)) {
     const id = pendingSelection;
     pendingSelection = null;
     select(id);
@@ -250,7 +261,7 @@ function plural(count, word) {
 
 function refreshStatus() {
   if (kiosk) return;
-  const counts = store.counts();
+  const counts = shown.counts();
   $("counts").textContent =
     `${plural(counts.host, "host")} · ${plural(counts.daemon, "daemon")} · ` +
     `${plural(counts.container, "container")} (${counts.running} running)`;
@@ -259,7 +270,7 @@ function refreshStatus() {
 }
 
 function refreshVisibility() {
-  const matched = filters.apply(view.cy, store);
+  const matched = filters.apply(view.cy, shown);
   const empty = $("empty-state");
   const clear = $("empty-clear") || document.createElement("button"); // none on a wall screen
   if (store.version === null) {
@@ -326,7 +337,7 @@ function wireControls() {
     try {
       if (choice === "png") await exportPng(view.cy, store.version);
       else if (choice === "svg") exportSvg(view.cy, store.version);
-      else if (choice === "json") exportJson(store, isShown);
+      else if (choice === "json") exportJson(shown, isShown);
       else if (choice === "dot") await exportDot(config.dotUrl, store.version);
     } catch (error) {
       console.error("topology: export failed", error);
@@ -353,4 +364,4 @@ refreshVisibility();
 connection.start();
 
 // A handle for the browser tests and benchmarks (and the console).
-window.topology = { cy: view.cy, store, view, filters, connection, timings };
+window.topology = { cy: view.cy, store, shown, view, filters, connection, timings };

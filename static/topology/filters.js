@@ -1,11 +1,11 @@
 // Search and filters, kept in the URL so that a view can be shared.
 //
-// A node matches when it is in the saved dashboard's scope (if one is shown) and passes every
-// active filter; matches are shown with the boxes that hold them (their ancestors), everything
-// else is hidden where it stands (nothing moves).
+// They act on the graph the view holds (with a saved dashboard, only what its scope holds: see
+// scope.js). A node matches when it is in that scope and passes every active filter; matches are
+// shown with the boxes that hold them (their ancestors), everything else is hidden where it
+// stands (nothing moves).
 
 import { endBatchShallow } from "./graph-view.js";
-import { Scope } from "./scope.js";
 
 const FIELDS = ["q", "host", "daemon", "role", "state"];
 const SEARCH_DELAY_MS = 120;
@@ -30,12 +30,13 @@ export class Filters {
    *          daemon: HTMLSelectElement, role: HTMLSelectElement, state: HTMLSelectElement,
    *          clear: HTMLButtonElement}} controls
    * @param {() => void} onChange
-   * @param {object|null} [scopeFilters]  the saved dashboard's filters: the view's scope
+   * @param {import("./scope.js").Scope|null} [scope]  the saved dashboard's scope, if any: the
+   *   graph given to `apply` holds it and the boxes around it, and only what is in it can match
    */
-  constructor(controls, onChange, scopeFilters = null) {
+  constructor(controls, onChange, scope = null) {
     this.controls = controls;
     this.onChange = onChange;
-    this.scope = new Scope(scopeFilters);
+    this.scope = scope;
     this.values = { q: "", host: "", daemon: "", role: "", state: "" };
     this.searchCache = new Map();
     this.readUrl();
@@ -57,11 +58,6 @@ export class Filters {
   /** Whether the user's own controls filter anything. */
   get userActive() {
     return FIELDS.some((name) => this.values[name]);
-  }
-
-  /** Whether anything is hidden: by the user's controls or by the dashboard's scope. */
-  get active() {
-    return this.userActive || this.scope.active;
   }
 
   readUrl() {
@@ -111,11 +107,11 @@ export class Filters {
     this.controls.clear.hidden = !this.userActive;
   }
 
-  /** Refresh the host and daemon choices from the store, keeping what is selected. */
-  populate(store) {
+  /** Refresh the host and daemon choices from the graph shown, keeping what is selected. */
+  populate(graph) {
     const hosts = [];
     const daemons = [];
-    for (const node of store.nodes.values()) {
+    for (const node of graph.nodes.values()) {
       if (node.kind === "host") hosts.push(node);
       else if (node.kind === "daemon") daemons.push(node);
     }
@@ -140,7 +136,7 @@ export class Filters {
   }
 
   matches(node, store) {
-    if (!this.scope.matches(node, store)) return false;
+    if (this.scope && !this.scope.matches(node, store)) return false;
     const { q, host, daemon, role, state } = this.values;
     if (role && (node.kind !== "container" || node.role !== role)) return false;
     if (state && (node.kind !== "container" || node.status !== state)) return false;
@@ -160,10 +156,15 @@ export class Filters {
     return true;
   }
 
-  /** Hide what does not match (keeping the boxes around matches); returns how many matched. */
+  /**
+   * Hide what does not match (keeping the boxes around matches); returns how many matched.
+   *
+   * @param {object} cy
+   * @param {import("./store.js").GraphReads} store  the graph drawn in `cy`
+   */
   apply(cy, store) {
     if (this.searchCache.size > store.nodes.size * 2) this.searchCache = new Map();
-    if (!this.active) {
+    if (!this.userActive) {
       cy.startBatch();
       try {
         cy.elements(".filtered-out").removeClass("filtered-out");

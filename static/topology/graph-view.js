@@ -1,4 +1,5 @@
-// The Cytoscape picture of the store: applies changes in place and runs the layouts.
+// The Cytoscape picture of the graph (the store's, or the part of it a dashboard's scope holds):
+// applies changes in place and runs the layouts.
 
 import { nestedGrid, placeArrivals } from "./layout.js";
 import { boxLabelFont, displayLabel, stylesheet } from "./style.js";
@@ -109,10 +110,11 @@ function labelMeasurer() {
 export class GraphView {
   /**
    * @param {HTMLElement} container
-   * @param {import("./store.js").GraphStore} store
+   * @param {import("./store.js").GraphReads} graph  what is drawn: the store, or a scoped part
+   *   of it (see `ScopedGraph`); the changes given to `apply` are this graph's
    */
-  constructor(container, store) {
-    this.store = store;
+  constructor(container, graph) {
+    this.graph = graph;
     this.layoutName = "nested";
     this.laidOut = false;
     this.gridBounds = null;
@@ -194,15 +196,15 @@ export class GraphView {
 
   /** The contract node for `id`, or the data of a view-only node (a socket pin). */
   nodeOf(id) {
-    return this.store.nodes.get(id) || this.cy.getElementById(id).data();
+    return this.graph.nodes.get(id) || this.cy.getElementById(id).data();
   }
 
   /** The data of the socket pin for each daemon that a DooD edge reaches. */
   wantedPins(daemonExists) {
     const pins = new Map();
-    for (const edge of this.store.edges.values()) {
+    for (const edge of this.graph.edges.values()) {
       if (edge.kind !== "socket" || pins.has(edge.target) || !daemonExists(edge.target)) continue;
-      const daemon = this.store.nodes.get(edge.target);
+      const daemon = this.graph.nodes.get(edge.target);
       const data = {
         id: socketPinId(edge.target),
         kind: "socket",
@@ -237,20 +239,20 @@ export class GraphView {
   }
 
   /**
-   * Apply a store change to the picture. Only what changed is touched; arrivals are placed
+   * Apply a change of the graph to the picture. Only what changed is touched; arrivals are placed
    * next to their siblings. The first change of all gets a full layout.
    *
    * @returns {string[]} the ids of the nodes that arrived
    */
   apply(change) {
     const cy = this.cy;
-    const store = this.store;
+    const graph = this.graph;
     const initial = !this.laidOut;
     const arrived = [];
     const touched = new Set();
     const exists = (id) => cy.getElementById(id).nonempty();
     const hasChildren = new Set();
-    for (const node of store.nodes.values()) if (node.parent) hasChildren.add(node.parent);
+    for (const node of graph.nodes.values()) if (node.parent) hasChildren.add(node.parent);
     const label = (node) => displayLabel(node, hasChildren.has(node.id));
 
     let moved = false;
@@ -264,8 +266,8 @@ export class GraphView {
         if (element.empty()) continue;
         // Keep children that survive (they were moved elsewhere in the same change).
         element.children().forEach((child) => {
-          if (!removed.has(child.id()) && store.nodes.has(child.id())) {
-            const next = store.nodes.get(child.id())?.parent;
+          if (!removed.has(child.id()) && graph.nodes.has(child.id())) {
+            const next = graph.nodes.get(child.id())?.parent;
             child.move({ parent: next && next !== id && exists(next) ? next : null });
           }
         });
@@ -331,7 +333,7 @@ export class GraphView {
 
       // A node's text depends on whether it is drawn as a box (has children) or not.
       for (const id of touched) {
-        const node = store.nodes.get(id);
+        const node = graph.nodes.get(id);
         const element = cy.getElementById(id);
         if (!node || element.empty()) continue;
         // Setting data restyles a box and everything in it: only when the text changes.

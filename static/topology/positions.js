@@ -39,22 +39,36 @@ function errorText(status, payload) {
   return payload.detail || `The server answered ${status}.`;
 }
 
-/** The "Save positions" button: PATCHes every leaf's place to the dashboard. */
+/**
+ * The "Save positions" button: PATCHes every drawn leaf's place to the dashboard, keeping the
+ * saved places of nodes that exist but are not drawn (outside the dashboard's scope for now).
+ */
 export class PositionSaver {
   /**
    * @param {{button: HTMLButtonElement, status: HTMLElement}} elements
    * @param {import("./graph-view.js").GraphView} view
    * @param {{apiUrl: string, csrfToken: string}} dashboard
    * @param {PinnedPositions} pinned  told about what was saved
+   * @param {import("./store.js").GraphStore} store  the whole graph
    */
-  constructor(elements, view, dashboard, pinned) {
+  constructor(elements, view, dashboard, pinned, store) {
     this.elements = elements;
     this.view = view;
+    this.store = store;
     this.dashboard = dashboard;
     this.pinned = pinned;
     this.saving = false;
     elements.button.addEventListener("click", () => this.save());
     view.cy.on("dragfree", "node", () => this.markUnsaved());
+  }
+
+  /** Saved places of nodes the graph holds but the view does not draw. */
+  undrawnPins() {
+    const kept = {};
+    for (const [id, at] of Object.entries(this.pinned.saved)) {
+      if (this.store.nodes.has(id) && this.view.cy.getElementById(id).empty()) kept[id] = at;
+    }
+    return kept;
   }
 
   markUnsaved() {
@@ -71,7 +85,7 @@ export class PositionSaver {
     if (this.saving) return;
     this.saving = true;
     this.elements.button.disabled = true;
-    const positions = this.view.leafPositions();
+    const positions = { ...this.undrawnPins(), ...this.view.leafPositions() };
     this.say("Saving…", "neutral");
     try {
       const { ok, status, payload } = await requestJson(

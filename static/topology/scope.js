@@ -11,7 +11,12 @@
 //   label    a container with a matching label, case as typed: `key=value` is a glob matched
 //            against each whole `key=value`; a bare `key` (globs allowed) asks only that the label
 //            is there.
-// The page's own filters narrow the scope further; what is in neither is hidden as they hide it.
+//
+// The scope decides what the map holds, not just what it shows: a scoped view draws the nodes in
+// scope and the boxes around them (their ancestors) and nothing else, so its layouts place only
+// those. The page's own filters narrow it further by hiding nodes where they stand.
+
+import { emptyChange, GraphReads } from "./store.js";
 
 const LIST_KEYS = ["hosts", "daemons", "roles", "states"];
 
@@ -83,5 +88,93 @@ export class Scope {
       if (daemons && !chain.some((link) => daemons.has(link.id))) return false;
     }
     return true;
+  }
+}
+
+/**
+ * The ids a view scoped to `scope` holds: every node in scope and the boxes around it (its
+ * ancestors: host, daemon, DinD container, nested daemon), so that nesting stays drawn.
+ *
+ * @param {import("./store.js").GraphStore} store  the whole graph
+ * @param {Scope} scope
+ * @returns {Set<string>}
+ */
+export function idsInView(store, scope) {
+  if (!scope.active) return new Set(store.nodes.keys());
+  const ids = new Set();
+  for (const node of store.nodes.values()) {
+    if (ids.has(node.id) || !scope.matches(node, store)) continue;
+    ids.add(node.id);
+    for (const ancestor of store.ancestors(node.id)) {
+      if (ids.has(ancestor.id)) break; // and so are the rest of the chain
+      ids.add(ancestor.id);
+    }
+  }
+  return ids;
+}
+
+/**
+ * The part of the store a dashboard's scope holds (see `idsInView`), read like the store itself.
+ * `follow` turns each change of the store into the change of this part: what enters the scope is
+ * added, what leaves it (and boxes left holding nothing in scope) is removed.
+ */
+export class ScopedGraph extends GraphReads {
+  /**
+   * @param {import("./store.js").GraphStore} store
+   * @param {Scope} scope
+   */
+  constructor(store, scope) {
+    super();
+    this.store = store;
+    this.scope = scope;
+    /** @type {Map<string, import("./store.js").GraphNode>} */
+    this.nodes = new Map();
+    /** @type {Map<string, import("./store.js").GraphEdge>} */
+    this.edges = new Map();
+  }
+
+  get version() {
+    return this.store.version;
+  }
+
+  get generatedAt() {
+    return this.store.generatedAt;
+  }
+
+  get updatedAt() {
+    return this.store.updatedAt;
+  }
+
+  /**
+   * Take in a change the store has just applied.
+   *
+   * @param {import("./store.js").Change} change  the store's
+   * @returns {import("./store.js").Change} the change to this part of the graph
+   */
+  follow(change) {
+    const store = this.store;
+    const wanted = idsInView(store, this.scope);
+    const scoped = emptyChange();
+    const updatedNodes = new Set(change.updatedNodes.map((node) => node.id));
+    const nodes = new Map();
+    for (const id of this.nodes.keys()) if (!wanted.has(id)) scoped.removedNodes.push(id);
+    for (const id of wanted) {
+      const node = store.nodes.get(id);
+      nodes.set(id, node);
+      if (!this.nodes.has(id)) scoped.addedNodes.push(node);
+      else if (updatedNodes.has(id)) scoped.updatedNodes.push(node);
+    }
+    const updatedEdges = new Set(change.updatedEdges.map((edge) => edge.id));
+    const edges = new Map();
+    for (const [id, edge] of store.edges) {
+      if (!wanted.has(edge.source) || !wanted.has(edge.target)) continue;
+      edges.set(id, edge);
+      if (!this.edges.has(id)) scoped.addedEdges.push(edge);
+      else if (updatedEdges.has(id)) scoped.updatedEdges.push(edge);
+    }
+    for (const id of this.edges.keys()) if (!edges.has(id)) scoped.removedEdges.push(id);
+    this.nodes = nodes;
+    this.edges = edges;
+    return scoped;
   }
 }

@@ -15,7 +15,7 @@
  * @property {string[]} removedEdges
  */
 
-function emptyChange() {
+export function emptyChange() {
   return { addedNodes: [], updatedNodes: [], removedNodes: [], addedEdges: [], updatedEdges: [], removedEdges: [] };
 }
 
@@ -23,8 +23,50 @@ function sameJson(a, b) {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-export class GraphStore {
+/** What a graph held by the page answers, whether the whole of it or a dashboard's part of it. */
+export class GraphReads {
+  /** The graph in contract form (for the JSON export). */
+  toJSON() {
+    return {
+      version: this.version,
+      generated_at: this.generatedAt,
+      nodes: [...this.nodes.values()],
+      edges: [...this.edges.values()],
+    };
+  }
+
+  children(id) {
+    const found = [];
+    for (const node of this.nodes.values()) if (node.parent === id) found.push(node);
+    return found;
+  }
+
+  /** The chain of parents from `id` up to its host, nearest first. */
+  ancestors(id) {
+    const chain = [];
+    const seen = new Set([id]);
+    let node = this.nodes.get(id);
+    while (node && node.parent && !seen.has(node.parent)) {
+      seen.add(node.parent);
+      node = this.nodes.get(node.parent);
+      if (node) chain.push(node);
+    }
+    return chain;
+  }
+
+  counts() {
+    const counts = { host: 0, daemon: 0, container: 0, running: 0 };
+    for (const node of this.nodes.values()) {
+      counts[node.kind] = (counts[node.kind] || 0) + 1;
+      if (node.kind === "container" && node.status === "running") counts.running += 1;
+    }
+    return counts;
+  }
+}
+
+export class GraphStore extends GraphReads {
   constructor() {
+    super();
     /** @type {number|null} */
     this.version = null;
     this.generatedAt = null;
@@ -92,43 +134,5 @@ export class GraphStore {
     this.version = message.version;
     this.updatedAt = new Date();
     return change;
-  }
-
-  /** The graph in contract form (for the JSON export). */
-  toJSON() {
-    return {
-      version: this.version,
-      generated_at: this.generatedAt,
-      nodes: [...this.nodes.values()],
-      edges: [...this.edges.values()],
-    };
-  }
-
-  children(id) {
-    const found = [];
-    for (const node of this.nodes.values()) if (node.parent === id) found.push(node);
-    return found;
-  }
-
-  /** The chain of parents from `id` up to its host, nearest first. */
-  ancestors(id) {
-    const chain = [];
-    const seen = new Set([id]);
-    let node = this.nodes.get(id);
-    while (node && node.parent && !seen.has(node.parent)) {
-      seen.add(node.parent);
-      node = this.nodes.get(node.parent);
-      if (node) chain.push(node);
-    }
-    return chain;
-  }
-
-  counts() {
-    const counts = { host: 0, daemon: 0, container: 0, running: 0 };
-    for (const node of this.nodes.values()) {
-      counts[node.kind] = (counts[node.kind] || 0) + 1;
-      if (node.kind === "container" && node.status === "running") counts.running += 1;
-    }
-    return counts;
   }
 }

@@ -1,5 +1,6 @@
 // A dashboard's summary tiles: counts over the graph as the page shows it (the server has already
-// cut it to the user's teams; the filters hide the rest), refreshed with every change.
+// cut it to the user's teams, the dashboard's scope to what it holds; the filters hide the rest),
+// refreshed with every change.
 //
 // Daemon text never reaches these tiles: they show numbers, fixed words and times.
 
