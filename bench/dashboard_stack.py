@@ -109,9 +109,8 @@ class Stack:
         import requests
 
         port = free_port()
-        daphne = str(Path(sys.executable).with_name("daphne"))
         process = self._spawn(
-            [daphne, "-b", "127.0.0.1", "-p", str(port), "topology.asgi:application"], "daphne"
+            [sys.executable, "-m", "topology.serve", "-b", "127.0.0.1", "-p", str(port)], "daphne"
         )
         self.url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60

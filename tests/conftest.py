@@ -408,10 +408,9 @@ class LiveServer:
 def start_daphne(env: dict[str, str], log: Path, port: int | None = None) -> LiveServer:
     """Start Daphne (the production server) on a free loopback port; wait until it answers."""
     port = port or free_port()
-    daphne = Path(sys.executable).with_name("daphne")
     with log.open("ab") as output:
         process = subprocess.Popen(
-            [str(daphne), "-b", "127.0.0.1", "-p", str(port), "topology.asgi:application"],
+            [sys.executable, "-m", "topology.serve", "-b", "127.0.0.1", "-p", str(port)],
             cwd=settings.BASE_DIR,
             env=env,
             stdout=output,

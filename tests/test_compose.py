@@ -218,8 +218,8 @@ def test_the_services_are_the_procfile_processes_plus_redis_postgres_and_the_pro
 ) -> None:
     assert set(services) == APP_SERVICES | {"docker-proxy", "redis", "postgres"}
     procfile = (ROOT / "Procfile").read_text()
-    assert "topology.asgi:application" in command_of(services["web"])
-    assert command_of(services["web"])[0] == "daphne" and "daphne" in procfile
+    assert command_of(services["web"])[:3] == ["python", "-m", "topology.serve"]
+    assert "-m topology.serve" in procfile
     assert command_of(services["beat"])[:4] == ["celery", "-A", "topology", "beat"]
     assert command_of(services["events"])[-1] == "watch_events"
     assert command_of(services["migrate"])[-2:] == ["migrate", "--noinput"]

@@ -400,3 +400,21 @@ def test_a_team_member_sees_only_what_the_team_may(db) -> None:
         await communicator.disconnect()
 
     run(scenario)
+
+
+def test_a_snapshot_too_large_to_send_is_an_error_the_page_can_show(user, settings) -> None:
+    engine_says(*(container(f"{digit:x}", f"c{digit}") for digit in range(1, 16)))
+    settings.TOPOLOGY_WEBSOCKET_MAX_MESSAGE_BYTES = 2_000
+    headers = session_headers(user)
+
+    async def scenario() -> None:
+        communicator = WebsocketCommunicator(application, PATH, headers=headers)
+        assert (await communicator.connect(timeout=5))[0]
+        error = await communicator.receive_json_from(timeout=5)
+        assert error["type"] == "error" and error["code"] == "snapshot_too_large"
+        assert "TOPOLOGY_WEBSOCKET_MAX_MESSAGE_BYTES" in error["message"]
+        await communicator.send_json_to({"type": "ping"})
+        assert (await communicator.receive_json_from(timeout=5))["type"] == "pong"
+        await communicator.disconnect()
+
+    run(scenario)

@@ -97,6 +97,12 @@ DOCKER_HOST_INSECURE = read_bool("TOPOLOGY_DOCKER_HOST_INSECURE", False)
 
 TOPOLOGY_POLL_SECONDS = read_number("TOPOLOGY_POLL_SECONDS", 2.0, minimum=0.2, maximum=3600)
 TOPOLOGY_STALE_GRACE_SECONDS = read_number("TOPOLOGY_STALE_GRACE_SECONDS", 300.0, minimum=0)
+# The largest websocket message the server sends (a snapshot: about 420 bytes a node).
+TOPOLOGY_WEBSOCKET_MAX_MESSAGE_BYTES = int(
+    read_number(
+        "TOPOLOGY_WEBSOCKET_MAX_MESSAGE_BYTES", 16 * 2**20, minimum=2**20, maximum=256 * 2**20
+    )
+)
 TOPOLOGY_DOCKER_CONNECT_TIMEOUT = read_number("TOPOLOGY_DOCKER_CONNECT_TIMEOUT", 2.0, minimum=0.1)
 TOPOLOGY_DOCKER_READ_TIMEOUT = read_number("TOPOLOGY_DOCKER_READ_TIMEOUT", 10.0, minimum=0.1)
 TOPOLOGY_HEALTH_TIMEOUT = read_number("TOPOLOGY_HEALTH_TIMEOUT", 2.0, minimum=0.1, maximum=30)

@@ -190,6 +190,10 @@ function onMessage(message, receivedAt) {
     render(store.applyDelta(message), "delta", receivedAt, message);
   } else if (message.type === "error") {
     console.warn(`topology: the server said ${message.code}: ${message.message}`);
+    if (message.code === "snapshot_too_large") {
+      $("empty-text").textContent = `The map cannot be shown: ${message.message}.`;
+      $("empty-state").hidden = false;
+    }
   }
 }
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from topology.inventory import graph, queries
 from topology.inventory.broadcast import GROUP
@@ -175,9 +176,17 @@ class TopologyConsumer(AsyncWebsocketConsumer):
         self.version = current["version"]
         self.visible = {node["id"] for node in current["nodes"]}
         self.last_snapshot_at = time.monotonic()
-        await self.send(
-            text_data=_dumps({"type": "snapshot", "version": current["version"], "graph": current})
-        )
+        text = _dumps({"type": "snapshot", "version": current["version"], "graph": current})
+        size = len(text.encode())
+        if size > settings.TOPOLOGY_WEBSOCKET_MAX_MESSAGE_BYTES:
+            await self._send_error(
+                "snapshot_too_large",
+                f"the graph ({len(current['nodes'])} nodes, {size} bytes) is larger than this "
+                f"server sends in one message ({settings.TOPOLOGY_WEBSOCKET_MAX_MESSAGE_BYTES} "
+                "bytes): raise TOPOLOGY_WEBSOCKET_MAX_MESSAGE_BYTES",
+            )
+            return
+        await self.send(text_data=text)
 
     async def _send_error(self, code: str, text: str) -> None:
         await self.send(text_data=_dumps({"type": "error", "code": code, "message": text}))
