@@ -55,7 +55,7 @@ def test_registration_with_a_bad_certificate_is_refused(team) -> None:
         tls_client_cert="-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----",
         tls_client_key=authority.client.key,
     )
-    assert status == 400 and "did not answer" in str(body)
+    assert status == 400 and "The client certificate is not a PEM certificate" in str(body)
 
 
 def test_only_team_admins_register_and_only_site_admins_allow_insecure(team, admin_user) -> None:

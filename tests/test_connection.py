@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.fake_engine import FakeEngine
+from tests.tls_material import make_authority
 from topology.engine.connection import (
     EngineAddress,
     EngineError,
@@ -14,6 +16,7 @@ from topology.engine.connection import (
     TLSMaterial,
     open_client,
     ping,
+    tls_material_problems,
 )
 from topology.engine.reading import open_reader
 from topology.engine.types import Route
@@ -70,3 +73,22 @@ def test_hanging_engine_times_out(tmp_path) -> None:
             reader.info()
         reader.close()
     assert time.monotonic() - started < 4
+
+
+def test_tls_material_is_checked_before_any_connection() -> None:
+    authority, stranger = make_authority(), make_authority("someone-else")
+    good = TLSMaterial(authority.ca.cert, authority.client.cert, authority.client.key)
+    assert tls_material_problems(good) == {}
+    garbage = "-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n"
+    problems = tls_material_problems(
+        TLSMaterial(garbage, authority.client.cert, stranger.client.key)
+    )
+    assert problems == {
+        "ca_cert": "The CA certificate is not a PEM certificate (-----BEGIN CERTIFICATE-----).",
+        "client_key": "The client key is not the key of the client certificate.",
+    }
+    assert "not a PEM private key" in tls_material_problems(
+        TLSMaterial("", authority.client.cert, "-----BEGIN PRIVATE KEY-----\nx\n")
+    ).get("client_key", "")
+    later = datetime.now(UTC) + timedelta(days=2)
+    assert "expired on" in tls_material_problems(good, now=later)["client_cert"]

@@ -171,3 +171,24 @@ def test_a_refused_key_is_said_plainly(db, ssh_engine, tmp_path) -> None:
     text = response.content.decode()
     assert "The connection test failed" in text and "refused the ssh key" in text
     assert "Choose the files again" in text and not Endpoint.objects.exists()
+
+
+def test_the_engine_form_says_what_is_wrong_with_uploaded_certificates(db) -> None:
+    from tests.tls_material import make_authority
+
+    client, team = _team_member("admin")
+    authority, stranger = make_authority(), make_authority("someone-else")
+    response = client.post(
+        f"/teams/{team.slug}/engines/new/",
+        {
+            "name": "tls-lab",
+            "url": "tcp://127.0.0.1:9",
+            "tls_ca_cert": _upload("ca.pem", "not a certificate"),
+            "tls_client_cert": _upload("cert.pem", authority.client.cert),
+            "tls_client_key": _upload("key.pem", stranger.client.key),
+        },
+    )
+    text = response.content.decode()
+    assert "The CA certificate is not a PEM certificate" in text
+    assert "The client key is not the key of the client certificate." in text
+    assert not Endpoint.objects.exists()

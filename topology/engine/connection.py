@@ -6,6 +6,7 @@ import hashlib
 import os
 import tempfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,6 +14,8 @@ import docker
 import docker.errors
 import docker.tls
 import requests.exceptions
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from docker.constants import MINIMUM_DOCKER_API_VERSION
 from docker.utils import version_lt
 
@@ -27,6 +30,42 @@ class TLSMaterial:
     ca_cert: str = ""
     client_cert: str = ""
     client_key: str = ""
+
+
+def tls_material_problems(material: TLSMaterial, now: datetime | None = None) -> dict[str, str]:
+    """What is wrong with TLS material, found without connecting, by part (``ca_cert``,
+    ``client_cert``, ``client_key``): not PEM, expired, or a key that is not the certificate's.
+    An empty answer does not mean the engine will accept it; the connection test says that."""
+    now = now or datetime.now(UTC)
+    problems: dict[str, str] = {}
+    certificates = {}
+    for part, text, name in [
+        ("ca_cert", material.ca_cert, "The CA certificate"),
+        ("client_cert", material.client_cert, "The client certificate"),
+    ]:
+        if not text:
+            continue
+        try:
+            certificate = x509.load_pem_x509_certificate(text.encode())
+        except ValueError:
+            problems[part] = f"{name} is not a PEM certificate (-----BEGIN CERTIFICATE-----)."
+            continue
+        certificates[part] = certificate
+        if certificate.not_valid_after_utc < now:
+            expired = certificate.not_valid_after_utc.strftime("%Y-%m-%d")
+            problems[part] = f"{name} expired on {expired}."
+        elif certificate.not_valid_before_utc > now:
+            problems[part] = f"{name} is not valid yet."
+    if material.client_key:
+        try:
+            key = serialization.load_pem_private_key(material.client_key.encode(), password=None)
+        except (ValueError, TypeError):
+            problems["client_key"] = "The client key is not a PEM private key without a passphrase."
+        else:
+            certificate = certificates.get("client_cert")
+            if certificate is not None and key.public_key() != certificate.public_key():
+                problems["client_key"] = "The client key is not the key of the client certificate."
+    return problems
 
 
 @dataclass(frozen=True)

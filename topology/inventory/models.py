@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from topology.engine.connection import TLSMaterial, tls_material_problems
 from topology.engine.errors import EngineError
 from topology.engine.ssh import load_private_key, parse_known_hosts
 from topology.engine.types import Route
@@ -97,12 +98,20 @@ class Endpoint(models.Model):
             )
         if scheme != "tcp" and (self.tls_client_cert or self.tls_ca_cert):
             raise ValidationError({"url": "TLS certificates only apply to tcp:// endpoints."})
+        if self.uses_tls:
+            self._clean_tls()
         if scheme != "ssh" and (self.ssh_private_key or self.ssh_known_hosts):
             raise ValidationError(
                 {"url": "An ssh key and host keys only apply to ssh:// endpoints."}
             )
         if scheme == "ssh":
             self._clean_ssh()
+
+    def _clean_tls(self) -> None:
+        material = TLSMaterial(self.tls_ca_cert, self.tls_client_cert, self.tls_client_key)
+        problems = tls_material_problems(material)
+        if problems:
+            raise ValidationError({f"tls_{part}": text for part, text in problems.items()})
 
     def _clean_ssh(self) -> None:
         parts = urlsplit(self.url)
