@@ -76,6 +76,8 @@ api containers list      401    blind   sees    sees      sees     blind    sees
 api container detail     401    404     sees    sees      sees     404      sees
 api daemon register      401    403     403     403       invalid  403      invalid
 engine form page         login  404     403     403       ok       404      ok
+members page             login  404     ok      ok        ok       404      ok
+member add               login  404     403     403       done     404      done
 engine form submit       login  404     403     403       invalid  404      invalid
 teams page               login  blind   sees    sees      sees     blind    sees
 team page                login  404     ok      ok        ok       404      ok
@@ -351,6 +353,13 @@ def _delete_board_api(c: Client, s: Scene) -> str:
     return outcome(response, not Dashboard.objects.filter(pk=board.pk).exists())
 
 
+def _add_member(c: Client, s: Scene) -> str:
+    name = f"newcomer-{get_user_model().objects.count()}"
+    get_user_model().objects.create_user(name)
+    response = c.post("/teams/alpha/members/", {"username": name, "role": "viewer"})
+    return outcome(response, Membership.objects.filter(user__username=name).exists())
+
+
 def _launch_demo(c: Client, s: Scene) -> str:
     known = set(Demo.objects.values_list("pk", flat=True))
     response = c.post("/api/demos/?team=alpha", {"kind": "dind"}, content_type=JSON)
@@ -390,6 +399,8 @@ HTTP_DOORS: dict[str, Callable[[Client, Scene], str]] = {
     "api container detail": lambda c, s: shown(c.get(f"/api/containers/{_alpha_container(s).pk}/")),
     "api daemon register": _register,
     "engine form page": lambda c, s: outcome(c.get("/teams/alpha/engines/new/")),
+    "members page": lambda c, s: outcome(c.get("/teams/alpha/members/")),
+    "member add": _add_member,
     "engine form submit": lambda c, s: outcome(
         c.post("/teams/alpha/engines/new/", {"name": "m", "url": "unix:///nonexistent/m.sock"})
     ),

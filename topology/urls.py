@@ -7,6 +7,7 @@ from topology.dashboards import views as dashboard_views
 from topology.demos import api as demo_api
 from topology.demos import views as demo_views
 from topology.inventory import api, views
+from topology.teams import views as team_views
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -33,6 +34,12 @@ urlpatterns = [
     path("teams/", dashboard_views.team_list, name="teams"),
     path("teams/<slug:slug>/", dashboard_views.team_home, name="team"),
     path("teams/<slug:slug>/engines/new/", views.register_engine, name="engine-new"),
+    path("teams/<slug:slug>/members/", team_views.members, name="team-members"),
+    path(
+        "teams/<slug:slug>/members/<int:user_id>/remove/",
+        team_views.remove_member,
+        name="team-member-remove",
+    ),
     path("dashboards/new/", dashboard_views.edit_dashboard, name="dashboard-new"),
     path("dashboards/<uuid:pk>/", dashboard_views.open_dashboard, name="dashboard"),
     path(
