@@ -15,6 +15,7 @@ import time
 import uuid
 
 from dashboard_stack import Stack, median, p95, wait_until
+from harness import remove_bench_containers, start_container
 
 RUNS = 20
 RECORDER = """() => {
@@ -98,14 +99,7 @@ def main() -> None:
                 page.evaluate(RECORDER)
                 time.sleep(2)  # the watcher's first full poll, its deltas drawn
                 for index in range(RUNS + 1):  # the first run warms up and is not counted
-                    container = client.containers.run(
-                        images.WORKLOAD_IMAGE,
-                        images.IDLE_COMMAND,
-                        name=f"topology-bench-{run_id}-{index}",
-                        labels={"topology.managed": "true", "topology.bench": run_id},
-                        detach=True,
-                        network_mode="none",
-                    )
+                    container = start_container(client, run_id, index)
                     returned = time.time() * 1000
                     node = f"container:{container.id}"
                     added, shown, received = wait_until(
@@ -128,10 +122,7 @@ def main() -> None:
                     wait_until(page, "id => id in bench.removed", node, timeout=30)
                     time.sleep(0.3)
         finally:
-            for leftover in client.containers.list(
-                all=True, filters={"label": f"topology.bench={run_id}"}
-            ):
-                leftover.remove(force=True)
+            remove_bench_containers(client, run_id)
     print(f"{RUNS} runs, ms from `docker run` returning:")
     rows = {"in the page's graph (any state)": present, "in the page's graph, running": running}
     rows |= {f"  {leg}": values for leg, values in legs.items()}

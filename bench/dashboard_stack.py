@@ -24,16 +24,8 @@ from typing import Any
 
 from harness import ROOT, median, p95, setup_django
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
 USERNAME = "bench"
 PASSWORD = f"bench-{uuid.uuid4().hex}"
 SETTINGS_MODULE = '''"""The project's settings with a channel prefix of the benchmark's own."""

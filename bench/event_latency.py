@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from harness import median, p95, setup_django
+from harness import median, p95, remove_bench_containers, setup_django, start_container
 
 setup_django()
 
@@ -38,24 +38,14 @@ def measure(client: docker.DockerClient, watcher: Watcher) -> None:
     run_id = uuid.uuid4().hex[:8]
     try:
         for index in range(RUNS):
-            container = client.containers.run(
-                images.WORKLOAD_IMAGE,
-                images.IDLE_COMMAND,
-                name=f"topology-bench-{run_id}-{index}",
-                labels={"topology.managed": "true", "topology.bench": run_id},
-                detach=True,
-                network_mode="none",
-            )
+            container = start_container(client, run_id, index)
             returned = time.perf_counter()
             while not Container.objects.filter(container_id=container.id).exists():
                 time.sleep(0.002)
             latencies.append((time.perf_counter() - returned) * 1000)
             time.sleep(0.2)
     finally:
-        for container in client.containers.list(
-            all=True, filters={"label": f"topology.bench={run_id}"}
-        ):
-            container.remove(force=True)
+        remove_bench_containers(client, run_id)
     print(
         f"event to database over {RUNS} runs: median {median(latencies):.1f} ms, "
         f"p95 {p95(latencies):.1f} ms, max {max(latencies):.1f} ms"

@@ -48,24 +48,27 @@ def containers(client, count: int) -> Iterator[list]:  # type: ignore[no-untyped
 
     images.build_offline_images(client)
     run = uuid.uuid4().hex[:8]
-
-    def start(index: int):  # type: ignore[no-untyped-def]
-        return client.containers.run(
-            images.WORKLOAD_IMAGE,
-            images.IDLE_COMMAND,
-            name=f"topology-bench-{run}-{index}",
-            labels={"topology.managed": "true", LABEL: run},
-            detach=True,
-            network_mode="none",
-        )
-
     made: list = []
     try:
         with ThreadPoolExecutor(4) as pool:
-            made.extend(pool.map(start, range(count)))
+            made.extend(pool.map(lambda index: start_container(client, run, index), range(count)))
         yield made
     finally:
         remove_bench_containers(client, run)
+
+
+def start_container(client, run: str, index: int):  # type: ignore[no-untyped-def]
+    """One idle container of benchmark ``run`` (see ``remove_bench_containers``)."""
+    from topology.engine import images
+
+    return client.containers.run(
+        images.WORKLOAD_IMAGE,
+        images.IDLE_COMMAND,
+        name=f"topology-bench-{run}-{index}",
+        labels={"topology.managed": "true", LABEL: run},
+        detach=True,
+        network_mode="none",
+    )
 
 
 def remove_bench_containers(client, run: str) -> None:  # type: ignore[no-untyped-def]

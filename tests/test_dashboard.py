@@ -17,6 +17,7 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import Cleanup, LiveServer, World, container_info, run_workload, unique
 from topology.dashboards.models import Dashboard
 from topology.engine.types import ContainerInfo, DaemonSnapshot, EngineInfo, Mount, Route
@@ -26,16 +27,6 @@ from topology.teams.models import Membership, Team
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 PASSWORD = "a-long-test-password-1"  # the ``user`` fixture's
 WAIT_MS = 90_000  # generous: the engine is shared and the machine may be busy
 

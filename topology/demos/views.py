@@ -16,7 +16,8 @@ def launch_context(user: Any) -> dict[str, Any]:
     when there are several), and which demos' tear-down buttons to show (``operates``)."""
     operated = access.team_ids_with_role(user, access.OPERATORS)
     teams = Team.objects.all() if operated is None else Team.objects.filter(pk__in=operated)
-    shared = user.has_perm(access.LAUNCH_DEMO) and (operated is None or not operated)
+    may_share = user.has_perm(access.LAUNCH_DEMO)  # launch or tear down a demo with no team
+    shared = may_share and not operated
     choices = [{"slug": team.slug, "name": team.name} for team in teams.order_by("name")]
     if shared and operated is None:
         choices.insert(0, {"slug": "", "name": "Shared (no team)"})
@@ -26,7 +27,7 @@ def launch_context(user: Any) -> dict[str, Any]:
         "operates": {
             "all": operated is None,
             "teams": [c["slug"] for c in choices if c["slug"]],
-            "shared": user.has_perm(access.LAUNCH_DEMO),
+            "shared": may_share,
         },
     }
 
