@@ -131,3 +131,20 @@ def test_lists_are_paginated_and_filtered(team, admin_user) -> None:
     client.force_login(admin_user)
     page = client.get("/api/containers/?limit=1&role=dind").json()
     assert set(page) == {"count", "next", "previous", "results"}
+
+
+def test_a_team_slug_with_a_nul_character_is_no_team(team) -> None:
+    status, body = register(member(team, "admin"), url="unix:///var/run/docker.sock", team="o\x00")
+    assert status == 400 and "team" in body
+    assert not Endpoint.objects.exists()
+
+
+def test_dashboard_filters_and_positions_with_a_nul_character_are_refused(team) -> None:
+    client = member(team, "admin")
+    for fields in (
+        {"filters": {"name": "web\x00"}},
+        {"positions": {"container:a\x00": {"x": 1, "y": 2}}},
+    ):
+        body = {"name": "wall", "team": "ops", **fields}
+        response = client.post("/api/dashboards/", body, content_type="application/json")
+        assert response.status_code == 400 and "NUL" in str(response.json())

@@ -115,6 +115,10 @@ def test_the_engine_form_refuses_bad_input_clearly_and_keeps_what_was_typed(db) 
             {"url": "tcp://127.0.0.1:9", "tls_client_key": _upload("key.pem", "x" * 70_000)},
             "over 64 KiB",
         ),
+        (
+            {"url": "tcp://127.0.0.1:9", "tls_client_key": _upload("key.pem", "PEM\x00")},
+            "Client key (PEM): the file is not a text (PEM or OpenSSH) file.",
+        ),
         ({"url": "unix:///nonexistent/docker.sock"}, "The engine did not answer"),
     ]
     for fields, message in cases:

@@ -13,6 +13,19 @@ from topology.inventory.models import Container, Daemon, Endpoint, Host
 from topology.teams.models import Team
 
 
+class TeamField(serializers.SlugRelatedField):
+    """A team, written as its slug; a slug with a NUL character is not one (and never reaches
+    the database, which refuses NUL in text)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(slug_field="slug", queryset=Team.objects.all(), **kwargs)
+
+    def to_internal_value(self, data: Any) -> Team:
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return super().to_internal_value(data)
+
+
 class HostSerializer(serializers.ModelSerializer):
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
 
@@ -73,7 +86,7 @@ class ContainerSerializer(serializers.ModelSerializer):
 class EngineRegistrationSerializer(serializers.ModelSerializer):
     """Register a root engine; the connection is tested before anything is saved."""
 
-    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    team = TeamField()
     tls_client_key = serializers.CharField(
         write_only=True, required=False, allow_blank=True, style={"input_type": "password"}
     )
@@ -110,7 +123,7 @@ class EngineRegistrationSerializer(serializers.ModelSerializer):
 
 
 class DashboardSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    team = TeamField()
 
     class Meta:
         model = Dashboard

@@ -25,9 +25,26 @@ SCOPE_WORDS = (
 )
 
 
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def _reject_nul(value: object, what: str) -> None:
+    """PostgreSQL's jsonb refuses NUL in text: say so instead of failing at the database."""
+    if _has_nul(value):
+        raise ValidationError(f"{what} contain a NUL character.")
+
+
 def validate_filters(value: object) -> None:
     if not isinstance(value, dict):
         raise ValidationError("Filters are an object.")
+    _reject_nul(value, "Filters")
     unknown = set(value) - FILTER_KEYS
     if unknown:
         raise ValidationError(f"Unknown filters: {', '.join(sorted(unknown))}.")
@@ -52,6 +69,7 @@ def _coordinate(value: object) -> bool:
 def validate_positions(value: object) -> None:
     if not isinstance(value, dict):
         raise ValidationError("Positions map node ids to {x, y}.")
+    _reject_nul(value, "Positions")
     if len(value) > MAX_POSITIONS:
         raise ValidationError(f"At most {MAX_POSITIONS} positions (got {len(value)}).")
     for node_id, point in value.items():

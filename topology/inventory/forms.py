@@ -23,12 +23,14 @@ def _read_upload(upload: UploadedFile | None, label: str) -> str:
         return ""
     if upload.size > MAX_KEY_FILE_BYTES:
         raise forms.ValidationError(f"{label}: the file is over 64 KiB; is it the right one?")
+    not_text = forms.ValidationError(f"{label}: the file is not a text (PEM or OpenSSH) file.")
     try:
-        return upload.read().decode("ascii")
+        text = upload.read().decode("ascii")
     except UnicodeDecodeError as error:
-        raise forms.ValidationError(
-            f"{label}: the file is not a text (PEM or OpenSSH) file."
-        ) from error
+        raise not_text from error
+    if "\x00" in text:
+        raise not_text
+    return text
 
 
 class EngineRegistrationForm(forms.ModelForm):
