@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -16,7 +17,9 @@ from rest_framework.views import APIView
 
 from topology.demos import services, tasks
 from topology.demos.models import Demo
+from topology.demos.permissions import LAUNCH_DEMO, may_operate_demo
 from topology.teams import access
+from topology.teams.access import Role
 from topology.teams.models import Team
 
 
@@ -32,7 +35,7 @@ class CanLaunchDemos(BasePermission):
     def has_permission(self, request: Request, view: APIView) -> bool:
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return True
-        return request.user.has_perm("demos.launch_demo")
+        return request.user.has_perm(LAUNCH_DEMO)
 
 
 class LaunchSerializer(serializers.Serializer):
@@ -59,16 +62,25 @@ def launch_team(request: Request, slug: str | None) -> Team | None:
     user = request.user
     if slug is not None:
         team = Team.objects.filter(slug=slug).first()
-        if team is None or not access.has_team_role(user, team.pk, access.OPERATORS):
+        if team is None or not access.has_role(user, team.pk, Role.OPERATOR):
             raise PermissionDenied(NOT_YOUR_TEAM)
         return team
-    operated = access.team_ids_with_role(user, access.OPERATORS)
+    operated = access.team_ids_with_role(user, Role.OPERATOR)
     if not operated:
         return None
     if len(operated) > 1:
         slugs = Team.objects.filter(pk__in=operated).values_list("slug", flat=True)
         raise serializers.ValidationError({"team": [f"Choose a team: {', '.join(slugs)}."]})
     return Team.objects.get(pk=next(iter(operated)))
+
+
+def _visible_demos(request: Request) -> QuerySet[Demo]:
+    return Demo.objects.select_related("owner", "team").visible_to(request.user)
+
+
+def _get_demo_for_user(request: Request, demo_id: str) -> Demo:
+    """The demo, if the user's teams may see it; otherwise a 404, as if there were none."""
+    return get_object_or_404(_visible_demos(request), pk=demo_id)
 
 
 DEMO = OpenApiResponse(OpenApiTypes.OBJECT, description="A demo: status and progress.")
@@ -79,7 +91,7 @@ class DemoListView(APIView):
 
     @extend_schema(operation_id="demos_list", responses={200: DEMO})
     def get(self, request: Request) -> Response:
-        demos = access.visible_demos(request.user)
+        demos = _visible_demos(request)
         return Response([services.describe(demo) for demo in demos])
 
     @extend_schema(
@@ -115,7 +127,7 @@ class DemoDetailView(APIView):
 
     @extend_schema(operation_id="demos_retrieve", responses={200: DEMO})
     def get(self, request: Request, demo_id: str) -> Response:
-        demo = get_object_or_404(access.visible_demos(request.user), pk=demo_id)
+        demo = _get_demo_for_user(request, demo_id)
         described = services.describe(demo)
         if demo.status == Demo.Status.RUNNING:
             facts = services.facts(demo)
@@ -124,8 +136,8 @@ class DemoDetailView(APIView):
 
     @extend_schema(responses={202: DEMO})
     def delete(self, request: Request, demo_id: str) -> Response:
-        demo = get_object_or_404(access.visible_demos(request.user), pk=demo_id)
-        if not access.may_operate_demo(request.user, demo.team_id):
+        demo = _get_demo_for_user(request, demo_id)
+        if not may_operate_demo(request.user, demo.team_id):
             raise PermissionDenied(NOT_YOUR_TEAM)
         if demo.status != Demo.Status.STOPPING:
             services.request_teardown(request.user, demo)

@@ -1,0 +1,10 @@
+"""The demos' API routes, under ``/api/``."""
+
+from django.urls import URLPattern, path
+
+from topology.demos.api import views
+
+urlpatterns: list[URLPattern] = [
+    path("demos/", views.DemoListView.as_view(), name="api-demos"),
+    path("demos/<uuid:demo_id>/", views.DemoDetailView.as_view(), name="api-demo"),
+]
