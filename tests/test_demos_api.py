@@ -183,6 +183,19 @@ def test_dood_demo_siblings_are_on_the_host_with_a_socket_edge(
     assert len(siblings) == 2
     assert all(nodes[f"container:{s.id}"]["parent"] == host_daemon for s in siblings)
     assert not dood.attrs["HostConfig"]["Privileged"]
+    validate_graph(graph)
+    created = {(e["source"], e["target"]) for e in graph["edges"] if e["kind"] == "created"}
+    assert {(f"container:{dood.id}", f"container:{s.id}") for s in siblings} <= created
+    assert not {edge for edge in created if edge[0] == f"container:{dood.id}"} - {
+        (f"container:{dood.id}", f"container:{s.id}") for s in siblings
+    }
+    for path in ("/api/topology/", "/api/topology.dot"):
+        body = launcher.get(path).content.decode()
+        assert all(f"container:{s.id}" in body for s in siblings)
+    assert "created" in launcher.get("/api/topology.dot").content.decode()
+    validate_graph(launcher.get("/api/topology/").json())
+    rest = launcher.get("/api/topology/").json()
+    assert {(e["source"], e["target"]) for e in rest["edges"] if e["kind"] == "created"} == created
 
 
 @pytest.mark.docker

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -198,6 +199,19 @@ def record_reaped_orphan(demo_id: str) -> None:
     AuditEntry.objects.create(
         actor_name="reaper", action=AuditEntry.Action.REAPED, demo_id=demo_id, detail="orphan"
     )
+
+
+def existing_demo_ids(ids: set[str]) -> set[str]:
+    """Which of these demo ids (read from engine labels: untrusted) name a demo we have."""
+    wanted = set()
+    for text in ids:
+        try:
+            wanted.add(uuid.UUID(text))
+        except (ValueError, TypeError, AttributeError):
+            continue
+    if not wanted:
+        return set()
+    return {str(pk) for pk in Demo.objects.filter(pk__in=wanted).values_list("pk", flat=True)}
 
 
 def facts(demo: Demo) -> DemoFacts | None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shlex
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ import requests.exceptions
 
 from topology.engine import images
 from topology.engine.nesting import ENDPOINT_LABEL
+from topology.engine.types import ContainerInfo
 
 MANAGED = "topology.managed"
 DEMO = "topology.demo"
@@ -48,6 +50,8 @@ DOOD_STEPS = (
 
 Step = Callable[[str], None]
 UNIX_PATH_MAX = 107
+DEMO_ID_TEXT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+HEX_PREFIX = re.compile(r"^[0-9a-f]{12,64}$")
 
 
 class DemoError(Exception):
@@ -268,6 +272,48 @@ def launch_dood(client: docker.DockerClient, spec: DemoSpec, step: Step) -> Laun
             raise DemoError(f"the DooD container stopped before starting its siblings: {logs}")
         time.sleep(0.1)
     raise DemoError("the DooD container did not start its two siblings within 30 seconds")
+
+
+@dataclass(frozen=True)
+class CreationClaim:
+    """A container the project's DooD demo asked the daemon for, resolved to its creator."""
+
+    child: str
+    creator: str
+    demo_id: str
+
+
+def creation_claims(containers: Iterable[ContainerInfo]) -> dict[str, CreationClaim]:
+    """Who created which of one daemon's containers, as far as the project can vouch for it.
+
+    A DooD demo's siblings carry ``topology.created-by=<hostname of the DooD container>``. The
+    label is honoured only on a workload the project labelled (``topology.managed=true``, a
+    demo id), and only when exactly one DooD container of the same demo on the same daemon has
+    an id starting with that hostname: the claim is then that container's full id. Anything
+    else is not drawn. Whether the demo itself exists is the caller's question (the database).
+    """
+    listed = list(containers)
+    doods: dict[str, list[str]] = {}
+    for info in listed:
+        labels = info.labels
+        if labels.get(MANAGED) == "true" and labels.get(ROLE) == "dood" and DEMO in labels:
+            doods.setdefault(labels[DEMO], []).append(info.id)
+    claims: dict[str, CreationClaim] = {}
+    for info in listed:
+        labels = info.labels
+        demo_id = labels.get(DEMO, "")
+        claimed = labels.get(CREATED_BY, "")
+        if (
+            labels.get(MANAGED) != "true"
+            or labels.get(ROLE) != "workload"
+            or not DEMO_ID_TEXT.match(demo_id)
+            or not HEX_PREFIX.match(claimed)
+        ):
+            continue
+        matches = [hex_id for hex_id in doods.get(demo_id, []) if hex_id.startswith(claimed)]
+        if len(matches) == 1 and matches[0] != info.id:
+            claims[info.id] = CreationClaim(info.id, matches[0], demo_id)
+    return claims
 
 
 @dataclass(frozen=True)
