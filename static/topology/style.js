@@ -199,7 +199,20 @@ export function stylesheet() {
         "z-index": 20,
       },
     },
-    { selector: 'edge[kind = "created"]', style: { "line-style": "dotted", color: "#8da2b5" } },
+    // Created (a DooD demo's siblings): the DooD container asked the daemon for them. Drawn only
+    // where the product knows it (its own demos), between containers side by side in one daemon.
+    {
+      selector: 'edge[kind = "created"]',
+      style: {
+        "line-color": "#e3b341",
+        "target-arrow-color": "#e3b341",
+        "line-style": "dotted",
+        width: 2.5,
+        color: "#f2cc60",
+        "z-compound-depth": "top",
+        "z-index": 15,
+      },
+    },
     {
       selector: 'edge[kind = "registry"]',
       style: { "line-color": "#39c5cf", "target-arrow-color": "#39c5cf", "line-style": "dotted" },

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict
 
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -108,6 +110,57 @@ class DemoListView(APIView):
         return Response(
             {"id": str(demo.id), "status": demo.status}, status=status.HTTP_202_ACCEPTED
         )
+
+
+class DemoComparisonView(APIView):
+    """``GET /api/demos/comparison/``: DinD vs DooD, read from the engines now."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="demos_comparison",
+        parameters=[
+            OpenApiParameter(
+                "demo",
+                OpenApiTypes.UUID,
+                OpenApiParameter.QUERY,
+                description="A demo you may see, to fill its kind's column (default: the newest "
+                "running demo of each kind).",
+            )
+        ],
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The table.")},
+    )
+    def get(self, request: Request) -> Response:
+        visible = access.visible_demos(request.user)
+        pinned = None
+        if "demo" in request.query_params:
+            try:
+                demo_id = uuid.UUID(request.query_params["demo"])
+            except ValueError:
+                return Response({"demo": ["Not a demo id."]}, status=status.HTTP_400_BAD_REQUEST)
+            pinned = get_object_or_404(visible, pk=demo_id)
+        return Response(services.compare(visible, pinned))
+
+
+class DemoBuildView(APIView):
+    """``POST /api/demos/<id>/build/``: run the build experiment (202; the result comes later)."""
+
+    permission_classes = [IsAuthenticated, CanLaunchDemos]
+
+    @extend_schema(
+        request=None,
+        responses={202: OpenApiResponse(OpenApiTypes.OBJECT), 409: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request, demo_id: str) -> Response:
+        demo = get_object_or_404(access.visible_demos(request.user), pk=demo_id)
+        if not access.may_operate_demo(request.user, demo.team_id):
+            raise PermissionDenied(NOT_YOUR_TEAM)
+        try:
+            build = services.request_build(request.user, demo)
+        except services.BuildRefused as refusal:
+            return Response({"detail": str(refusal)}, status=status.HTTP_409_CONFLICT)
+        transaction.on_commit(lambda: tasks.build_twice.delay(build.pk))
+        return Response(services.describe_build(build), status=status.HTTP_202_ACCEPTED)
 
 
 class DemoDetailView(APIView):
