@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict
 
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -139,7 +138,11 @@ class DemoComparisonView(APIView):
             except ValueError:
                 return Response({"demo": ["Not a demo id."]}, status=status.HTTP_400_BAD_REQUEST)
             pinned = get_object_or_404(visible, pk=demo_id)
-        return Response(services.compare(visible, pinned))
+
+        def may_build(demo: Demo) -> bool:
+            return access.may_operate_demo(request.user, demo.team_id)
+
+        return Response(services.compare(visible, pinned, may_build))
 
 
 class DemoBuildView(APIView):
@@ -159,7 +162,7 @@ class DemoBuildView(APIView):
             build = services.request_build(request.user, demo)
         except services.BuildRefused as refusal:
             return Response({"detail": str(refusal)}, status=status.HTTP_409_CONFLICT)
-        transaction.on_commit(lambda: tasks.build_twice.delay(build.pk))
+        tasks.build_twice.delay(build.pk)
         return Response(services.describe_build(build), status=status.HTTP_202_ACCEPTED)
 
 

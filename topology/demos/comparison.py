@@ -133,8 +133,7 @@ def children_cell(facts: DemoFacts) -> Cell:
             f"the host's engine lists {listed_by_host} of {len(children)} of them",
             "they live and die with the DinD container",
         ]
-    inside = [daemon_node(_inside_engine(facts))] if facts.inside else []
-    return cell(summary, details, ids + main + inside)
+    return cell(summary, details, ids + main)
 
 
 def ps_cell(facts: DemoFacts) -> Cell:

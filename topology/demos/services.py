@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -314,9 +315,14 @@ def build_failed(build: BuildRun, error: str) -> None:
     _publish(build.demo)
 
 
-def compare(visible: QuerySet[Demo], pinned: Demo | None = None) -> dict[str, Any]:
+def compare(
+    visible: QuerySet[Demo],
+    pinned: Demo | None = None,
+    may_build: Callable[[Demo], bool] = lambda demo: False,
+) -> dict[str, Any]:
     """The DinD vs DooD table, read from the engines now: ``pinned`` fills its kind's column,
-    the newest running demo of ``visible`` the other (or each, without ``pinned``)."""
+    the newest running demo of ``visible`` the other (or each, without ``pinned``).
+    ``may_build`` says whether the asker may run a column's build experiment."""
     chosen: dict[str, Demo | None] = {}
     for kind in comparison.KINDS:
         if pinned is not None and pinned.kind == kind:
@@ -341,8 +347,12 @@ def compare(visible: QuerySet[Demo], pinned: Demo | None = None) -> dict[str, An
     return {
         "read_at": timezone.now().isoformat(),
         "columns": {
-            kind: {"demo": column.demo, "read": column.facts is not None}
-            for kind, column in columns.items()
+            kind: {
+                "demo": column.demo,
+                "read": column.facts is not None,
+                "may_build": bool(demo and demo.status == Demo.Status.RUNNING and may_build(demo)),
+            }
+            for (kind, column), demo in zip(columns.items(), chosen.values(), strict=True)
         },
         "rows": comparison.rows(columns),
     }
