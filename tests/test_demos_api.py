@@ -347,3 +347,28 @@ def test_the_comparison_is_read_from_both_live_demos_with_both_build_times(
     assert launcher.get("/api/demos/comparison/?demo=nope").status_code == 400
     leftovers = docker_client.images.list(all=True, filters={"label": "topology.build-probe=true"})
     assert [i for i in leftovers if i.labels.get("topology.demo") in ids.values()] == []
+
+
+def test_a_build_needs_a_running_demo_and_runs_one_at_a_time(launcher) -> None:
+    user = Demo._meta.get_field("owner").related_model.objects.get(username="operator")
+    demo = Demo.objects.create(kind="dood", owner=user, expires=timezone.now())
+    starting = launcher.post(f"/api/demos/{demo.id}/build/")
+    assert starting.status_code == 409 and "starting" in starting.json()["detail"]
+    Demo.objects.filter(pk=demo.pk).update(status="running")
+    services.request_build(user, demo)
+    again = launcher.post(f"/api/demos/{demo.id}/build/")
+    assert again.status_code == 409 and "under way" in again.json()["detail"]
+    assert demo.builds.count() == 1
+    assert AuditEntry.objects.filter(action="built", demo_id=demo.id).count() == 1
+
+
+def test_a_build_on_an_engine_that_does_not_answer_fails_with_a_reason(launcher, settings) -> None:
+    settings.DOCKER_HOST = "unix:///nonexistent/docker.sock"
+    user = Demo._meta.get_field("owner").related_model.objects.get(username="operator")
+    demo = Demo.objects.create(kind="dind", owner=user, expires=timezone.now(), status="running")
+    build = services.request_build(user, demo)
+    assert tasks.build_twice(build.pk) == "failed"
+    build.refresh_from_db()
+    assert build.status == "failed" and build.error and build.finished
+    assert launcher.get(f"/api/demos/{demo.id}/").json()["build"]["status"] == "failed"
+    assert tasks.build_twice(build.pk) == "nothing to do"

@@ -76,8 +76,9 @@ def build_twice(build_id: int) -> str:
         if build is None or build.status != BuildRun.Status.QUEUED:
             return "nothing to do"
         services.build_started(build)
-        client = _engine()
+        client = None
         try:
+            client = _engine()
             probe = build_probe.build_twice(
                 client, str(build.demo_id), services.demo_images().workload
             )
@@ -87,7 +88,8 @@ def build_twice(build_id: int) -> str:
             services.build_failed(build, message)
             return "failed"
         finally:
-            client.close()
+            if client is not None:
+                client.close()
         services.build_finished(build, probe)
         return "done"
 

@@ -158,7 +158,7 @@ def _described(output: str) -> tuple[str, int, str]:
     for line in output.splitlines():
         try:
             value = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(value, list) and len(value) == 2:
             if isinstance(value[0], str) and IMAGE_ID.match(value[0]):

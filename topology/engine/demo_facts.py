@@ -21,9 +21,11 @@ import docker
 from topology.engine import images
 from topology.engine.demos import DEMO, MANAGED, ROLE, creation_claims
 
+ENGINE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._-]{0,199}$")
 CONTAINER_HEX = re.compile(r"^[0-9a-f]{64}$")
 IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
 TEXT_LIMIT = 200
+LINE_LIMIT = 64 * 1024
 SECCOMP_MODES = {"0": "off", "1": "strict", "2": "filtering"}
 
 #: Run with ``sh`` in a DinD or DooD container. Every value the daemon chooses is printed as
@@ -131,9 +133,11 @@ def _count(value: Any) -> int | None:
 def _records(lines: Iterable[str]) -> list[list[Any]]:
     records = []
     for line in lines:
+        if len(line) > LINE_LIMIT:
+            continue
         try:
             record = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(record, list):
             records.append(record)
@@ -154,8 +158,8 @@ def sections(output: str) -> dict[str, list[str]]:
 
 def parse_engine(lines: list[str]) -> Engine | None:
     for record in _records(lines):
-        if len(record) >= 3 and clipped(record[0]):
-            return Engine(clipped(record[0]), clipped(record[1], 64), clipped(record[2]))
+        if len(record) >= 3 and isinstance(record[0], str) and ENGINE_ID.match(record[0]):
+            return Engine(record[0], clipped(record[1], 64), clipped(record[2]))
     return None
 
 
