@@ -79,8 +79,9 @@ export class ComparisonTable {
       const demo = column.demo;
       if (demo) this.builds.set(demo.id, `${demo.status}|${demo.build ? `${demo.build.id}:${demo.build.status}` : ""}`);
       const title = element("span", { className: "comparison-kind", text: NAMES[kind] });
+      const which = demo && demo.id === this.pinned ? "this demo" : `demo ${demo?.id.slice(0, 8)}`;
       const sub = demo
-        ? element("a", { href: `/demos/${demo.id}/`, text: `demo ${demo.id.slice(0, 8)} · ${demo.status}` })
+        ? element("a", { href: `/demos/${demo.id}/`, text: `${which} · ${demo.status}` })
         : element("span", { className: "muted", text: "no running demo" });
       head.replaceChildren(title, " ", sub);
       head.dataset.demo = demo ? demo.id : "";
@@ -95,12 +96,12 @@ export class ComparisonTable {
         element("a", { className: "comparison-map", href: highlightHref(row.highlight), text: "Show on the map" }),
       );
     }
-    const cells = KINDS.map((kind) => this.cellElement(row, row.cells[kind], columns[kind]));
+    const cells = KINDS.map((kind) => this.cellElement(row, kind, row.cells[kind], columns[kind]));
     return element("tr", { "data-row": row.key }, [header, ...cells]);
   }
 
-  cellElement(row, cell, column) {
-    const td = element("td", { "data-kind": column.demo?.kind || "", className: cell.tone ? `tone-${cell.tone}` : "" });
+  cellElement(row, kind, cell, column) {
+    const td = element("td", { "data-kind": kind, className: cell.tone ? `tone-${cell.tone}` : "" });
     if (cell.missing) td.classList.add("missing");
     td.append(element("div", { className: "comparison-summary", text: cell.summary }));
     if (cell.details.length) {
