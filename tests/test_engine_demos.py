@@ -173,3 +173,30 @@ def test_missing_image_is_a_clear_error_and_never_pulled(docker_client, tmp_path
     missing = demos.DemoImages(images.DIND_IMAGE, "topology/missing:offline", images.CLI_IMAGE)
     with pytest.raises(demos.DemoError, match=r"topology/missing:offline.*demo_images build"):
         demos.ensure_images(docker_client, missing, offline=True)
+
+
+def test_tear_down_removes_the_demos_leftover_images_and_no_other(
+    docker_client, torn_down, short_tmp, cleanup
+) -> None:
+    import io
+
+    demo = spec(short_tmp)
+    torn_down.append(demo)
+
+    def labelled_image(labels: dict[str, str]) -> str:
+        lines = [f"FROM {images.WORKLOAD_IMAGE}"] + [
+            f'LABEL "{k}"="{v}"' for k, v in labels.items()
+        ]
+        image, _log = docker_client.images.build(
+            fileobj=io.BytesIO("\n".join(lines).encode()), rm=True, network_mode="none"
+        )
+        return image.id
+
+    ours = labelled_image(
+        {**MANAGED, "topology.demo": demo.demo_id, "topology.build-probe": "true"}
+    )
+    theirs = labelled_image({"topology.demo": demo.demo_id, "topology.test": "not-managed"})
+    cleanup.add(lambda: docker_client.images.remove(theirs, force=True))
+    demos.tear_down(docker_client, demo.demo_id, demo.folder)
+    remaining = {image.id for image in docker_client.images.list(all=True)}
+    assert ours not in remaining and theirs in remaining
