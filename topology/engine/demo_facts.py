@@ -261,28 +261,40 @@ def _host_cache(client: docker.DockerClient) -> tuple[CachedImage, ...]:
     return parse_images(lines)
 
 
+def _children(main: Any, ours: list[Any], listed: tuple[Listed, ...]) -> tuple[Listed, ...]:
+    """What the demo's container asked for: all its nested daemon runs (DinD), or the siblings
+    whose ``created-by`` label resolves to it (DooD, see ``creation_claims``)."""
+    if main is None:
+        return ()
+    if main.labels.get(ROLE) == "dind":
+        return listed
+    claims = creation_claims(ours)
+    made = [
+        Listed(c.id, c.name) for c in ours if c.id in claims and claims[c.id].creator == main.id
+    ]
+    return tuple(sorted(made, key=lambda item: item.name))
+
+
+def _container_fact(container: Any) -> ContainerFact:
+    return ContainerFact(
+        container.name,
+        container.labels.get(ROLE, ""),
+        bool(container.attrs["HostConfig"].get("Privileged")),
+        _profile(container.attrs),
+        "host",
+        container.status,
+    )
+
+
 def demo_facts(client: docker.DockerClient, demo_id: str) -> DemoFacts:
     """Read a demo's two views now: the host engine's and the one from inside its container."""
-    host_info = client.info()
+    info = client.info()
     host = Engine(
-        clipped(host_info.get("ID")),
-        clipped(host_info.get("ServerVersion"), 64),
-        clipped(host_info.get("Name")),
+        clipped(info.get("ID")), clipped(info.get("ServerVersion"), 64), clipped(info.get("Name"))
     )
     ours = client.containers.list(
         all=True, filters={"label": [f"{MANAGED}=true", f"{DEMO}={demo_id}"]}
     )
-    facts = [
-        ContainerFact(
-            c.name,
-            c.labels.get(ROLE, ""),
-            bool(c.attrs["HostConfig"].get("Privileged")),
-            _profile(c.attrs),
-            "host",
-            c.status,
-        )
-        for c in ours
-    ]
     main = next((c for c in ours if c.labels.get(ROLE) in {"dind", "dood"}), None)
     inside_view: dict[str, list[str]] = {}
     if main is not None and main.status == "running":
@@ -290,32 +302,19 @@ def demo_facts(client: docker.DockerClient, demo_id: str) -> DemoFacts:
     inside = parse_engine(inside_view.get("info", []))
     listed = parse_listed(inside_view.get("ps", []))
     inside_cache = parse_images(inside_view.get("images", []))
+    host_cache = _host_cache(client)
+    children = _children(main, ours, listed)
     kind = main.labels.get(ROLE, "") if main is not None else ""
+    facts = [_container_fact(c) for c in ours]
     if kind == "dind":
-        children = listed
         facts += [
-            ContainerFact(item.name, "workload", False, "default", "nested", "running")
-            for item in listed
+            ContainerFact(c.name, "workload", False, "default", "nested", "running") for c in listed
         ]
-    elif main is not None:
-        claims = creation_claims(ours)
-        children = tuple(
-            sorted(
-                (
-                    Listed(c.id, c.name)
-                    for c in ours
-                    if c.id in claims and claims[c.id].creator == main.id
-                ),
-                key=lambda item: item.name,
-            )
-        )
-    else:
-        children = ()
-    on_host = {c.id for c in client.containers.list(all=True)}
+    on_host = {entry.get("Id") for entry in client.api.containers(all=True, quiet=True)}
     return DemoFacts(
         containers=tuple(facts),
         host_engine_id=host.engine_id,
-        host_images=len(host_cache := _host_cache(client)),
+        host_images=len(host_cache),
         inside_engine_id=inside.engine_id if inside else None,
         inside_images=len(inside_cache) if inside else None,
         ps_inside=tuple(sorted(item.name for item in listed)),
@@ -325,9 +324,7 @@ def demo_facts(client: docker.DockerClient, demo_id: str) -> DemoFacts:
         inside=inside,
         listed_inside=listed,
         children=children,
-        children_on_host=tuple(
-            child.container_id for child in children if child.container_id in on_host
-        ),
+        children_on_host=tuple(c.container_id for c in children if c.container_id in on_host),
         host_cache=host_cache,
         inside_cache=inside_cache,
         privileges=privileges(main.attrs, inside_view) if main is not None else None,
