@@ -113,7 +113,12 @@ def test_every_row_is_worded_from_the_facts_and_names_its_nodes() -> None:
     assert f"container:{hexes('5')}" in children["dood"]["highlight"]
     ps = rows["ps"]["cells"]
     assert ps["dood"]["summary"] == "4 containers: every running container on the host"
-    assert ps["dood"]["details"][1].startswith("1 of them are not this demo's")
+    assert ps["dood"]["details"] == [
+        "this demo's: dood, s1, s2",
+        "and 1 more that are not this demo's: whoever holds the socket can see, stop and exec "
+        "into every one",
+    ]
+    assert f"container:{hexes('7')}" not in ps["dood"]["highlight"]  # not this demo's: no id
     cache = rows["cache"]["cells"]
     assert cache["dind"]["summary"] == "Its own: 1 image, 2.0 MB; the host has 2 images, 201.0 MB"
     assert "topology/workload:offline" in cache["dind"]["details"][0]
@@ -163,11 +168,11 @@ def test_a_column_without_a_demo_says_so_in_every_row() -> None:
 def test_daemon_text_is_passed_on_as_data_and_highlights_are_capped() -> None:
     hostile = "<img src=x onerror=alert(1)>"
     many = tuple(Listed(f"{index:064x}", hostile) for index in range(200))
-    facts = dood_facts(listed_inside=many, inside=Engine("HOST:ID", hostile, hostile))
-    rows = table(None, facts)
-    assert hostile in rows["daemon"]["cells"]["dood"]["details"][1]
-    assert hostile in rows["ps"]["cells"]["dood"]["details"][0]
-    assert len(rows["ps"]["cells"]["dood"]["highlight"]) == comparison.MAX_HIGHLIGHT
+    facts = dind_facts(listed_inside=many, children=many, inside=Engine("N:ID", hostile, hostile))
+    rows = table(facts, None)
+    assert hostile in rows["daemon"]["cells"]["dind"]["details"][1]
+    assert hostile in rows["ps"]["cells"]["dind"]["details"][0]
+    assert len(rows["ps"]["cells"]["dind"]["highlight"]) == comparison.MAX_HIGHLIGHT
 
 
 @pytest.mark.django_db

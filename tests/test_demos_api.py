@@ -372,3 +372,20 @@ def test_a_build_on_an_engine_that_does_not_answer_fails_with_a_reason(launcher,
     assert build.status == "failed" and build.error and build.finished
     assert launcher.get(f"/api/demos/{demo.id}/").json()["build"]["status"] == "failed"
     assert tasks.build_twice(build.pk) == "nothing to do"
+
+
+@pytest.mark.docker
+def test_a_dood_demos_facts_name_only_its_own_containers(
+    launcher, inline_tasks, demo_dir, docker_client, offline_images, removed_afterwards, cleanup
+) -> None:
+    """Through the socket a DooD demo sees every container on the host; its viewers get the
+    count of those that are not the demo's, never their names or ids."""
+    stranger = run_workload(docker_client, cleanup, unique("another-teams"))
+    demo_id = launcher.post("/api/demos/", {"kind": "dood"}, content_type="application/json")
+    demo_id = demo_id.json()["id"]
+    body = launcher.get(f"/api/demos/{demo_id}/").content.decode()
+    facts = launcher.get(f"/api/demos/{demo_id}/").json()["facts"]
+    assert len(facts["ps_inside"]) == 3 and facts["ps_inside_count"] > 3
+    table = launcher.get(f"/api/demos/comparison/?demo={demo_id}").content.decode()
+    for text in (body, table):
+        assert stranger.name not in text and stranger.id not in text

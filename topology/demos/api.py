@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -175,7 +174,7 @@ class DemoDetailView(APIView):
         described = services.describe(demo)
         if demo.status == Demo.Status.RUNNING:
             facts = services.facts(demo)
-            described["facts"] = asdict(facts) if facts else None
+            described["facts"] = services.shown_facts(facts) if facts else None
         return Response(described)
 
     @extend_schema(responses={202: DEMO})

@@ -137,23 +137,26 @@ def children_cell(facts: DemoFacts) -> Cell:
 
 
 def ps_cell(facts: DemoFacts) -> Cell:
+    """What ``docker ps`` inside lists. Of containers that are not this demo's (DooD sees the
+    whole host, other teams' containers included) only the count is said, never names or ids."""
     listed = facts.listed_inside
-    children = {child.container_id for child in facts.children}
-    own = {facts.main.container_id} if facts.main else set()
-    others = [item for item in listed if item.container_id not in children | own]
+    demo_ids = {child.container_id for child in facts.children}
+    demo_ids |= {facts.main.container_id} if facts.main else set()
+    mine = [item for item in listed if item.container_id in demo_ids]
+    others = len(listed) - len(mine)
     count = f"{len(listed)} container{'s' if len(listed) != 1 else ''}"
+    ids = [container_node(item.container_id) for item in mine]
     if _same_engine(facts):
         summary = f"{count}: every running container on the host"
         details = [
-            names_text(listed),
-            f"{len(others)} of them are not this demo's: whoever holds the socket can see, "
+            f"this demo's: {names_text(mine)}",
+            f"and {others} more that are not this demo's: whoever holds the socket can see, "
             "stop and exec into every one",
         ]
-    else:
-        summary = f"{count}: only what its own daemon runs"
-        details = [names_text(listed), "nothing of the host's containers"]
-    ids = [container_node(item.container_id) for item in listed]
-    return cell(summary, details, ids)
+        return cell(summary, details, [*ids, daemon_node(facts.inside.engine_id)])
+    summary = f"{count}: only what its own daemon runs"
+    details = [names_text(listed), "nothing of the host's containers"]
+    return cell(summary, details, [container_node(item.container_id) for item in listed])
 
 
 def _cache_text(cache: tuple[CachedImage, ...]) -> str:

@@ -6,6 +6,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -243,6 +244,22 @@ def existing_demo_ids(ids: set[str]) -> set[str]:
     if not wanted:
         return set()
     return {str(pk) for pk in Demo.objects.filter(pk__in=wanted).values_list("pk", flat=True)}
+
+
+def shown_facts(facts: DemoFacts) -> dict[str, Any]:
+    """A demo's facts as its viewers may see them: through the host's socket a DooD container
+    sees every container and image on the host, other teams' too; of those only counts are
+    given (``ps_inside_count``, ``host_images``), never names or ids."""
+    demo_ids = {child.container_id for child in facts.children}
+    demo_ids |= {facts.main.container_id} if facts.main else set()
+    mine = [item for item in facts.listed_inside if item.container_id in demo_ids]
+    shown = asdict(facts)
+    for private in ("listed_inside", "host_cache", "inside_cache"):
+        shown.pop(private)
+    if facts.kind == "dood":
+        shown["ps_inside"] = sorted(item.name for item in mine)
+    shown["ps_inside_count"] = len(facts.listed_inside)
+    return shown
 
 
 def facts(demo: Demo) -> DemoFacts | None:
