@@ -18,10 +18,31 @@ function optionFor(value, text) {
 }
 
 /** The words a search looks through: name, image, labels (as key=value) and the short id. */
-function searchText(node) {
+export function searchText(node) {
   const parts = [node.label, node.name, node.image, node.endpoint, node.id.split(":")[1]?.slice(0, 12)];
   for (const [key, value] of Object.entries(node.labels || {})) parts.push(`${key}=${value}`);
   return parts.filter(Boolean).join("\n").toLowerCase();
+}
+
+/**
+ * Whether `node` passes the filter `values` (`q` a search, `host` and `daemon` node ids, `role`,
+ * `state`; an empty value filters nothing): a pure function of the node and the graph it is in.
+ *
+ * @param {{q: string, host: string, daemon: string, role: string, state: string}} values
+ * @param {object} node  a contract node
+ * @param {import("./store.js").GraphReads} store  for the node's chain of parents
+ * @param {(node: object) => string} [textOf]  the node's search text (a cache may stand in)
+ */
+export function passes(values, node, store, textOf = searchText) {
+  const { q, host, daemon, role, state } = values;
+  if (role && (node.kind !== "container" || node.role !== role)) return false;
+  if (state && (node.kind !== "container" || node.status !== state)) return false;
+  if (host || daemon) {
+    const chain = [node, ...store.ancestors(node.id)];
+    if (host && chain[chain.length - 1].id !== host) return false;
+    if (daemon && !chain.some((link) => link.id === daemon)) return false;
+  }
+  return !q || textOf(node).includes(q.toLowerCase());
 }
 
 export class Filters {
@@ -137,23 +158,16 @@ export class Filters {
 
   matches(node, store) {
     if (this.scope && !this.scope.matches(node, store)) return false;
-    const { q, host, daemon, role, state } = this.values;
-    if (role && (node.kind !== "container" || node.role !== role)) return false;
-    if (state && (node.kind !== "container" || node.status !== state)) return false;
-    if (host || daemon) {
-      const chain = [node, ...store.ancestors(node.id)];
-      if (host && chain[chain.length - 1].id !== host) return false;
-      if (daemon && !chain.some((link) => link.id === daemon)) return false;
+    return passes(this.values, node, store, (shown) => this.cachedText(shown));
+  }
+
+  cachedText(node) {
+    let text = this.searchCache.get(node);
+    if (text === undefined) {
+      text = searchText(node);
+      this.searchCache.set(node, text);
     }
-    if (q) {
-      let text = this.searchCache.get(node);
-      if (text === undefined) {
-        text = searchText(node);
-        this.searchCache.set(node, text);
-      }
-      if (!text.includes(q.toLowerCase())) return false;
-    }
-    return true;
+    return text;
   }
 
   /**
