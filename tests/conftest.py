@@ -220,6 +220,28 @@ def offline_images(docker_client: docker.DockerClient) -> list[str]:
     return [images.WORKLOAD_IMAGE, images.CLI_IMAGE, images.DIND_IMAGE]
 
 
+#: Demo images on a registry that refuses at once (loopback, port 1): a pull fails for real and
+#: never leaves the machine.
+UNPULLABLE = {
+    "dind": "127.0.0.1:1/topology-test/dind:27",
+    "workload": "127.0.0.1:1/topology-test/busybox:1",
+    "cli": "127.0.0.1:1/topology-test/docker-cli:27",
+}
+
+
+@pytest.fixture
+def fresh_offline_tag(docker_client: docker.DockerClient) -> Iterator[str]:
+    """A tag no offline image has yet, so a launch really builds its images; they are removed
+    afterwards (after the demos using them: request this fixture before those)."""
+    from topology.engine import images
+
+    tag = f"test-{uuid.uuid4().hex[:8]}"
+    yield tag
+    for image in (images.DIND_IMAGE, images.WORKLOAD_IMAGE, images.CLI_IMAGE):
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            docker_client.images.remove(images.offline_tag(image, tag))
+
+
 def unique(prefix: str) -> str:
     return f"topology-test-{prefix}-{uuid.uuid4().hex[:8]}"
 

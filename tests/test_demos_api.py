@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -14,7 +15,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
-from tests.conftest import run_workload, unique
+from tests.conftest import UNPULLABLE, run_workload, unique
 from tests.graph_schema import validate_graph
 from topology.celery import app
 from topology.demos import services, tasks
@@ -41,7 +42,7 @@ def inline_tasks() -> Iterator[None]:
 def demo_dir(settings) -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix="tdd-"))
     settings.TOPOLOGY_DEMO_DIR = folder
-    settings.TOPOLOGY_OFFLINE = True
+    settings.TOPOLOGY_DEMO_IMAGES = "offline"
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -130,7 +131,7 @@ def test_dind_demo_through_the_api_shows_c3_c4_nested_then_leaves_nothing(
     demo_id = response.json()["id"]
     described = launcher.get(f"/api/demos/{demo_id}/").json()
     assert described["status"] == "running", described["error"]
-    assert described["progress"]["done"] == described["progress"]["total"] == 6
+    assert described["progress"]["done"] == described["progress"]["total"] == 7
     facts = described["facts"]
     assert facts["inside_engine_id"] != facts["host_engine_id"] and facts["inside_images"] == 1
 
@@ -243,3 +244,85 @@ def test_expired_demo_is_reaped_and_an_unlabelled_neighbour_survives(
     neighbour.reload()
     assert neighbour.status == "running"
     assert AuditEntry.objects.filter(demo_id=demo.id, action="reaped", actor=None).exists()
+
+
+def _operator() -> Any:
+    return Demo._meta.get_field("owner").related_model.objects.get(username="operator")
+
+
+@pytest.mark.docker
+def test_auto_runs_both_demos_on_offline_images_it_builds_when_no_registry_answers(
+    launcher, fresh_offline_tag, inline_tasks, demo_dir, docker_client, removed_afterwards, settings
+) -> None:
+    settings.TOPOLOGY_DEMO_IMAGES = "auto"  # what make run uses
+    settings.TOPOLOGY_DEMO_OFFLINE_TAG = fresh_offline_tag
+    settings.TOPOLOGY_DEMO_DIND_IMAGE = UNPULLABLE["dind"]
+    settings.TOPOLOGY_DEMO_WORKLOAD_IMAGE = UNPULLABLE["workload"]
+    settings.TOPOLOGY_DEMO_CLI_IMAGE = UNPULLABLE["cli"]
+    for kind in ("dind", "dood"):
+        demo_id = launcher.post("/api/demos/", {"kind": kind}, content_type="application/json")
+        described = launcher.get(f"/api/demos/{demo_id.json()['id']}/").json()
+        assert described["status"] == "running", described["error"]
+        assert described["progress"]["steps"][0] == "Getting the images"
+        notes = described["progress"]["notes"]
+        unpulled = f"{UNPULLABLE['workload']} could not be pulled (no registry answered)"
+        assert any(note.startswith(unpulled) for note in notes), notes
+        built = "dind" if kind == "dind" else "docker-cli"
+        assert any(n.startswith(f"Built topology/{built}:{fresh_offline_tag}") for n in notes)
+        containers, _volumes = _labelled(docker_client, described["id"])
+        assert {c.image.tags[0].rpartition(":")[2] for c in containers} == {fresh_offline_tag}
+    dood = next(d for d in Demo.objects.all() if d.kind == "dood")
+    assert f"using topology/workload:{fresh_offline_tag}, built from" in dood.notes  # by DinD's
+
+
+@pytest.mark.docker
+def test_a_failed_demo_says_why_counts_for_nothing_and_is_tried_again_or_removed(
+    launcher, inline_tasks, demo_dir, docker_client, offline_images, removed_afterwards, settings
+) -> None:
+    settings.TOPOLOGY_DEMO_QUOTA = 1
+    settings.TOPOLOGY_DEMO_MAX_RUNNING = 1
+    settings.TOPOLOGY_DEMO_IMAGES = "pull"
+    settings.TOPOLOGY_DEMO_CLI_IMAGE = UNPULLABLE["cli"]
+    settings.TOPOLOGY_DEMO_WORKLOAD_IMAGE = images.WORKLOAD_IMAGE
+    first = launcher.post("/api/demos/", {"kind": "dood"}, content_type="application/json")
+    failed = launcher.get(f"/api/demos/{first.json()['id']}/").json()
+    assert failed["status"] == "failed" and "could not be pulled" in failed["error"]
+    assert failed["error"].count(". ") == 0  # one sentence
+    assert _labelled(docker_client, failed["id"]) == ([], [])
+
+    # Neither the quota (1) nor the cap (1) sees it: a second launch fails the same way.
+    second = launcher.post("/api/demos/", {"kind": "dood"}, content_type="application/json")
+    assert second.status_code == 202
+    assert launcher.get(f"/api/demos/{second.json()['id']}/").json()["status"] == "failed"
+
+    # Remove tears down whatever was made, and the demo is gone.
+    assert launcher.delete(f"/api/demos/{second.json()['id']}/").status_code == 202
+    assert launcher.get(f"/api/demos/{second.json()['id']}/").status_code == 404
+
+    # Try again: the same kind for the same team, now that the images can be had.
+    settings.TOPOLOGY_DEMO_IMAGES = "offline"
+    again = launcher.post(f"/api/demos/{failed['id']}/retry/")
+    assert again.status_code == 202 and again.json()["id"] == failed["id"]
+    retried = launcher.get(f"/api/demos/{failed['id']}/").json()
+    assert retried["status"] == "running" and retried["error"] == ""
+    assert retried["kind"] == "dood" and retried["team"] is None
+    assert len(_labelled(docker_client, failed["id"])[0]) == 3
+    not_failed = launcher.post(f"/api/demos/{failed['id']}/retry/")
+    assert not_failed.status_code == 409 and "only a failed demo" in not_failed.json()["detail"]
+    actions = AuditEntry.objects.filter(demo_id=failed["id"]).values_list("action", "detail")
+    assert ("launched", "tried again") in set(actions)
+
+
+def test_trying_again_is_held_to_the_quota(launcher, settings) -> None:
+    settings.TOPOLOGY_DEMO_QUOTA = 1
+    user = _operator()
+    running = services.request_launch(user, "dind")
+    Demo.objects.filter(pk=running.pk).update(status=Demo.Status.RUNNING)
+    failed = Demo.objects.create(
+        kind="dood", owner=user, expires=timezone.now(), status=Demo.Status.FAILED, error="x"
+    )
+    refused = launcher.post(f"/api/demos/{failed.id}/retry/")
+    assert refused.status_code == 429 and "limit is 1" in refused.json()["detail"]
+    failed.refresh_from_db()
+    assert failed.status == "failed" and failed.error == "x"
+    assert AuditEntry.objects.filter(demo_id=failed.id, action="refused").exists()

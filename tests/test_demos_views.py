@@ -66,7 +66,7 @@ def test_progress_socket_sends_list_then_progress(admin_user, channel_layer_pref
         demo = await database_sync_to_async(services.request_launch)(admin_user, "dood")
         message = await communicator.receive_json_from(timeout=5)
         assert message["type"] == "demo" and message["demo"]["id"] == str(demo.id)
-        assert message["demo"]["progress"]["total"] == 2
+        assert message["demo"]["progress"]["total"] == 3  # the images, then two steps
         await communicator.send_json_to({"type": "launch", "kind": "dind"})
         assert (await communicator.receive_json_from())["code"] == "read_only"
         await communicator.disconnect()

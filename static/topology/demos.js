@@ -17,7 +17,7 @@ async function api(method, url, body) {
 }
 
 function say(text, isError = false) {
-  const message = document.querySelector(".launchers .message");
+  const message = document.querySelector(".launchers .message, .demos .demo-message");
   if (!message) return;
   message.textContent = text;
   message.classList.toggle("error", isError);
@@ -38,6 +38,7 @@ function mayOperate(demo) {
   return demo.team ? operated.teams.includes(demo.team) : operated.shared;
 }
 
+/** A demo's row: a failed one shows its reason, Try again and Remove, and no countdown. */
 function render() {
   const list = document.querySelector(".demo-list");
   const template = document.getElementById("demo-row");
@@ -45,6 +46,7 @@ function render() {
   list.replaceChildren();
   for (const demo of demos.values()) {
     const row = template.content.firstElementChild.cloneNode(true);
+    const failed = demo.status === "failed";
     row.dataset.demo = demo.id;
     row.dataset.status = demo.status;
     const link = row.querySelector(".demo-link");
@@ -53,21 +55,38 @@ function render() {
     row.querySelector(".demo-status").textContent = demo.status;
     row.querySelector(".demo-status").className = `demo-status status-${demo.status}`;
     row.querySelector(".demo-owner").textContent = demo.owner;
+    row.querySelector(".demo-expiry").hidden = failed || demo.status === "stopping";
     row.querySelector(".countdown").dataset.expires = demo.expires;
     row.querySelector(".countdown").textContent = remaining(demo.expires);
     const progress = row.querySelector(".demo-progress");
     progress.max = demo.progress.total;
     progress.value = demo.progress.done;
+    progress.hidden = demo.status !== "starting";
     row.querySelector(".demo-step").textContent =
       demo.status === "starting" ? `${demo.progress.step || "queued"} (${demo.progress.done}/${demo.progress.total})` : "";
+    showNotes(row.querySelector(".demo-notes"), demo.progress.notes);
     row.querySelector(".demo-error").textContent = demo.error || "";
     const facts = row.querySelector(".demo-facts");
     if (facts && demo.status === "running") showFacts(demo.id, facts);
     const remove = row.querySelector(".delete");
     remove.hidden = !mayOperate(demo) || demo.status === "stopping";
+    remove.textContent = failed ? "Remove" : "Tear down";
     remove.addEventListener("click", () => tearDown(demo.id));
+    const retry = row.querySelector(".retry");
+    retry.hidden = !mayOperate(demo) || !failed;
+    retry.addEventListener("click", () => tryAgain(demo.id, retry));
     list.append(row);
   }
+}
+
+function showNotes(element, notes) {
+  if (!element) return;
+  element.replaceChildren(...(notes || []).map((note) => {
+    const item = document.createElement("li");
+    item.textContent = note;
+    return item;
+  }));
+  element.hidden = !notes || notes.length === 0;
 }
 
 const factsCache = new Map();
@@ -83,6 +102,18 @@ async function showFacts(id, element) {
   element.textContent =
     `${separate ? "Its own engine" : "The host's engine"} · images inside ${facts.inside_images ?? "?"} ` +
     `vs host ${facts.host_images} · docker ps inside: ${facts.ps_inside.join(", ") || "nothing"} · ${privileged}`;
+}
+
+async function tryAgain(id, button) {
+  if (button) button.disabled = true;
+  try {
+    await api("POST", `/api/demos/${id}/retry/`);
+    say(`Launching demo ${id.slice(0, 8)} again…`);
+  } catch (error) {
+    say(error.message, true);
+  } finally {
+    if (button) button.disabled = false;
+  }
 }
 
 async function tearDown(id) {
@@ -149,11 +180,14 @@ if (listData) {
     });
   }
 }
-for (const button of document.querySelectorAll(".demos > button.delete[data-demo]")) {
+for (const button of document.querySelectorAll(".demos button.delete[data-demo]")) {
   button.addEventListener("click", async () => {
     await tearDown(button.dataset.demo);
     window.location.href = "/demos/";
   });
+}
+for (const button of document.querySelectorAll(".demos button.retry[data-demo]")) {
+  button.addEventListener("click", () => tryAgain(button.dataset.demo, button));
 }
 setInterval(() => {
   for (const countdown of document.querySelectorAll(".countdown[data-expires]")) {

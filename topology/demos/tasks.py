@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import docker
 import redis
@@ -36,15 +37,36 @@ def launch_demo(demo_id: str) -> str:
         if demo is None or demo.status != Demo.Status.STARTING:
             return "nothing to do"
         spec = services.spec_for(demo)
-        client = _engine()
         try:
-            scenarios.ensure_images(client, spec.images, settings.TOPOLOGY_OFFLINE)
+            client = _engine()
+        except docker.errors.DockerException:
+            services.mark_failed(
+                demo,
+                f"The Docker engine at {settings.DOCKER_HOST} did not answer: start it "
+                "(or set DOCKER_HOST), then try again.",
+            )
+            return "failed"
+        try:
+            services.record_step(demo, "images")
+            ready = scenarios.ensure_images(
+                client,
+                spec.images,
+                settings.TOPOLOGY_DEMO_IMAGES,
+                needs=scenarios.NEEDS[demo.kind],
+                offline_tag=settings.TOPOLOGY_DEMO_OFFLINE_TAG,
+                say=lambda text: services.record_note(demo, text),
+            )
             launch = scenarios.launch_dind if demo.kind == Demo.Kind.DIND else scenarios.launch_dood
-            outcome = launch(client, spec, lambda step: services.record_step(demo, step))
+            outcome = launch(
+                client, replace(spec, images=ready), lambda step: services.record_step(demo, step)
+            )
         except Exception as error:
             message = str(error) if isinstance(error, scenarios.DemoError) else _plain(error)
             logger.warning("demo %s failed at %s: %s", demo_id, demo.step, message)
-            scenarios.tear_down(client, str(demo.id), services.demo_folder(demo))
+            try:
+                scenarios.tear_down(client, str(demo.id), services.demo_folder(demo))
+            except Exception as cleanup_error:  # the demo still fails, with its own reason
+                logger.warning("demo %s: tear-down after failure: %s", demo_id, cleanup_error)
             services.mark_failed(demo, message)
             return "failed"
         finally:
