@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import docker
 import pytest
@@ -73,6 +74,21 @@ def container_info(id_or_digit: str, name: str | None = None, **fields: Any) -> 
         "runs_dockerd": False,
     }
     return ContainerInfo(**(base | fields))
+
+
+def database_url_of_the_test_database(settings_dict: dict) -> str:
+    """A URL for the test database (not the one DATABASE_URL names), for a subprocess."""
+    name = settings_dict["NAME"]
+    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{name}"
+    if settings_dict["ENGINE"] == "django.db.backends.postgresql":
+        credentials = quote(settings_dict["USER"] or "", safe="")
+        if settings_dict["PASSWORD"]:
+            credentials += ":" + quote(settings_dict["PASSWORD"], safe="")
+        host = quote(settings_dict["HOST"] or "localhost", safe="")  # a socket folder: %2F...
+        port = f":{settings_dict['PORT']}" if settings_dict["PORT"] else ""
+        return f"postgres://{credentials}@{host}{port}/{quote(name, safe='')}"
+    raise AssertionError(f"no test database URL for {settings_dict['ENGINE']}")
 
 
 def free_port() -> int:
