@@ -49,6 +49,7 @@ function render() {
     const failed = demo.status === "failed";
     row.dataset.demo = demo.id;
     row.dataset.status = demo.status;
+    row.dataset.kind = demo.kind;
     const link = row.querySelector(".demo-link");
     link.href = `/demos/${demo.id}/`;
     link.textContent = `${demo.kind === "dind" ? "DinD" : "DooD"} demo ${demo.id.slice(0, 8)}`;

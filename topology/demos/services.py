@@ -209,9 +209,13 @@ def record_step(demo: Demo, step: str) -> None:
     _publish(demo)
 
 
-def record_note(demo: Demo, text: str) -> None:
-    """Something the launch did that the progress shows (where the images came from)."""
-    demo.notes = "\n".join([*demo.notes.splitlines(), " ".join(text.split())[:500]])
+def record_note(demo: Demo, text: str, *, update: bool = False) -> None:
+    """Something the launch did that the progress shows (where the images came from);
+    ``update`` replaces the line recorded last (``Building…`` becomes ``Built``)."""
+    lines = demo.notes.splitlines()
+    if update and lines:
+        lines.pop()
+    demo.notes = "\n".join([*lines, " ".join(text.split())[:500]])
     demo.save(update_fields=["notes"])
     _publish(demo)
 

@@ -54,7 +54,7 @@ def launch_demo(demo_id: str) -> str:
                 settings.TOPOLOGY_DEMO_IMAGES,
                 needs=scenarios.NEEDS[demo.kind],
                 offline_tag=settings.TOPOLOGY_DEMO_OFFLINE_TAG,
-                say=lambda text: services.record_note(demo, text),
+                say=lambda text, update=False: services.record_note(demo, text, update=update),
             )
             launch = scenarios.launch_dind if demo.kind == Demo.Kind.DIND else scenarios.launch_dood
             outcome = launch(

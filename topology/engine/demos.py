@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import docker
 import docker.errors
@@ -111,7 +111,15 @@ NEEDS = {"dind": ("dind", "workload"), "dood": ("cli", "workload")}
 _OFFLINE = {"dind": images.DIND_IMAGE, "workload": images.WORKLOAD_IMAGE, "cli": images.CLI_IMAGE}
 BUILT_HERE = "this machine's own binaries"
 
-Say = Callable[[str], None]
+
+class Say(Protocol):
+    """Hears what is worth showing as progress; ``update`` replaces the line said last."""
+
+    def __call__(self, text: str, *, update: bool = False) -> None: ...
+
+
+def _silent(text: str, *, update: bool = False) -> None:
+    pass
 
 
 def pull_failure(explanation: str) -> str:
@@ -162,10 +170,11 @@ def _pull(client: docker.DockerClient, tag: str) -> str | None:
 
 def _build(client: docker.DockerClient, roles: list[str], tag: str, say: Say) -> None:
     names = [images.offline_tag(_OFFLINE[role], tag) for role in roles]
-    say(f"Building {' and '.join(names)} from {BUILT_HERE}")
+    say(f"Building {' and '.join(names)} from {BUILT_HERE}…")
     started = time.monotonic()
     images.build_offline_images(client, only=[_OFFLINE[role] for role in roles], tag=tag)
-    say(f"Built {' and '.join(names)} in {time.monotonic() - started:.1f} s")
+    elapsed = time.monotonic() - started
+    say(f"Built {' and '.join(names)} from {BUILT_HERE} in {elapsed:.1f} s", update=True)
 
 
 def _cannot_build(error: images.MissingBinaryError, roles: list[str], tag: str) -> str:
@@ -183,7 +192,7 @@ def ensure_images(
     *,
     needs: tuple[str, ...] = ("dind", "workload", "cli"),
     offline_tag: str = "offline",
-    say: Say = lambda text: None,
+    say: Say = _silent,
 ) -> DemoImages:
     """Make sure the images a scenario ``needs`` are on the engine; return the ones to run.
 
@@ -215,6 +224,7 @@ def ensure_images(
 
     chosen = dict(wanted.__dict__)
     fallback: list[str] = []
+    unpulled: dict[str, list[str]] = {}  # why: images
     for role in needs:
         tag = getattr(wanted, role)
         if _present(client, tag):
@@ -229,13 +239,19 @@ def ensure_images(
                 f"'docker pull {tag}' once a registry answers, or set TOPOLOGY_DEMO_IMAGES=auto "
                 f"to build a stand-in from {BUILT_HERE}"
             )
-        stand_in = images.offline_tag(_OFFLINE[role], offline_tag)
-        chosen[role] = stand_in
-        if _present(client, stand_in):
-            say(f"{tag} could not be pulled ({reason}): using {stand_in}, built from {BUILT_HERE}")
-        else:
-            say(f"{tag} could not be pulled ({reason})")
+        unpulled.setdefault(reason, []).append(tag)
+        chosen[role] = images.offline_tag(_OFFLINE[role], offline_tag)
+        if not _present(client, chosen[role]):
             fallback.append(role)
+    for reason, tags in unpulled.items():
+        say(f"{' and '.join(tags)} could not be pulled ({reason})")
+    ready = [
+        chosen[role]
+        for role in needs
+        if role not in fallback and chosen[role] != getattr(wanted, role)
+    ]
+    if ready:
+        say(f"Using {' and '.join(ready)}, built earlier from {BUILT_HERE}")
     if fallback:
         try:
             _build(client, fallback, offline_tag, say)
