@@ -109,6 +109,7 @@ async function tryAgain(id, button) {
   if (button) button.disabled = true;
   try {
     await api("POST", `/api/demos/${id}/retry/`);
+    launched = id;
     say(`Launching demo ${id.slice(0, 8)} again…`);
   } catch (error) {
     say(error.message, true);
@@ -126,7 +127,13 @@ async function tearDown(id) {
   }
 }
 
+let launched = null; // the demo this page last launched: its message goes once it has an outcome
+
 function upsert(demo) {
+  if (demo.id === launched && demo.status !== "starting") {
+    launched = null;
+    say("");
+  }
   if (demo.status === "removed") demos.delete(demo.id);
   else demos.set(demo.id, demo);
   render();
@@ -172,6 +179,7 @@ if (listData) {
         const team = document.querySelector(".launchers .launch-team")?.value;
         const url = team ? `/api/demos/?team=${encodeURIComponent(team)}` : "/api/demos/";
         const created = await api("POST", url, { kind: button.dataset.kind });
+        launched = created.id;
         say(`Launching ${button.dataset.kind.toUpperCase()} demo ${created.id.slice(0, 8)}…`);
       } catch (error) {
         say(error.message, true);
