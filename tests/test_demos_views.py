@@ -366,3 +366,24 @@ def test_a_failed_demo_shows_why_try_again_and_remove_and_no_countdown(
         page.wait_for_selector(".demo-list li", state="detached", timeout=DEMO_WAIT_MS)
     assert not Demo.objects.exists()
     assert errors == []
+
+
+def test_a_failed_demo_page_says_why_with_try_again_and_remove_and_no_end_time(
+    client, admin_user
+) -> None:
+    demo = Demo.objects.create(
+        kind="dind",
+        owner=admin_user,
+        expires=timezone.now(),
+        status=Demo.Status.FAILED,
+        step="images",
+        error="docker:27.3.1-dind could not be pulled and <b>x</b> cannot be built here",
+        notes="docker:27.3.1-dind could not be pulled (no registry answered)",
+    )
+    client.force_login(admin_user)
+    page = client.get(f"/demos/{demo.id}/").content.decode()
+    assert "Try again" in page and ">Remove</button>" in page and "Tear down" not in page
+    assert "removed automatically" not in page and "counts against no quota" in page
+    assert "“Getting the images”" in page
+    assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
+    assert "could not be pulled (no registry answered)</li>" in page
