@@ -326,3 +326,28 @@ def test_trying_again_is_held_to_the_quota(launcher, settings) -> None:
     failed.refresh_from_db()
     assert failed.status == "failed" and failed.error == "x"
     assert AuditEntry.objects.filter(demo_id=failed.id, action="refused").exists()
+
+
+@pytest.mark.docker
+def test_the_reaper_keeps_a_failed_demo_and_clears_only_its_leftovers(
+    launcher, demo_dir, docker_client, offline_images, removed_afterwards, cleanup
+) -> None:
+    demo = Demo.objects.create(
+        kind="dood",
+        owner=_operator(),
+        expires=timezone.now() - timedelta(minutes=5),
+        status=Demo.Status.FAILED,
+        error="it broke",
+    )
+    leftover = run_workload(
+        docker_client,
+        cleanup,
+        unique("leftover"),
+        labels={"topology.demo": str(demo.id), "topology.expires": "2000-01-01T00:00:00Z"},
+    )
+    assert str(demo.id) not in tasks.reap_expired_demos()
+    demo.refresh_from_db()
+    assert demo.status == "failed"  # kept: Try again or Remove
+    assert _labelled(docker_client, str(demo.id)) == ([], [])
+    assert not AuditEntry.objects.filter(demo_id=demo.id, action="reaped").exists()
+    assert leftover.id

@@ -100,19 +100,27 @@ def tear_down_demo(demo_id: str) -> int:
 @shared_task(name="topology.demos.tasks.reap_expired_demos", time_limit=120)
 def reap_expired_demos() -> list[str]:
     """Every minute: remove demos past their time to live, found by label on the engine and in
-    the database. Never touches anything without ``topology.managed=true``."""
+    the database. Never touches anything without ``topology.managed=true``. A failed demo has no
+    time to live (it runs nothing): it stays, to be tried again or removed, and only leftovers
+    on the engine that carry its label are cleared."""
     now = timezone.now()
     client = _engine()
     try:
         expired = scenarios.expired_demo_ids(client, now)
+        live = Demo.objects.filter(expires__lt=now).exclude(status=Demo.Status.FAILED)
+        expired |= {str(pk) for pk in live.values_list("pk", flat=True)}
+        reaped = []
+        for demo_id in sorted(expired):
+            demo = Demo.objects.filter(pk=demo_id).first()
+            if demo is not None and demo.status == Demo.Status.FAILED:
+                scenarios.tear_down(client, demo_id, services.demo_folder(demo))
+                continue
+            if demo is None:
+                services.record_reaped_orphan(demo_id)
+            elif demo.status != Demo.Status.STOPPING:
+                services.request_teardown(None, demo)
+            tear_down_demo(demo_id)
+            reaped.append(demo_id)
     finally:
         client.close()
-    expired |= {str(pk) for pk in Demo.objects.filter(expires__lt=now).values_list("pk", flat=True)}
-    for demo_id in sorted(expired):
-        demo = Demo.objects.filter(pk=demo_id).first()
-        if demo is None:
-            services.record_reaped_orphan(demo_id)
-        elif demo.status != Demo.Status.STOPPING:
-            services.request_teardown(None, demo)
-        tear_down_demo(demo_id)
-    return sorted(expired)
+    return reaped
