@@ -12,7 +12,7 @@ CHECK_STAMP := $(VENV)/.check-tools-hadolint-2.15.1-pyyaml-6.0.3
 # make run and make test are for development: the set-up writes DEBUG=1 and a dev SECRET_KEY to
 # the git-ignored .env, which the settings read (so every command works from any terminal); the
 # real environment wins over it. A deployment sets DEBUG=0 and its own SECRET_KEY (see compose/).
-ENV_FILE := .env
+ENV_FILE := $(or $(TOPOLOGY_ENV_FILE),.env)
 export PORT
 
 # make test runs the whole suite on a private PostgreSQL cluster, then this smoke run on SQLite
