@@ -108,10 +108,11 @@ async function showFacts(id, element) {
 async function tryAgain(id, button) {
   if (button) button.disabled = true;
   try {
+    launched = id; // before the answer: the outcome may come first
     await api("POST", `/api/demos/${id}/retry/`);
-    launched = id;
-    say(`Launching demo ${id.slice(0, 8)} again…`);
+    if (launched === id) say(`Launching demo ${id.slice(0, 8)} again…`);
   } catch (error) {
+    launched = null;
     say(error.message, true);
   } finally {
     if (button) button.disabled = false;
@@ -179,6 +180,7 @@ if (listData) {
         const team = document.querySelector(".launchers .launch-team")?.value;
         const url = team ? `/api/demos/?team=${encodeURIComponent(team)}` : "/api/demos/";
         const created = await api("POST", url, { kind: button.dataset.kind });
+        if (demos.get(created.id)?.status && demos.get(created.id).status !== "starting") return;
         launched = created.id;
         say(`Launching ${button.dataset.kind.toUpperCase()} demo ${created.id.slice(0, 8)}…`);
       } catch (error) {
