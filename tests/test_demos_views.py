@@ -370,7 +370,7 @@ def test_a_failed_demo_shows_why_try_again_and_remove_and_no_countdown(
             assert time.monotonic() < deadline, now
             time.sleep(0.1)
         page.wait_for_selector(".demo-list li[data-status=failed] .retry", timeout=DEMO_WAIT_MS)
-        page.wait_for_selector(".launchers .message:empty", timeout=DEMO_WAIT_MS)  # not stale
+        page.wait_for_selector(".launchers .message:empty", state="attached", timeout=DEMO_WAIT_MS)
 
         page.locator(".demo-list li[data-status=failed] .delete").click()
         page.wait_for_selector(".demo-list li", state="detached", timeout=DEMO_WAIT_MS)
