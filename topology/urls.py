@@ -31,6 +31,16 @@ urlpatterns = [
         name="api-demo",
     ),
     path(
+        "api/demos/comparison/",
+        login_not_required(demo_api.DemoComparisonView.as_view()),
+        name="api-demos-comparison",
+    ),
+    path(
+        "api/demos/<uuid:demo_id>/build/",
+        login_not_required(demo_api.DemoBuildView.as_view()),
+        name="api-demo-build",
+    ),
+    path(
         "api/demos/<uuid:demo_id>/retry/",
         login_not_required(demo_api.DemoRetryView.as_view()),
         name="api-demo-retry",

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("demos", "0002_team"),
+        ("demos", "0003_build_run"),
     ]
 
     operations = [
