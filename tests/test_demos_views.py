@@ -142,6 +142,7 @@ def test_an_operator_of_one_team_gets_no_choice(client, user) -> None:
 
 
 DEMO_WAIT_MS = 240_000  # a DinD launch on a busy shared machine
+NODE_LABELS = "() => [...window.topology.store.nodes.values()].map(node => node.label)"
 
 
 @dataclass
@@ -290,7 +291,7 @@ def _diagnose(stack: DemoStack) -> str:
 @pytest.mark.docker
 @pytest.mark.django_db(transaction=True)
 def test_both_demo_buttons_reach_running_on_offline_images_built_here(
-    make_run_stack: DemoStack, fresh_offline_tag: str, artifacts_dir: Path
+    make_run_stack: DemoStack, fresh_offline_tag: str, artifacts_dir: Path, events_watcher
 ) -> None:
     errors: list[str] = []
     with logged_in_page(make_run_stack, errors) as page:
@@ -308,6 +309,20 @@ def test_both_demo_buttons_reach_running_on_offline_images_built_here(
         except Exception as error:
             page.screenshot(path=str(artifacts_dir / "demos-make-run-defaults-failed.png"))
             raise AssertionError(_diagnose(make_run_stack)) from error
+        shorts = {
+            kind: panel.locator(f"li[data-kind={kind}]").get_attribute("data-demo")
+            for kind in ("dind", "dood")
+        }
+        wanted = {
+            f"topology-{shorts['dind'].replace('-', '')[:8]}-c4",  # inside the nested daemon
+            f"topology-{shorts['dood'].replace('-', '')[:8]}-sibling-2",  # beside the DooD
+        }
+        deadline = time.monotonic() + DEMO_WAIT_MS / 1000
+        while not wanted <= set(page.evaluate(NODE_LABELS)):
+            assert time.monotonic() < deadline, (wanted, page.evaluate(NODE_LABELS))
+            time.sleep(0.2)
+        page.click("#fit")
+        time.sleep(0.5)
         page.screenshot(path=str(artifacts_dir / "demos-make-run-defaults.png"))
         dind = panel.locator("li[data-kind=dind] .demo-notes").inner_text()
         dood = panel.locator("li[data-kind=dood] .demo-notes").inner_text()
