@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +26,10 @@ from topology.engine.demos import DemoImages
 from topology.inventory import polling, queries
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+#: The launcher's name, which its demos carry as ``topology.owner``: a run's own, so that the
+#: sweep after each test never takes another run's demos on a shared engine.
+OPERATOR = f"operator-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
@@ -49,7 +54,7 @@ def demo_dir(settings) -> Iterator[Path]:
 
 @pytest.fixture
 def launcher(django_user_model):  # type: ignore[no-untyped-def]
-    user = django_user_model.objects.create_user("operator", password="a-long-password-3")
+    user = django_user_model.objects.create_user(OPERATOR, password="a-long-password-3")
     user.user_permissions.add(Permission.objects.get(codename="launch_demo"))
     client = Client()
     client.force_login(user)
@@ -62,7 +67,7 @@ def removed_afterwards(docker_client) -> Iterator[None]:
     for demo in Demo.objects.all():
         tasks.tear_down_demo(str(demo.id))
     leftovers = docker_client.containers.list(
-        all=True, filters={"label": ["topology.managed=true", "topology.owner=operator"]}
+        all=True, filters={"label": ["topology.managed=true", f"topology.owner={OPERATOR}"]}
     )
     for container in leftovers:
         container.remove(force=True, v=True)
@@ -108,7 +113,7 @@ def test_malformed_json_is_a_clear_400(launcher) -> None:
 
 
 def test_quota_refuses_the_third_and_the_cap_refuses_everyone(launcher, settings) -> None:
-    user = Demo._meta.get_field("owner").related_model.objects.get(username="operator")
+    user = Demo._meta.get_field("owner").related_model.objects.get(username=OPERATOR)
     settings.TOPOLOGY_DEMO_QUOTA = 2
     services.request_launch(user, "dind")
     services.request_launch(user, "dood")
@@ -203,7 +208,7 @@ def test_dood_demo_siblings_are_on_the_host_with_a_socket_edge(
 def test_launch_task_run_twice_makes_one_demo(
     launcher, demo_dir, docker_client, offline_images, removed_afterwards
 ) -> None:
-    user = Demo._meta.get_field("owner").related_model.objects.get(username="operator")
+    user = Demo._meta.get_field("owner").related_model.objects.get(username=OPERATOR)
     demo = services.request_launch(user, "dood")
     assert tasks.launch_demo(str(demo.id)) == "running"
     assert tasks.launch_demo(str(demo.id)) == "nothing to do"
@@ -223,7 +228,7 @@ def test_failure_in_the_middle_rolls_back_and_says_why(
         "demo_images",
         lambda: DemoImages(images.CLI_IMAGE, images.WORKLOAD_IMAGE, images.CLI_IMAGE),
     )
-    user = Demo._meta.get_field("owner").related_model.objects.get(username="operator")
+    user = Demo._meta.get_field("owner").related_model.objects.get(username=OPERATOR)
     demo = services.request_launch(user, "dind")
     assert tasks.launch_demo(str(demo.id)) == "failed"
     demo.refresh_from_db()
@@ -237,7 +242,7 @@ def test_failure_in_the_middle_rolls_back_and_says_why(
 def test_expired_demo_is_reaped_and_an_unlabelled_neighbour_survives(
     launcher, demo_dir, docker_client, offline_images, removed_afterwards, cleanup
 ) -> None:
-    user = Demo._meta.get_field("owner").related_model.objects.get(username="operator")
+    user = Demo._meta.get_field("owner").related_model.objects.get(username=OPERATOR)
     demo = services.request_launch(user, "dood")
     Demo.objects.filter(pk=demo.pk).update(expires=timezone.now() - timedelta(seconds=1))
     assert tasks.launch_demo(str(demo.id)) == "running"
@@ -260,7 +265,7 @@ def test_expired_demo_is_reaped_and_an_unlabelled_neighbour_survives(
 
 
 def _operator() -> Any:
-    return Demo._meta.get_field("owner").related_model.objects.get(username="operator")
+    return Demo._meta.get_field("owner").related_model.objects.get(username=OPERATOR)
 
 
 @pytest.mark.docker
@@ -458,7 +463,7 @@ def test_the_comparison_is_read_from_both_live_demos_with_both_build_times(
 
 
 def test_a_build_needs_a_running_demo_and_runs_one_at_a_time(launcher) -> None:
-    user = Demo._meta.get_field("owner").related_model.objects.get(username="operator")
+    user = Demo._meta.get_field("owner").related_model.objects.get(username=OPERATOR)
     demo = Demo.objects.create(kind="dood", owner=user, expires=timezone.now())
     starting = launcher.post(f"/api/demos/{demo.id}/build/")
     assert starting.status_code == 409 and "starting" in starting.json()["detail"]
@@ -472,7 +477,7 @@ def test_a_build_needs_a_running_demo_and_runs_one_at_a_time(launcher) -> None:
 
 def test_a_build_on_an_engine_that_does_not_answer_fails_with_a_reason(launcher, settings) -> None:
     settings.DOCKER_HOST = "unix:///nonexistent/docker.sock"
-    user = Demo._meta.get_field("owner").related_model.objects.get(username="operator")
+    user = Demo._meta.get_field("owner").related_model.objects.get(username=OPERATOR)
     demo = Demo.objects.create(kind="dind", owner=user, expires=timezone.now(), status="running")
     build = services.request_build(user, demo)
     assert tasks.build_twice(build.pk) == "failed"
