@@ -107,6 +107,7 @@ GET api-demos                401    blind   sees    sees      sees     blind    
 GET api-demo                 401    404     sees    sees      sees     404      sees
 POST api-demos               401    403     403     done      done     403      done
 DELETE api-demo              401    403     403     done      done     404      done
+POST api-demo-retry          401    403     403     done      done     404      done
 GET api-demos-comparison     401    404     sees    sees      sees     404      sees
 POST api-demo-build          401    403     403     done      done     404      done
 GET api-schema               401    ok      ok      ok        ok       ok       ok
@@ -406,6 +407,15 @@ def _delete_demo(c: Client, s: Scene) -> str:
     return outcome(response, stopping and ("tear_down", str(demo.pk)) in s.dispatched)
 
 
+def _retry_demo(c: Client, s: Scene) -> str:
+    demo = fresh_demo(s)
+    Demo.objects.filter(pk=demo.pk).update(status=Demo.Status.FAILED, error="it broke")
+    response = c.post(f"/api/demos/{demo.pk}/retry/")
+    demo.refresh_from_db()
+    starting = demo.status == Demo.Status.STARTING and not demo.error
+    return outcome(response, starting and ("launch", str(demo.pk)) in s.dispatched)
+
+
 def _build_demo(c: Client, s: Scene) -> str:
     demo = fresh_demo(s)
     Demo.objects.filter(pk=demo.pk).update(status=Demo.Status.RUNNING)
@@ -472,6 +482,7 @@ HTTP_DOORS: dict[str, Callable[[Client, Scene], str]] = {
     "GET api-demo": lambda c, s: shown(c.get(f"/api/demos/{s.alpha_demo.pk}/")),
     "POST api-demos": _launch_demo,
     "DELETE api-demo": _delete_demo,
+    "POST api-demo-retry": _retry_demo,
     "GET api-demos-comparison": _comparison,
     "POST api-demo-build": _build_demo,
     "GET api-schema": lambda c, s: outcome(c.get("/api/schema/")),

@@ -6,11 +6,19 @@ import os
 
 from celery import Celery
 
+from topology.environment import settings_or_exit
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "topology.settings")
 
 app = Celery("topology")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_configure.connect
+def settings_first(sender: Celery, **kwargs: object) -> None:
+    """A misconfiguration stops the worker or beat with one line, before Celery reads it."""
+    settings_or_exit("celery")
 
 
 @app.on_after_finalize.connect

@@ -9,4 +9,5 @@ urlpatterns: list[URLPattern] = [
     path("demos/<uuid:demo_id>/", views.DemoDetailView.as_view(), name="api-demo"),
     path("demos/comparison/", views.DemoComparisonView.as_view(), name="api-demos-comparison"),
     path("demos/<uuid:demo_id>/build/", views.DemoBuildView.as_view(), name="api-demo-build"),
+    path("demos/<uuid:demo_id>/retry/", views.DemoRetryView.as_view(), name="api-demo-retry"),
 ]
