@@ -376,16 +376,16 @@ def _remove(container: Any) -> None:
 
 def remove_dind(container: Any) -> None:
     """Stop gracefully (the entrypoint stops the nested daemon), then remove, cgroups too."""
-    from topology.engine import images
+    from topology.engine import dind
 
-    parent = images.nested_cgroup_parent(container)
+    parent = dind.nested_cgroup_parent(container)
     try:
         container.stop(timeout=30)
     except requests.exceptions.ConnectionError:
         pass
     finally:
         _remove(container)
-        images.remove_nested_cgroups(parent)
+        dind.remove_nested_cgroups(parent)
 
 
 @dataclass
@@ -398,17 +398,17 @@ class Dind:
 
 def start_dind(client: docker.DockerClient, cleanup: Cleanup, name: str) -> Dind:
     """A DinD container on ``client``'s engine, its socket in a host folder, cache in a volume."""
-    from topology.engine import images
+    from topology.engine import dind, images
 
     socket_dir = tempfile.mkdtemp(prefix="topology-test-sock-")
     cleanup.add(shutil.rmtree, socket_dir, True)
     volume = client.volumes.create(name=f"{name}-data", labels=MANAGED)
     cleanup.add(volume.remove, True)
-    container, _profile = images.run_dind(
+    container, _profile = dind.run_dind(
         client, name=name, labels=MANAGED, socket_dir=socket_dir, volume=volume.name
     )
     cleanup.add(remove_dind, container)
-    nested = images.wait_for_daemon(f"{socket_dir}/docker.sock", 60, container=container)
+    nested = dind.wait_for_daemon(f"{socket_dir}/docker.sock", 60, container=container)
     cleanup.add(nested.close)
     images.seed_image(client, nested, images.WORKLOAD_IMAGE)
     return Dind(container, nested, socket_dir, volume.name)
@@ -430,6 +430,7 @@ class World:
 @pytest.fixture(scope="session")
 def world(docker_client: docker.DockerClient, offline_images: list[str]) -> Iterator[World]:
     from topology.engine import images
+    from topology.engine.dind import run_dind
 
     undo = Cleanup()
     try:
@@ -448,7 +449,7 @@ def world(docker_client: docker.DockerClient, offline_images: list[str]) -> Iter
         )
         undo.add(_remove, dood)
         images.seed_image(docker_client, dind.client, images.DIND_IMAGE)
-        inner, _profile = images.run_dind(
+        inner, _profile = run_dind(
             dind.client,
             name="inner-dind",
             labels=MANAGED,
