@@ -151,7 +151,7 @@ export function boxAround(content, inset, title) {
  *   that may not move (pinned in place)
  * @returns {Map<string, {dx: number, dy: number}>} how far each leaf must move
  */
-export function separateTree(tree, { gap = 8, spacing = 16, changed = null, fixed = () => false } = {}) {
+export function separateTree(tree, { gap = 2, spacing = 14, changed = null, fixed = () => false } = {}) {
   const ROOT = "";
   const childrenOf = (id) => (id === ROOT ? tree.roots : tree.childrenOf(id));
   const offsets = new Map(); // id -> its move relative to its parent

@@ -1,7 +1,8 @@
 // Positions: the nested grid (boxes in boxes, computed in one pass) and a place for each node
 // that arrives later, next to its siblings, without moving anything already on screen.
 
-import { COMPOUND_LABEL_SPACE, COMPOUND_PADDING, LEAF_HEIGHT, LEAF_WIDTH } from "./style.js";
+import { separateTree } from "./geometry.js";
+import { boxTitleSpace, COMPOUND_LABEL_SPACE, COMPOUND_PADDING, LEAF_HEIGHT, LEAF_WIDTH } from "./style.js";
 
 const LEAF_GAP_X = 16;
 const LEAF_GAP_Y = 14;
@@ -196,18 +197,34 @@ function rectOf(node) {
 /**
  * Give positions to nodes just added to `cy` (and to nodes that changed parent), leaving every
  * other node where it is. A new subtree is arranged as a nested grid and put in the first free
- * cell next to its siblings; a DinD container starts a new row, so that it can grow.
+ * cell next to its siblings; a DinD container starts a new row, so that it can grow. A leaf that
+ * becomes a box (a DinD container whose nested daemon just appeared) moves, with what it now
+ * holds, to a new row under its siblings: it would cover them if it grew where it stood.
  *
  * @param {object} cy  the Cytoscape core
  * @param {string[]} ids  nodes to place (parents may be among them)
  * @param {(id: string) => object} nodeOf  the contract node
  * @param {(node: object) => number} labelWidth  see `nestedGrid`
+ * @returns {string[]} the ids placed: those given, and the leaves that became boxes
  */
 export function placeArrivals(cy, ids, nodeOf, labelWidth = () => 0) {
   const arriving = new Set(ids);
+  const order = [...ids];
+  const stood = new Map(); // leaves that became boxes -> where they stood
+  // A parent that holds nothing but arrivals was a leaf until now (or held nothing that stays):
+  // it is placed again, and so on up while its own parent holds nothing else.
+  for (let index = 0; index < order.length; index += 1) {
+    const parent = cy.getElementById(order[index]).parent();
+    if (parent.empty() || arriving.has(parent.id())) continue;
+    if (parent.children().every((child) => arriving.has(child.id()))) {
+      arriving.add(parent.id());
+      order.push(parent.id());
+      stood.set(parent.id(), { ...parent.position() }); // (a batch keeps a new box's position)
+    }
+  }
   const childrenOf = (id) => cy.getElementById(id).children().map((child) => child.id());
   const slotsByParent = new Map(); // parent id (or "" for the top level) -> Slots
-  for (const id of ids) {
+  for (const id of order) {
     const node = cy.getElementById(id);
     const parent = node.parent();
     if (parent.nonempty() && arriving.has(parent.id())) continue; // placed with its parent
@@ -222,16 +239,15 @@ export function placeArrivals(cy, ids, nodeOf, labelWidth = () => 0) {
     const slots = slotsByParent.get(key);
     let corner;
     if (!slots && parent.nonempty()) {
-      // The parent was a leaf until now (a DinD container whose nested daemon just appeared):
-      // grow it from its top-left corner, into the room left for it.
-      const at = parent.position();
+      // Nothing else in the parent: grow from the top-left corner of the leaf it was.
+      const at = stood.get(id) || parent.position();
       corner = { x: at.x - LEAF_WIDTH / 2, y: at.y - LEAF_HEIGHT / 2 };
     } else if (!slots) {
       corner = { x: 0, y: 0 };
     } else if (!parent.nonempty()) {
       corner = { x: slots.bounds.x2 + BOX_GAP * 2, y: slots.origin.y };
     } else {
-      const grows = arrangement.positions.size > 1 || nodeOf(id)?.role === "dind";
+      const grows = arrangement.positions.size > 1 || node.isParent() || nodeOf(id)?.role === "dind";
       corner = grows ? slots.newRow() : slots.leaf();
     }
     for (const [leafId, at] of arrangement.positions) {
@@ -241,4 +257,58 @@ export function placeArrivals(cy, ids, nodeOf, labelWidth = () => 0) {
     if (slots) slots.occupy(rect);
     else slotsByParent.set(key, new Slots([rect], parent.nonempty() ? parent.children().length : 1));
   }
+  return order;
+}
+
+const LEAF_BORDER = 2.5; // drawn outside a leaf's width and height (a selected leaf's is wider)
+const BOX_INSET = COMPOUND_PADDING + 2.5; // padding and border
+
+/**
+ * Move apart whatever overlaps in the picture (see `separateTree`): after a layout (`changed`
+ * null: every box is looked at) or after live changes (`changed`: the nodes placed, grown or
+ * retitled; only the boxes holding them are looked at, and what they reach moves out of their
+ * way). Locked (pinned) nodes stay. Call it inside a batch or out of one: boxes are measured
+ * from their leaves, not from Cytoscape's bounds, which a batch leaves stale.
+ *
+ * @returns {number} how many leaves moved
+ */
+export function separateOverlaps(cy, changed, nodeOf, labelWidth = () => 0) {
+  const element = (id) => cy.getElementById(id);
+  const tree = {
+    roots: cy.nodes().orphans().map((node) => node.id()),
+    childrenOf: (id) => element(id).children().map((child) => child.id()),
+    parentOf: (id) => {
+      const parent = element(id).parent();
+      return parent.nonempty() ? parent.id() : null;
+    },
+    leafRect: (id) => {
+      const at = element(id).position();
+      const [halfW, halfH] = [LEAF_WIDTH / 2 + LEAF_BORDER, LEAF_HEIGHT / 2 + LEAF_BORDER];
+      return { x1: at.x - halfW, y1: at.y - halfH, x2: at.x + halfW, y2: at.y + halfH };
+    },
+    inset: () => BOX_INSET,
+    title: (id) => {
+      const node = nodeOf(id);
+      return node ? { w: labelWidth(node) + 2, ...boxTitleSpace(node) } : null;
+    },
+    known: (id) => {
+      const box = element(id).boundingBox({
+        includeLabels: true,
+        includeOverlays: false,
+        includeUnderlays: false,
+        includeOutlines: false,
+      });
+      return box.w > 0 ? box : null;
+    },
+  };
+  const moves = separateTree(tree, {
+    changed: changed ? changed.filter((id) => element(id).nonempty()) : null,
+    fixed: (id) => element(id).locked(),
+  });
+  for (const [id, { dx, dy }] of moves) {
+    const node = element(id);
+    const at = node.position();
+    node.position({ x: at.x + dx, y: at.y + dy });
+  }
+  return moves.size;
 }
