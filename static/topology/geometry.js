@@ -116,6 +116,45 @@ export function separate(items, { gap = 0, spacing = gap, first = [], stay = [] 
 }
 
 /**
+ * Fold rows that are too wide to read into lines of at most `width` (a hierarchical layout puts
+ * every container of a daemon on one rank: 200 of them make a row 40,000 pixels wide). Items
+ * whose centres share a height form a row. When a row is wider than `width`, the rows are laid
+ * out again top to bottom, each from the left on as many lines as it needs, every item in its
+ * order; otherwise nothing moves.
+ *
+ * @param {{id: string, rect: object}[]} items
+ * @param {{width: number, gap?: number}} options
+ * @returns {Map<string, {dx: number, dy: number}>}
+ */
+export function foldRows(items, { width, gap = 14 }) {
+  const rows = new Map();
+  for (const item of items) {
+    const key = Math.round((item.rect.y1 + item.rect.y2) / 2);
+    if (!rows.has(key)) rows.set(key, []);
+    rows.get(key).push(item);
+  }
+  const moves = new Map();
+  if (!items.length) return moves;
+  const left = Math.min(...items.map(({ rect }) => rect.x1));
+  const ordered = [...rows.entries()].sort(([a], [b]) => a - b).map(([, row]) => row);
+  for (const row of ordered) row.sort((a, b) => a.rect.x1 - b.rect.x1);
+  if (ordered.every((row) => row[row.length - 1].rect.x2 - row[0].rect.x1 <= width)) return moves;
+  let y = Math.min(...items.map(({ rect }) => rect.y1));
+  for (const row of ordered) {
+    let [x, line] = [left, 0];
+    for (const { id, rect } of row) {
+      const [w, h] = [rect.x2 - rect.x1, rect.y2 - rect.y1];
+      if (x > left && x + w > left + width) [x, y, line] = [left, y + line + gap, 0];
+      if (x !== rect.x1 || y !== rect.y1) moves.set(id, { dx: x - rect.x1, dy: y - rect.y1 });
+      x += w + gap;
+      line = Math.max(line, h);
+    }
+    y += line + gap;
+  }
+  return moves;
+}
+
+/**
  * Boxes in boxes, measured from their leaves the way Cytoscape draws them: a box is drawn around
  * its children (their labels included) with its padding, and its title above it.
  *
@@ -147,11 +186,15 @@ export function boxAround(content, inset, title) {
  *
  * @param {Tree & {parentOf: (id: string) => string|null}} tree
  * @param {{gap?: number, spacing?: number, changed?: Iterable<string>|null,
- *   fixed?: (id: string) => boolean}} options  `gap`, `spacing`: see `separate`; `fixed`: nodes
- *   that may not move (pinned in place)
+ *   fixed?: (id: string) => boolean, fold?: number}} options  `gap`, `spacing`: see `separate`;
+ *   `fixed`: nodes that may not move (pinned in place); `fold`: first fold each box's rows to
+ *   about this many times wider than the box would be tall as a square (see `foldRows`)
  * @returns {Map<string, {dx: number, dy: number}>} how far each leaf must move
  */
-export function separateTree(tree, { gap = 2, spacing = 14, changed = null, fixed = () => false } = {}) {
+export function separateTree(
+  tree,
+  { gap = 2, spacing = 14, changed = null, fixed = () => false, fold = 0 } = {},
+) {
   const ROOT = "";
   const childrenOf = (id) => (id === ROOT ? tree.roots : tree.childrenOf(id));
   const offsets = new Map(); // id -> its move relative to its parent
@@ -196,10 +239,21 @@ export function separateTree(tree, { gap = 2, spacing = 14, changed = null, fixe
   }
 
   function arrange(id, kids) {
-    const items = kids.map((kid) => ({ id: kid, rect: measure(kid) }));
+    let items = kids.map((kid) => ({ id: kid, rect: measure(kid) }));
     const stay = kids.filter(holdsFixed);
+    if (fold && items.length > 1) {
+      const area = items.reduce((sum, { rect }) => sum + (rect.x2 - rect.x1 + spacing) * (rect.y2 - rect.y1 + spacing), 0);
+      const width = Math.max(Math.sqrt(area * fold), ...items.map(({ rect }) => rect.x2 - rect.x1));
+      const pinnedKids = new Set(stay);
+      const folded = foldRows(items.filter((item) => !pinnedKids.has(item.id)), { width, gap: spacing });
+      for (const [kid, move] of folded) offsets.set(kid, move);
+      items = items.map((item) => ({ id: item.id, rect: placed(item.id) }));
+    }
     const first = changed ? kids.filter((kid) => seeds.has(kid) || focus.has(kid)) : [];
-    for (const [kid, move] of separate(items, { gap, spacing, first, stay })) offsets.set(kid, move);
+    for (const [kid, move] of separate(items, { gap, spacing, first, stay })) {
+      const before = offsets.get(kid);
+      offsets.set(kid, before ? { dx: before.dx + move.dx, dy: before.dy + move.dy } : move);
+    }
   }
 
   measure(ROOT);

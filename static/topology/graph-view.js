@@ -489,7 +489,7 @@ export class GraphView {
   /**
    * Lay the whole graph out again with `name` (nested, hierarchical or force), then move apart
    * whatever the layout left overlapping (a force or hierarchical layout knows nothing of box
-   * titles). The layout is computed at once; with `animate`, the leaves then travel from where
+   * titles; a hierarchical one puts all of a box's containers on one row, folded into lines). The layout is computed at once; with `animate`, the leaves then travel from where
    * they were to where they end up, in one movement.
    */
   runLayout(name, { animate = true } = {}) {
@@ -499,7 +499,8 @@ export class GraphView {
     const from = animate ? this.leafPlaces() : null;
     if (this.layoutName === "nested") this.applyNestedGrid();
     else cy.layout({ ...this.layoutOptions(this.layoutName), animate: false, fit: false }).run();
-    separateOverlaps(cy, null, (id) => this.nodeOf(id), this.labelWidth);
+    const fold = this.layoutName === "hierarchical"; // a rank of 200 containers is one row
+    separateOverlaps(cy, null, (id) => this.nodeOf(id), this.labelWidth, { fold });
     if (!animate) {
       this.fitNow();
       return;

@@ -268,11 +268,12 @@ const BOX_INSET = COMPOUND_PADDING + 2.5; // padding and border
  * null: every box is looked at) or after live changes (`changed`: the nodes placed, grown or
  * retitled; only the boxes holding them are looked at, and what they reach moves out of their
  * way). Locked (pinned) nodes stay. Call it inside a batch or out of one: boxes are measured
- * from their leaves, not from Cytoscape's bounds, which a batch leaves stale.
+ * from their leaves, not from Cytoscape's bounds, which a batch leaves stale. With `fold`, rows
+ * too wide to read are first folded into lines (see `foldRows`), as wide as the nested grid's.
  *
  * @returns {number} how many leaves moved
  */
-export function separateOverlaps(cy, changed, nodeOf, labelWidth = () => 0) {
+export function separateOverlaps(cy, changed, nodeOf, labelWidth = () => 0, { fold = false } = {}) {
   const element = (id) => cy.getElementById(id);
   const tree = {
     roots: cy.nodes().orphans().map((node) => node.id()),
@@ -304,6 +305,7 @@ export function separateOverlaps(cy, changed, nodeOf, labelWidth = () => 0) {
   const moves = separateTree(tree, {
     changed: changed ? changed.filter((id) => element(id).nonempty()) : null,
     fixed: (id) => element(id).locked(),
+    fold: fold ? WIDE : 0,
   });
   for (const [id, { dx, dy }] of moves) {
     const node = element(id);

@@ -6,6 +6,7 @@ import test from "node:test";
 import {
   boxAround,
   contains,
+  foldRows,
   intersects,
   panelFaults,
   pictureFaults,
@@ -105,6 +106,23 @@ test("a hundred random boxes end up apart", () => {
   assertApart(placed, 8);
 });
 
+test("a row too wide to read is folded into lines, rows in order, every item in its order", () => {
+  const top = { id: "dood", rect: rect(5000, 0, 5184, 50) };
+  const rank = Array.from({ length: 30 }, (_, n) => ({ id: `c${n}`, rect: rect(n * 200, 100, n * 200 + 184, 150) }));
+  const moves = foldRows([top, ...rank], { width: 1000, gap: 16 });
+  const at = (item) => {
+    const move = moves.get(item.id) || { dx: 0, dy: 0 };
+    return { x: item.rect.x1 + move.dx, y: item.rect.y1 + move.dy };
+  };
+  assert.deepEqual(at(top), { x: 0, y: 0 }); // its row first, from the left
+  assert.deepEqual(at(rank[0]), { x: 0, y: 66 });
+  assert.deepEqual(at(rank[4]), { x: 800, y: 66 });
+  assert.deepEqual(at(rank[5]), { x: 0, y: 132 }); // five of 200 + 16 fit in 1000
+  assert.deepEqual(at(rank[29]), { x: 800, y: 66 * 6 });
+  const narrow = rank.slice(0, 3);
+  assert.equal(foldRows([top, ...narrow], { width: 6000 }).size, 0); // nothing too wide: as it was
+});
+
 test("a box is drawn around its children with its title above", () => {
   const { body, title, outer } = boxAround(rect(0, 0, 100, 50), 20, { w: 300, h: 16, gap: 2 });
   assert.deepEqual(body, rect(-20, -20, 120, 70));
@@ -173,6 +191,25 @@ test("the DinD box that grew over C1 and C2 pushes them out of its way, title in
   assert.equal(moves.has("c3"), false);
   assert.equal(moves.has("c4"), false);
   const after = placedLeaves(leaves, moves);
+  assert.deepEqual(pictureFaults(drawTree(tree, after)), []);
+});
+
+test("folding a box's wide row keeps the picture clear", () => {
+  const children = { host: ["daemon"], daemon: Array.from({ length: 40 }, (_, n) => `c${n}`) };
+  const leaves = Object.fromEntries(children.daemon.map((id, n) => [id, { x: n * 200, y: 0 }]));
+  const parents = Object.fromEntries(children.daemon.map((id) => [id, "daemon"]));
+  parents.daemon = "host";
+  const tree = {
+    roots: ["host"],
+    childrenOf: (id) => children[id] || [],
+    parentOf: (id) => parents[id] ?? null,
+    leafRect: (id) => rect(leaves[id].x - 94, leaves[id].y - 25, leaves[id].x + 94, leaves[id].y + 25),
+    inset: () => 20,
+    title: () => ({ w: 200, h: 16, gap: 2 }),
+  };
+  const after = placedLeaves(leaves, separateTree(tree, { fold: 3 }));
+  const xs = Object.values(after).map(({ x }) => x);
+  assert.ok(Math.max(...xs) - Math.min(...xs) < 3000, "folded into lines");
   assert.deepEqual(pictureFaults(drawTree(tree, after)), []);
 });
 
