@@ -13,11 +13,13 @@ case and layout is written to var/test-artifacts/.
 from __future__ import annotations
 
 import json
+import shlex
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -100,6 +102,7 @@ PROBE = """async ({readable}) => {
 
 IS_BOX = "id => window.topology.cy.getElementById(id).isParent()"
 GONE = "id => window.topology.cy.getElementById(id).empty()"
+ANCESTORS = "id => window.topology.cy.getElementById(id).ancestors().map((box) => box.id())"
 STILL = """() => {
   const cy = window.topology.cy;
   return !cy.animated() && !cy.nodes().some((n) => n.animated());
@@ -168,30 +171,65 @@ def open_panels(page: Page, node_id: str) -> None:
 OFFLINE = demos.DemoImages(images.DIND_IMAGE, images.WORKLOAD_IMAGE, images.CLI_IMAGE)
 
 
+@dataclass
+class DemoPair:
+    """This test's two demos: their rows (listed in the demo panel) and specs. Their ids start
+    with `run`, so that one label pattern holds both."""
+
+    run: str
+    rows: dict[str, Any]
+    specs: dict[str, demos.DemoSpec]
+
+
 @pytest.fixture
-def demo_run(docker_client: docker.DockerClient, offline_images: list[str]) -> Iterator[str]:
-    """A run id for this test's two demos (their labels start with it); torn down after."""
+def demo_pair(
+    docker_client: docker.DockerClient, offline_images: list[str], user: Any
+) -> Iterator[DemoPair]:
+    from topology.demos.models import Demo
+
     run = uuid.uuid4().hex[:8]
-    yield run
-    for kind in ("dood", "dind"):
-        spec = demo_spec(run, kind)
+    expires = datetime.now(UTC) + timedelta(hours=1)
+    rows, specs = {}, {}
+    for kind in ("dind", "dood"):
+        demo_id = run + str(uuid.uuid4())[8:]
+        rows[kind] = Demo.objects.create(id=demo_id, kind=kind, owner=user, expires=expires)
+        specs[kind] = demos.DemoSpec(
+            demo_id=demo_id,
+            owner=user.username,
+            expires=expires,
+            images=OFFLINE,
+            folder=Path(tempfile.gettempdir()) / f"tp-{demo_id[:13]}",  # short: a socket path
+            host_socket="/var/run/docker.sock",
+        )
+    yield DemoPair(run, rows, specs)
+    for spec in specs.values():
         demos.tear_down(docker_client, spec.demo_id, spec.folder)
 
 
-def demo_spec(run: str, kind: str) -> demos.DemoSpec:
-    """One of the run's demos; its folder is short (unix socket paths are limited)."""
-    return demos.DemoSpec(
-        demo_id=f"{run}-{kind}",
-        owner="pictures",
-        expires=datetime.now(UTC) + timedelta(hours=1),
-        images=OFFLINE,
-        folder=Path(tempfile.gettempdir()) / f"tp-{run}-{kind}",
-        host_socket="/var/run/docker.sock",
-    )
+def launch(
+    pool: ThreadPoolExecutor, client: docker.DockerClient, pair: DemoPair, kind: str
+) -> Future:
+    """Launch one of the pair on the real engine; its row says *running* once it is."""
+    from topology.demos import services
+
+    def work() -> None:
+        run = {"dind": demos.launch_dind, "dood": demos.launch_dood}[kind]
+        outcome = run(client, pair.specs[kind], lambda _step: None)
+        services.mark_running(pair.rows[kind], outcome.profile, outcome.nested_endpoint)
+
+    return pool.submit(work)
 
 
-def in_thread(pool: ThreadPoolExecutor, action: Callable[..., Any], *args: Any) -> Future:
-    return pool.submit(action, *args)
+def tear_down(
+    pool: ThreadPoolExecutor, client: docker.DockerClient, pair: DemoPair, kind: str
+) -> Future:
+    from topology.demos import services
+
+    def work() -> None:
+        demos.tear_down(client, pair.specs[kind].demo_id, pair.specs[kind].folder)
+        services.forget(pair.rows[kind])
+
+    return pool.submit(work)
 
 
 def follow_live(page: Page, pool: ThreadPoolExecutor, work: Future, when: str) -> int:
@@ -209,18 +247,31 @@ def follow_live(page: Page, pool: ThreadPoolExecutor, work: Future, when: str) -
         time.sleep(0.3)
 
 
+def poll_until(page: Page, pool: ThreadPoolExecutor, expression: str, arg: Any = None) -> None:
+    """Poll every engine until `expression` holds in the page (a nested daemon read through
+    ``docker exec`` is found by polls, not by events)."""
+    deadline = time.monotonic() + 120
+    while not page.evaluate(expression, arg):
+        assert time.monotonic() < deadline, f"still false: {expression} ({arg})"
+        pool.submit(polling.poll_everything).result()
+        time.sleep(0.5)
+
+
 def ids_of(page: Page, run: str) -> dict[str, str]:
-    """Node ids by demo part (c1, dind, sibling-1, ...), nested daemons by level."""
+    """Node ids by demo part (c1, dind, sibling-1, ...); the daemons in the demo's DinD and in the
+    DinD inside it as nested-1 and nested-2."""
     return page.evaluate(
         """run => {
           const found = {};
-          for (const node of window.topology.store.nodes.values()) {
+          const nodes = [...window.topology.store.nodes.values()];
+          for (const node of nodes) {
             const name = node.name || '';
             const prefix = `topology-${run}-`;
             if (name.startsWith(prefix)) found[name.slice(prefix.length)] = node.id;
-            if (node.kind === 'daemon' && node.nesting > 0) {
-              found[`nested-${node.nesting}`] = node.id;
-            }
+          }
+          const levels = {[found.dind]: 'nested-1', [found['inner-dind']]: 'nested-2'};
+          for (const node of nodes) {
+            if (node.kind === 'daemon' && levels[node.parent]) found[levels[node.parent]] = node.id;
           }
           return found;
         }""",
@@ -228,8 +279,15 @@ def ids_of(page: Page, run: str) -> dict[str, str]:
     )
 
 
+HAS_C5 = (
+    "run => [...window.topology.store.nodes.values()].some((n) => n.name === `topology-${run}-c5`)"
+)
+INNER_SOCKET = "unix:///tmp/inner-dind-run/docker.sock"  # on the DinD's own filesystem
+
+
 def start_inner_dind(docker_client: docker.DockerClient, spec: demos.DemoSpec) -> tuple[Any, Any]:
-    """A DinD inside the demo's DinD (on its nested daemon), with a daemon of its own."""
+    """A DinD inside the demo's DinD (on its nested daemon), with a daemon of its own that runs
+    one of the demo's containers (C5): three boxes deep."""
     nested = docker.DockerClient(base_url=spec.nested_endpoint, version="auto", timeout=60)
     images.seed_image(docker_client, nested, images.DIND_IMAGE)
     inner, _profile = images.run_dind(
@@ -241,39 +299,48 @@ def start_inner_dind(docker_client: docker.DockerClient, spec: demos.DemoSpec) -
     )
     outer = docker_client.containers.get(spec.name("dind"))
     deadline = time.monotonic() + 90
-    while outer.exec_run(
-        ["docker", "-H", "unix:///tmp/inner-dind-run/docker.sock", "version"]
-    ).exit_code:
+    while outer.exec_run(["docker", "-H", INNER_SOCKET, "version"]).exit_code:
         assert time.monotonic() < deadline, "the inner DinD's daemon did not answer"
         time.sleep(0.5)
+    labels = " ".join(
+        f"--label {shlex.quote(f'{key}={value}')}" for key, value in spec.labels("workload").items()
+    )
+    idle = " ".join(shlex.quote(word) for word in images.IDLE_COMMAND)
+    workload = shlex.quote(images.WORKLOAD_IMAGE)
+    script = (
+        f"docker save {workload} | docker -H {INNER_SOCKET} load && docker -H {INNER_SOCKET}"
+        f" run -d --name {spec.name('c5')} {labels} --network none {workload} {idle}"
+    )
+    result = outer.exec_run(["sh", "-c", script])
+    assert result.exit_code == 0, result.output.decode(errors="replace")
     return nested, inner
 
 
 @pytest.mark.docker
 def test_demo_pictures_are_clear_live_after_fit_and_in_every_layout(
     docker_client: docker.DockerClient,
-    demo_run: str,
+    demo_pair: DemoPair,
     user: Any,
     daphne_server: LiveServer,
     dashboard: Page,  # noqa: F811
     page_errors: list[str],  # noqa: F811
     artifacts_dir: Path,
 ) -> None:
-    run = demo_run
-    # The demos alone (a dashboard scoped to their label), whatever else runs on this engine.
-    wall = team_dashboard(user, "viewer", filters={"label": f"topology.demo={run}-*"})
+    run, pair = demo_pair.run, demo_pair
+    # The demos alone (a dashboard scoped to their label), whatever else runs on this engine;
+    # the demo panel open, listing both (as after pressing its buttons).
+    wall = team_dashboard(user, "viewer", filters={"label": f"topology.demo={run}*"})
     url = f"{daphne_server.url}/dashboards/{wall.pk}/"
     page = dashboard
     page.goto(url)
     wait_until(page, "() => window.topology && window.topology.store.version !== null")
     page.evaluate("document.getElementById('demo-panel').open = true")
-    dind_spec, dood_spec = demo_spec(run, "dind"), demo_spec(run, "dood")
+    page.wait_for_selector(".demo-list li[data-status=starting]")
     pool = ThreadPoolExecutor(2)
     try:
         # The DinD demo arrives piece by piece: C1, C2, the DinD container, its nested daemon,
         # C3, C4. Every picture drawn on the way is clear.
-        launch = pool.submit(demos.launch_dind, docker_client, dind_spec, lambda step: None)
-        assert follow_live(page, pool, launch, "DinD demo launching") > 0
+        assert follow_live(page, pool, launch(pool, docker_client, pair, "dind"), "DinD demo") > 0
         parts = ids_of(page, run)
         wait_for_nodes(page, [parts[p] for p in ("c1", "c2", "dind", "c3", "c4", "nested-1")])
         assert_clear(page, "DinD demo, live")
@@ -283,17 +350,15 @@ def test_demo_pictures_are_clear_live_after_fit_and_in_every_layout(
         every_layout(page, "dind", artifacts_dir, url)
 
         # The DooD demo beside it: both at once.
-        launch = pool.submit(demos.launch_dood, docker_client, dood_spec, lambda step: None)
-        follow_live(page, pool, launch, "DooD demo launching beside the DinD demo")
+        work = launch(pool, docker_client, pair, "dood")
+        follow_live(page, pool, work, "DooD demo launching beside the DinD demo")
         parts = ids_of(page, run)
         wait_for_nodes(page, [parts[p] for p in ("dood", "sibling-1", "sibling-2")])
-        wait_until(
-            page,
-            "() => window.topology.cy.nodes('[kind = \"socket\"]').nonempty()",
-        )
+        wait_until(page, "() => window.topology.cy.nodes('[kind = \"socket\"]').nonempty()")
         assert_clear(page, "both demos, live")
         page.screenshot(path=str(artifacts_dir / "pictures-both-live.png"))
         open_panels(page, parts["c3"])
+        page.wait_for_selector(".demo-list li[data-status=running] + li[data-status=running]")
         fit(page)
         seen = assert_clear(page, "both demos, panels open, after Fit", fitted=True)
         assert {"legend", "demos", "details"} <= set(seen["panels"])
@@ -302,13 +367,16 @@ def test_demo_pictures_are_clear_live_after_fit_and_in_every_layout(
         every_layout(page, "both", artifacts_dir, url)
 
         # A DinD in the DinD: a level-2 daemon, drawn inside a box three levels deep.
-        work = pool.submit(start_inner_dind, docker_client, dind_spec)
+        work = pool.submit(start_inner_dind, docker_client, pair.specs["dind"])
         follow_live(page, pool, work, "a DinD starting in the DinD")
         nested, inner = work.result()
         try:
+            poll_until(page, pool, HAS_C5, run)
             parts = ids_of(page, run)
-            wait_until(page, IS_BOX, parts["inner-dind"])
-            assert parts.get("nested-2"), "the inner DinD's daemon is not on the map"
+            wait_for_nodes(page, [parts["c5"], parts["nested-2"]])
+            chain = page.evaluate(ANCESTORS, parts["c5"])
+            levels = ("nested-2", "inner-dind", "nested-1", "dind")
+            assert chain[:4] == [parts[part] for part in levels]
             assert_clear(page, "DinD in DinD, live")
             fit(page)
             assert_clear(page, "DinD in DinD, after Fit", fitted=True)
@@ -318,8 +386,7 @@ def test_demo_pictures_are_clear_live_after_fit_and_in_every_layout(
             nested.close()
 
         # The DinD demo goes: the DooD demo alone, after the removals arrive live.
-        work = pool.submit(demos.tear_down, docker_client, dind_spec.demo_id, dind_spec.folder)
-        follow_live(page, pool, work, "the DinD demo going")
+        follow_live(page, pool, tear_down(pool, docker_client, pair, "dind"), "DinD demo going")
         wait_until(page, GONE, parts["dind"])
         assert_clear(page, "DooD demo alone, after removals")
         fit(page)

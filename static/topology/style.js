@@ -243,8 +243,8 @@ export function displayLabel(node, isBox = false) {
   };
   if (node.kind === "host") return `${clip(node.label, 60)}  ·  host`;
   if (node.kind === "socket") {
-    const endpoint = String(node.endpoint || "");
-    const tail = endpoint.length > 28 ? `…${endpoint.slice(-27)}` : endpoint;
+    const endpoint = String(node.endpoint || "").replace(/^unix:\/\//, ""); // a path says it
+    const tail = endpoint.length > 24 ? `…${endpoint.slice(-23)}` : endpoint;
     return `Docker socket\n${tail}`;
   }
   if (node.kind === "daemon") {
