@@ -165,8 +165,6 @@ export function foldRows(items, { width, gap = 14 }) {
  * @property {(id: string) => number} inset  a box's padding plus border
  * @property {(id: string) => {w: number, h: number, gap: number}|null} title  a box's title
  *   (drawn centred, `gap` above the box)
- * @property {(id: string) => object|null} [known]  the rectangle (title included) of a box whose
- *   drawing is up to date, which spares measuring what is inside it
  */
 
 /** A box's own rectangle and its title's, from the rectangle around its children. */
@@ -215,7 +213,6 @@ export function separateTree(
     const kids = childrenOf(id);
     let rect;
     if (id !== ROOT && kids.length === 0) rect = tree.leafRect(id);
-    else if (!looked(id) && !seeds.has(id) && tree.known?.(id)) rect = tree.known(id);
     else {
       if (looked(id)) arrange(id, kids);
       const content = union(kids.map(placed));

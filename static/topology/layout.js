@@ -1,7 +1,7 @@
 // Positions: the nested grid (boxes in boxes, computed in one pass) and a place for each node
 // that arrives later, next to its siblings, without moving anything already on screen.
 
-import { separateTree } from "./geometry.js";
+import { separateTree, union } from "./geometry.js";
 import { boxTitleSpace, COMPOUND_LABEL_SPACE, COMPOUND_PADDING, LEAF_HEIGHT, LEAF_WIDTH } from "./style.js";
 
 const LEAF_GAP_X = 16;
@@ -115,18 +115,6 @@ export function nestedGrid(rootIds, childrenOf, nodeOf, labelWidth = () => 0) {
   }
   for (const item of top.items) place(item.id, item.dx, item.dy);
   return { positions, width: top.width, height: top.height };
-}
-
-function union(rects) {
-  return rects.reduce(
-    (acc, r) => ({
-      x1: Math.min(acc.x1, r.x1),
-      y1: Math.min(acc.y1, r.y1),
-      x2: Math.max(acc.x2, r.x2),
-      y2: Math.max(acc.y2, r.y2),
-    }),
-    { x1: Infinity, y1: Infinity, x2: -Infinity, y2: -Infinity },
-  );
 }
 
 /**
@@ -268,7 +256,8 @@ const BOX_INSET = COMPOUND_PADDING + 2.5; // padding and border
  * null: every box is looked at) or after live changes (`changed`: the nodes placed, grown or
  * retitled; only the boxes holding them are looked at, and what they reach moves out of their
  * way). Locked (pinned) nodes stay. Call it inside a batch or out of one: boxes are measured
- * from their leaves, not from Cytoscape's bounds, which a batch leaves stale. With `fold`, rows
+ * from their leaves, not from Cytoscape's bounds, which a batch (or a frame not drawn yet)
+ * leaves stale. With `fold`, rows
  * too wide to read are first folded into lines (see `foldRows`), as wide as the nested grid's.
  *
  * @returns {number} how many leaves moved
@@ -291,15 +280,6 @@ export function separateOverlaps(cy, changed, nodeOf, labelWidth = () => 0, { fo
     title: (id) => {
       const node = nodeOf(id);
       return node ? { w: labelWidth(node) + 2, ...boxTitleSpace(node) } : null;
-    },
-    known: (id) => {
-      const box = element(id).boundingBox({
-        includeLabels: true,
-        includeOverlays: false,
-        includeUnderlays: false,
-        includeOutlines: false,
-      });
-      return box.w > 0 ? box : null;
     },
   };
   const moves = separateTree(tree, {
