@@ -85,16 +85,27 @@ export class RectIndex {
  * is the shorter way, until it overlaps none. So a box that grew keeps its place and pushes what
  * it reaches; nothing moves up or left, and nothing that overlaps nothing moves at all.
  *
+ * With `onlyIf`, the items were apart but for those named: if none of them overlaps another,
+ * nothing moves and the rest is not looked at.
+ *
  * @param {{id: string, rect: object}[]} items
- * @param {{gap?: number, spacing?: number, first?: Iterable<string>, stay?: Iterable<string>}} options
+ * @param {{gap?: number, spacing?: number, first?: Iterable<string>, stay?: Iterable<string>,
+ *   onlyIf?: Iterable<string>}} options
  * @returns {Map<string, {dx: number, dy: number}>} how far each moved item moved
  */
-export function separate(items, { gap = 0, spacing = gap, first = [], stay = [] } = {}) {
+export function separate(items, { gap = 0, spacing = gap, first = [], stay = [], onlyIf = null } = {}) {
+  const cell = Math.max(64, ...items.slice(0, 64).map(({ rect }) => rect.x2 - rect.x1));
+  if (onlyIf) {
+    const all = new RectIndex(cell);
+    for (const { id, rect } of items) all.insert(id, rect);
+    const clear = [...onlyIf].every((id) => !all.rects.has(id) || all.query(all.rects.get(id), gap).size <= 1);
+    if (clear) return new Map();
+  }
   const staying = new Set(stay);
   const leading = new Set(first);
   const rank = (item) => (staying.has(item.id) ? 0 : leading.has(item.id) ? 1 : 2);
   const ordered = [...items].sort((a, b) => rank(a) - rank(b) || a.rect.y1 - b.rect.y1 || a.rect.x1 - b.rect.x1);
-  const index = new RectIndex(Math.max(64, ...items.slice(0, 64).map(({ rect }) => rect.x2 - rect.x1)));
+  const index = new RectIndex(cell);
   const moves = new Map();
   for (const { id, rect } of ordered) {
     let r = rect;
@@ -165,6 +176,8 @@ export function foldRows(items, { width, gap = 14 }) {
  * @property {(id: string) => number} inset  a box's padding plus border
  * @property {(id: string) => {w: number, h: number, gap: number}|null} title  a box's title
  *   (drawn centred, `gap` above the box)
+ * @property {(id: string) => object|null} [known]  the rectangle (title included) of a box whose
+ *   drawing is known to be up to date, which spares measuring everything inside it
  */
 
 /** A box's own rectangle and its title's, from the rectangle around its children. */
@@ -185,14 +198,11 @@ export function boxAround(content, inset, title) {
  * @param {Tree & {parentOf: (id: string) => string|null}} tree
  * @param {{gap?: number, spacing?: number, changed?: Iterable<string>|null,
  *   fixed?: (id: string) => boolean, fold?: number}} options  `gap`, `spacing`: see `separate`;
- *   `fixed`: nodes that may not move (pinned in place); `fold`: first fold each box's rows to
+ *   `fixed`: nodes that may not move (pinned in place), or null when none; `fold`: first fold each box's rows to
  *   about this many times wider than the box would be tall as a square (see `foldRows`)
  * @returns {Map<string, {dx: number, dy: number}>} how far each leaf must move
  */
-export function separateTree(
-  tree,
-  { gap = 2, spacing = 14, changed = null, fixed = () => false, fold = 0 } = {},
-) {
+export function separateTree(tree, { gap = 2, spacing = 14, changed = null, fixed = null, fold = 0 } = {}) {
   const ROOT = "";
   const childrenOf = (id) => (id === ROOT ? tree.roots : tree.childrenOf(id));
   const offsets = new Map(); // id -> its move relative to its parent
@@ -213,7 +223,7 @@ export function separateTree(
     const kids = childrenOf(id);
     let rect;
     if (id !== ROOT && kids.length === 0) rect = tree.leafRect(id);
-    else {
+    else if (id === ROOT || looked(id) || seeds.has(id) || !(rect = tree.known?.(id) || null)) {
       if (looked(id)) arrange(id, kids);
       const content = union(kids.map(placed));
       rect = id === ROOT ? content : boxAround(content, tree.inset(id), tree.title(id)).outer;
@@ -231,6 +241,7 @@ export function separateTree(
   /** Holds a fixed node somewhere inside. */
   const pinned = new Map();
   function holdsFixed(id) {
+    if (!fixed) return false;
     if (!pinned.has(id)) pinned.set(id, fixed(id) || childrenOf(id).some(holdsFixed));
     return pinned.get(id);
   }
@@ -247,7 +258,8 @@ export function separateTree(
       items = items.map((item) => ({ id: item.id, rect: placed(item.id) }));
     }
     const first = changed ? kids.filter((kid) => seeds.has(kid) || focus.has(kid)) : [];
-    for (const [kid, move] of separate(items, { gap, spacing, first, stay })) {
+    const onlyIf = changed && !fold ? first : null; // the rest was clear already
+    for (const [kid, move] of separate(items, { gap, spacing, first, stay, onlyIf })) {
       const before = offsets.get(kid);
       offsets.set(kid, before ? { dx: before.dx + move.dx, dy: before.dy + move.dy } : move);
     }

@@ -1,7 +1,7 @@
 // Positions: the nested grid (boxes in boxes, computed in one pass) and a place for each node
 // that arrives later, next to its siblings, without moving anything already on screen.
 
-import { separateTree, union } from "./geometry.js";
+import { boxAround, separateTree, union } from "./geometry.js";
 import { boxTitleSpace, COMPOUND_LABEL_SPACE, COMPOUND_PADDING, LEAF_HEIGHT, LEAF_WIDTH } from "./style.js";
 
 const LEAF_GAP_X = 16;
@@ -266,7 +266,10 @@ export function separateOverlaps(cy, changed, nodeOf, labelWidth = () => 0, { fo
   const element = (id) => cy.getElementById(id);
   const tree = {
     roots: cy.nodes().orphans().map((node) => node.id()),
-    childrenOf: (id) => element(id).children().map((child) => child.id()),
+    childrenOf: (id) => {
+      const node = element(id);
+      return node.isChildless() ? [] : node.children().map((child) => child.id());
+    },
     parentOf: (id) => {
       const parent = element(id).parent();
       return parent.nonempty() ? parent.id() : null;
@@ -281,10 +284,20 @@ export function separateOverlaps(cy, changed, nodeOf, labelWidth = () => 0, { fo
       const node = nodeOf(id);
       return node ? { w: labelWidth(node) + 2, ...boxTitleSpace(node) } : null;
     },
+    known: (id) => {
+      // Cytoscape's bounds of a box nothing inside has moved since they were last computed
+      // (a batch, or a frame not drawn yet, leaves them stale otherwise: those are measured).
+      const node = element(id);
+      if (!node._private.compoundBoundsClean) return null;
+      const shapes = { includeOverlays: false, includeUnderlays: false, includeOutlines: false };
+      const drawn = node.boundingBox({ ...shapes, includeLabels: true });
+      const body = node.boundingBox({ ...shapes, includeLabels: false });
+      return drawn.w > 0 ? union([drawn, boxAround(body, 0, tree.title(id)).title]) : null;
+    },
   };
   const moves = separateTree(tree, {
     changed: changed ? changed.filter((id) => element(id).nonempty()) : null,
-    fixed: (id) => element(id).locked(),
+    fixed: cy.nodes(":locked").nonempty() ? (id) => element(id).locked() : null,
     fold: fold ? WIDE : 0,
   });
   for (const [id, { dx, dy }] of moves) {

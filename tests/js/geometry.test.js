@@ -236,6 +236,35 @@ test("only the boxes that hold a change are looked at", () => {
   assert.deepEqual([...separateTree(tree, { changed: ["c3"] }).keys()], ["c4"]);
 });
 
+test("a box known to be up to date is not measured inside", () => {
+  const leaves = { c1: { x: 94, y: 25 }, c2: { x: 296, y: 25 }, c3: { x: 134, y: 200 }, c4: { x: 336, y: 200 } };
+  const tree = demoTree(leaves);
+  const measured = new Set();
+  const counting = {
+    ...tree,
+    leafRect: (id) => {
+      measured.add(id);
+      return tree.leafRect(id);
+    },
+    known: (id) => (id === "dind" ? rect(0, 100, 470, 265) : null),
+  };
+  assert.equal(separateTree(counting, { changed: ["c2"] }).size, 0);
+  assert.deepEqual([...measured].sort(), ["c1", "c2"]);
+  measured.clear();
+  separateTree(counting, { changed: ["c3"] }); // inside it: measured after all
+  assert.ok(measured.has("c3") && measured.has("c4"));
+});
+
+test("siblings apart but for the changed ones: nothing else is looked at", () => {
+  const items = [
+    { id: "a", rect: rect(0, 0, 100, 100) },
+    { id: "b", rect: rect(50, 50, 150, 150) }, // overlaps a: an old fault, not this change's
+    { id: "new", rect: rect(400, 0, 500, 100) },
+  ];
+  assert.equal(separate(items, { onlyIf: ["new"] }).size, 0);
+  assert.equal(separate(items, { onlyIf: ["a"] }).size, 1);
+});
+
 test("faults: overlap, a covered title, a title out of its box, text out of its shape", () => {
   const nodes = [
     { id: "host", parent: null, body: rect(0, 0, 500, 300), label: rect(200, -20, 300, -2), isBox: true },
