@@ -86,14 +86,19 @@ export class RectIndex {
  * it reaches; nothing moves up or left, and nothing that overlaps nothing moves at all.
  *
  * With `onlyIf`, the items were apart but for those named: if none of them overlaps another,
- * nothing moves and the rest is not looked at.
+ * nothing moves and the rest is not looked at. With `room(id, distance)`, an item pushed by one
+ * in `first` goes that much further (room to grow for what pushed it, so that a box growing
+ * delta by delta does not push its neighbour at every step).
  *
  * @param {{id: string, rect: object}[]} items
  * @param {{gap?: number, spacing?: number, first?: Iterable<string>, stay?: Iterable<string>,
- *   onlyIf?: Iterable<string>}} options
+ *   onlyIf?: Iterable<string>, room?: (id: string, distance: number) => number}} options
  * @returns {Map<string, {dx: number, dy: number}>} how far each moved item moved
  */
-export function separate(items, { gap = 0, spacing = gap, first = [], stay = [], onlyIf = null } = {}) {
+export function separate(
+  items,
+  { gap = 0, spacing = gap, first = [], stay = [], onlyIf = null, room = null } = {},
+) {
   const cell = Math.max(64, ...items.slice(0, 64).map(({ rect }) => rect.x2 - rect.x1));
   if (onlyIf) {
     const all = new RectIndex(cell);
@@ -119,6 +124,10 @@ export function separate(items, { gap = 0, spacing = gap, first = [], stay = [],
         dy = Math.max(dy, o.y2 + spacing - r.y1);
       }
       r = dx <= dy ? shift(r, dx, 0) : shift(r, 0, dy);
+    }
+    if (room && r !== rect && !leading.has(id)) {
+      const [dx, dy] = [r.x1 - rect.x1, r.y1 - rect.y1];
+      r = shift(r, Math.sign(dx) * room(id, dx), Math.sign(dy) * room(id, dy));
     }
     index.insert(id, r);
     if (r.x1 !== rect.x1 || r.y1 !== rect.y1) moves.set(id, { dx: r.x1 - rect.x1, dy: r.y1 - rect.y1 });
@@ -164,6 +173,9 @@ export function foldRows(items, { width, gap = 14 }) {
   }
   return moves;
 }
+
+/** The most room a pushed box is given beyond what it had to clear (see `separate`). */
+const ROOM = 240;
 
 /**
  * Boxes in boxes, measured from their leaves the way Cytoscape draws them: a box is drawn around
@@ -259,7 +271,9 @@ export function separateTree(tree, { gap = 2, spacing = 14, changed = null, fixe
     }
     const first = changed ? kids.filter((kid) => seeds.has(kid) || focus.has(kid)) : [];
     const onlyIf = changed && !fold ? first : null; // the rest was clear already
-    for (const [kid, move] of separate(items, { gap, spacing, first, stay, onlyIf })) {
+    // A box pushed by one that grew gets room for as much growth again (up to ROOM).
+    const room = changed ? (kid, distance) => (childrenOf(kid).length ? Math.min(Math.abs(distance), ROOM) : 0) : null;
+    for (const [kid, move] of separate(items, { gap, spacing, first, stay, onlyIf, room })) {
       const before = offsets.get(kid);
       offsets.set(kid, before ? { dx: before.dx + move.dx, dy: before.dy + move.dy } : move);
     }

@@ -125,8 +125,9 @@ export function nestedGrid(rootIds, childrenOf, nodeOf, labelWidth = () => 0) {
 class Slots {
   /**
    * @param {object[]} taken  the siblings' rectangles
-   * @param {number} leaves  how many leaves the parent will hold: the grid may widen for them
-   *   (as the nested grid would have drawn it) rather than grow row after row
+   * @param {number} leaves  how many leaves the parent will hold: a grid much narrower than
+   *   square widens for them (as the nested grid would have drawn it) rather than grow row
+   *   after row; any other grows downwards only, so that it reaches fewer neighbours
    */
   constructor(taken, leaves) {
     this.bounds = union(taken);
@@ -134,7 +135,8 @@ class Slots {
     this.cellW = LEAF_WIDTH + LEAF_GAP_X;
     this.cellH = LEAF_HEIGHT + LEAF_GAP_Y;
     const fits = Math.floor((this.bounds.x2 - this.bounds.x1 + LEAF_GAP_X) / this.cellW);
-    this.columns = Math.max(1, fits, Math.ceil(Math.sqrt(leaves * 0.9)));
+    const square = Math.ceil(Math.sqrt(leaves * 0.9));
+    this.columns = Math.max(1, fits >= square / 2 ? fits : square);
     this.occupied = new Set();
     this.cursor = 0;
     for (const rect of taken) this.occupy(rect);
@@ -168,26 +170,32 @@ class Slots {
   }
 }
 
-/** Where a node is drawn, a box's label included (not a passing highlight or outline). */
+/**
+ * Where a node stands among its siblings: a leaf's cell (its shape, as the nested grid places
+ * it; measuring its drawing, border included, would shift the grid a little at every arrival),
+ * a box's drawing with its label.
+ */
 function rectOf(node) {
-  const box = node.boundingBox({
-    includeLabels: node.isParent(),
-    includeOverlays: false,
-    includeUnderlays: false,
-    includeOutlines: false,
-  });
-  if (box.w > 0) return box;
-  const at = node.position(); // not drawn at all (no size yet): its place as a leaf
+  if (node.isParent()) {
+    const box = node.boundingBox({
+      includeLabels: true,
+      includeOverlays: false,
+      includeUnderlays: false,
+      includeOutlines: false,
+    });
+    if (box.w > 0) return box;
+  }
+  const at = node.position();
   const [halfW, halfH] = [LEAF_WIDTH / 2, LEAF_HEIGHT / 2];
   return { x1: at.x - halfW, y1: at.y - halfH, x2: at.x + halfW, y2: at.y + halfH };
 }
 
 /**
  * Give positions to nodes just added to `cy` (and to nodes that changed parent), leaving every
- * other node where it is. A new subtree is arranged as a nested grid and put in the first free
- * cell next to its siblings; a DinD container starts a new row, so that it can grow. A leaf that
- * becomes a box (a DinD container whose nested daemon just appeared) moves, with what it now
- * holds, to a new row under its siblings: it would cover them if it grew where it stood.
+ * other node where it is. A new leaf takes the first free cell next to its siblings; a new box
+ * (a subtree, arranged as a nested grid) starts a new row under them. A leaf that becomes a box
+ * (a DinD container whose nested daemon just appeared) moves, with what it now holds, to a new
+ * row under its siblings: it would cover them if it grew where it stood.
  *
  * @param {object} cy  the Cytoscape core
  * @param {string[]} ids  nodes to place (parents may be among them)
@@ -235,7 +243,7 @@ export function placeArrivals(cy, ids, nodeOf, labelWidth = () => 0) {
     } else if (!parent.nonempty()) {
       corner = { x: slots.bounds.x2 + BOX_GAP * 2, y: slots.origin.y };
     } else {
-      const grows = arrangement.positions.size > 1 || node.isParent() || nodeOf(id)?.role === "dind";
+      const grows = arrangement.positions.size > 1 || node.isParent();
       corner = grows ? slots.newRow() : slots.leaf();
     }
     for (const [leafId, at] of arrangement.positions) {
