@@ -271,8 +271,10 @@ export function separateTree(tree, { gap = 2, spacing = 14, changed = null, fixe
     }
     const first = changed ? kids.filter((kid) => seeds.has(kid) || focus.has(kid)) : [];
     const onlyIf = changed && !fold ? first : null; // the rest was clear already
-    // A box pushed by one that grew gets room for as much growth again (up to ROOM).
-    const room = changed ? (kid, distance) => (childrenOf(kid).length ? Math.min(Math.abs(distance), ROOM) : 0) : null;
+    // A box pushed by one that grew gets room for as much growth again (half to all of ROOM).
+    const room = changed
+      ? (kid, distance) => (childrenOf(kid).length ? Math.min(ROOM, Math.max(Math.abs(distance), ROOM / 2)) : 0)
+      : null;
     for (const [kid, move] of separate(items, { gap, spacing, first, stay, onlyIf, room })) {
       const before = offsets.get(kid);
       offsets.set(kid, before ? { dx: before.dx + move.dx, dy: before.dy + move.dy } : move);

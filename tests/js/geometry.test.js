@@ -74,6 +74,15 @@ test("a box that grew keeps its place and pushes down what it reaches", () => {
   assert.deepEqual(moves.get("right"), { dx: 214, dy: 0 }); // right, the shorter way
 });
 
+test("a box pushed by one that grew gets room to grow", () => {
+  const items = [
+    { id: "grown", rect: rect(0, 0, 400, 200) },
+    { id: "below", rect: rect(0, 190, 400, 400) },
+  ];
+  const moves = separate(items, { spacing: 14, first: ["grown"], room: () => 100 });
+  assert.deepEqual(moves.get("below"), { dx: 0, dy: 24 + 100 });
+});
+
 test("pushes cascade, and what stays never moves", () => {
   const items = [
     { id: "a", rect: rect(0, 0, 100, 100) },
