@@ -1,7 +1,8 @@
 """The contract's graph, built from rows already in memory: pure functions, no queries.
 
-See ``shared/contract``: nodes for hosts, daemons and containers nested by ``parent``, and a
-``socket`` edge from each DooD container to the daemon whose socket it mounts.
+See ``shared/contract``: nodes for hosts, daemons and containers nested by ``parent``, a
+``socket`` edge from each DooD container to the daemon whose socket it mounts, and a ``created``
+edge from a container to each one it asked a daemon for, where that is known.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ def container_id(container_hex: str) -> str:
 
 def socket_edge_id(container_hex: str, engine_id: str) -> str:
     return f"socket:{container_hex}->{engine_id}"
+
+
+def created_edge_id(creator_hex: str, child_hex: str) -> str:
+    return f"created:{creator_hex}->{child_hex}"
 
 
 def host_node(host: Host) -> Node:
@@ -93,6 +98,16 @@ def socket_edge(container_hex: str, engine_id: str) -> Edge:
     }
 
 
+def created_edge(creator_hex: str, child_hex: str) -> Edge:
+    """The creator asked a daemon for the child (a DooD demo's sibling, see ``provenance``)."""
+    return {
+        "id": created_edge_id(creator_hex, child_hex),
+        "kind": "created",
+        "source": container_id(creator_hex),
+        "target": container_id(child_hex),
+    }
+
+
 @dataclass
 class Rows:
     """Everything the graph is built from, loaded by ``queries.load_rows``."""
@@ -129,6 +144,12 @@ def nodes_and_edges(rows: Rows) -> tuple[list[Node], list[Edge]]:
         target = rows.engine_by_daemon_pk.get(container.socket_target_id or -1)
         if target:
             edges.append(socket_edge(container.container_id, target))
+    known = set(rows.container_hex_by_pk.values())
+    edges += [
+        created_edge(c.created_by, c.container_id)
+        for c in rows.containers
+        if c.created_by and c.created_by in known
+    ]
     return nodes, edges
 
 
@@ -172,12 +193,15 @@ class GraphDelta:
         }
 
 
+EDGE_STYLES = {"socket": "dashed", "created": "dotted"}
+
+
 def _dot_text(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
 def to_dot(graph: dict[str, Any]) -> str:
-    """Graphviz text: compound nodes as nested clusters, socket edges dashed."""
+    """Graphviz text: compound nodes as nested clusters, socket edges dashed, created dotted."""
     children: dict[str | None, list[Node]] = {}
     for node in graph["nodes"]:
         children.setdefault(node["parent"], []).append(node)
@@ -202,7 +226,7 @@ def to_dot(graph: dict[str, Any]) -> str:
     for node in orphans:
         lines.append(f"  {_dot_text(node['id'])} [label={_dot_text(node['label'])}];")
     for edge in graph["edges"]:
-        style = "dashed" if edge["kind"] == "socket" else "solid"
+        style = EDGE_STYLES.get(edge["kind"], "solid")
         lines.append(
             f"  {_dot_text(edge['source'])} -> {_dot_text(edge['target'])} "
             f"[label={_dot_text(edge['kind'])}, style={style}];"
@@ -281,9 +305,12 @@ def _ends_visible(edge_id: str, visible: set[str]) -> bool:
 
 
 def _edge_ends(edge_id: str) -> tuple[str, ...]:
-    """The node ids an edge id names (``socket:<container hex>-><engine id>``)."""
+    """The node ids an edge id names (``socket:<container hex>-><engine id>``,
+    ``created:<container hex>-><container hex>``)."""
     kind, _, rest = edge_id.partition(":")
     source, _, target = rest.partition("->")
     if kind == "socket":
         return (container_id(source), daemon_id(target))
+    if kind == "created":
+        return (container_id(source), container_id(target))
     return ()
