@@ -82,7 +82,7 @@ PROBE = """async ({readable}) => {
   const open = {
     legend: '#legend[open]', demos: '#demo-panel[open]', details: '#details:not([hidden])',
     toolbar: '.toolbar', tiles: '.graph-area > .tiles:not([hidden])',
-    banner: '#stale-banner:not([hidden])',
+    banner: '#stale-banner:not([hidden])', highlight: '#highlight-bar:not([hidden])',
   };
   const panels = [];
   for (const [name, selector] of Object.entries(open)) {

@@ -210,7 +210,8 @@ export function boxAround(content, inset, title) {
  * @param {Tree & {parentOf: (id: string) => string|null}} tree
  * @param {{gap?: number, spacing?: number, changed?: Iterable<string>|null,
  *   fixed?: (id: string) => boolean, fold?: number}} options  `gap`, `spacing`: see `separate`;
- *   `fixed`: nodes that may not move (pinned in place), or null when none; `fold`: first fold each box's rows to
+ *   `fixed`: nodes that may not move (pinned in place), or null when none (after live changes,
+ *   a box that holds one is left alone: neither pushed nor pushing); `fold`: first fold each box's rows to
  *   about this many times wider than the box would be tall as a square (see `foldRows`)
  * @returns {Map<string, {dx: number, dy: number}>} how far each leaf must move
  */
@@ -259,8 +260,11 @@ export function separateTree(tree, { gap = 2, spacing = 14, changed = null, fixe
   }
 
   function arrange(id, kids) {
-    let items = kids.map((kid) => ({ id: kid, rect: measure(kid) }));
-    const stay = kids.filter(holdsFixed);
+    // Live, a box holding a pinned node is left out (neither pushed nor pushing: where its
+    // nodes were pinned is its user's choice); a pinned leaf stays where it is, in the way.
+    const moving = changed ? kids.filter((kid) => fixed?.(kid) || !holdsFixed(kid)) : kids;
+    let items = moving.map((kid) => ({ id: kid, rect: measure(kid) }));
+    const stay = moving.filter(holdsFixed);
     if (fold && items.length > 1) {
       const area = items.reduce((sum, { rect }) => sum + (rect.x2 - rect.x1 + spacing) * (rect.y2 - rect.y1 + spacing), 0);
       const width = Math.max(Math.sqrt(area * fold), ...items.map(({ rect }) => rect.x2 - rect.x1));
@@ -269,7 +273,7 @@ export function separateTree(tree, { gap = 2, spacing = 14, changed = null, fixe
       for (const [kid, move] of folded) offsets.set(kid, move);
       items = items.map((item) => ({ id: item.id, rect: placed(item.id) }));
     }
-    const first = changed ? kids.filter((kid) => seeds.has(kid) || focus.has(kid)) : [];
+    const first = changed ? moving.filter((kid) => seeds.has(kid) || focus.has(kid)) : [];
     const onlyIf = changed && !fold ? first : null; // the rest was clear already
     // A box pushed by one that grew gets room for as much growth again (half to all of ROOM).
     const room = changed

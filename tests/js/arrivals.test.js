@@ -149,3 +149,15 @@ test("a locked (pinned) node stays where it was pinned", () => {
   arrive(view, [container("dind", "d", "dind"), daemon("n1", "dind", 1), container("c3", "n1")]);
   assert.deepEqual(pinned.position(), { x: 96, y: 200 });
 });
+
+test("live, a box holding a pinned node is left alone: an old overlap with it is not fixed then", () => {
+  const view = picture([host("a"), daemon("a-d", "a"), container("a1", "a-d"), host("b"), daemon("b-d", "b"), container("b1", "b-d")]);
+  const pinned = cy.getElementById("b1");
+  const a1 = { ...cy.getElementById("a1").position() };
+  pinned.position({ x: a1.x + 40, y: a1.y + 30 }).lock(); // its user put it over host a
+  const before = places();
+  arrive(view, [container("a2", "a-d")]);
+  const after = places();
+  assert.deepEqual(after.a1, before.a1);
+  assert.deepEqual(after.b1, before.b1);
+});
