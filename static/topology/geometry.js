@@ -174,7 +174,7 @@ export function foldRows(items, { width, gap = 14 }) {
   return moves;
 }
 
-/** The most room a pushed box is given beyond what it had to clear (see `separate`). */
+/** The room a pushed box is given beyond what it had to clear (see `separate`). */
 const ROOM = 240;
 
 /**
@@ -275,10 +275,8 @@ export function separateTree(tree, { gap = 2, spacing = 14, changed = null, fixe
     }
     const first = changed ? moving.filter((kid) => seeds.has(kid) || focus.has(kid)) : [];
     const onlyIf = changed && !fold ? first : null; // the rest was clear already
-    // A box pushed by one that grew gets room for as much growth again (half to all of ROOM).
-    const room = changed
-      ? (kid, distance) => (childrenOf(kid).length ? Math.min(ROOM, Math.max(Math.abs(distance), ROOM / 2)) : 0)
-      : null;
+    // A box pushed by one that grew gets room for it to grow again (a leaf only what it needs).
+    const room = changed ? (kid) => (childrenOf(kid).length ? ROOM : 0) : null;
     for (const [kid, move] of separate(items, { gap, spacing, first, stay, onlyIf, room })) {
       const before = offsets.get(kid);
       offsets.set(kid, before ? { dx: before.dx + move.dx, dy: before.dy + move.dy } : move);

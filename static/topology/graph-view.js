@@ -123,6 +123,8 @@ export class GraphView {
     this.quietLeft = false; // whether some leaves may still be quiet
     /** Rectangles over the graph (view pixels, like getBoundingClientRect) that fits avoid. */
     this.overlays = () => [];
+    /** Whether any node may be locked (pinned for a viewer): moving apart leaves those alone. */
+    this.locks = false;
     /** How far a fit may zoom in (a wall screen blows a small graph up more). */
     this.maxFitZoom = MAX_FIT_ZOOM;
     this.cy = window.cytoscape({
@@ -350,7 +352,7 @@ export class GraphView {
       if (!initial && (arrived.length || retitled.length)) {
         const nodeOf = (id) => this.nodeOf(id);
         const placed = arrived.length ? placeArrivals(cy, arrived, nodeOf, this.labelWidth) : [];
-        separateOverlaps(cy, [...placed, ...retitled], nodeOf, this.labelWidth);
+        separateOverlaps(cy, [...placed, ...retitled], nodeOf, this.labelWidth, { locks: this.locks });
       }
     } finally {
       // A node that changed boxes needs Cytoscape's full bookkeeping; anything else the short one
@@ -500,7 +502,7 @@ export class GraphView {
     if (this.layoutName === "nested") this.applyNestedGrid();
     else cy.layout({ ...this.layoutOptions(this.layoutName), animate: false, fit: false }).run();
     const fold = this.layoutName === "hierarchical"; // a rank of 200 containers is one row
-    separateOverlaps(cy, null, (id) => this.nodeOf(id), this.labelWidth, { fold });
+    separateOverlaps(cy, null, (id) => this.nodeOf(id), this.labelWidth, { fold, locks: this.locks });
     if (!animate) {
       this.fitNow();
       return;
@@ -590,7 +592,10 @@ export class GraphView {
         const node = cy.getElementById(id);
         if (node.empty() || node.isParent() || !Number.isFinite(at?.x) || !Number.isFinite(at?.y)) continue;
         node.unlock().position({ x: at.x, y: at.y });
-        if (lock) node.lock();
+        if (lock) {
+          node.lock();
+          this.locks = true;
+        }
         placed.push(id);
       }
     } finally {

@@ -267,10 +267,17 @@ const BOX_INSET = COMPOUND_PADDING + 2.5; // padding and border
  * from their leaves, not from Cytoscape's bounds, which a batch (or a frame not drawn yet)
  * leaves stale. With `fold`, rows
  * too wide to read are first folded into lines (see `foldRows`), as wide as the nested grid's.
+ * `locks: false` says no node is locked (which spares asking each).
  *
  * @returns {number} how many leaves moved
  */
-export function separateOverlaps(cy, changed, nodeOf, labelWidth = () => 0, { fold = false } = {}) {
+export function separateOverlaps(
+  cy,
+  changed,
+  nodeOf,
+  labelWidth = () => 0,
+  { fold = false, locks = true } = {},
+) {
   const element = (id) => cy.getElementById(id);
   const tree = {
     roots: cy.nodes().orphans().map((node) => node.id()),
@@ -305,7 +312,7 @@ export function separateOverlaps(cy, changed, nodeOf, labelWidth = () => 0, { fo
   };
   const moves = separateTree(tree, {
     changed: changed ? changed.filter((id) => element(id).nonempty()) : null,
-    fixed: cy.nodes(":locked").nonempty() ? (id) => element(id).locked() : null,
+    fixed: locks ? (id) => element(id).locked() : null,
     fold: fold ? WIDE : 0,
   });
   for (const [id, { dx, dy }] of moves) {

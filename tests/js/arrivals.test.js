@@ -47,7 +47,7 @@ function arrive(view, nodes) {
     cy.add({ group: "nodes", data: { ...node } });
   }
   const placed = placeArrivals(cy, nodes.map((node) => node.id), view.nodeOf, labelWidth);
-  separateOverlaps(cy, placed, view.nodeOf, labelWidth);
+  separateOverlaps(cy, placed, view.nodeOf, labelWidth, { locks: cy.nodes(":locked").nonempty() });
   cy.endBatch();
 }
 
