@@ -100,12 +100,12 @@ PROBE = """async ({readable}) => {
   };
 }"""
 
-IS_BOX = "id => window.topology.cy.getElementById(id).isParent()"
-GONE = "id => window.topology.cy.getElementById(id).empty()"
+IS_BOX = "id => window.topology && window.topology.cy.getElementById(id).isParent()"
+GONE = "id => window.topology && window.topology.cy.getElementById(id).empty()"
 ANCESTORS = "id => window.topology.cy.getElementById(id).ancestors().map((box) => box.id())"
 STILL = """() => {
-  const cy = window.topology.cy;
-  return !cy.animated() && !cy.nodes().some((n) => n.animated());
+  const cy = window.topology && window.topology.view.laidOut && window.topology.cy;
+  return cy && !cy.animated() && !cy.nodes().some((n) => n.animated());
 }"""
 
 
@@ -238,7 +238,7 @@ def follow_live(page: Page, pool: ThreadPoolExecutor, work: Future, when: str) -
     while True:
         finished = work.done()
         pool.submit(polling.poll_everything).result()
-        if page.evaluate("() => window.topology.cy.nodes().length") > 0:
+        if page.evaluate("() => window.topology && window.topology.cy.nodes().length") > 0:
             assert_clear(page, f"{when}, live")
             checks += 1
         if finished:
@@ -280,7 +280,8 @@ def ids_of(page: Page, run: str) -> dict[str, str]:
 
 
 HAS_C5 = (
-    "run => [...window.topology.store.nodes.values()].some((n) => n.name === `topology-${run}-c5`)"
+    "run => window.topology"
+    " && [...window.topology.store.nodes.values()].some((n) => n.name === `topology-${run}-c5`)"
 )
 INNER_SOCKET = "unix:///tmp/inner-dind-run/docker.sock"  # on the DinD's own filesystem
 
