@@ -1,7 +1,7 @@
 // The Cytoscape picture of the graph (the store's, or the part of it a dashboard's scope holds):
 // applies changes in place and runs the layouts.
 
-import { nestedGrid, placeArrivals } from "./layout.js";
+import { nestedGrid, placeArrivals, separateOverlaps } from "./layout.js";
 import { boxLabelFont, displayLabel, stylesheet } from "./style.js";
 
 const ARRIVAL_HIGHLIGHT_MS = 1600;
@@ -123,6 +123,8 @@ export class GraphView {
     this.quietLeft = false; // whether some leaves may still be quiet
     /** Rectangles over the graph (view pixels, like getBoundingClientRect) that fits avoid. */
     this.overlays = () => [];
+    /** Whether any node may be locked (pinned for a viewer): moving apart leaves those alone. */
+    this.locks = false;
     /** How far a fit may zoom in (a wall screen blows a small graph up more). */
     this.maxFitZoom = MAX_FIT_ZOOM;
     this.cy = window.cytoscape({
@@ -250,6 +252,7 @@ export class GraphView {
     const initial = !this.laidOut;
     const arrived = [];
     const touched = new Set();
+    const retitled = []; // boxes whose title changed (and with it, maybe, their width)
     const exists = (id) => cy.getElementById(id).nonempty();
     const hasChildren = new Set();
     for (const node of graph.nodes.values()) if (node.parent) hasChildren.add(node.parent);
@@ -314,7 +317,9 @@ export class GraphView {
           arrived.push(node.id);
           if (wantedParent) touched.add(wantedParent);
         }
-        element.data({ ...this.nodeData(node), display: label(node) });
+        const text = label(node);
+        if (element.isParent() && element.data("display") !== text) retitled.push(node.id);
+        element.data({ ...this.nodeData(node), display: text });
       }
 
       this.syncSocketPins(arrived);
@@ -338,11 +343,16 @@ export class GraphView {
         if (!node || element.empty()) continue;
         // Setting data restyles a box and everything in it: only when the text changes.
         const text = label(node);
-        if (element.data("display") !== text) element.data("display", text);
+        if (element.data("display") !== text) {
+          element.data("display", text);
+          retitled.push(id);
+        }
       }
 
-      if (!initial && arrived.length) {
-        placeArrivals(cy, arrived, (id) => this.nodeOf(id), this.labelWidth);
+      if (!initial && (arrived.length || retitled.length)) {
+        const nodeOf = (id) => this.nodeOf(id);
+        const placed = arrived.length ? placeArrivals(cy, arrived, nodeOf, this.labelWidth) : [];
+        separateOverlaps(cy, [...placed, ...retitled], nodeOf, this.labelWidth, { locks: this.locks });
       }
     } finally {
       // A node that changed boxes needs Cytoscape's full bookkeeping; anything else the short one
@@ -363,13 +373,24 @@ export class GraphView {
   }
 
   /**
-   * The part of the graph to fit: visible nodes, measured without their labels (measuring
-   * thousands of labels costs seconds; the padding leaves room for them).
+   * The part of the graph to fit: visible nodes, titles included. A leaf's text lies inside it,
+   * and a box's title inside the box that holds it: only the outermost boxes are measured with
+   * their labels (measuring thousands of labels costs seconds).
    */
   visibleBounds() {
     const visible = this.cy.nodes(":visible");
     const nodes = visible.nonempty() ? visible : this.cy.nodes();
-    return nodes.boundingBox({ includeLabels: false, includeOverlays: false, includeUnderlays: false });
+    const shapes = { includeOverlays: false, includeUnderlays: false, includeOutlines: false };
+    const outermost = nodes.orphans().filter((node) => node.isParent());
+    const box = nodes.boundingBox({ ...shapes, includeLabels: false });
+    if (outermost.empty()) return box;
+    const titles = outermost.boundingBox({ ...shapes, includeLabels: true });
+    return {
+      x1: Math.min(box.x1, titles.x1),
+      y1: Math.min(box.y1, titles.y1),
+      x2: Math.max(box.x2, titles.x2),
+      y2: Math.max(box.y2, titles.y2),
+    };
   }
 
   /**
@@ -447,59 +468,79 @@ export class GraphView {
     setTimeout(() => mark(false), ARRIVAL_HIGHLIGHT_MS);
   }
 
-  applyNestedGrid(animate = false) {
+  /** Give every leaf its place in the nested grid (boxes follow their leaves). */
+  applyNestedGrid() {
     const cy = this.cy;
     const roots = cy.nodes().orphans().map((node) => node.id());
     const childrenOf = (id) => cy.getElementById(id).children().map((child) => child.id());
-    const { positions, width, height } = nestedGrid(roots, childrenOf, (id) => this.nodeOf(id), this.labelWidth);
-    const bounds = { x1: 0, y1: 0, x2: width, y2: height };
+    const { positions } = nestedGrid(roots, childrenOf, (id) => this.nodeOf(id), this.labelWidth);
+    cy.nodes()
+      .filter((node) => positions.has(node.id()))
+      .positions((node) => positions.get(node.id()));
+  }
+
+  /** Where each leaf is now (model coordinates). */
+  leafPlaces() {
+    const places = new Map();
+    this.cy.nodes().forEach((node) => {
+      if (node.isChildless()) places.set(node.id(), { ...node.position() });
+    });
+    return places;
+  }
+
+  /**
+   * Lay the whole graph out again with `name` (nested, hierarchical or force), then move apart
+   * whatever the layout left overlapping (a force or hierarchical layout knows nothing of box
+   * titles; a hierarchical one puts all of a box's containers on one row, folded into lines). The layout is computed at once; with `animate`, the leaves then travel from where
+   * they were to where they end up, in one movement.
+   */
+  runLayout(name, { animate = true } = {}) {
+    this.layoutName = name in LAYOUTS ? name : "nested";
+    const cy = this.cy;
+    if (cy.nodes().empty()) return;
+    const from = animate ? this.leafPlaces() : null;
+    if (this.layoutName === "nested") this.applyNestedGrid();
+    else cy.layout({ ...this.layoutOptions(this.layoutName), animate: false, fit: false }).run();
+    const fold = this.layoutName === "hierarchical"; // a rank of 200 containers is one row
+    separateOverlaps(cy, null, (id) => this.nodeOf(id), this.labelWidth, { fold, locks: this.locks });
     if (!animate) {
-      cy.nodes()
-        .filter((node) => positions.has(node.id()))
-        .positions((node) => positions.get(node.id()));
-      return bounds;
+      this.fitNow();
+      return;
+    }
+    const to = this.leafPlaces();
+    cy.startBatch();
+    try {
+      for (const [id, at] of from) cy.getElementById(id).position(at);
+    } finally {
+      cy.endBatch();
     }
     cy.layout({
       name: "preset",
-      positions: (node) => positions.get(node.id()) || node.position(),
+      positions: (node) => to.get(node.id()) || node.position(),
       animate: true,
       animationDuration: 450,
       fit: false,
       stop: () => this.fit(),
     }).run();
-    return bounds;
   }
 
-  /** Lay the whole graph out again with `name` (nested, hierarchical or force). */
-  runLayout(name, { animate = true } = {}) {
-    this.layoutName = name in LAYOUTS ? name : "nested";
-    const cy = this.cy;
-    if (cy.nodes().empty()) return;
-    if (this.layoutName === "nested") {
-      this.applyNestedGrid(animate);
-      if (!animate) this.fitNow();
-      return;
-    }
-    const common = { animate, animationDuration: 500, fit: false, stop: () => (animate ? this.fit() : this.fitNow()) };
-    const options =
-      this.layoutName === "hierarchical"
-        ? { name: "dagre", rankDir: "TB", nodeSep: 18, rankSep: 60, edgeSep: 12, ...common }
-        : {
-            name: "fcose",
-            quality: "default",
-            randomize: false,
-            nodeSeparation: 40,
-            idealEdgeLength: 90,
-            nodeRepulsion: 6500,
-            nestingFactor: 0.15,
-            gravityCompound: 1.2,
-            tile: true,
-            tilingPaddingVertical: 14,
-            tilingPaddingHorizontal: 14,
-            packComponents: true,
-            ...common,
-          };
-    cy.layout(options).run();
+  /** The options of the Cytoscape layout behind `name` (hierarchical or force). */
+  layoutOptions(name) {
+    if (name === "hierarchical") return { name: "dagre", rankDir: "TB", nodeSep: 18, rankSep: 60, edgeSep: 12 };
+    return {
+      name: "fcose",
+      quality: "default",
+      randomize: false,
+      nodeSeparation: 40,
+      idealEdgeLength: 90,
+      nodeRepulsion: 6500,
+      nestingFactor: 0.15,
+      gravityCompound: 1.2,
+      tile: true,
+      tilingPaddingVertical: 14,
+      tilingPaddingHorizontal: 14,
+      packComponents: true,
+    };
   }
 
   fit() {
@@ -551,7 +592,10 @@ export class GraphView {
         const node = cy.getElementById(id);
         if (node.empty() || node.isParent() || !Number.isFinite(at?.x) || !Number.isFinite(at?.y)) continue;
         node.unlock().position({ x: at.x, y: at.y });
-        if (lock) node.lock();
+        if (lock) {
+          node.lock();
+          this.locks = true;
+        }
         placed.push(id);
       }
     } finally {
