@@ -5,7 +5,7 @@
 // shown with the boxes that hold them (their ancestors), everything else is hidden where it
 // stands (nothing moves).
 
-import { endBatchShallow } from "./graph-view.js";
+import { endBatchShallow } from "./batches.js";
 
 const FIELDS = ["q", "host", "daemon", "role", "state"];
 const SEARCH_DELAY_MS = 120;

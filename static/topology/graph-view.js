@@ -1,70 +1,21 @@
 // The Cytoscape picture of the graph (the store's, or the part of it a dashboard's scope holds):
-// applies changes in place and runs the layouts.
+// applies changes in place, step by step, and runs the layouts. The viewport (viewport.js), node
+// text (labels.js) and socket pins (pins.js) are concerns of their own.
 
+import { endBatchShallow, styleFreshGraph } from "./batches.js";
+import { labelMeasurer, QuietLabels, textOf } from "./labels.js";
 import { nestedGrid, placeArrivals, separateOverlaps } from "./layout.js";
-import { boxLabelFont, displayLabel, stylesheet } from "./style.js";
+import { edgeData, syncSocketPins, wantedPins } from "./pins.js";
+import { displayLabel, stylesheet } from "./style.js";
+import { Viewport } from "./viewport.js";
 
 const ARRIVAL_HIGHLIGHT_MS = 1600;
-/**
- * Cytoscape draws a leaf's 11px text only above zoom 0.5 (times the pixel ratio: it rounds the
- * zoom up to a power of two and draws text from 6px on), on screen and in exports alike. Quiet
- * leaves (see `revealLabels`) get their text a little before that.
- */
-const LABELS_FROM_ZOOM = 0.45;
-const REVEAL_DELAY_MS = 60;
-const REVEAL_MARGIN = 0.25; // of the view's size, on each side
-const MAX_FIT_ZOOM = 1.1; // a small graph is not blown up to fill a wall
 
 export const LAYOUTS = {
   nested: "Nested grid",
   hierarchical: "Hierarchical",
   force: "Force-directed",
 };
-
-/** The node a DooD edge ends at: the daemon's socket, drawn inside the daemon's box. */
-export function socketPinId(daemonId) {
-  return `socket-pin:${daemonId}`;
-}
-
-/**
- * Compute the style of a freshly built graph in one pass. Once a graph has compound nodes,
- * Cytoscape clears the style cache of every ancestor and descendant for each property it
- * applies to an element: for thousands of new elements that is most of the first render. And
- * each property applied runs its triggers (clear the element's caches and its edges', mark
- * bounds and z-order stale), a few dozen times per element. Nothing derived from an element's
- * style can be cached before that style is first computed, so for new elements all of that is
- * skipped; compound bounds and the drawing order are marked stale once afterwards.
- */
-function styleFreshGraph(cy) {
-  const style = cy.style();
-  cy.startBatch(); // the renderer hears of the new bounds once, not once per property
-  cy.hasCompoundNodes = () => false;
-  style.checkTriggers = () => {};
-  try {
-    cy.elements().forEach((element) => element.pstyle("display"));
-  } finally {
-    delete style.checkTriggers; // the prototype's own methods again
-    delete cy.hasCompoundNodes;
-    cy.notify("zorder");
-    cy.endBatch();
-  }
-  cy.nodes().dirtyCompoundBoundsCache(true);
-}
-
-/**
- * End a batch without restyling whole boxes. When a child joins a box, Cytoscape restyles the
- * box and, for selectors that look at ancestors or descendants, everything inside it: hundreds of
- * nodes for one new container. No rule of this stylesheet looks beyond a node's own children,
- * so restyling what the batch touched (the box included) is enough.
- */
-export function endBatchShallow(cy) {
-  cy.hasCompoundNodes = () => false;
-  try {
-    cy.endBatch();
-  } finally {
-    delete cy.hasCompoundNodes; // the prototype's own method again
-  }
-}
 
 /** Parents before their children, whatever order the nodes came in. */
 function parentsFirst(nodes, known) {
@@ -83,28 +34,19 @@ function parentsFirst(nodes, known) {
   return ordered;
 }
 
-/** Mark the leaves among elements about to be added as quiet (see `GraphView.revealLabels`). */
-function quietLeaves(additions) {
-  const parents = new Set();
-  for (const { data } of additions) if (data.parent) parents.add(data.parent);
-  for (const { data } of additions) if (!parents.has(data.id)) data.quiet = true;
-}
-
-/** Widths of box labels, measured as Cytoscape will draw them (cached by font and text). */
-function labelMeasurer() {
-  const context = document.createElement("canvas").getContext("2d");
-  const widths = new Map();
-  return (node) => {
-    if (!node || !node.kind) return 0;
-    const font = boxLabelFont(node);
-    const text = displayLabel(node, true);
-    const key = `${font}|${text}`;
-    if (!widths.has(key)) {
-      context.font = font;
-      widths.set(key, context.measureText(text).width);
-    }
-    return widths.get(key);
-  };
+/**
+ * What one `apply` has done so far, for the steps that follow: the nodes that arrived (new, or
+ * in a new box), the boxes whose children changed, the boxes whose title changed (and with it,
+ * maybe, their width), and whether a node changed boxes.
+ */
+class Pass {
+  constructor(graph) {
+    this.arrived = [];
+    this.touched = new Set();
+    this.retitled = [];
+    this.moved = false;
+    this.text = textOf(graph);
+  }
 }
 
 export class GraphView {
@@ -119,14 +61,8 @@ export class GraphView {
     this.laidOut = false;
     this.gridBounds = null;
     this.labelWidth = labelMeasurer();
-    this.revealTimer = null;
-    this.quietLeft = false; // whether some leaves may still be quiet
-    /** Rectangles over the graph (view pixels, like getBoundingClientRect) that fits avoid. */
-    this.overlays = () => [];
     /** Whether any node may be locked (pinned for a viewer): moving apart leaves those alone. */
     this.locks = false;
-    /** How far a fit may zoom in (a wall screen blows a small graph up more). */
-    this.maxFitZoom = MAX_FIT_ZOOM;
     this.cy = window.cytoscape({
       container,
       style: stylesheet(),
@@ -137,47 +73,8 @@ export class GraphView {
       selectionType: "single",
       pixelRatio: "auto",
     });
-    this.cy.on("viewport", () => this.scheduleReveal());
-  }
-
-  /** Whether leaf text can be drawn at `zoom`. */
-  labelsReadableAt(zoom) {
-    return zoom * (window.devicePixelRatio || 1) > LABELS_FROM_ZOOM;
-  }
-
-  scheduleReveal() {
-    if (this.revealTimer !== null) return;
-    this.revealTimer = setTimeout(() => {
-      this.revealTimer = null;
-      this.revealLabels();
-    }, REVEAL_DELAY_MS);
-  }
-
-  /**
-   * Give their text back to the quiet leaves in and around the view, once text can be read.
-   * A large first snapshot is shown from far away, where no leaf text is drawn: its leaves are
-   * added quiet (data `quiet`: no label and no text properties), which spares Cytoscape styling,
-   * wrapping, measuring and placing thousands of labels before the first frame.
-   */
-  revealLabels() {
-    const cy = this.cy;
-    if (!this.quietLeft || !this.labelsReadableAt(cy.zoom())) return;
-    const quiet = cy.nodes("[?quiet]");
-    this.quietLeft = quiet.nonempty();
-    if (!this.quietLeft) return;
-    const view = cy.extent();
-    const [marginX, marginY] = [view.w * REVEAL_MARGIN, view.h * REVEAL_MARGIN];
-    const near = quiet.filter((node) => {
-      const at = node.position();
-      return at.x > view.x1 - marginX && at.x < view.x2 + marginX && at.y > view.y1 - marginY && at.y < view.y2 + marginY;
-    });
-    if (near.empty()) return;
-    cy.startBatch();
-    try {
-      near.data("quiet", false); // (removeData would not restyle them)
-    } finally {
-      endBatchShallow(cy);
-    }
+    this.viewport = new Viewport(this.cy);
+    this.labels = new QuietLabels(this.cy);
   }
 
   nodeData(node) {
@@ -186,58 +83,13 @@ export class GraphView {
     return data;
   }
 
-  /**
-   * Edge data for Cytoscape. A socket edge ends at the daemon's socket pin: Cytoscape draws an
-   * edge from a node to a box around it only as a loop outside the box. `daemon` keeps the
-   * contract's target.
-   */
-  edgeData(edge) {
-    if (edge.kind !== "socket") return { ...edge };
-    return { ...edge, daemon: edge.target, target: socketPinId(edge.target) };
-  }
-
   /** The contract node for `id`, or the data of a view-only node (a socket pin). */
   nodeOf(id) {
     return this.graph.nodes.get(id) || this.cy.getElementById(id).data();
   }
 
-  /** The data of the socket pin for each daemon that a DooD edge reaches. */
-  wantedPins(daemonExists) {
-    const pins = new Map();
-    for (const edge of this.graph.edges.values()) {
-      if (edge.kind !== "socket" || pins.has(edge.target) || !daemonExists(edge.target)) continue;
-      const daemon = this.graph.nodes.get(edge.target);
-      const data = {
-        id: socketPinId(edge.target),
-        kind: "socket",
-        daemon: edge.target,
-        label: "Docker socket",
-        endpoint: daemon?.endpoint || "",
-      };
-      data.display = displayLabel(data);
-      pins.set(edge.target, data);
-    }
-    return pins;
-  }
-
-  /** One socket pin in each daemon that a DooD edge reaches; none elsewhere. */
-  syncSocketPins(arrived) {
-    const cy = this.cy;
-    const wanted = this.wantedPins((id) => cy.getElementById(id).nonempty());
-    cy.nodes('[kind = "socket"]').forEach((pin) => {
-      if (!wanted.has(pin.data("daemon"))) pin.remove();
-    });
-    const additions = [];
-    for (const [daemonId, data] of wanted) {
-      const pin = cy.getElementById(data.id);
-      if (pin.empty()) {
-        additions.push({ group: "nodes", data: { ...data, parent: daemonId } });
-        arrived.push(data.id);
-      } else if (pin.data("display") !== data.display) {
-        pin.data(data);
-      }
-    }
-    if (additions.length) cy.add(additions);
+  exists(id) {
+    return this.cy.getElementById(id).nonempty();
   }
 
   /**
@@ -248,189 +100,161 @@ export class GraphView {
    */
   apply(change) {
     const cy = this.cy;
-    const graph = this.graph;
     const initial = !this.laidOut;
-    const arrived = [];
-    const touched = new Set();
-    const retitled = []; // boxes whose title changed (and with it, maybe, their width)
-    const exists = (id) => cy.getElementById(id).nonempty();
-    const hasChildren = new Set();
-    for (const node of graph.nodes.values()) if (node.parent) hasChildren.add(node.parent);
-    const label = (node) => displayLabel(node, hasChildren.has(node.id));
-
-    let moved = false;
+    const pass = new Pass(this.graph);
     let initialViewport = null;
     cy.startBatch();
     try {
-      for (const id of change.removedEdges) cy.getElementById(id).remove();
-      const removed = new Set(change.removedNodes);
-      for (const id of change.removedNodes) {
-        const element = cy.getElementById(id);
-        if (element.empty()) continue;
-        // Keep children that survive (they were moved elsewhere in the same change).
-        element.children().forEach((child) => {
-          if (!removed.has(child.id()) && graph.nodes.has(child.id())) {
-            const next = graph.nodes.get(child.id())?.parent;
-            child.move({ parent: next && next !== id && exists(next) ? next : null });
-          }
-        });
-        if (element.parent().nonempty()) touched.add(element.parent().id());
-        element.remove();
-      }
-
-      const additions = [];
-      const adding = new Set();
-      const updates = [];
-      for (const node of change.updatedNodes) {
-        if (exists(node.id)) updates.push(node);
-        else change.addedNodes.push(node);
-      }
-      for (const node of parentsFirst(change.addedNodes, exists)) {
-        if (exists(node.id) || adding.has(node.id)) continue;
-        const parent = node.parent && (adding.has(node.parent) || exists(node.parent)) ? node.parent : undefined;
-        additions.push({ group: "nodes", data: { ...this.nodeData(node), display: label(node), parent } });
-        adding.add(node.id);
-        arrived.push(node.id);
-        if (parent) touched.add(parent);
-      }
-      if (initial && this.layoutName === "nested") {
-        // Place everything before adding it: setting positions afterwards costs an event each.
-        for (const data of this.wantedPins((id) => adding.has(id)).values()) {
-          additions.push({ group: "nodes", data: { ...data, parent: data.daemon } });
-        }
-        this.gridBounds = this.placeAll(additions);
-        // The grid knows its own extent: fitting to it spares measuring every node.
-        initialViewport = this.viewportFor(this.gridBounds);
-        this.quietLeft = !this.labelsReadableAt(initialViewport.zoom);
-        if (this.quietLeft) quietLeaves(additions);
-      }
+      this.removeGone(change, pass);
+      const updates = this.updatesOf(change);
+      const additions = this.additionsOf(change.addedNodes, pass);
+      if (initial && this.layoutName === "nested") initialViewport = this.placeFirstGraph(additions);
       if (additions.length) cy.add(additions);
-
-      for (const node of updates) {
-        const element = cy.getElementById(node.id);
-        const wantedParent = node.parent && exists(node.parent) ? node.parent : null;
-        const currentParent = element.parent().nonempty() ? element.parent().id() : null;
-        if (wantedParent !== currentParent) {
-          if (currentParent) touched.add(currentParent);
-          element.move({ parent: wantedParent });
-          moved = true;
-          arrived.push(node.id);
-          if (wantedParent) touched.add(wantedParent);
-        }
-        const text = label(node);
-        if (element.isParent() && element.data("display") !== text) retitled.push(node.id);
-        element.data({ ...this.nodeData(node), display: text });
-      }
-
-      this.syncSocketPins(arrived);
-      const edgeAdditions = [];
-      for (const edge of [...change.addedEdges, ...change.updatedEdges]) {
-        const data = this.edgeData(edge);
-        if (!exists(data.source) || !exists(data.target)) continue;
-        const element = cy.getElementById(edge.id);
-        if (element.empty()) edgeAdditions.push({ group: "edges", data });
-        else if (element.data("source") !== data.source || element.data("target") !== data.target) {
-          element.remove();
-          edgeAdditions.push({ group: "edges", data });
-        } else element.data(data);
-      }
-      if (edgeAdditions.length) cy.add(edgeAdditions);
-
-      // A node's text depends on whether it is drawn as a box (has children) or not.
-      for (const id of touched) {
-        const node = graph.nodes.get(id);
-        const element = cy.getElementById(id);
-        if (!node || element.empty()) continue;
-        // Setting data restyles a box and everything in it: only when the text changes.
-        const text = label(node);
-        if (element.data("display") !== text) {
-          element.data("display", text);
-          retitled.push(id);
-        }
-      }
-
-      if (!initial && (arrived.length || retitled.length)) {
-        const nodeOf = (id) => this.nodeOf(id);
-        const placed = arrived.length ? placeArrivals(cy, arrived, nodeOf, this.labelWidth) : [];
-        separateOverlaps(cy, [...placed, ...retitled], nodeOf, this.labelWidth, { locks: this.locks });
-      }
+      this.updateNodes(updates, pass);
+      syncSocketPins(cy, this.graph, pass.arrived);
+      this.syncEdges([...change.addedEdges, ...change.updatedEdges]);
+      this.retitleTouched(pass);
+      if (!initial) this.placeLive(pass);
     } finally {
       // A node that changed boxes needs Cytoscape's full bookkeeping; anything else the short one
       // (on the first change every element is new, so nothing is left out either).
-      if (moved) cy.endBatch();
+      if (pass.moved) cy.endBatch();
       else endBatchShallow(cy);
     }
 
     if (initial && cy.nodes().nonempty()) {
       this.laidOut = true;
       styleFreshGraph(cy);
-      if (initialViewport) this.cy.viewport(initialViewport);
+      if (initialViewport) cy.viewport(initialViewport);
       else this.runLayout(this.layoutName, { animate: false });
-    } else if (!initial && arrived.length) {
-      this.highlight(arrived);
+    } else if (!initial && pass.arrived.length) {
+      this.highlight(pass.arrived);
     }
-    return arrived;
+    return pass.arrived;
   }
 
-  /**
-   * The part of the graph to fit: visible nodes, titles included. A leaf's text lies inside it,
-   * and a box's title inside the box that holds it: only the outermost boxes are measured with
-   * their labels (measuring thousands of labels costs seconds).
-   */
-  visibleBounds() {
-    const visible = this.cy.nodes(":visible");
-    const nodes = visible.nonempty() ? visible : this.cy.nodes();
-    const shapes = { includeOverlays: false, includeUnderlays: false, includeOutlines: false };
-    const outermost = nodes.orphans().filter((node) => node.isParent());
-    const box = nodes.boundingBox({ ...shapes, includeLabels: false });
-    if (outermost.empty()) return box;
-    const titles = outermost.boundingBox({ ...shapes, includeLabels: true });
-    return {
-      x1: Math.min(box.x1, titles.x1),
-      y1: Math.min(box.y1, titles.y1),
-      x2: Math.max(box.x2, titles.x2),
-      y2: Math.max(box.y2, titles.y2),
-    };
-  }
-
-  /**
-   * Zoom and pan so that `bounds` (model coordinates) fills the view, clear of the overlays:
-   * `this.overlays()` gives the rectangles (in view pixels) to keep clear, such as the legend;
-   * the graph goes beside or above each, whichever leaves it bigger.
-   */
-  viewportFor(bounds, padding = 32) {
+  /** Remove the edges and nodes that are gone; children that survive (moved elsewhere in the
+   * same change) are kept, in their new box. */
+  removeGone(change, pass) {
     const cy = this.cy;
-    const width = Math.max(bounds.x2 - bounds.x1, 1);
-    const height = Math.max(bounds.y2 - bounds.y1, 1);
-    const base = { left: padding, right: padding, top: padding + 44, bottom: padding + 16 };
-    let choices = [base];
-    for (const box of this.overlays()) {
-      const beside = (insets) =>
-        box.left + box.right < cy.width()
-          ? { ...insets, left: Math.max(insets.left, box.right + padding) }
-          : { ...insets, right: Math.max(insets.right, cy.width() - box.left + padding) };
-      const above = (insets) => ({ ...insets, bottom: Math.max(insets.bottom, cy.height() - box.top + padding) });
-      const below = (insets) => ({ ...insets, top: Math.max(insets.top, box.bottom + padding) });
-      choices = [...choices.map(beside), ...choices.map(above), ...choices.map(below)];
+    const graph = this.graph;
+    for (const id of change.removedEdges) cy.getElementById(id).remove();
+    const removed = new Set(change.removedNodes);
+    for (const id of change.removedNodes) {
+      const element = cy.getElementById(id);
+      if (element.empty()) continue;
+      element.children().forEach((child) => {
+        if (!removed.has(child.id()) && graph.nodes.has(child.id())) {
+          const next = graph.nodes.get(child.id())?.parent;
+          child.move({ parent: next && next !== id && this.exists(next) ? next : null });
+        }
+      });
+      if (element.parent().nonempty()) pass.touched.add(element.parent().id());
+      element.remove();
     }
-    let best = null;
-    for (const insets of choices) {
-      const room = { w: cy.width() - insets.left - insets.right, h: cy.height() - insets.top - insets.bottom };
-      if (room.w < 80 || room.h < 80) continue;
-      const zoom = Math.min(this.maxFitZoom, Math.max(cy.minZoom(), Math.min(room.w / width, room.h / height)));
-      if (!best || zoom > best.zoom) {
-        const pan = {
-          x: insets.left + (room.w - zoom * width) / 2 - zoom * bounds.x1,
-          y: insets.top + (room.h - zoom * height) / 2 - zoom * bounds.y1,
-        };
-        best = { zoom, pan };
+  }
+
+  /** The updated nodes that are drawn; one that is not (it was out of view) is added instead. */
+  updatesOf(change) {
+    const updates = [];
+    for (const node of change.updatedNodes) {
+      if (this.exists(node.id)) updates.push(node);
+      else change.addedNodes.push(node);
+    }
+    return updates;
+  }
+
+  /** Cytoscape elements for the nodes to add, parents first, each in its box if that is drawn. */
+  additionsOf(nodes, pass) {
+    const additions = [];
+    const adding = new Set();
+    for (const node of parentsFirst(nodes, (id) => this.exists(id))) {
+      if (this.exists(node.id) || adding.has(node.id)) continue;
+      const parent = node.parent && (adding.has(node.parent) || this.exists(node.parent)) ? node.parent : undefined;
+      additions.push({ group: "nodes", data: { ...this.nodeData(node), display: pass.text(node), parent } });
+      adding.add(node.id);
+      pass.arrived.push(node.id);
+      if (parent) pass.touched.add(parent);
+    }
+    return additions;
+  }
+
+  /**
+   * The first graph, laid out as a nested grid before it is added (setting positions afterwards
+   * costs an event each), its socket pins included; returns the viewport that fits it. The grid
+   * knows its own extent: fitting to it spares measuring every node.
+   */
+  placeFirstGraph(additions) {
+    const adding = new Set(additions.map(({ data }) => data.id));
+    for (const data of wantedPins(this.graph, (id) => adding.has(id)).values()) {
+      additions.push({ group: "nodes", data: { ...data, parent: data.daemon } });
+    }
+    this.gridBounds = this.placeAll(additions);
+    const framing = this.viewport.framing(this.gridBounds);
+    this.labels.quietUnlessReadable(additions, framing.zoom);
+    return framing;
+  }
+
+  /** New data for drawn nodes; a node whose box changed moves into it (and counts as arrived). */
+  updateNodes(updates, pass) {
+    const cy = this.cy;
+    for (const node of updates) {
+      const element = cy.getElementById(node.id);
+      const wantedParent = node.parent && this.exists(node.parent) ? node.parent : null;
+      const currentParent = element.parent().nonempty() ? element.parent().id() : null;
+      if (wantedParent !== currentParent) {
+        if (currentParent) pass.touched.add(currentParent);
+        element.move({ parent: wantedParent });
+        pass.moved = true;
+        pass.arrived.push(node.id);
+        if (wantedParent) pass.touched.add(wantedParent);
+      }
+      const text = pass.text(node);
+      if (element.isParent() && element.data("display") !== text) pass.retitled.push(node.id);
+      element.data({ ...this.nodeData(node), display: text });
+    }
+  }
+
+  /** Add or update the edges whose two ends are drawn; one whose ends changed is drawn anew. */
+  syncEdges(edges) {
+    const cy = this.cy;
+    const additions = [];
+    for (const edge of edges) {
+      const data = edgeData(edge);
+      if (!this.exists(data.source) || !this.exists(data.target)) continue;
+      const element = cy.getElementById(edge.id);
+      if (element.empty()) additions.push({ group: "edges", data });
+      else if (element.data("source") !== data.source || element.data("target") !== data.target) {
+        element.remove();
+        additions.push({ group: "edges", data });
+      } else element.data(data);
+    }
+    if (additions.length) cy.add(additions);
+  }
+
+  /** A node's text depends on whether it is drawn as a box (has children) or not: the boxes
+   * that gained or lost children get theirs again. Setting data restyles a box and everything in
+   * it: only when the text changes. */
+  retitleTouched(pass) {
+    for (const id of pass.touched) {
+      const node = this.graph.nodes.get(id);
+      const element = this.cy.getElementById(id);
+      if (!node || element.empty()) continue;
+      const text = pass.text(node);
+      if (element.data("display") !== text) {
+        element.data("display", text);
+        pass.retitled.push(id);
       }
     }
-    return best || { zoom: cy.zoom(), pan: cy.pan() };
   }
 
-  fitNow() {
-    this.cy.viewport(this.viewportFor(this.visibleBounds()));
+  /** Arrivals take free places next to their siblings; then whatever they (or a box that
+   * widened with its title) overlap is moved out of their way. */
+  placeLive(pass) {
+    if (!pass.arrived.length && !pass.retitled.length) return;
+    const nodeOf = (id) => this.nodeOf(id);
+    const placed = pass.arrived.length ? placeArrivals(this.cy, pass.arrived, nodeOf, this.labelWidth) : [];
+    separateOverlaps(this.cy, [...placed, ...pass.retitled], nodeOf, this.labelWidth, { locks: this.locks });
   }
 
   /** Give the nested grid's positions to elements about to be added; returns its extent. */
@@ -504,7 +328,7 @@ export class GraphView {
     const fold = this.layoutName === "hierarchical"; // a rank of 200 containers is one row
     separateOverlaps(cy, null, (id) => this.nodeOf(id), this.labelWidth, { fold, locks: this.locks });
     if (!animate) {
-      this.fitNow();
+      this.viewport.fitNow();
       return;
     }
     const to = this.leafPlaces();
@@ -520,7 +344,7 @@ export class GraphView {
       animate: true,
       animationDuration: 450,
       fit: false,
-      stop: () => this.fit(),
+      stop: () => this.viewport.fit(),
     }).run();
   }
 
@@ -541,24 +365,6 @@ export class GraphView {
       tilingPaddingHorizontal: 14,
       packComponents: true,
     };
-  }
-
-  fit() {
-    this.cy.animate({ ...this.viewportFor(this.visibleBounds()), duration: 300 });
-  }
-
-  zoomBy(factor) {
-    const cy = this.cy;
-    const centre = { x: cy.width() / 2, y: cy.height() / 2 };
-    cy.animate({ zoom: { level: cy.zoom() * factor, renderedPosition: centre }, duration: 150 });
-  }
-
-  centerOn(id) {
-    const node = this.cy.getElementById(id);
-    if (node.nonempty() && node.visible()) {
-      const zoom = Math.max(this.cy.zoom(), 0.8);
-      this.cy.animate({ center: { eles: node }, zoom, duration: 300 });
-    }
   }
 
   select(id) {
