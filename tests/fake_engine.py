@@ -1,10 +1,14 @@
 """A FAKE Docker engine: a tiny HTTP server on a unix socket, for faults a real engine cannot
-be made to show (an API version from another era, a daemon that hangs mid-answer)."""
+be made to show (an API version from another era, a daemon that hangs mid-answer, answers of the
+wrong shape, an events stream that ends the moment it opens)."""
 
 from __future__ import annotations
 
+import collections
 import json
+import re
 import socketserver
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
@@ -16,11 +20,56 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
 
 
+class _TLSServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    """On a loopback port, TLS with client certificates (what a registered tcp:// engine is)."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, handler: Any, context: ssl.SSLContext) -> None:
+        self.context = context
+        super().__init__(("127.0.0.1", 0), handler)
+
+    def get_request(self) -> tuple[Any, Any]:
+        raw, address = self.socket.accept()
+        raw.settimeout(30)
+        wrapped = self.context.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
+        return wrapped, address
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that gives up mid-handshake is no news
+
+
 class FakeEngine:
-    def __init__(self, socket_path: Path, api_version: str = "1.47", hang: float = 0) -> None:
+    """``hang``: seconds ``/info`` takes (``hang_all``: every request). ``containers``: what
+    ``/containers/json`` answers, any JSON (an object instead of a list, say). ``events``:
+    ``"hold"`` keeps the stream open and silent, ``"end"`` ends it at once. ``requests`` counts
+    the requests by path. With ``tls`` (a ``tests.tls_material.Authority``) it listens on a
+    loopback port, TLS only, for clients of that authority; else on ``socket_path``."""
+
+    def __init__(
+        self,
+        socket_path: Path,
+        api_version: str = "1.47",
+        hang: float = 0,
+        *,
+        engine_id: str = "FAKE:ENGINE",
+        name: str = "fake",
+        containers: Any = (),
+        events: str = "hold",
+        hang_all: bool = False,
+        tls: Any = None,
+    ) -> None:
         self.socket_path = socket_path
         self.api_version = api_version
         self.hang = hang
+        self.hang_all = hang_all
+        self.engine_id = engine_id
+        self.name = name
+        self.containers = list(containers) if isinstance(containers, tuple) else containers
+        self.events = events
+        self.requests: collections.Counter[str] = collections.Counter()
+        self.closing = threading.Event()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -32,16 +81,22 @@ class FakeEngine:
 
             def do_GET(self) -> None:
                 path = self.path.split("?")[0]
+                fake.requests[re.sub(r"^/v[0-9.]+(?=/)", "", path)] += 1
+                if fake.hang_all and fake.hang:
+                    fake.closing.wait(fake.hang)
                 if path.endswith("/version"):
                     body: Any = {"ApiVersion": fake.api_version, "Version": "0.0-fake"}
                 elif path.endswith("/_ping"):
                     body = "OK"
                 elif path.endswith("/info"):
-                    if fake.hang:
+                    if fake.hang and not fake.hang_all:
                         time.sleep(fake.hang)
-                    body = {"ID": "FAKE:ENGINE", "Name": "fake", "ServerVersion": "0.0-fake"}
+                    body = {"ID": fake.engine_id, "Name": fake.name, "ServerVersion": "0.0-fake"}
                 elif path.endswith("/containers/json"):
-                    body = []
+                    body = fake.containers
+                elif path.endswith("/events"):
+                    self._events()
+                    return
                 else:
                     self.send_error(404)
                     return
@@ -52,7 +107,19 @@ class FakeEngine:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = _Server(str(socket_path), Handler)
+            def _events(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.flush()
+                if fake.events == "hold":
+                    fake.closing.wait()
+
+        if tls is None:
+            self.server: Any = _Server(str(socket_path), Handler)
+        else:
+            self.server = _TLSServer(Handler, _server_context(tls, socket_path.parent))
+        self.tls = tls
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> FakeEngine:
@@ -60,10 +127,28 @@ class FakeEngine:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.closing.set()
         self.server.shutdown()
         self.server.server_close()
-        self.socket_path.unlink(missing_ok=True)
+        if self.tls is None:
+            self.socket_path.unlink(missing_ok=True)
 
     @property
     def url(self) -> str:
+        if self.tls is not None:
+            return f"tcp://127.0.0.1:{self.server.server_address[1]}"
         return f"unix://{self.socket_path}"
+
+
+def _server_context(authority: Any, folder: Path) -> ssl.SSLContext:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in {
+        "fake-ca.pem": authority.ca.cert,
+        "fake-server.pem": authority.server.cert,
+        "fake-server-key.pem": authority.server.key,
+    }.items():
+        (folder / name).write_text(text)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=folder / "fake-ca.pem")
+    context.load_cert_chain(folder / "fake-server.pem", folder / "fake-server-key.pem")
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context

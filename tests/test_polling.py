@@ -208,3 +208,37 @@ def test_task_arguments_carry_no_private_key_and_get_it_back() -> None:
     assert "PRIVATE" not in repr(message)
     assert "ssh-ed25519" in repr(message)
     assert polling.Target.from_dict(message).route == nested
+
+
+@pytest.mark.django_db
+def test_a_registered_socket_of_a_known_daemon_never_moves_it(tmp_path, settings) -> None:
+    """Another team's DinD daemon is registered by its socket (as if the registration check had
+    been passed by a race): the poll leaves the daemon in its container, on Beta's side."""
+    from tests.fake_engine import FakeEngine
+    from tests.test_services import info_of, snapshot
+    from topology.engine.types import DaemonSnapshot, EngineInfo
+    from topology.inventory import services
+    from topology.inventory.models import Endpoint, Host
+    from topology.teams.models import Team
+
+    settings.DOCKER_HOST = f"unix://{tmp_path}/no-local-engine.sock"
+    alpha = Team.objects.create(slug="alpha", name="Alpha")
+    beta = Team.objects.create(slug="beta", name="Beta")
+    services.reconcile(snapshot(info_of("d", runs_dockerd=True)), Place())
+    Host.objects.update(team=beta)
+    with FakeEngine(tmp_path / "nested.sock", engine_id="BETA:NESTED") as fake:
+        services.reconcile(
+            DaemonSnapshot(
+                Route(fake.url), EngineInfo("BETA:NESTED", "dind", "27", "1.47", "x"), ()
+            ),
+            Place(parent_engine_id="HOST:ID", container_hex="d" * 64),
+        )
+        endpoint = Endpoint.objects.create(name="grab", url=fake.url, team=alpha)
+        result = polling.poll_target(
+            polling.Target(endpoint.route, Place(), endpoint_pk=endpoint.pk), publish=False
+        )
+    assert result.skipped and "already known elsewhere" in result.error
+    nested = Daemon.objects.get(engine_id="BETA:NESTED")
+    assert nested.container.container_id == "d" * 64 and nested.host is None
+    assert nested.registered_endpoint is None
+    assert not Host.objects.filter(team=alpha).exists()
