@@ -371,8 +371,9 @@ def run_workload(client: docker.DockerClient, cleanup: Cleanup, name: str, **opt
     from topology.engine.images import IDLE_COMMAND, WORKLOAD_IMAGE
 
     labels = {**MANAGED, **options.pop("labels", {})}
+    image = options.pop("image", WORKLOAD_IMAGE)
     container = client.containers.run(
-        WORKLOAD_IMAGE, IDLE_COMMAND, name=name, labels=labels, detach=True, **options
+        image, IDLE_COMMAND, name=name, labels=labels, detach=True, **options
     )
     cleanup.add(_remove, container)
     return container

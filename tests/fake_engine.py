@@ -20,19 +20,21 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
 
 
-class _TLSServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
-    """On a loopback port, TLS with client certificates (what a registered tcp:// engine is)."""
+class _TCPServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    """On a loopback port: plain, or TLS with client certificates (``context``)."""
 
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, handler: Any, context: ssl.SSLContext) -> None:
+    def __init__(self, handler: Any, context: ssl.SSLContext | None) -> None:
         self.context = context
         super().__init__(("127.0.0.1", 0), handler)
 
     def get_request(self) -> tuple[Any, Any]:
         raw, address = self.socket.accept()
         raw.settimeout(30)
+        if self.context is None:
+            return raw, address
         wrapped = self.context.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
         return wrapped, address
 
@@ -45,7 +47,8 @@ class FakeEngine:
     ``/containers/json`` answers, any JSON (an object instead of a list, say). ``events``:
     ``"hold"`` keeps the stream open and silent, ``"end"`` ends it at once. ``requests`` counts
     the requests by path. With ``tls`` (a ``tests.tls_material.Authority``) it listens on a
-    loopback port, TLS only, for clients of that authority; else on ``socket_path``."""
+    loopback port, TLS only, for clients of that authority; with ``tcp`` on a loopback port in
+    plain HTTP; else on ``socket_path``."""
 
     def __init__(
         self,
@@ -59,6 +62,7 @@ class FakeEngine:
         events: str = "hold",
         hang_all: bool = False,
         tls: Any = None,
+        tcp: bool = False,
     ) -> None:
         self.socket_path = socket_path
         self.api_version = api_version
@@ -115,11 +119,13 @@ class FakeEngine:
                 if fake.events == "hold":
                     fake.closing.wait()
 
-        if tls is None:
-            self.server: Any = _Server(str(socket_path), Handler)
+        if tls is not None:
+            self.server: Any = _TCPServer(Handler, _server_context(tls, socket_path.parent))
+        elif tcp:
+            self.server = _TCPServer(Handler, None)
         else:
-            self.server = _TLSServer(Handler, _server_context(tls, socket_path.parent))
-        self.tls = tls
+            self.server = _Server(str(socket_path), Handler)
+        self.on_loopback = tls is not None or tcp
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> FakeEngine:
@@ -130,12 +136,12 @@ class FakeEngine:
         self.closing.set()
         self.server.shutdown()
         self.server.server_close()
-        if self.tls is None:
+        if not self.on_loopback:
             self.socket_path.unlink(missing_ok=True)
 
     @property
     def url(self) -> str:
-        if self.tls is not None:
+        if self.on_loopback:
             return f"tcp://127.0.0.1:{self.server.server_address[1]}"
         return f"unix://{self.socket_path}"
 

@@ -242,3 +242,29 @@ def test_a_registered_socket_of_a_known_daemon_never_moves_it(tmp_path, settings
     assert nested.container.container_id == "d" * 64 and nested.host is None
     assert nested.registered_endpoint is None
     assert not Host.objects.filter(team=alpha).exists()
+
+
+def test_a_label_never_makes_the_poller_connect_anywhere(docker_client, cleanup, tmp_path) -> None:
+    """Anyone who can start a container on a monitored engine can label it: DinD-looking
+    containers labelled with a plain tcp:// address and with a socket of the server (each a
+    FAKE engine counting what it is asked) are never connected to, and no fake engine joins
+    the map; the project's own signed label on its DinD demos is covered in test_demos_api."""
+    from tests.fake_engine import FakeEngine
+    from topology.engine.images import WORKLOAD_IMAGE
+
+    image = f"topology-test/not-really:dind-{unique('tag')[-8:]}"
+    docker_client.images.get(WORKLOAD_IMAGE).tag(image)
+    cleanup.add(docker_client.images.remove, image)
+    with (
+        FakeEngine(tmp_path / "unused", engine_id="FAKE:TCP", tcp=True) as over_tcp,
+        FakeEngine(tmp_path / "fake.sock", engine_id="FAKE:UNIX") as on_a_socket,
+    ):
+        for fake in (over_tcp, on_a_socket):
+            labels = {
+                "topology.endpoint": fake.url,
+                "topology.endpoint-signature": "0" * 64,
+            }
+            run_workload(docker_client, cleanup, unique("labelled"), image=image, labels=labels)
+        polling.poll_everything(publish=False)
+        assert not over_tcp.requests and not on_a_socket.requests
+    assert not Daemon.objects.filter(engine_id__startswith="FAKE:").exists()

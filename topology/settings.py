@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 from pathlib import Path
 
@@ -28,6 +29,9 @@ RUN_DIR = VAR_DIR / "run"
 
 DEBUG = read_bool("DEBUG", False)
 SECRET_KEY = read_secret_key()
+# The installation's key for the labels the poller trusts (``topology.endpoint-signature`` on a
+# DinD container the project made): derived from SECRET_KEY, so it is per installation.
+TOPOLOGY_LABEL_KEY = hmac.new(SECRET_KEY.encode(), b"topology.endpoint-label", "sha256").digest()
 ALLOWED_HOSTS = read_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = read_list("CSRF_TRUSTED_ORIGINS", [])
 

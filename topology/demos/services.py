@@ -72,6 +72,7 @@ def spec_for(demo: Demo) -> DemoSpec:
         images=demo_images(),
         folder=demo_folder(demo),
         host_socket=host.removeprefix("unix://") if host.startswith("unix://") else "",
+        label_key=settings.TOPOLOGY_LABEL_KEY,
     )
 
 

@@ -239,7 +239,9 @@ def _nested_targets(
         if container.id in dind_ids or looks_like_dind(container):
             nested.append(
                 Target(
-                    route=nested_route(container, target.route, path_map),
+                    route=nested_route(
+                        container, target.route, path_map, settings.TOPOLOGY_LABEL_KEY
+                    ),
                     place=Place(parent_engine_id=engine_id, container_hex=container.id),
                     depth=target.depth + 1,
                 )
