@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 import docker
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -125,6 +128,37 @@ def test_quota_refuses_the_third_and_the_cap_refuses_everyone(launcher, settings
     assert capped.status_code == 429 and "most it allows" in capped.json()["detail"]
     assert Demo.objects.count() == 2
     assert AuditEntry.objects.filter(action="refused").count() == 2
+
+
+@pytest.mark.parametrize(("quota", "cap"), [(2, 100), (100, 3)])
+def test_concurrent_launches_hold_the_quota_and_the_cap(
+    django_user_model, settings, monkeypatch, quota, cap
+) -> None:
+    """Eight launches at the same moment (eight threads, eight database connections): the
+    quota (2) or the cap (3) lets exactly that many through, the rest are 429s."""
+    settings.TOPOLOGY_DEMO_QUOTA, settings.TOPOLOGY_DEMO_MAX_RUNNING = quota, cap
+    user = django_user_model.objects.create_user(OPERATOR)
+    user.user_permissions.add(Permission.objects.get(codename="launch_demo"))
+    sent: list[str] = []
+    monkeypatch.setattr(tasks.launch_demo, "delay", sent.append)
+    start = threading.Barrier(8)
+
+    def launch() -> int:
+        try:
+            client = Client()
+            client.force_login(user)
+            start.wait(timeout=30)
+            body = {"kind": "dood"}
+            return client.post("/api/demos/", body, content_type="application/json").status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = sorted(pool.map(lambda _: launch(), range(8)))
+    allowed = min(quota, cap)
+    assert answers == [202] * allowed + [429] * (8 - allowed)
+    assert Demo.objects.count() == allowed == len(sent)
+    assert AuditEntry.objects.filter(action="refused").count() == 8 - allowed
 
 
 @pytest.mark.docker

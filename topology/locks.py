@@ -1,4 +1,5 @@
-"""Redis locks: one holder at a time for a key (a daemon's poll, a demo's launch)."""
+"""Locks: Redis locks, one holder at a time for a key (a daemon's poll, a demo's launch); and a
+database lock that serializes transactions (demo launches, counted against quota and cap)."""
 
 from __future__ import annotations
 
@@ -53,3 +54,20 @@ def held(
     finally:
         with contextlib.suppress(redis.RedisError):
             lock.release()
+
+
+def serialized(name: str) -> None:
+    """Hold the database lock ``name`` until the current transaction ends, so that whoever
+    takes it after us sees what we wrote (a count checked, then a row made).
+
+    PostgreSQL: a transaction-level advisory lock. SQLite needs none: its write transactions
+    begin IMMEDIATE (the settings), one at a time for the whole database.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError(f"the {name} lock is taken inside a transaction")
+    if connection.vendor == "postgresql":
+        digest = hashlib.sha256(f"topology:{name}".encode()).digest()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest[:8], "big", signed=True)]
+            )

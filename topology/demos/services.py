@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from topology import locks
 from topology.channel_layer import send_to_group
 from topology.demos import comparison
 from topology.demos.models import AuditEntry, BuildRun, Demo
@@ -182,10 +183,15 @@ def _reserve(user: AbstractBaseUser, kind: str, team: Team | None) -> Demo:
     return demo
 
 
+LAUNCH_LOCK = "demo-launches"
+
+
 def _check_limits(user: AbstractBaseUser) -> None:
-    """Refuse a launch over the user's quota or the installation's cap (in a transaction: the
-    active demos stay locked until it ends). Failed demos count against neither."""
-    active = list(Demo.objects.select_for_update().filter(status__in=Demo.ACTIVE))
+    """Refuse a launch over the user's quota or the installation's cap. Called in the launch's
+    transaction, which holds the launch lock until it ends: launches are counted one at a time,
+    so two at once cannot both see room for one. Failed demos count against neither."""
+    locks.serialized(LAUNCH_LOCK)
+    active = list(Demo.objects.filter(status__in=Demo.ACTIVE))
     mine = sum(1 for demo in active if demo.owner_id == user.pk)
     if mine >= settings.TOPOLOGY_DEMO_QUOTA:
         raise DemoRefused(
