@@ -150,6 +150,7 @@ def _expected() -> dict[str, dict[str, str]]:
 
 EXPECTED = _expected()
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+HOST = (b"host", b"127.0.0.1:8000")
 
 
 # --- The two teams' world ---------------------------------------------------------------------
@@ -634,10 +635,10 @@ def run(scenario: Callable[[], Awaitable[Any]]) -> Any:
 
 def ws_headers(user: Any) -> list[tuple[bytes, bytes]]:
     if user is None:
-        return [ORIGIN]
+        return [ORIGIN, HOST]
     client = Client()
     client.force_login(user)
-    return [ORIGIN, (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
+    return [ORIGIN, HOST, (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
 
 
 async def first_frame(path: str, user: Any) -> tuple[WebsocketCommunicator, dict[str, Any]]:
