@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -536,3 +537,52 @@ def test_a_dood_demos_facts_name_only_its_own_containers(
     table = launcher.get(f"/api/demos/comparison/?demo={demo_id}").content.decode()
     for text in (body, table):
         assert stranger.name not in text and stranger.id not in text
+
+
+@pytest.fixture
+def no_broker(settings, private_redis) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Celery's broker is a Redis that has just been stopped (the app's connection pool is
+    reset so the next task goes there, and back to the real broker after)."""
+    url, process = private_redis
+    process.kill()
+    process.wait()
+    before = app.conf.broker_url
+    app.conf.broker_url = url
+    app.pool.force_close_all()
+    app._pool = None
+    try:
+        yield
+    finally:
+        app.conf.broker_url = before
+        app.pool.force_close_all()
+        app._pool = None
+
+
+def test_a_launch_with_redis_down_is_a_503_and_leaves_nothing(launcher, no_broker) -> None:
+    started = time.monotonic()
+    response = launcher.post("/api/demos/", {"kind": "dood"}, content_type="application/json")
+    assert response.status_code == 503 and "task queue (Redis)" in response.json()["detail"]
+    assert time.monotonic() - started < 10
+    assert not Demo.objects.exists()
+    assert list(AuditEntry.objects.values_list("action", flat=True)) == ["refused"]
+
+
+def test_a_retry_a_removal_and_a_build_with_redis_down_change_nothing(
+    launcher, no_broker, django_user_model
+) -> None:
+    user = django_user_model.objects.get(username=OPERATOR)
+    expires = timezone.now() + timedelta(minutes=30)
+    failed = Demo.objects.create(kind="dood", owner=user, status="failed", expires=expires)
+    running = Demo.objects.create(kind="dind", owner=user, status="running", expires=expires)
+    for url, method in [
+        (f"/api/demos/{failed.pk}/retry/", launcher.post),
+        (f"/api/demos/{running.pk}/", launcher.delete),
+        (f"/api/demos/{running.pk}/build/", launcher.post),
+    ]:
+        response = method(url)
+        assert response.status_code == 503, (url, response.content)
+    failed.refresh_from_db()
+    running.refresh_from_db()
+    assert failed.status == "failed" and "did not answer" in failed.error
+    assert running.status == "running"
+    assert not running.builds.filter(status__in=("queued", "running")).exists()

@@ -33,3 +33,8 @@ def schedule_periodic_tasks(sender: Celery, **kwargs: object) -> None:
     sender.add_periodic_task(
         60.0, sender.signature("topology.demos.tasks.reap_expired_demos"), name="reap expired demos"
     )
+    sender.add_periodic_task(
+        60.0,
+        sender.signature("topology.demos.tasks.roll_back_stalled_launches"),
+        name="roll back stalled launches",
+    )

@@ -93,7 +93,7 @@ class TopologyConsumer(AsyncWebsocketConsumer):
             return
         try:
             message = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):
             await self._send_error("bad_json", "the frame is not valid JSON")
             return
         kind = message.get("type") if isinstance(message, dict) else None
