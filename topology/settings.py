@@ -258,6 +258,8 @@ CELERY_TASK_ROUTES = {
     "topology.demos.tasks.*": {"queue": "launch"},
 }
 CELERY_TASK_ACKS_LATE = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(RUN_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULER = "topology.celery:OutageAwareScheduler"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
 LOGGING = {
