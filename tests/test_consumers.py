@@ -402,7 +402,11 @@ def test_an_idle_client_stays_connected(admin_user) -> None:
 
     async def scenario() -> None:
         communicator, snapshot = await connected(headers)
-        assert await communicator.receive_nothing(timeout=12, interval=0.5)
+        quiet_until = asyncio.get_running_loop().time() + 12
+        while (left := quiet_until - asyncio.get_running_loop().time()) > 0:
+            if not await communicator.receive_nothing(timeout=left, interval=0.5):
+                beat = await communicator.receive_json_from(timeout=5)  # only heartbeats come
+                assert beat == {"type": "heartbeat", "version": snapshot["version"]}
         version = snapshot["version"]
         await publish_raw(version, version + 1, "after a quiet spell")
         delta = await communicator.receive_json_from(timeout=5)
@@ -489,6 +493,76 @@ def test_created_edges_of_a_dood_demo_reach_the_websocket(user) -> None:
         fresh = await communicator.receive_json_from(timeout=5)
         validate_graph(fresh["graph"])
         assert edge in fresh["graph"]["edges"]
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+def test_a_quiet_graph_still_sends_heartbeats(admin_user, settings) -> None:
+    settings.TOPOLOGY_WEBSOCKET_HEARTBEAT_SECONDS = 0.3
+    headers = session_headers(admin_user)
+
+    async def scenario() -> None:
+        communicator, snapshot = await connected(headers)
+        for _ in range(3):
+            beat = await communicator.receive_json_from(timeout=5)
+            assert beat == {"type": "heartbeat", "version": snapshot["version"]}
+        await communicator.send_json_to({"type": "ping"})
+        kinds = set()
+        while "pong" not in kinds:
+            kinds.add((await communicator.receive_json_from(timeout=5))["type"])
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+@pytest.fixture
+def short_group_expiry(settings):  # type: ignore[no-untyped-def]
+    """The channel layer forgets a group member 2 s after it last joined: a day, compressed."""
+    import copy
+
+    from channels.layers import channel_layers
+
+    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
+    layers["default"]["CONFIG"]["group_expiry"] = 2  # whole seconds: Redis EXPIRE
+    settings.CHANNEL_LAYERS = layers
+    settings.TOPOLOGY_WEBSOCKET_HEARTBEAT_SECONDS = 0.3
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+def test_a_wall_screen_outlives_the_group_expiry(admin_user, short_group_expiry) -> None:
+    """Past the channel layer's group expiry (a day, here 2 s) a client that only joined at
+    connect hears no delta again; the consumer joins again on a timer, so deltas keep coming."""
+    headers = session_headers(admin_user)
+
+    async def scenario() -> None:
+        communicator, snapshot = await connected(headers)
+        await asyncio.sleep(4)
+        changes = await change_and_publish(container("a", "after-a-day"))
+        while (message := await communicator.receive_json_from(timeout=5))["type"] != "delta":
+            assert message["type"] == "heartbeat"
+        assert message["version"] == changes.version
+        assert f"container:{'a' * 64}" in {n["id"] for n in message["upsert"]["nodes"]}
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+def test_a_delta_that_never_came_is_made_up_with_a_snapshot(admin_user, settings) -> None:
+    """A change is committed but its delta is lost (never published): within two heartbeats
+    the consumer sees the database ahead of its client and sends a snapshot with the change."""
+    settings.TOPOLOGY_WEBSOCKET_HEARTBEAT_SECONDS = 0.3
+    headers = session_headers(admin_user)
+
+    async def scenario() -> None:
+        communicator, snapshot = await connected(headers)
+        await sync_to_async(engine_says)(container("b", "lost-delta"))  # not published
+        while (message := await communicator.receive_json_from(timeout=5))["type"] != "snapshot":
+            assert message["type"] == "heartbeat"
+        assert message["version"] > snapshot["version"]
+        assert f"container:{'b' * 64}" in {n["id"] for n in message["graph"]["nodes"]}
         await communicator.disconnect()
 
     run(scenario)

@@ -120,6 +120,10 @@ TOPOLOGY_WEBSOCKET_MAX_MESSAGE_BYTES = int(
         "TOPOLOGY_WEBSOCKET_MAX_MESSAGE_BYTES", 16 * 2**20, minimum=2**20, maximum=256 * 2**20
     )
 )
+# How often each live websocket says the picture is current (wall screens go stale without it).
+TOPOLOGY_WEBSOCKET_HEARTBEAT_SECONDS = read_number(
+    "TOPOLOGY_WEBSOCKET_HEARTBEAT_SECONDS", 5.0, minimum=0.2, maximum=60
+)
 TOPOLOGY_DOCKER_CONNECT_TIMEOUT = read_number("TOPOLOGY_DOCKER_CONNECT_TIMEOUT", 2.0, minimum=0.1)
 TOPOLOGY_DOCKER_READ_TIMEOUT = read_number("TOPOLOGY_DOCKER_READ_TIMEOUT", 10.0, minimum=0.1)
 TOPOLOGY_HEALTH_TIMEOUT = read_number("TOPOLOGY_HEALTH_TIMEOUT", 2.0, minimum=0.1, maximum=30)
@@ -233,6 +237,9 @@ CHANNEL_LAYERS = {
             "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
             "prefix": "topology:channels",
             "capacity": 200,
+            # channels_redis's default: a member not seen joining for a day is dropped; every
+            # consumer joins again long before (see topology.inventory.consumers).
+            "group_expiry": 86400,
         },
     }
 }
