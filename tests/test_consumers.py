@@ -538,7 +538,7 @@ def test_a_wall_screen_outlives_the_group_expiry(admin_user, short_group_expiry)
     headers = session_headers(admin_user)
 
     async def scenario() -> None:
-        communicator, snapshot = await connected(headers)
+        communicator, _snapshot = await connected(headers)
         await asyncio.sleep(4)
         changes = await change_and_publish(container("a", "after-a-day"))
         while (message := await communicator.receive_json_from(timeout=5))["type"] != "delta":
