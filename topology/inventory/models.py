@@ -253,6 +253,13 @@ class Daemon(models.Model):
     last_error = models.TextField(blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)
     unreachable_since = models.DateTimeField(null=True, blank=True)
+    watch = models.CharField(
+        max_length=8,
+        choices=[("events", "events, resynced"), ("polling", "polling")],
+        default="polling",
+        help_text="How the watcher follows it: its event stream, or polls (no usable stream).",
+    )
+    watch_since = models.DateTimeField(null=True, blank=True)
 
     objects = DaemonQuerySet.as_manager()
 

@@ -125,21 +125,30 @@ def known_nested_targets() -> list[Target]:
     return targets
 
 
-def _complete(reader: Any, listed: list[ContainerInfo], engine_id: str) -> list[ContainerInfo]:
-    """Inspect only what is new or changed since the last poll (a quiet poll inspects nothing).
+def needs_inspect(
+    listed: list[ContainerInfo], known: dict[str, services.KnownContainer]
+) -> list[ContainerInfo]:
+    """What a listing holds that is new or changed since the last read, or started so recently
+    that its dockerd may not run yet (a quiet poll inspects nothing)."""
 
-    Inspections run a few at a time: the first poll of a busy engine waits on the engine, not
-    on us.
-    """
-    known = services.known_containers(engine_id, RECENT_START)
-
-    def needs_recheck(container: ContainerInfo) -> bool:
+    def stale(container: ContainerInfo) -> bool:
         old = known.get(container.id)
         return (
             old is None
             or old.state != container.state
             or (container.state == "running" and old.role != "dind" and old.recently_started)
         )
+
+    return [c for c in listed if stale(c)]
+
+
+def _complete(reader: Any, listed: list[ContainerInfo], engine_id: str) -> list[ContainerInfo]:
+    """Inspect only what is new or changed since the last poll (``needs_inspect``).
+
+    Inspections run a few at a time: the first poll of a busy engine waits on the engine, not
+    on us.
+    """
+    known = services.known_containers(engine_id, RECENT_START)
 
     def completed(container: ContainerInfo) -> ContainerInfo | None:
         if container.privileged is None:
@@ -156,10 +165,17 @@ def _complete(reader: Any, listed: list[ContainerInfo], engine_id: str) -> list[
             return replace(container, runs_dockerd=reader.runs_dockerd(container.id))
         return container
 
-    stale = [c for c in listed if needs_recheck(c)]
+    stale = needs_inspect(listed, known)
     with ThreadPoolExecutor(max_workers=INSPECT_CONCURRENCY) as pool:
         fresh = {c.id: c for c in pool.map(completed, stale) if c is not None}
-    gone = {c.id for c in stale} - fresh.keys()
+    return merge_inspected(listed, stale, fresh)
+
+
+def merge_inspected(
+    listed: list[ContainerInfo], inspected: list[ContainerInfo], fresh: dict[str, ContainerInfo]
+) -> list[ContainerInfo]:
+    """The listing with what was inspected put in; inspected and not found is gone."""
+    gone = {c.id for c in inspected} - fresh.keys()
     return [fresh.get(c.id, c) for c in listed if c.id not in gone]
 
 
@@ -286,6 +302,14 @@ def _poll_once(target: Target, result: PollResult, publish: bool) -> ChangeSet:
     except EngineError as error:
         result.error = str(error)
         return services.mark_unreachable(target.route, target.place, str(error), publish=publish)
+    return apply_snapshot(target, snapshot, result, publish)
+
+
+def apply_snapshot(
+    target: Target, snapshot: DaemonSnapshot, result: PollResult, publish: bool = True
+) -> ChangeSet:
+    """Reconcile what was read of ``target`` (unless it is known elsewhere); ``result`` gets
+    its engine ID and the nested daemons found inside."""
     engine_id = snapshot.info.engine_id
     result.engine_id = engine_id
     refused = known_elsewhere(engine_id, target)

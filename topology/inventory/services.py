@@ -646,3 +646,25 @@ def forget_registration(endpoint: Endpoint, *, publish: bool = True) -> ChangeSe
     if changes:
         changes.since, changes.version = bump_version()
     return _publish_on_commit(changes, publish)
+
+
+@transaction.atomic
+def set_watch(engine_id: str, watch: str, *, publish: bool = True) -> ChangeSet:
+    """Say how the watcher follows a daemon (``events`` or ``polling``); written only when it
+    differs, so a steady daemon costs no write."""
+    changes = ChangeSet()
+    daemon = (
+        Daemon.objects.select_related("host", "container")
+        .filter(engine_id=engine_id)
+        .exclude(watch=watch)
+        .first()
+    )
+    if daemon is None:
+        return changes
+    daemon.watch = watch
+    daemon.watch_since = timezone.now()
+    daemon.save(update_fields=["watch", "watch_since"])
+    changes.changed += 1
+    changes.delta.upsert_nodes.append(graph.daemon_node(daemon, _daemon_parent_id(daemon)))
+    changes.since, changes.version = bump_version()
+    return _publish_on_commit(changes, publish)

@@ -1,0 +1,463 @@
+"""The events watcher (``TOPOLOGY_INVENTORY_MODE=events``): list, watch, resync.
+
+One process follows many daemons on one asyncio loop (no thread per daemon):
+
+- Each daemon it owns gets its ``/events`` stream opened; once the daemon accepts it, a full
+  read (list, inspect what is new or changed, reconcile) follows, so nothing said before the
+  stream opened is missed. Container events then drive targeted reads: the evented containers
+  are inspected (the listing is read too, one request, so a removal is seen), nothing else.
+- A full read also runs every ``TOPOLOGY_RESYNC_SECONDS`` (jittered by up to a fifth, so
+  daemons do not align) to find what events missed. A resync whose listing digest matches the
+  last one reconciled touches the database not at all.
+- A daemon without a usable stream (ssh and exec routes, an engine that answers ``/events``
+  with an error, a stream that keeps failing) is polled every ``TOPOLOGY_POLL_SECONDS``; its
+  daemon node says which (``watch``: ``events`` or ``polling``).
+- Reads wait their turn in the order they fell due (``next due``, not a queue of expiring
+  tasks): under overload every daemon's interval stretches alike.
+- Several watchers split the daemons: each says it is alive in Redis every few seconds, and a
+  daemon belongs to the live watcher with the highest rendezvous hash of (watcher, daemon);
+  a lease in Redis (``SET NX`` with expiry) makes sure two watchers never follow one daemon.
+  A dead watcher's leases lapse and its daemons move to the others. Without Redis a watcher
+  keeps what it has (and, alone, takes everything).
+
+The database is reached from one thread (``self.db``): Django's ORM is blocking, and writes
+are one at a time anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+import redis
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+from topology.engine.errors import EngineError
+from topology.engine.streams import AsyncEngine, StreamUnusable, supports
+from topology.engine.types import ContainerInfo, DaemonSnapshot
+from topology.inventory import locks, polling, services
+from topology.locks import lock_name, redis_client
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEBOUNCE_SECONDS = 0.02
+REFRESH_SECONDS = 5.0
+HEARTBEAT_SECONDS = 2.0
+MEMBER_TTL_SECONDS = 10.0
+LEASE_SECONDS = 15
+STREAM_RETRY_SECONDS = (0.5, 30.0)
+UNUSABLE_RETRY_SECONDS = 60.0
+READ_CONCURRENCY = 4
+QUIET_ACTIONS = ("exec_", "top", "attach", "resize", "copy", "archive-path", "export", "commit")
+
+
+def owner_of(key: str, members: list[str]) -> str | None:
+    """The member a daemon belongs to: highest rendezvous hash, stable as members come and go
+    (only the daemons of a member that went, or of the one that came, move)."""
+
+    def weight(member: str) -> bytes:
+        return hashlib.blake2b(f"{member}\0{key}".encode(), digest_size=8).digest()
+
+    return max(members, key=weight) if members else None
+
+
+def listing_digest(snapshot_info: Any, listed: list[ContainerInfo]) -> str:
+    text = repr((snapshot_info, sorted(listed, key=lambda c: c.id)))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+@dataclass
+class Followed:
+    """What the watcher keeps of one daemon it owns."""
+
+    target: polling.Target
+    engine: AsyncEngine | None = None
+    engine_id: str | None = None
+    streaming: bool = False  # the stream is open now
+    watch: str = "polling"  # what the daemon node says (written when it differs)
+    written_watch: str | None = None
+    digest: str | None = None
+    pending: set[str] = field(default_factory=set)  # container IDs to inspect
+    full: bool = True  # the next read lists and reconciles in full
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    next_due: float = 0.0
+    read_at: float | None = None
+    tasks: list[asyncio.Task] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return self.target.route.key
+
+
+class Informer:
+    """One watcher process (``run``); ``running_in_thread`` for tests and benchmarks."""
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name or f"watcher-{uuid.uuid4().hex[:12]}"
+        self.followed: dict[str, Followed] = {}
+        self.targets: dict[str, polling.Target] = {}
+        self.members: list[str] = [self.name]
+        self.db = ThreadPoolExecutor(1, thread_name_prefix="informer-db")
+        self.blocking = ThreadPoolExecutor(2, thread_name_prefix="informer-read")
+        self.reads: asyncio.Semaphore | None = None
+        self.stopping: asyncio.Event | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.reads_done = 0
+        self.skipped_by_digest = 0
+        self.redis_ok = True
+        self.closed = False
+
+    # -- plumbing ------------------------------------------------------------------------
+    async def _in_db(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        def run() -> T:
+            close_old_connections()
+            return call(*args, **kwargs)
+
+        assert self.loop is not None
+        return await self.loop.run_in_executor(self.db, lambda: run())
+
+    async def _in_redis(self, call: Callable[[], T]) -> T:
+        assert self.loop is not None
+        return await self.loop.run_in_executor(self.db, call)
+
+    # -- the share of this watcher ---------------------------------------------------------
+    def _members_key(self) -> str:
+        return lock_name("watchers", "members")
+
+    def _heartbeat(self, wanted: list[str], dropped: list[str]) -> tuple[list[str], set[str]]:
+        """Say we are alive, learn who else is, and hold the leases of what is ours: returns
+        the live members and the daemon keys whose lease we hold."""
+        client = redis_client()
+        now = time.time()
+        members_key = self._members_key()
+        pipe = client.pipeline()
+        pipe.zadd(members_key, {self.name: now})
+        pipe.zremrangebyscore(members_key, 0, now - MEMBER_TTL_SECONDS)
+        pipe.expire(members_key, int(MEMBER_TTL_SECONDS * 6))
+        pipe.zrange(members_key, 0, -1)
+        members = sorted(m.decode() for m in pipe.execute()[-1])
+        leases = [lock_name("watch", key) for key in wanted]
+        pipe = client.pipeline()
+        for lease in leases:
+            pipe.set(lease, self.name, nx=True, ex=LEASE_SECONDS)
+            pipe.get(lease)
+        answers = pipe.execute()
+        held = set()
+        pipe = client.pipeline()
+        for index, key in enumerate(wanted):
+            holder = answers[2 * index + 1]
+            if holder is not None and holder.decode() == self.name:
+                held.add(key)
+                pipe.expire(leases[index], LEASE_SECONDS)
+        for key in dropped:
+            lease = lock_name("watch", key)
+            pipe.eval(
+                "if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end",
+                1,
+                lease,
+                self.name,
+            )
+        pipe.execute()
+        return members, held
+
+    def _leave(self) -> None:
+        client = redis_client()
+        with contextlib.suppress(redis.RedisError):
+            client.zrem(self._members_key(), self.name)
+            for key in list(self.followed):
+                lease = lock_name("watch", key)
+                if client.get(lease) == self.name.encode():
+                    client.delete(lease)
+
+    async def _share(self) -> None:
+        """Which of the known daemons are ours; follow those, let the rest go."""
+        desired = [k for k in self.targets if owner_of(k, self.members) == self.name]
+        dropped = [k for k in self.followed if k not in desired]
+        try:
+            members, held = await self._in_redis(lambda: self._heartbeat(desired, dropped))
+            if not self.redis_ok:
+                logger.info(
+                    "%s: Redis answers again; sharing daemons with other watchers", self.name
+                )
+            self.redis_ok = True
+            self.members = members if self.name in members else sorted([*members, self.name])
+            mine = set(held)
+        except redis.RedisError as error:
+            if self.redis_ok:
+                logger.warning(
+                    "%s: Redis is gone (%s); keeping the daemons it follows", self.name, error
+                )
+            self.redis_ok = False
+            mine = set(self.followed) if len(self.members) > 1 else set(desired)
+        for key in list(self.followed):
+            if key not in mine or key not in self.targets:
+                await self._unfollow(key)
+        for key in mine:
+            if key not in self.followed and key in self.targets:
+                self._follow(self.targets[key])
+
+    def _follow(self, target: polling.Target) -> None:
+        state = Followed(target)
+        if supports(target.route):
+            state.engine = AsyncEngine(
+                target.route,
+                connect_timeout=settings.TOPOLOGY_DOCKER_CONNECT_TIMEOUT,
+                read_timeout=settings.TOPOLOGY_DOCKER_READ_TIMEOUT,
+                tls_dir=settings.RUN_DIR / "tls",
+            )
+        self.followed[state.key] = state
+        state.wake.set()
+        state.tasks.append(asyncio.create_task(self._reading(state), name=f"read {state.key}"))
+        if state.engine is not None:
+            state.tasks.append(
+                asyncio.create_task(self._streaming(state), name=f"events {state.key}")
+            )
+        logger.info("%s follows %s", self.name, state.key)
+
+    async def _unfollow(self, key: str) -> None:
+        state = self.followed.pop(key, None)
+        if state is None:
+            return
+        for task in state.tasks:
+            task.cancel()
+        await asyncio.gather(*state.tasks, return_exceptions=True)
+        if state.engine is not None:
+            await state.engine.close()
+
+    # -- the event stream ----------------------------------------------------------------
+    async def _streaming(self, state: Followed) -> None:
+        assert state.engine is not None
+        failures = 0
+        while True:
+            try:
+
+                def opened() -> None:
+                    state.streaming = True
+                    state.full = True
+                    state.wake.set()
+
+                async for event in state.engine.events(opened=opened):
+                    failures = 0
+                    if event.kind == "container":
+                        if event.action.startswith(QUIET_ACTIONS):
+                            continue
+                        state.pending.add(event.actor_id)
+                    else:
+                        state.full = True
+                    state.wake.set()
+                error: str = "the events stream ended"
+                wait = STREAM_RETRY_SECONDS[0]
+            except StreamUnusable as unusable:
+                error, wait = str(unusable), UNUSABLE_RETRY_SECONDS
+                failures += 1
+            except EngineError as broken:
+                failures += 1
+                error = str(broken)
+                wait = min(STREAM_RETRY_SECONDS[0] * 2**failures, STREAM_RETRY_SECONDS[1])
+            was = state.streaming
+            state.streaming = False
+            if was or failures == 1:
+                logger.info("events of %s: %s; polling it meanwhile", state.key, error)
+            state.wake.set()  # polled from now until the stream is back
+            await asyncio.sleep(wait * random.uniform(0.8, 1.2))
+
+    # -- reading -------------------------------------------------------------------------
+    def _interval(self, state: Followed) -> float:
+        if state.streaming:
+            return settings.TOPOLOGY_RESYNC_SECONDS * random.uniform(0.8, 1.2)
+        return settings.TOPOLOGY_POLL_SECONDS
+
+    async def _reading(self, state: Followed) -> None:
+        assert self.reads is not None
+        while True:
+            timeout = max(state.next_due - time.monotonic(), 0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(state.wake.wait(), timeout)
+            if state.wake.is_set() and state.pending and not state.full:
+                await asyncio.sleep(DEBOUNCE_SECONDS)  # gather a burst into one read
+            state.wake.clear()
+            due = time.monotonic() >= state.next_due
+            if not (due or state.pending or state.full):
+                continue
+            full = state.full or due
+            async with self.reads:
+                try:
+                    await self._read(state, full)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # one daemon's trouble never stops the others
+                    logger.exception("reading %s failed", state.key)
+                    state.digest = None
+            state.next_due = time.monotonic() + self._interval(state)
+            await self._say_watch(state)
+
+    async def _say_watch(self, state: Followed) -> None:
+        state.watch = "events" if state.streaming else "polling"
+        if state.engine_id and state.written_watch != state.watch:
+            await self._in_db(services.set_watch, state.engine_id, state.watch)
+            state.written_watch = state.watch
+
+    async def _read(self, state: Followed, full: bool) -> None:
+        forced, state.pending = state.pending, set()
+        state.full = False
+        self.reads_done += 1
+        if state.engine is None:  # ssh, exec: the blocking readers, in a small pool
+            assert self.loop is not None
+            result = await self.loop.run_in_executor(self.blocking, self._poll_blocking, state)
+            await self._found(result)
+            return
+        engine = state.engine
+        try:
+            info = await engine.info()
+            listed = await engine.list_containers()
+        except EngineError as error:
+            state.digest = None
+            await self._in_db(
+                services.mark_unreachable, state.target.route, state.target.place, str(error)
+            )
+            return
+        digest = listing_digest(info, listed)
+        if full and not forced and digest == state.digest:
+            self.skipped_by_digest += 1
+            state.read_at = time.time()
+            return
+        known = await self._in_db(services.known_containers, info.engine_id, polling.RECENT_START)
+        stale = polling.needs_inspect(listed, known)
+        ids = {c.id for c in stale}
+        stale += [c for c in listed if c.id in forced and c.id not in ids]
+        details = await asyncio.gather(
+            *(engine.inspect(c.id) for c in stale), return_exceptions=True
+        )
+        fresh: dict[str, ContainerInfo] = {}
+        for container, detail in zip(stale, details, strict=True):
+            if isinstance(detail, BaseException):
+                if isinstance(detail, EngineError):
+                    fresh[container.id] = container  # keep what the listing said
+                    continue
+                raise detail
+            if detail is not None:
+                fresh[container.id] = replace(
+                    container,
+                    privileged=detail.privileged,
+                    started_at=detail.started_at,
+                    runs_dockerd=detail.runs_dockerd,
+                )
+        completed = polling.merge_inspected(listed, stale, fresh)
+        snapshot = DaemonSnapshot(state.target.route, info, tuple(completed))
+        result = await self._in_db(self._apply, state.target, snapshot)
+        if result.skipped:  # another process holds the daemon's poll lock: it polls again
+            state.digest = None
+            return
+        state.engine_id = result.engine_id
+        state.read_at = time.time()
+        settled = not any(
+            (k := known.get(c.id)) is not None and k.recently_started for c in listed
+        ) and not any(c.id not in known for c in listed)
+        state.digest = digest if settled and result.error is None else None
+        await self._found(result)
+
+    @staticmethod
+    def _apply(target: polling.Target, snapshot: DaemonSnapshot) -> polling.PollResult:
+        result = polling.PollResult(target)
+        with locks.poll_lock(target.route.key, required=False) as held:
+            if not held:
+                result.skipped = True
+                return result
+            result.changes = polling.apply_snapshot(target, snapshot, result)
+        return result
+
+    @staticmethod
+    def _poll_blocking(state: Followed) -> polling.PollResult:
+        close_old_connections()
+        try:
+            result = polling.poll_target(state.target, lock_required=False)
+        finally:
+            connection.close()
+        state.engine_id = result.engine_id or state.engine_id
+        return result
+
+    async def _found(self, result: polling.PollResult) -> None:
+        """Nested daemons found by a read: known at once (followed if ours)."""
+        fresh = [t for t in result.nested if t.route.key not in self.targets]
+        for nested in fresh:
+            self.targets[nested.route.key] = nested
+        if fresh:
+            for state in self.followed.values():
+                state.digest = None  # a new daemon may be a socket some container mounts
+            await self._share()
+
+    # -- the whole ------------------------------------------------------------------------
+    def _known_targets(self) -> list[polling.Target]:
+        return polling.root_targets() + polling.known_nested_targets()
+
+    async def _refresh(self) -> None:
+        targets = await self._in_db(self._known_targets)
+        wanted = {t.route.key: t for t in targets}
+        # Nested daemons found by a read stay until the database forgets them.
+        if set(wanted) != set(self.targets):
+            for state in self.followed.values():
+                state.digest = None
+        self.targets = wanted
+        await self._share()
+
+    async def main(self, until: float | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.reads = asyncio.Semaphore(READ_CONCURRENCY)
+        self.stopping = asyncio.Event()
+        next_refresh = next_prune = 0.0
+        try:
+            while not self.closed and (until is None or time.monotonic() < until):
+                now = time.monotonic()
+                try:
+                    if now >= next_refresh:
+                        await self._refresh()
+                        next_refresh = now + REFRESH_SECONDS
+                    else:
+                        await self._share()
+                    if now >= next_prune:
+                        await self._in_db(services.prune_stale)
+                        next_prune = now + settings.TOPOLOGY_RESYNC_SECONDS
+                except Exception:  # the database away: try again at the next beat
+                    logger.exception("%s: refreshing the daemons failed", self.name)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), HEARTBEAT_SECONDS)
+        finally:
+            for key in list(self.followed):
+                await self._unfollow(key)
+            await self._in_redis(self._leave)
+            await self._in_db(connection.close)
+
+    def run(self, until: float | None = None) -> None:
+        asyncio.run(self.main(until))
+
+    def close(self) -> None:
+        self.closed = True
+        if self.loop is not None and self.stopping is not None:
+            self.loop.call_soon_threadsafe(self.stopping.set)
+
+    @contextlib.contextmanager
+    def running_in_thread(self) -> Any:
+        """Run in a background thread for the ``with`` block (tests, benchmarks), then stop."""
+        import threading
+
+        thread = threading.Thread(target=self.run, name=self.name, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self.close()
+            thread.join(timeout=30)
+            self.db.shutdown(wait=True)
+            self.blocking.shutdown(wait=True)
