@@ -45,7 +45,8 @@ class _TCPServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
 class FakeEngine:
     """``hang``: seconds ``/info`` takes (``hang_all``: every request). ``containers``: what
     ``/containers/json`` answers, any JSON (an object instead of a list, say). ``events``:
-    ``"hold"`` keeps the stream open and silent, ``"end"`` ends it at once. ``requests`` counts
+    ``"hold"`` keeps the stream open and silent, ``"end"`` ends it at once, ``"refuse"``
+    answers it with a 500. ``requests`` counts
     the requests by path. With ``tls`` (a ``tests.tls_material.Authority``) it listens on a
     loopback port, TLS only, for clients of that authority; with ``tcp`` on a loopback port in
     plain HTTP; else on ``socket_path``."""
@@ -112,6 +113,9 @@ class FakeEngine:
                 self.wfile.write(data)
 
             def _events(self) -> None:
+                if fake.events == "refuse":  # a proxy that does not pass the stream
+                    self.send_error(500)
+                    return
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()

@@ -66,6 +66,7 @@ class _Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
+        self.http11 = True
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -138,6 +139,7 @@ class AsyncEngine:
         parts = line.split(b" ", 2)
         if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
             raise EngineError(f"{self.route.url}: not an HTTP answer")
+        connection.http11 = parts[0].startswith(b"HTTP/1.1")
         headers: dict[str, str] = {}
         while True:
             header = await connection.reader.readline()
@@ -170,26 +172,39 @@ class AsyncEngine:
         return await reader.readexactly(length)
 
     async def get(self, path: str, query: dict[str, Any] | None = None) -> tuple[int, Any]:
-        """``GET path``: the status and the decoded JSON body (None if there was none)."""
+        """``GET path``: the status and the decoded JSON body (None if there was none).
+
+        A kept-alive connection the daemon has closed meanwhile is replaced once.
+        """
         async with self.slots:
-            connection = self.idle.pop() if self.idle else await self._open()
-            try:
-                connection.writer.write(self._request_bytes(path, query))
-                status, headers, body = await asyncio.wait_for(
-                    self._exchange(connection), self.read_timeout
-                )
-            except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as error:
-                connection.close()
-                raise EngineUnreachable(
-                    f"{self.route.url}: {error or type(error).__name__}"
-                ) from None
-            except BaseException:
-                connection.close()
-                raise
-            if headers.get("connection", "").lower() == "close":
-                connection.close()
-            else:
-                self.idle.append(connection)
+            for attempt in (1, 2):
+                reused = bool(self.idle)
+                connection = self.idle.pop() if reused else await self._open()
+                try:
+                    connection.writer.write(self._request_bytes(path, query))
+                    status, _headers, body, keep = await asyncio.wait_for(
+                        self._exchange(connection), self.read_timeout
+                    )
+                except (OSError, asyncio.IncompleteReadError) as error:
+                    connection.close()
+                    if reused and attempt == 1:
+                        continue
+                    raise EngineUnreachable(
+                        f"{self.route.url}: {error or type(error).__name__}"
+                    ) from None
+                except (TimeoutError, ValueError) as error:
+                    connection.close()
+                    raise EngineUnreachable(
+                        f"{self.route.url}: {error or type(error).__name__}"
+                    ) from None
+                except BaseException:
+                    connection.close()
+                    raise
+                if keep:
+                    self.idle.append(connection)
+                else:
+                    connection.close()
+                break
         try:
             return status, json.loads(body) if body else None
         except ValueError:
@@ -197,10 +212,19 @@ class AsyncEngine:
                 return status, None
             raise EngineError(f"{self.route.url}: {path} did not answer JSON") from None
 
-    async def _exchange(self, connection: _Connection) -> tuple[int, dict[str, str], bytes]:
+    async def _exchange(self, connection: _Connection) -> tuple[int, dict[str, str], bytes, bool]:
+        """Status, headers, body, and whether the connection may be used again."""
         await connection.writer.drain()
         status, headers = await self._head(connection)
-        return status, headers, await self._body(connection, headers)
+        framed = "content-length" in headers or "chunked" in headers.get("transfer-encoding", "")
+        if not framed:  # the body runs to the end of the connection (HTTP/1.0)
+            body = await connection.reader.read(MAX_BODY_BYTES + 1)
+            if len(body) > MAX_BODY_BYTES:
+                raise EngineError(f"{self.route.url}: an answer over {MAX_BODY_BYTES} bytes")
+            return status, headers, body, False
+        body = await self._body(connection, headers)
+        keep = connection.http11 and headers.get("connection", "").lower() != "close"
+        return status, headers, body, keep
 
     async def _ok(self, path: str, query: dict[str, Any] | None = None) -> Any:
         status, body = await self.get(path, query)

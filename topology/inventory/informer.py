@@ -43,7 +43,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from topology.engine.errors import EngineError
-from topology.engine.streams import AsyncEngine, StreamUnusable, supports
+from topology.engine.streams import AsyncEngine, EngineEvent, StreamUnusable, supports
 from topology.engine.types import ContainerInfo, DaemonSnapshot
 from topology.inventory import locks, polling, services
 from topology.locks import lock_name, redis_client
@@ -90,11 +90,15 @@ class Followed:
     written_watch: str | None = None
     digest: str | None = None
     pending: set[str] = field(default_factory=set)  # container IDs to inspect
-    full: bool = True  # the next read lists and reconciles in full
+    full: bool = True  # the next read is a full one (the stream opened, a resync)
+    touched: bool = False  # a network or volume event: read again, reconcile if it differs
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     next_due: float = 0.0
     read_at: float | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
+    full_reads: int = 0  # counted for tests and benchmarks
+    event_reads: int = 0
+    digest_skips: int = 0
 
     @property
     def key(self) -> str:
@@ -182,25 +186,27 @@ class Informer:
                     client.delete(lease)
 
     async def _share(self) -> None:
-        """Which of the known daemons are ours; follow those, let the rest go."""
+        """Which of the known daemons are ours; follow those, let the rest go (before their
+        leases are given back, so that two watchers never follow one daemon)."""
         desired = [k for k in self.targets if owner_of(k, self.members) == self.name]
         dropped = [k for k in self.followed if k not in desired]
+        for key in dropped:
+            await self._unfollow(key)
         try:
             members, held = await self._in_redis(lambda: self._heartbeat(desired, dropped))
-            if not self.redis_ok:
-                logger.info(
-                    "%s: Redis answers again; sharing daemons with other watchers", self.name
-                )
-            self.redis_ok = True
-            self.members = members if self.name in members else sorted([*members, self.name])
-            mine = set(held)
         except redis.RedisError as error:
             if self.redis_ok:
                 logger.warning(
-                    "%s: Redis is gone (%s); keeping the daemons it follows", self.name, error
+                    "%s: Redis is gone (%s); following the daemons it has", self.name, error
                 )
             self.redis_ok = False
             mine = set(self.followed) if len(self.members) > 1 else set(desired)
+        else:
+            if not self.redis_ok:
+                logger.info("%s: Redis is back; sharing daemons with other watchers", self.name)
+            self.redis_ok = True
+            self.members = members if self.name in members else sorted([*members, self.name])
+            mine = held
         for key in list(self.followed):
             if key not in mine or key not in self.targets:
                 await self._unfollow(key)
@@ -250,13 +256,7 @@ class Informer:
 
                 async for event in state.engine.events(opened=opened):
                     failures = 0
-                    if event.kind == "container":
-                        if event.action.startswith(QUIET_ACTIONS):
-                            continue
-                        state.pending.add(event.actor_id)
-                    else:
-                        state.full = True
-                    state.wake.set()
+                    self._heard(state, event)
                 error: str = "the events stream ended"
                 wait = STREAM_RETRY_SECONDS[0]
             except StreamUnusable as unusable:
@@ -273,6 +273,18 @@ class Informer:
             state.wake.set()  # polled from now until the stream is back
             await asyncio.sleep(wait * random.uniform(0.8, 1.2))
 
+    @staticmethod
+    def _heard(state: Followed, event: EngineEvent) -> None:
+        """A container event asks for that container to be read; a network or volume event
+        for the daemon to be listed again (reconciled only if the listing differs)."""
+        if event.kind == "container":
+            if event.action.startswith(QUIET_ACTIONS):
+                return
+            state.pending.add(event.actor_id)
+        else:
+            state.touched = True
+        state.wake.set()
+
     # -- reading -------------------------------------------------------------------------
     def _interval(self, state: Followed) -> float:
         if state.streaming:
@@ -285,11 +297,11 @@ class Informer:
             timeout = max(state.next_due - time.monotonic(), 0)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(state.wake.wait(), timeout)
-            if state.wake.is_set() and state.pending and not state.full:
+            if state.wake.is_set() and (state.pending or state.touched) and not state.full:
                 await asyncio.sleep(DEBOUNCE_SECONDS)  # gather a burst into one read
             state.wake.clear()
             due = time.monotonic() >= state.next_due
-            if not (due or state.pending or state.full):
+            if not (due or state.pending or state.touched or state.full):
                 continue
             full = state.full or due
             async with self.reads:
@@ -311,8 +323,12 @@ class Informer:
 
     async def _read(self, state: Followed, full: bool) -> None:
         forced, state.pending = state.pending, set()
-        state.full = False
+        state.full = state.touched = False
         self.reads_done += 1
+        if full:
+            state.full_reads += 1
+        else:
+            state.event_reads += 1
         if state.engine is None:  # ssh, exec: the blocking readers, in a small pool
             assert self.loop is not None
             result = await self.loop.run_in_executor(self.blocking, self._poll_blocking, state)
@@ -329,8 +345,9 @@ class Informer:
             )
             return
         digest = listing_digest(info, listed)
-        if full and not forced and digest == state.digest:
+        if not forced and digest == state.digest:
             self.skipped_by_digest += 1
+            state.digest_skips += 1
             state.read_at = time.time()
             return
         known = await self._in_db(services.known_containers, info.engine_id, polling.RECENT_START)
@@ -437,7 +454,7 @@ class Informer:
             for key in list(self.followed):
                 await self._unfollow(key)
             await self._in_redis(self._leave)
-            await self._in_db(connection.close)
+            await self._in_db(lambda: connection.close())
 
     def run(self, until: float | None = None) -> None:
         asyncio.run(self.main(until))
