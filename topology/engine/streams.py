@@ -182,9 +182,8 @@ class AsyncEngine:
                 connection = self.idle.pop() if reused else await self._open()
                 try:
                     connection.writer.write(self._request_bytes(path, query))
-                    status, _headers, body, keep = await asyncio.wait_for(
-                        self._exchange(connection), self.read_timeout
-                    )
+                    async with asyncio.timeout(self.read_timeout):
+                        status, _headers, body, keep = await self._exchange(connection)
                 except (OSError, asyncio.IncompleteReadError) as error:
                     connection.close()
                     if reused and attempt == 1:

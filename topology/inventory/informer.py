@@ -41,6 +41,7 @@ from typing import Any, TypeVar
 import redis
 from django.conf import settings
 from django.db import close_old_connections, connection
+from django.utils import timezone
 
 from topology.engine.errors import EngineError
 from topology.engine.streams import AsyncEngine, EngineEvent, StreamUnusable, supports
@@ -60,6 +61,20 @@ LEASE_SECONDS = 15
 STREAM_RETRY_SECONDS = (0.5, 30.0)
 UNUSABLE_RETRY_SECONDS = 60.0
 READ_CONCURRENCY = 4
+RENEW = """
+local kept = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('get', key) == ARGV[1] then
+    redis.call('expire', key, ARGV[2]); kept[i] = 1
+  else kept[i] = 0 end
+end
+return kept
+"""
+RELEASE = """
+for _, key in ipairs(KEYS) do
+  if redis.call('get', key) == ARGV[1] then redis.call('del', key) end
+end
+"""
 QUIET_ACTIONS = ("exec_", "top", "attach", "resize", "copy", "archive-path", "export", "commit")
 
 
@@ -122,6 +137,8 @@ class Informer:
         self.skipped_by_digest = 0
         self.redis_ok = True
         self.closed = False
+        self.leases: set[str] = set()  # daemon keys whose lease we hold
+        self.leases_renewed_at = 0.0
 
     # -- plumbing ------------------------------------------------------------------------
     async def _in_db(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -142,39 +159,38 @@ class Informer:
 
     def _heartbeat(self, wanted: list[str], dropped: list[str]) -> tuple[list[str], set[str]]:
         """Say we are alive, learn who else is, and hold the leases of what is ours: returns
-        the live members and the daemon keys whose lease we hold."""
+        the live members and the daemon keys whose lease we hold. A few round trips whatever
+        the number of daemons; leases held are renewed every third of their time."""
         client = redis_client()
         now = time.time()
         members_key = self._members_key()
-        pipe = client.pipeline()
+        pipe = client.pipeline(transaction=False)
         pipe.zadd(members_key, {self.name: now})
         pipe.zremrangebyscore(members_key, 0, now - MEMBER_TTL_SECONDS)
         pipe.expire(members_key, int(MEMBER_TTL_SECONDS * 6))
         pipe.zrange(members_key, 0, -1)
         members = sorted(m.decode() for m in pipe.execute()[-1])
-        leases = [lock_name("watch", key) for key in wanted]
-        pipe = client.pipeline()
-        for lease in leases:
-            pipe.set(lease, self.name, nx=True, ex=LEASE_SECONDS)
-            pipe.get(lease)
-        answers = pipe.execute()
-        held = set()
-        pipe = client.pipeline()
-        for index, key in enumerate(wanted):
-            holder = answers[2 * index + 1]
-            if holder is not None and holder.decode() == self.name:
-                held.add(key)
-                pipe.expire(leases[index], LEASE_SECONDS)
-        for key in dropped:
-            lease = lock_name("watch", key)
-            pipe.eval(
-                "if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end",
-                1,
-                lease,
-                self.name,
+        lease = {key: lock_name("watch", key) for key in {*wanted, *dropped}}
+        if dropped:
+            client.eval(RELEASE, len(dropped), *(lease[k] for k in dropped), self.name)
+            self.leases -= set(dropped)
+        renew_due = now >= self.leases_renewed_at + LEASE_SECONDS / 3
+        held = [k for k in wanted if k in self.leases]
+        if held and renew_due:
+            kept = client.eval(
+                RENEW, len(held), *(lease[k] for k in held), self.name, LEASE_SECONDS
             )
-        pipe.execute()
-        return members, held
+            self.leases = {k for k, ok in zip(held, kept, strict=True) if ok}
+            self.leases_renewed_at = now
+        new = [k for k in wanted if k not in self.leases]
+        if new:
+            pipe = client.pipeline(transaction=False)
+            for key in new:
+                pipe.set(lease[key], self.name, nx=True, ex=LEASE_SECONDS)
+            for key, taken in zip(new, pipe.execute(), strict=True):
+                if taken:
+                    self.leases.add(key)
+        return members, set(self.leases)
 
     def _leave(self) -> None:
         client = redis_client()
@@ -224,7 +240,10 @@ class Informer:
                 tls_dir=settings.RUN_DIR / "tls",
             )
         self.followed[state.key] = state
-        state.wake.set()
+        if state.engine is None:
+            state.wake.set()  # polled from the start
+        else:  # the first read follows the stream's opening (or its failure)
+            state.next_due = float("inf")
         state.tasks.append(asyncio.create_task(self._reading(state), name=f"read {state.key}"))
         if state.engine is not None:
             state.tasks.append(
@@ -266,11 +285,9 @@ class Informer:
                 failures += 1
                 error = str(broken)
                 wait = min(STREAM_RETRY_SECONDS[0] * 2**failures, STREAM_RETRY_SECONDS[1])
-            was = state.streaming
-            state.streaming = False
-            if was or failures == 1:
+            if state.streaming or failures == 1:
                 logger.info("events of %s: %s; polling it meanwhile", state.key, error)
-            state.wake.set()  # polled from now until the stream is back
+            self._stream_down(state)
             await asyncio.sleep(wait * random.uniform(0.8, 1.2))
 
     @staticmethod
@@ -314,6 +331,12 @@ class Informer:
                     state.digest = None
             state.next_due = time.monotonic() + self._interval(state)
             await self._say_watch(state)
+
+    def _stream_down(self, state: Followed) -> None:
+        """Polled from now until the stream is back."""
+        state.streaming = False
+        state.next_due = min(state.next_due, time.monotonic())
+        state.wake.set()
 
     async def _say_watch(self, state: Followed) -> None:
         state.watch = "events" if state.streaming else "polling"
@@ -379,9 +402,8 @@ class Informer:
             return
         state.engine_id = result.engine_id
         state.read_at = time.time()
-        settled = not any(
-            (k := known.get(c.id)) is not None and k.recently_started for c in listed
-        ) and not any(c.id not in known for c in listed)
+        recent = timezone.now() - polling.RECENT_START
+        settled = not any(c.created and c.created > recent for c in listed)
         state.digest = digest if settled and result.error is None else None
         await self._found(result)
 
