@@ -1,3 +1,5 @@
+import signal
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -20,6 +22,8 @@ class Command(BaseCommand):
         else:
             watcher = Watcher()
             self.stdout.write("watching Docker events (Ctrl-C to stop)")
+        # Stopped by its supervisor (SIGTERM): give back the daemons it follows, at once.
+        signal.signal(signal.SIGTERM, lambda *_: watcher.close())
         try:
             watcher.run()
         except KeyboardInterrupt:
