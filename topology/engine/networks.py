@@ -20,6 +20,9 @@ from topology.engine.types import Attachment, NetworkInfo, VolumeInfo
 NETWORK_ID = re.compile(r"^[0-9A-Za-z]{1,128}$")
 VOLUME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
 MAX_TEXT = 1024
+MAX_NAME = 255
+MAX_DRIVER = 64
+MAX_SCOPE = 16
 MAX_ITEMS = 10_000
 BUILT_IN_NETWORKS = ("bridge", "host", "none")
 
@@ -55,13 +58,13 @@ def list_of_objects(value: Any, what: str) -> list[dict[str, Any]]:
     return items
 
 
-def _text(value: Any, what: str) -> str:
+def _text(value: Any, what: str, limit: int = MAX_TEXT) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
         raise MalformedAnswer(f"{what} is not text")
-    if len(value) > MAX_TEXT or "\x00" in value:
-        raise MalformedAnswer(f"{what} is not a short line of text")
+    if len(value) > limit or "\x00" in value:
+        raise MalformedAnswer(f"{what} is not text of at most {limit} characters")
     return value
 
 
@@ -149,8 +152,8 @@ def network_from_api(item: dict[str, Any], what: str = "network") -> NetworkInfo
     return NetworkInfo(
         id=_network_id(item.get("Id"), f"{what} Id"),
         name=_required_name(item.get("Name"), what),
-        driver=_text(item.get("Driver"), f"{what} Driver"),
-        scope=_text(item.get("Scope"), f"{what} Scope"),
+        driver=_text(item.get("Driver"), f"{what} Driver", MAX_DRIVER),
+        scope=_text(item.get("Scope"), f"{what} Scope", MAX_SCOPE),
         internal=_flag(item.get("Internal"), f"{what} Internal"),
         attachable=_flag(item.get("Attachable"), f"{what} Attachable"),
         ingress=_flag(item.get("Ingress"), f"{what} Ingress"),
@@ -163,7 +166,7 @@ def network_from_api(item: dict[str, Any], what: str = "network") -> NetworkInfo
 
 
 def _required_name(value: Any, what: str) -> str:
-    name = _text(value, f"{what} Name")
+    name = _text(value, f"{what} Name", MAX_NAME)
     if not name:
         raise MalformedAnswer(f"{what} has no name")
     return name
@@ -179,8 +182,8 @@ def network_from_cli_line(item: dict[str, Any], what: str = "network") -> Networ
     return NetworkInfo(
         id=_network_id(item.get("ID"), f"{what} ID"),
         name=_required_name(item.get("Name"), what),
-        driver=_text(item.get("Driver"), f"{what} Driver"),
-        scope=_text(item.get("Scope"), f"{what} Scope"),
+        driver=_text(item.get("Driver"), f"{what} Driver", MAX_DRIVER),
+        scope=_text(item.get("Scope"), f"{what} Scope", MAX_SCOPE),
         internal=_flag(item.get("Internal"), f"{what} Internal"),
         ipv6=_flag(item.get("IPv6"), f"{what} IPv6"),
         labels=_cli_labels(item.get("Labels"), f"{what} Labels"),
@@ -199,7 +202,7 @@ def networks_from_inspect(payload: Any) -> list[NetworkInfo]:
 
 
 def _volume_name(value: Any, what: str) -> str:
-    name = _text(value, f"{what} Name")
+    name = _text(value, f"{what} Name", MAX_NAME)
     if not VOLUME_NAME.match(name):
         raise MalformedAnswer(f"{what} Name is not a volume name")
     return name
@@ -208,8 +211,8 @@ def _volume_name(value: Any, what: str) -> str:
 def volume_from_api(item: dict[str, Any], what: str = "volume") -> VolumeInfo:
     return VolumeInfo(
         name=_volume_name(item.get("Name"), what),
-        driver=_text(item.get("Driver"), f"{what} Driver"),
-        scope=_text(item.get("Scope"), f"{what} Scope") or "local",
+        driver=_text(item.get("Driver"), f"{what} Driver", MAX_DRIVER),
+        scope=_text(item.get("Scope"), f"{what} Scope", MAX_SCOPE) or "local",
         labels=_labels(item.get("Labels"), f"{what} Labels"),
         created=parse_time(item.get("CreatedAt"), f"{what} CreatedAt"),
     )
@@ -227,8 +230,8 @@ def volume_from_cli_line(item: dict[str, Any], what: str = "volume") -> VolumeIn
     """One line of ``docker volume ls --format '{{json .}}'``."""
     return VolumeInfo(
         name=_volume_name(item.get("Name"), what),
-        driver=_text(item.get("Driver"), f"{what} Driver"),
-        scope=_text(item.get("Scope"), f"{what} Scope") or "local",
+        driver=_text(item.get("Driver"), f"{what} Driver", MAX_DRIVER),
+        scope=_text(item.get("Scope"), f"{what} Scope", MAX_SCOPE) or "local",
         labels=_cli_labels(item.get("Labels"), f"{what} Labels"),
     )
 
@@ -257,7 +260,7 @@ def attachments(networks: Any, container_id: str, with_aliases: bool) -> tuple[A
         found.append(
             Attachment(
                 network_id=network_id,
-                network_name=_text(name, f"{what} name"),
+                network_name=_text(name, f"{what} name", MAX_NAME),
                 ipv4=_address(endpoint.get("IPAddress"), f"{where} IPAddress"),
                 ipv6=_address(endpoint.get("GlobalIPv6Address"), f"{where} GlobalIPv6Address"),
                 aliases=aliases,
@@ -270,7 +273,7 @@ def network_mode(host_config: Any, container_id: str) -> str:
     """``HostConfig.NetworkMode``: ``default``, ``bridge``, ``host``, ``none``,
     ``container:<id>`` or a network's name."""
     config = _object(host_config, f"container {container_id[:12]} HostConfig")
-    return _text(config.get("NetworkMode"), f"container {container_id[:12]} NetworkMode")
+    return _text(config.get("NetworkMode"), f"container {container_id[:12]} NetworkMode", 300)
 
 
 def shared_netns_target(mode: str) -> str:
