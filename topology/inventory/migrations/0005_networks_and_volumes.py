@@ -5,61 +5,105 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inventory', '0004_endpoint_ssh_keys'),
+        ("inventory", "0004_endpoint_ssh_keys"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='container',
-            name='attachments',
-            field=models.JSONField(blank=True, default=list, help_text='Its endpoint on each network: network_id, name, ipv4, ipv6, aliases.'),
+            model_name="container",
+            name="attachments",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                help_text="Its endpoint on each network: network_id, name, ipv4, ipv6, aliases.",
+            ),
         ),
         migrations.AddField(
-            model_name='container',
-            name='network_mode',
-            field=models.CharField(blank=True, help_text="default, bridge, host, none, container:<id> (a shared network stack) or a network's name.", max_length=300),
+            model_name="container",
+            name="network_mode",
+            field=models.CharField(
+                blank=True,
+                help_text="default, bridge, host, none, container:<id> (a shared network stack) or a network's name.",
+                max_length=300,
+            ),
         ),
         migrations.CreateModel(
-            name='Network',
+            name="Network",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('network_id', models.CharField(max_length=128)),
-                ('name', models.CharField(max_length=255)),
-                ('driver', models.CharField(blank=True, max_length=64)),
-                ('scope', models.CharField(blank=True, max_length=16)),
-                ('internal', models.BooleanField(default=False)),
-                ('attachable', models.BooleanField(default=False)),
-                ('ingress', models.BooleanField(default=False)),
-                ('ipv6', models.BooleanField(default=False)),
-                ('subnets', models.JSONField(blank=True, default=list, help_text='CIDR strings, IPv4 and IPv6.')),
-                ('gateways', models.JSONField(blank=True, default=list)),
-                ('labels', models.JSONField(blank=True, default=dict)),
-                ('created', models.DateTimeField(blank=True, null=True)),
-                ('fingerprint', models.CharField(blank=True, editable=False, max_length=32)),
-                ('daemon', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='networks', to='inventory.daemon')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("network_id", models.CharField(max_length=128)),
+                ("name", models.CharField(max_length=255)),
+                ("driver", models.CharField(blank=True, max_length=64)),
+                ("scope", models.CharField(blank=True, max_length=16)),
+                ("internal", models.BooleanField(default=False)),
+                ("attachable", models.BooleanField(default=False)),
+                ("ingress", models.BooleanField(default=False)),
+                ("ipv6", models.BooleanField(default=False)),
+                (
+                    "subnets",
+                    models.JSONField(
+                        blank=True, default=list, help_text="CIDR strings, IPv4 and IPv6."
+                    ),
+                ),
+                ("gateways", models.JSONField(blank=True, default=list)),
+                ("labels", models.JSONField(blank=True, default=dict)),
+                ("created", models.DateTimeField(blank=True, null=True)),
+                ("fingerprint", models.CharField(blank=True, editable=False, max_length=32)),
+                (
+                    "daemon",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="networks",
+                        to="inventory.daemon",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['daemon', 'name'],
-                'constraints': [models.UniqueConstraint(fields=('daemon', 'network_id'), name='network_unique_per_daemon')],
+                "ordering": ["daemon", "name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("daemon", "network_id"), name="network_unique_per_daemon"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Volume',
+            name="Volume",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=255)),
-                ('driver', models.CharField(blank=True, max_length=64)),
-                ('scope', models.CharField(blank=True, max_length=16)),
-                ('labels', models.JSONField(blank=True, default=dict)),
-                ('created', models.DateTimeField(blank=True, null=True)),
-                ('fingerprint', models.CharField(blank=True, editable=False, max_length=32)),
-                ('daemon', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='volumes', to='inventory.daemon')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=255)),
+                ("driver", models.CharField(blank=True, max_length=64)),
+                ("scope", models.CharField(blank=True, max_length=16)),
+                ("labels", models.JSONField(blank=True, default=dict)),
+                ("created", models.DateTimeField(blank=True, null=True)),
+                ("fingerprint", models.CharField(blank=True, editable=False, max_length=32)),
+                (
+                    "daemon",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="volumes",
+                        to="inventory.daemon",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['daemon', 'name'],
-                'constraints': [models.UniqueConstraint(fields=('daemon', 'name'), name='volume_unique_per_daemon')],
+                "ordering": ["daemon", "name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("daemon", "name"), name="volume_unique_per_daemon"
+                    )
+                ],
             },
         ),
     ]
