@@ -140,9 +140,9 @@ def network_from_api(item: dict[str, Any], what: str = "network") -> NetworkInfo
     """One network of ``GET /networks`` or ``docker network inspect``: complete."""
     ipam = _object(item.get("IPAM"), f"{what} IPAM")
     subnets, gateways = [], []
-    for index, config in enumerate(
-        list_of_objects(ipam.get("Config") or [], f"{what} IPAM.Config")
-    ):
+    configs = ipam.get("Config")
+    configs = list_of_objects([] if configs is None else configs, f"{what} IPAM.Config")
+    for index, config in enumerate(configs):
         subnet = _address(config.get("Subnet"), f"{what} subnet {index}", network=True)
         gateway = _address(config.get("Gateway"), f"{what} gateway {index}")
         if subnet:
@@ -222,7 +222,8 @@ def volumes_from_api(payload: Any) -> list[VolumeInfo]:
     """``GET /volumes``: ``{"Volumes": [...], "Warnings": [...]}``."""
     if not isinstance(payload, dict):
         raise MalformedAnswer("the volume listing is not an object")
-    items = list_of_objects(payload.get("Volumes") or [], "the volume listing's Volumes")
+    items = payload.get("Volumes")
+    items = list_of_objects([] if items is None else items, "the volume listing's Volumes")
     return _each(items, volume_from_api, "volume")
 
 

@@ -183,7 +183,9 @@ def _json_lines(text: str, what: str) -> list[Any]:
 def container_from_listing(item: dict[str, Any]) -> ContainerInfo:
     """From ``GET /containers/json`` (cheap; no privileged flag, no start time)."""
     names = item.get("Names") or []
-    networks = ((item.get("NetworkSettings") or {}).get("Networks") or {}).keys()
+    joined = attachments(
+        (item.get("NetworkSettings") or {}).get("Networks"), item["Id"], with_aliases=False
+    )
     return ContainerInfo(
         id=item["Id"],
         name=(names[0] if names else item["Id"][:12]).lstrip("/"),
@@ -202,10 +204,8 @@ def container_from_listing(item: dict[str, Any]) -> ContainerInfo:
             )
             for port in item.get("Ports") or ()
         ),
-        networks=tuple(sorted(networks)),
-        attachments=attachments(
-            (item.get("NetworkSettings") or {}).get("Networks"), item["Id"], with_aliases=False
-        ),
+        networks=tuple(sorted(a.network_name for a in joined)),
+        attachments=joined,
         network_mode=network_mode(item.get("HostConfig"), item["Id"]),
     )
 
@@ -229,6 +229,7 @@ def container_from_inspect(data: dict[str, Any]) -> ContainerInfo:
                     protocol=protocol or "tcp",
                 )
             )
+    joined = attachments(settings.get("Networks"), data["Id"], with_aliases=True)
     return ContainerInfo(
         id=data["Id"],
         name=(data.get("Name") or data["Id"][:12]).lstrip("/"),
@@ -239,10 +240,10 @@ def container_from_inspect(data: dict[str, Any]) -> ContainerInfo:
         labels=dict(config.get("Labels") or {}),
         mounts=_mounts(data.get("Mounts")),
         ports=tuple(sorted(ports, key=lambda p: (p.private_port, p.protocol, p.ip))),
-        networks=tuple(sorted((settings.get("Networks") or {}).keys())),
+        networks=tuple(sorted(a.network_name for a in joined)),
         privileged=bool(host_config.get("Privileged")),
         started_at=state.get("StartedAt"),
-        attachments=attachments(settings.get("Networks"), data["Id"], with_aliases=True),
+        attachments=joined,
         network_mode=network_mode(host_config, data["Id"]),
     )
 
