@@ -75,13 +75,23 @@ def layer_buttons(page: Page) -> dict[str, str]:
 
 def click_node(page: Page, node_id: str) -> None:
     """Tap the node as a click does (a line drawn over it would take a real click)."""
-    page.evaluate("id => window.topology.cy.getElementById(id).emit('tap')", node_id)
+    page.evaluate("id => { window.topology.cy.getElementById(id).emit('tap'); }", node_id)
     wait_until(
         page,
         "id => !document.getElementById('details').hidden && new URLSearchParams("
         "location.search).get('node') === id",
         node_id,
     )
+
+
+def zoom_on(page: Page, node_id: str) -> None:
+    """Zoom to readable labels around the node (for a screenshot a person can read)."""
+    page.evaluate(
+        "id => { const cy = window.topology.cy; cy.zoom(0.9);"
+        " cy.center(cy.getElementById(id)); window.topology.view.revealLabels(); }",
+        node_id,
+    )
+    page.wait_for_timeout(400)
 
 
 def details_text(page: Page) -> str:
@@ -146,6 +156,11 @@ def test_networks_and_volumes_layers_details_filters_and_live_attachments(
     badge = facts(page, cid(world.inner_a))[cid(world.inner_a)]["data"]
     assert badge["exposed"] == "public"
     page.screenshot(path=str(artifacts_dir / "map-networks.png"))
+    zoom_on(page, front)
+    page.screenshot(path=str(artifacts_dir / "map-networks-zoom.png"))
+    zoom_on(page, cid(world.inner_a))
+    page.screenshot(path=str(artifacts_dir / "map-networks-dind-zoom.png"))
+    page.click("#fit")
 
     # Details of a network: its members with their addresses, as the engine gives them.
     click_node(page, front)
@@ -216,6 +231,9 @@ def test_networks_and_volumes_layers_details_filters_and_live_attachments(
     assert "Mounted by" in text and "/data (read-only)" in text and world.web1.name in text
     page.click("#details-close")
     page.screenshot(path=str(artifacts_dir / "map-volumes.png"))
+    zoom_on(page, volume)
+    page.screenshot(path=str(artifacts_dir / "map-volumes-zoom.png"))
+    page.click("#fit")
 
     # Networks off: the buses and their lines go; the containment picture stays one click away.
     page.click('#layers [data-layer="networks"]')

@@ -392,8 +392,10 @@ export class GraphView {
       styleFreshGraph(cy);
       if (initialViewport) {
         this.cy.viewport(initialViewport);
-        // Lines out of boxes (DinD containers) were not known before their boxes were drawn.
-        rerouteBuses(cy, cy.edges('[kind = "network"]').filter((edge) => edge.source().isParent()));
+        // Lines out of boxes (DinD containers) follow once the boxes have been drawn.
+        requestAnimationFrame(() =>
+          rerouteBuses(cy, cy.edges('[kind = "network"]').filter((edge) => edge.source().isParent())),
+        );
       } else this.runLayout(this.layoutName, { animate: false });
     } else if (!initial) {
       if (this.rerouteLater) rerouteBuses(cy, this.rerouteLater);

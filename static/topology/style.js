@@ -303,6 +303,7 @@ function connectivityNodeRules(ICONS) {
       rules.push({
         selector,
         style: {
+          "text-max-width": LEAF_WIDTH - 66,
           "background-image": icons,
           "background-width": icons.map((_, index) => (index ? 15 : 18)),
           "background-height": icons.map((_, index) => (index ? 15 : 18)),
