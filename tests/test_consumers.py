@@ -502,4 +502,33 @@ def test_layers_cut_the_first_snapshot_a_layers_message_and_every_delta(user) ->
         assert error["code"] == "bad_layers" and "cables" in error["message"]
         await odd.disconnect()
 
+
+def test_created_edges_of_a_dood_demo_reach_the_websocket(user) -> None:
+    from topology.demos.models import Demo
+
+    demo = Demo.objects.create(kind="dood", owner=user, expires=timezone.now())
+    labels = {"topology.managed": "true", "topology.demo": str(demo.pk)}
+    dood = container_info("d", "dood", labels={**labels, "topology.role": "dood"})
+    sibling = {**labels, "topology.role": "workload", "topology.created-by": "d" * 12}
+    engine_says(dood)
+    headers = session_headers(user)
+
+    async def scenario() -> None:
+        communicator, snapshot = await connected(headers)
+        assert [e for e in snapshot["graph"]["edges"] if e["kind"] == "created"] == []
+        await change_and_publish(dood, container_info("e", "sibling", labels=sibling))
+        delta = await communicator.receive_json_from(timeout=5)
+        edge = {
+            "id": f"created:{'d' * 64}->{'e' * 64}",
+            "kind": "created",
+            "source": f"container:{'d' * 64}",
+            "target": f"container:{'e' * 64}",
+        }
+        assert delta["upsert"]["edges"] == [edge]
+        await communicator.send_json_to({"type": "resync"})
+        fresh = await communicator.receive_json_from(timeout=5)
+        validate_graph(fresh["graph"])
+        assert edge in fresh["graph"]["edges"]
+        await communicator.disconnect()
+
     run(scenario)

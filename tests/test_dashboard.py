@@ -5,11 +5,13 @@ the real Docker engine and Redis. Assertions read the rendered Cytoscape model, 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -696,4 +698,175 @@ def test_dashboard_scope_applies_every_value_and_holds_for_live_changes(
     assert page.evaluate(DRAWN, [plain, late_plain, *workloads]) == [False] * (WORKLOADS + 2)
     assert page.evaluate(SHOWN, [dind, dood, late_dood, side]) == [True] * 4
     assert page.locator("#dashboard-scope").count() == 0
+    assert page_errors == []
+
+
+# --- The DinD vs DooD comparison, and the map it links to ----------------------------------------
+
+
+def as_a_worker(task: Any, *args: Any) -> Any:
+    """Run a task as the Celery worker would: in a thread of its own, away from the event loop
+    Playwright keeps in this one (publishing to the channel layer needs that)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(task, *args).result()
+
+
+CREATED_FROM = """id => window.topology.cy.edges('[kind = "created"]')
+  .filter(e => e.source().id() === id)
+  .map(e => [e.target().id(), e.target().parent().id(), e.source().parent().id(),
+    e.hasClass('dimmed')])"""
+CELL_TEXT = """kind => [...document.querySelectorAll(`.comparison tbody td[data-kind="${kind}"]`)]
+  .map(td => td.querySelector('.comparison-summary').textContent)"""
+
+
+@pytest.mark.docker
+def test_comparison_from_two_live_demos_builds_and_lights_the_map(
+    private_broker: str,
+    user: Any,
+    daphne_server: LiveServer,
+    dashboard: Page,
+    page_errors: list[str],
+    docker_client: Any,
+    offline_images: list[str],
+    settings: Any,
+    artifacts_dir: Path,
+) -> None:
+    """A real DinD and a real DooD demo, launched through the launch task; the comparison fills
+    from the engines; the build buttons queue builds, which run here as the worker would."""
+    import shutil
+    import tempfile
+
+    from django.contrib.auth.models import Permission
+
+    from topology.demos import services as demo_services
+    from topology.demos import tasks
+    from topology.demos.models import BuildRun, Demo
+
+    user.user_permissions.add(Permission.objects.get(codename="launch_demo"))
+    settings.TOPOLOGY_DEMO_DIR = tempfile.mkdtemp(prefix="tdb-")
+    launched = []
+    try:
+        for kind in ("dind", "dood"):
+            demo = demo_services.request_launch(user, kind)
+            launched.append(str(demo.pk))
+            outcome = as_a_worker(tasks.launch_demo, str(demo.pk))
+            assert outcome == "running", Demo.objects.get(pk=demo.pk).error
+        as_a_worker(polling.poll_everything)
+        page = dashboard
+        page.goto(f"{daphne_server.url}/demos/")
+        wait_until(page, "() => document.querySelector('.comparison[data-read=true]') !== null")
+        wait_until(
+            page,
+            "() => !document.querySelector('.comparison td.missing')"
+            " && document.querySelectorAll('.comparison tbody tr').length === 6",
+        )
+        dind_cells, dood_cells = page.evaluate(CELL_TEXT, "dind"), page.evaluate(CELL_TEXT, "dood")
+        assert dind_cells[0].startswith("A second daemon") and dood_cells[0].startswith(
+            "The host's"
+        )
+        assert dind_cells[-1].startswith("Not measured yet")
+
+        for kind in ("dind", "dood"):
+            page.click(f'.comparison tr[data-row=build] td[data-kind="{kind}"] button.build-twice')
+        deadline = time.monotonic() + WAIT_MS / 1000
+        while BuildRun.objects.filter(status="queued").count() < 2:
+            assert time.monotonic() < deadline, "the build buttons queued nothing"
+            time.sleep(0.1)
+        for build in BuildRun.objects.filter(status="queued"):
+            assert as_a_worker(tasks.build_twice, build.pk) == "done"
+        wait_until(
+            page,
+            "() => ['dind', 'dood'].every(k => document.querySelector("
+            '`.comparison tr[data-row=build] td[data-kind="${k}"] .comparison-summary`)'
+            ".textContent.startsWith('1st build'))",
+        )
+        built = page.evaluate(CELL_TEXT, "dind")[-1], page.evaluate(CELL_TEXT, "dood")[-1]
+        for summary in built:
+            assert re.search(
+                r"1st build \d+\.\d\d s .* 2nd build \d+\.\d\d s \(the RUN step from the cache\)",
+                summary,
+            ), summary
+        tags = page.eval_on_selector_all(
+            ".comparison tbody *", "found => [...new Set(found.map(e => e.tagName))]"
+        )
+        assert set(tags) <= {"TR", "TH", "TD", "DIV", "UL", "LI", "A", "SPAN", "BUTTON"}
+        page.locator(".comparison").screenshot(path=str(artifacts_dir / "comparison.png"))
+
+        # The DooD column's children: the map lights them, beside the DooD container, with the
+        # created arrows from it to each.
+        href = page.get_attribute(".comparison tr[data-row=children] a.comparison-map", "href")
+        wanted = [unquote(part) for part in href.split("=", 1)[1].split(",")]
+        page.click(".comparison tr[data-row=children] a.comparison-map")
+        page.wait_for_url("**/?highlight=*")
+        wait_until(page, "() => window.topology && window.topology.store.version !== null")
+        wait_until(
+            page,
+            "ids => ids.every(id => window.topology.cy.getElementById(id).hasClass('highlighted'))",
+            wanted,
+        )
+        dood = Demo.objects.get(pk=launched[1])
+        dood_container = next(
+            c
+            for c in docker_client.containers.list(filters={"label": f"topology.demo={dood.pk}"})
+            if c.labels["topology.role"] == "dood"
+        )
+        created = page.evaluate(CREATED_FROM, f"container:{dood_container.id}")
+        assert len(created) == 2
+        for target, target_parent, source_parent, dimmed in created:
+            assert target in wanted and target_parent == source_parent and not dimmed
+        dimmed = page.evaluate("() => window.topology.cy.nodes('.dimmed').length")
+        assert dimmed > 0 and page.is_visible("#highlight-bar")
+        assert "Highlighted:" in page.text_content("#highlight-text")
+        page.screenshot(path=str(artifacts_dir / "comparison-children-on-map.png"))
+
+        dood_only = [f"container:{dood_container.id}"] + [t for t, *_ in created]
+        page.goto(f"{daphne_server.url}/?highlight={','.join(dood_only)}")
+        wait_until(page, "() => window.topology && window.topology.store.version !== null")
+        wait_until(
+            page,
+            "ids => ids.every(id => window.topology.cy.getElementById(id).hasClass('highlighted'))",
+            dood_only,
+        )
+        page.wait_for_timeout(300)  # a frame or two painted before the picture is taken
+        page.screenshot(path=str(artifacts_dir / "dood-created-edges.png"))
+        page.click("#highlight-clear")
+        wait_until(page, "() => window.topology.cy.$('.highlighted, .dimmed').length === 0")
+        assert "highlight" not in page.url
+        assert [e for e in page_errors if "ERR_CONNECTION_REFUSED" not in e] == []
+    finally:
+        for demo_id in launched:
+            as_a_worker(tasks.tear_down_demo, demo_id)
+        shutil.rmtree(settings.TOPOLOGY_DEMO_DIR, ignore_errors=True)
+
+
+def test_comparison_shows_daemon_text_as_text(
+    user: Any, daphne_server: LiveServer, dashboard: Page, page_errors: list[str]
+) -> None:
+    """What a daemon says reaches the table as text. No real engine answers with markup in a
+    container name, so this one table comes from a route the test puts in the page's way."""
+    attack = '<img src=x onerror="window.__pwned = 1">'
+    cell = {"summary": attack, "details": [f"<script>window.__pwned = 2</script>{attack}"],
+            "highlight": [f"container:{'e' * 64}"], "tone": "bad"}  # fmt: skip
+    table = {
+        "read_at": "2026-12-01T10:00:00+00:00",
+        "columns": {
+            kind: {"demo": None, "read": True, "may_build": False} for kind in ("dind", "dood")
+        },
+        "rows": [
+            {
+                "key": "ps",
+                "title": attack,
+                "cells": {"dind": cell, "dood": cell},
+                "highlight": cell["highlight"],
+            }
+        ],
+    }
+    page = dashboard
+    page.route("**/api/demos/comparison/", lambda route: route.fulfill(json=table))
+    page.goto(f"{daphne_server.url}/demos/")
+    wait_until(page, "() => document.querySelector('.comparison[data-read=true]') !== null")
+    assert page.text_content(".comparison tbody th .comparison-question") == attack
+    assert page.evaluate(CELL_TEXT, "dind") == page.evaluate(CELL_TEXT, "dood") == [attack]
+    assert page.locator(".comparison img, .comparison tbody script").count() == 0
+    assert page.evaluate("window.__pwned") is None
     assert page_errors == []

@@ -183,6 +183,19 @@ def test_dood_demo_siblings_are_on_the_host_with_a_socket_edge(
     assert len(siblings) == 2
     assert all(nodes[f"container:{s.id}"]["parent"] == host_daemon for s in siblings)
     assert not dood.attrs["HostConfig"]["Privileged"]
+    validate_graph(graph)
+    created = {(e["source"], e["target"]) for e in graph["edges"] if e["kind"] == "created"}
+    assert {(f"container:{dood.id}", f"container:{s.id}") for s in siblings} <= created
+    assert not {edge for edge in created if edge[0] == f"container:{dood.id}"} - {
+        (f"container:{dood.id}", f"container:{s.id}") for s in siblings
+    }
+    for path in ("/api/topology/", "/api/topology.dot"):
+        body = launcher.get(path).content.decode()
+        assert all(f"container:{s.id}" in body for s in siblings)
+    assert "created" in launcher.get("/api/topology.dot").content.decode()
+    validate_graph(launcher.get("/api/topology/").json())
+    rest = launcher.get("/api/topology/").json()
+    assert {(e["source"], e["target"]) for e in rest["edges"] if e["kind"] == "created"} == created
 
 
 @pytest.mark.docker
@@ -243,3 +256,136 @@ def test_expired_demo_is_reaped_and_an_unlabelled_neighbour_survives(
     neighbour.reload()
     assert neighbour.status == "running"
     assert AuditEntry.objects.filter(demo_id=demo.id, action="reaped", actor=None).exists()
+
+
+@pytest.mark.docker
+def test_the_comparison_is_read_from_both_live_demos_with_both_build_times(
+    launcher, inline_tasks, demo_dir, docker_client, offline_images, removed_afterwards
+) -> None:
+    ids = {}
+    for kind in ("dind", "dood"):
+        response = launcher.post("/api/demos/", {"kind": kind}, content_type="application/json")
+        ids[kind] = response.json()["id"]
+        assert launcher.get(f"/api/demos/{ids[kind]}/").json()["status"] == "running"
+    before = launcher.get("/api/demos/comparison/").json()
+    assert before["rows"][-1]["cells"]["dind"]["summary"].startswith("Not measured yet")
+
+    for kind in ("dind", "dood"):
+        started = launcher.post(f"/api/demos/{ids[kind]}/build/")
+        assert started.status_code == 202, started.content
+    table = launcher.get("/api/demos/comparison/").json()
+    assert set(table["columns"]) == {"dind", "dood"}
+    assert {k: c["demo"]["id"] for k, c in table["columns"].items()} == ids
+    rows = {row["key"]: row for row in table["rows"]}
+    assert list(rows) == ["daemon", "children", "ps", "cache", "privileges", "build"]
+    for row in rows.values():
+        for kind in ("dind", "dood"):
+            assert not row["cells"][kind].get("missing"), (row["key"], kind, row["cells"][kind])
+        assert row["highlight"], row["key"]
+
+    host_id = docker_client.info()["ID"]
+    dind_containers, _ = _labelled(docker_client, ids["dind"])
+    dind = next(c for c in dind_containers if c.labels["topology.role"] == "dind")
+    nested_id = dind.exec_run(["docker", "info", "--format", "{{.ID}}"]).output.decode().strip()
+    daemon = rows["daemon"]["cells"]
+    assert daemon["dind"]["highlight"] == [f"daemon:{nested_id}"] and nested_id != host_id
+    assert daemon["dood"]["highlight"] == [f"daemon:{host_id}"]
+    assert "second daemon" in daemon["dind"]["summary"]
+    assert "host's own daemon" in daemon["dood"]["summary"]
+    assert any(docker_client.version()["Version"] in d for d in daemon["dood"]["details"])
+
+    children = rows["children"]["cells"]
+    assert children["dind"]["summary"].startswith("Inside the nested daemon")
+    assert "lists 0 of 2" in children["dind"]["details"][0]
+    assert children["dood"]["summary"].startswith("On the host, beside the DooD container")
+    assert "lists 2 of 2" in children["dood"]["details"][0]
+    assert f"container:{dind.id}" in children["dind"]["highlight"]
+
+    ps = rows["ps"]["cells"]
+    assert ps["dind"]["summary"] == "2 containers: only what its own daemon runs"
+    running_on_host = len(docker_client.containers.list())
+    assert ps["dood"]["summary"].startswith(f"{running_on_host} containers: every running")
+
+    cache = rows["cache"]["cells"]
+    assert cache["dind"]["summary"].startswith("Its own: 1 image")
+    assert images.WORKLOAD_IMAGE in cache["dind"]["details"][0]
+    assert cache["dood"]["summary"].startswith("One cache, the host's")
+
+    rights = rows["privileges"]["cells"]
+    assert rights["dind"]["tone"] == rights["dood"]["tone"] == "bad"
+    assert (
+        "socket" in rights["dood"]["summary"]
+        and "root on the host" in rights["dood"]["details"][-1]
+    )
+    assert any("seccomp off" in line for line in rights["dind"]["details"])
+    assert any("seccomp filtering" in line for line in rights["dood"]["details"])
+
+    builds = rows["build"]["cells"]
+    for kind in ("dind", "dood"):
+        build = builds[kind]["build"]
+        assert build["status"] == "done", build
+        assert build["first"]["seconds"] > 0 and build["second"]["seconds"] > 0
+        assert build["second"]["run_cached"] is True and build["image_removed"] is True
+        assert f"{build['first']['seconds']:.2f} s" in builds[kind]["summary"]
+        assert f"{build['second']['seconds']:.2f} s" in builds[kind]["summary"]
+    assert builds["dind"]["build"]["engine_id"] == nested_id
+    assert builds["dood"]["build"]["engine_id"] == host_id
+    assert "nested daemon built it" in builds["dind"]["details"][0]
+    assert "host's daemon built it" in builds["dood"]["details"][0]
+    print(
+        "build times:",
+        {
+            k: (c["build"]["first"]["seconds"], c["build"]["second"]["seconds"])
+            for k, c in builds.items()
+        },
+    )
+
+    again = launcher.post(f"/api/demos/{ids['dood']}/build/")
+    assert again.status_code == 202  # the last one is done: another may run
+    pinned = launcher.get(f"/api/demos/comparison/?demo={ids['dood']}").json()
+    assert pinned["columns"]["dood"]["demo"]["id"] == ids["dood"]
+    assert launcher.get("/api/demos/comparison/?demo=nope").status_code == 400
+    leftovers = docker_client.images.list(all=True, filters={"label": "topology.build-probe=true"})
+    assert [i for i in leftovers if i.labels.get("topology.demo") in ids.values()] == []
+
+
+def test_a_build_needs_a_running_demo_and_runs_one_at_a_time(launcher) -> None:
+    user = Demo._meta.get_field("owner").related_model.objects.get(username="operator")
+    demo = Demo.objects.create(kind="dood", owner=user, expires=timezone.now())
+    starting = launcher.post(f"/api/demos/{demo.id}/build/")
+    assert starting.status_code == 409 and "starting" in starting.json()["detail"]
+    Demo.objects.filter(pk=demo.pk).update(status="running")
+    services.request_build(user, demo)
+    again = launcher.post(f"/api/demos/{demo.id}/build/")
+    assert again.status_code == 409 and "under way" in again.json()["detail"]
+    assert demo.builds.count() == 1
+    assert AuditEntry.objects.filter(action="built", demo_id=demo.id).count() == 1
+
+
+def test_a_build_on_an_engine_that_does_not_answer_fails_with_a_reason(launcher, settings) -> None:
+    settings.DOCKER_HOST = "unix:///nonexistent/docker.sock"
+    user = Demo._meta.get_field("owner").related_model.objects.get(username="operator")
+    demo = Demo.objects.create(kind="dind", owner=user, expires=timezone.now(), status="running")
+    build = services.request_build(user, demo)
+    assert tasks.build_twice(build.pk) == "failed"
+    build.refresh_from_db()
+    assert build.status == "failed" and build.error and build.finished
+    assert launcher.get(f"/api/demos/{demo.id}/").json()["build"]["status"] == "failed"
+    assert tasks.build_twice(build.pk) == "nothing to do"
+
+
+@pytest.mark.docker
+def test_a_dood_demos_facts_name_only_its_own_containers(
+    launcher, inline_tasks, demo_dir, docker_client, offline_images, removed_afterwards, cleanup
+) -> None:
+    """Through the socket a DooD demo sees every container on the host; its viewers get the
+    count of those that are not the demo's, never their names or ids."""
+    stranger = run_workload(docker_client, cleanup, unique("another-teams"))
+    demo_id = launcher.post("/api/demos/", {"kind": "dood"}, content_type="application/json")
+    demo_id = demo_id.json()["id"]
+    body = launcher.get(f"/api/demos/{demo_id}/").content.decode()
+    facts = launcher.get(f"/api/demos/{demo_id}/").json()["facts"]
+    assert len(facts["ps_inside"]) == 3 and facts["ps_inside_count"] > 3
+    table = launcher.get(f"/api/demos/comparison/?demo={demo_id}").content.decode()
+    for text in (body, table):
+        assert stranger.name not in text and stranger.id not in text

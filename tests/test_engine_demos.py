@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MANAGED, run_workload, unique
-from topology.engine import demos, images
+from topology.engine import build_probe, demo_facts, demos, images
 
 pytestmark = pytest.mark.docker
 
@@ -77,10 +77,29 @@ def test_dind_scenario_builds_the_seed_and_tears_down(docker_client, torn_down, 
         )
         assert privileged_or_compatible is (container is dind), container.name
 
-    facts = demos.demo_facts(docker_client, demo.demo_id)
+    facts = demo_facts.demo_facts(docker_client, demo.demo_id)
     assert facts.inside_engine_id and facts.inside_engine_id != facts.host_engine_id
     assert facts.inside_images == 1 and facts.host_images > 1
     assert {name.rsplit("-", 1)[-1] for name in facts.ps_inside} == {"c3", "c4"}
+    assert facts.kind == "dind" and facts.main.container_id == dind.id
+    assert facts.inside.version and facts.host.engine_id == docker_client.info()["ID"]
+    assert [c.name for c in facts.children] == list(facts.ps_inside)
+    assert facts.children_on_host == ()  # the host's engine does not know C3 and C4
+    [seeded] = facts.inside_cache
+    assert seeded.tags == (images.WORKLOAD_IMAGE,)
+    assert seeded.image_id in {image.image_id for image in facts.host_cache}
+    rights = facts.privileges
+    assert rights.seccomp == "off" and rights.engine_sockets == ()
+    assert "SYS_ADMIN" in rights.capabilities and len(rights.capabilities) > 30
+    assert rights.privileged or "a *:* rwm" in rights.device_rules
+
+    probe = build_probe.build_twice(docker_client, demo.demo_id, images.WORKLOAD_IMAGE)
+    assert probe.engine_id == facts.inside_engine_id and probe.removed
+    assert probe.first.seconds > 0 and probe.second.seconds > 0
+    assert not probe.first.run_step_cached and probe.second.run_step_cached
+    assert probe.image_size > 0 and probe.image_id.startswith("sha256:")
+    after = demo_facts.demo_facts(docker_client, demo.demo_id)
+    assert [image.tags for image in after.inside_cache] == [(images.WORKLOAD_IMAGE,)]
 
     again = demos.launch_dind(docker_client, demo, lambda step: None)
     assert again.nested_endpoint == outcome.nested_endpoint
@@ -104,9 +123,25 @@ def test_dood_scenario_makes_siblings_on_the_host(docker_client, torn_down, shor
         assert dood.id.startswith(sibling.labels["topology.created-by"])
         assert sibling.labels["topology.managed"] == "true"
     assert not dood.attrs["HostConfig"]["Privileged"]
-    facts = demos.demo_facts(docker_client, demo.demo_id)
+    facts = demo_facts.demo_facts(docker_client, demo.demo_id)
     assert facts.inside_engine_id == facts.host_engine_id
     assert {s.name for s in siblings} <= set(facts.ps_inside)
+    assert facts.kind == "dood" and facts.main.container_id == dood.id
+    assert sorted(c.container_id for c in facts.children) == sorted(s.id for s in siblings)
+    assert sorted(facts.children_on_host) == sorted(s.id for s in siblings)
+    assert {i.image_id for i in facts.inside_cache} == {i.image_id for i in facts.host_cache}
+    rights = facts.privileges
+    assert rights.engine_sockets == ("/var/run/docker.sock",) and not rights.privileged
+    assert rights.seccomp == "filtering" and "SYS_ADMIN" not in rights.capabilities
+    assert 0 < len(rights.capabilities) < 20 and rights.device_rules == ()
+
+    probe = build_probe.build_twice(docker_client, demo.demo_id, images.WORKLOAD_IMAGE)
+    assert probe.engine_id == facts.host_engine_id and probe.removed
+    assert probe.second.run_step_cached and probe.second.seconds > 0
+    leftovers = docker_client.images.list(
+        all=True, filters={"label": f"topology.demo={demo.demo_id}"}
+    )
+    assert leftovers == []
 
 
 def test_tear_down_and_reaping_touch_only_what_is_labelled(
@@ -138,3 +173,30 @@ def test_missing_image_is_a_clear_error_and_never_pulled(docker_client, tmp_path
     missing = demos.DemoImages(images.DIND_IMAGE, "topology/missing:offline", images.CLI_IMAGE)
     with pytest.raises(demos.DemoError, match=r"topology/missing:offline.*demo_images build"):
         demos.ensure_images(docker_client, missing, offline=True)
+
+
+def test_tear_down_removes_the_demos_leftover_images_and_no_other(
+    docker_client, torn_down, short_tmp, cleanup
+) -> None:
+    import io
+
+    demo = spec(short_tmp)
+    torn_down.append(demo)
+
+    def labelled_image(labels: dict[str, str]) -> str:
+        lines = [f"FROM {images.WORKLOAD_IMAGE}"] + [
+            f'LABEL "{k}"="{v}"' for k, v in labels.items()
+        ]
+        image, _log = docker_client.images.build(
+            fileobj=io.BytesIO("\n".join(lines).encode()), rm=True, network_mode="none"
+        )
+        return image.id
+
+    ours = labelled_image(
+        {**MANAGED, "topology.demo": demo.demo_id, "topology.build-probe": "true"}
+    )
+    theirs = labelled_image({"topology.demo": demo.demo_id, "topology.test": "not-managed"})
+    cleanup.add(lambda: docker_client.images.remove(theirs, force=True))
+    demos.tear_down(docker_client, demo.demo_id, demo.folder)
+    remaining = {image.id for image in docker_client.images.list(all=True)}
+    assert ours not in remaining and theirs in remaining

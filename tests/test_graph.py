@@ -43,7 +43,18 @@ def seed_rows() -> graph.Rows:
     c3 = Container(
         pk=4, daemon_id=2, container_id="4" * 64, name="C3", image="busybox", state="exited"
     )
-    return graph.Rows(hosts=[host], daemons=[root, nested], containers=[c1, dind, dood, c3])
+    sibling = Container(
+        pk=5,
+        daemon_id=1,
+        container_id="5" * 64,
+        name="sibling",
+        image="busybox",
+        state="running",
+        created_by="3" * 64,
+    )
+    return graph.Rows(
+        hosts=[host], daemons=[root, nested], containers=[c1, dind, dood, c3, sibling]
+    )
 
 
 def test_seed_picture_is_valid_and_nested() -> None:
@@ -62,8 +73,32 @@ def test_seed_picture_is_valid_and_nested() -> None:
             "kind": "socket",
             "source": f"container:{'3' * 64}",
             "target": "daemon:HOST:ID",
-        }
+        },
+        {
+            "id": f"created:{'3' * 64}->{'5' * 64}",
+            "kind": "created",
+            "source": f"container:{'3' * 64}",
+            "target": f"container:{'5' * 64}",
+        },
     ]
+    assert nodes[f"container:{'5' * 64}"]["parent"] == "daemon:HOST:ID"  # beside, not inside
+
+
+def test_a_created_edge_needs_both_containers() -> None:
+    rows = seed_rows()
+    rows.containers[-1].created_by = "9" * 64  # a creator not in the graph
+    built = graph.build_graph(graph.Rows(rows.hosts, rows.daemons, rows.containers), 1, NOW)
+    validate_graph(built)
+    assert [e["kind"] for e in built["edges"]] == ["socket"]
+
+
+def test_created_edges_follow_visibility_in_deltas() -> None:
+    edge_id = f"created:{'3' * 64}->{'5' * 64}"
+    message = graph.GraphDelta(remove_edges=[edge_id]).message(2, 1)
+    both = {f"container:{'3' * 64}", f"container:{'5' * 64}"}
+    assert graph.visible_delta(message, set(both), set())["remove"]["edges"] == [edge_id]
+    one = {f"container:{'3' * 64}"}
+    assert graph.visible_delta(message, one, set())["remove"]["edges"] == []
 
 
 def test_stale_containers_and_the_daemons_inside_them() -> None:
@@ -82,6 +117,8 @@ def test_dot_nests_clusters_and_escapes_labels() -> None:
     assert '"cluster_container:' + "2" * 64 + '"' in dot
     assert 'dood \\"demo\\"' in dot
     assert "style=dashed" in dot
+    assert '"container:' + "3" * 64 + '" -> "container:' + "5" * 64 + '"' in dot
+    assert 'label="created", style=dotted' in dot
     assert dot.index('"cluster_container:' + "2" * 64) < dot.index('"container:' + "4" * 64)
 
 

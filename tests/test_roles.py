@@ -51,7 +51,7 @@ from topology.asgi import application
 from topology.dashboards.models import Dashboard
 from topology.demos import services as demo_services
 from topology.demos import tasks
-from topology.demos.models import Demo
+from topology.demos.models import BuildRun, Demo
 from topology.engine.nesting import SAME_MACHINE
 from topology.engine.types import (
     Attachment,
@@ -110,6 +110,8 @@ api demos list           401    blind   sees    sees      sees     blind    sees
 api demo detail          401    404     sees    sees      sees     404      sees
 api demo launch          401    403     403     done      done     403      done
 api demo delete          401    403     403     done      done     404      done
+api demos comparison     401    404     sees    sees      sees     404      sees
+api demo build           401    403     403     done      done     404      done
 ws topology              4401   blind   sees    sees      sees     blind    sees
 ws topology layers       4401   blind   sees    sees      sees     blind    sees
 ws demos                 4401   blind   sees    sees      sees     blind    sees
@@ -227,6 +229,9 @@ def no_task_dispatch(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     )
     monkeypatch.setattr(
         tasks.tear_down_demo, "delay", lambda demo_id: sent.append(("tear_down", demo_id))
+    )
+    monkeypatch.setattr(
+        tasks.build_twice, "delay", lambda build_id: sent.append(("build", str(build_id)))
     )
     return sent
 
@@ -397,6 +402,19 @@ def _delete_demo(c: Client, s: Scene) -> str:
     return outcome(response, stopping and ("tear_down", str(demo.pk)) in s.dispatched)
 
 
+def _build_demo(c: Client, s: Scene) -> str:
+    demo = fresh_demo(s)
+    Demo.objects.filter(pk=demo.pk).update(status=Demo.Status.RUNNING)
+    response = c.post(f"/api/demos/{demo.pk}/build/")
+    build = BuildRun.objects.filter(demo=demo).first()
+    return outcome(response, build is not None and ("build", str(build.pk)) in s.dispatched)
+
+
+def _comparison(c: Client, s: Scene) -> str:
+    response = c.get(f"/api/demos/comparison/?demo={s.alpha_demo.pk}")
+    return listing(response, str(s.alpha_demo.pk))
+
+
 def _host(s: Scene) -> Host:
     return Host.objects.get(slug="alpha-host")
 
@@ -451,6 +469,8 @@ HTTP_DOORS: dict[str, Callable[[Client, Scene], str]] = {
     "api demo detail": lambda c, s: shown(c.get(f"/api/demos/{s.alpha_demo.pk}/")),
     "api demo launch": _launch_demo,
     "api demo delete": _delete_demo,
+    "api demos comparison": _comparison,
+    "api demo build": _build_demo,
 }
 
 

@@ -132,3 +132,89 @@ def test_environment_is_never_stored() -> None:
     services.reconcile(snapshot(info_of("1")), Place())
     fields = {f.name for f in Container._meta.get_fields()}
     assert not {"env", "environment"} & fields
+
+
+DEMO_ID = "0b9e5c1a-2f4d-4c6e-9a7b-1d2e3f405162"
+
+
+def demo_labels(role: str, demo_id: str = DEMO_ID, **extra: str) -> dict[str, str]:
+    return {"topology.managed": "true", "topology.demo": demo_id, "topology.role": role, **extra}
+
+
+def dood_demo_snapshot(*extra: ContainerInfo, creator_label: str = "a" * 12) -> DaemonSnapshot:
+    """A DooD demo as the host engine lists it: the DooD container (a...) and two siblings."""
+    sibling = demo_labels("workload", **{"topology.created-by": creator_label})
+    return snapshot(
+        info_of("a", labels=demo_labels("dood")),
+        info_of("b", labels=sibling),
+        info_of("c", labels=sibling),
+        *extra,
+    )
+
+
+def created(edges: list[dict]) -> list[tuple[str, str]]:
+    return sorted((e["source"][10:11], e["target"][10:11]) for e in edges if e["kind"] == "created")
+
+
+@pytest.fixture
+def known_demo(admin_user):  # type: ignore[no-untyped-def]
+    from django.utils import timezone
+
+    from topology.demos.models import Demo
+
+    return Demo.objects.create(id=DEMO_ID, kind="dood", owner=admin_user, expires=timezone.now())
+
+
+@pytest.mark.django_db
+def test_dood_demo_siblings_get_created_edges_and_a_quiet_poll_writes_nothing(known_demo) -> None:
+    changes = services.reconcile(dood_demo_snapshot(), Place(), SAME_MACHINE)
+    assert created(changes.delta.upsert_edges) == [("a", "b"), ("a", "c")]
+    assert Container.objects.get(container_id="b" * 64).created_by == "a" * 64
+    with CaptureQueriesContext(connection) as captured:
+        assert not services.reconcile(dood_demo_snapshot(), Place(), SAME_MACHINE)
+    assert writes(captured.captured_queries) == []
+
+    without_c = snapshot(*dood_demo_snapshot().containers[:2])
+    gone = services.reconcile(without_c, Place(), SAME_MACHINE)
+    assert gone.delta.remove_edges == [f"created:{'a' * 64}->{'c' * 64}"]
+    creator_gone = services.reconcile(snapshot(without_c.containers[1]), Place(), SAME_MACHINE)
+    assert creator_gone.delta.remove_edges == [f"created:{'a' * 64}->{'b' * 64}"]
+    assert creator_gone.delta.upsert_edges == []
+    assert Container.objects.get(container_id="b" * 64).created_by == ""
+
+
+@pytest.mark.django_db
+def test_created_by_is_honoured_only_for_the_projects_own_demos(admin_user) -> None:
+    # No such demo in the database: the labels alone draw nothing.
+    changes = services.reconcile(dood_demo_snapshot(), Place(), SAME_MACHINE)
+    assert created(changes.delta.upsert_edges) == []
+    assert not Container.objects.exclude(created_by="").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "forged",
+    [
+        # not managed by the project
+        {"topology.demo": DEMO_ID, "topology.role": "workload", "topology.created-by": "a" * 12},
+        # a creator of another demo, or a prefix too short to name one container
+        demo_labels("workload", demo_id=DEMO_ID[:-1] + "3", **{"topology.created-by": "a" * 12}),
+        demo_labels("workload", **{"topology.created-by": "a"}),
+        demo_labels("workload", **{"topology.created-by": "../" + "a" * 12}),
+        # a DooD container is no workload; nor is a container its own creator
+        demo_labels("dood", **{"topology.created-by": "a" * 12}),
+    ],
+)
+def test_forged_or_foreign_created_by_labels_draw_nothing(known_demo, forged) -> None:
+    changes = services.reconcile(
+        dood_demo_snapshot(info_of("f", labels=forged)), Place(), SAME_MACHINE
+    )
+    assert created(changes.delta.upsert_edges) == [("a", "b"), ("a", "c")]
+    assert Container.objects.get(container_id="f" * 64).created_by == ""
+
+
+@pytest.mark.django_db
+def test_an_ambiguous_hostname_draws_nothing(known_demo) -> None:
+    twin = info_of("a" * 12 + "e" * 52, name="twin", labels=demo_labels("dood"))
+    changes = services.reconcile(dood_demo_snapshot(twin), Place(), SAME_MACHINE)
+    assert created(changes.delta.upsert_edges) == []

@@ -30,6 +30,16 @@ urlpatterns = [
         login_not_required(demo_api.DemoDetailView.as_view()),
         name="api-demo",
     ),
+    path(
+        "api/demos/comparison/",
+        login_not_required(demo_api.DemoComparisonView.as_view()),
+        name="api-demos-comparison",
+    ),
+    path(
+        "api/demos/<uuid:demo_id>/build/",
+        login_not_required(demo_api.DemoBuildView.as_view()),
+        name="api-demo-build",
+    ),
     path("api/", include("topology.api.urls")),
     path("teams/", dashboard_views.team_list, name="teams"),
     path("teams/<slug:slug>/", dashboard_views.team_home, name="team"),

@@ -10,6 +10,7 @@ import { DetailsPanel } from "./details.js";
 import { exportDot, exportJson, exportPng, exportSvg } from "./export.js";
 import { Filters } from "./filters.js";
 import { GraphView, LAYOUTS } from "./graph-view.js";
+import { HIGHLIGHT_PARAM, Highlighter, parseHighlight } from "./highlight.js";
 import { fillIcons } from "./icons.js";
 import { AutoFit, Freshness, KIOSK_CONNECTION, offscreenFilterControls, setUpKioskView } from "./kiosk.js";
 import { layersFromQuery, layersParam, toggleLayer, websocketUrl } from "./layers.js";
@@ -33,7 +34,8 @@ const shown = scoped || store;
 const graphArea = document.querySelector(".graph-area");
 const view = new GraphView($("graph"), shown);
 // Fits keep the graph clear of the open panels over it (the legend, the tiles, and any other).
-const OVERLAYS = ".graph-area details.legend[open], .graph-area > .tiles:not([hidden]), .kiosk-bar";
+const OVERLAYS =
+  ".graph-area details.legend[open], .graph-area > .tiles:not([hidden]), .kiosk-bar, #highlight-bar:not([hidden])";
 view.overlays = () => {
   const area = $("graph").getBoundingClientRect();
   return [...document.querySelectorAll(OVERLAYS)].map((panel) => {
@@ -107,6 +109,8 @@ let pendingSelection = kiosk ? null : params.get("node");
 /** The layers drawn (see layers.js); a switch asks for a fresh snapshot, laid out again. */
 let layers = layersFromQuery(window.location.search);
 let relayoutOnSnapshot = false;
+// `?highlight=<id>,<id>`: nodes to light up (a row of the DinD vs DooD comparison links here).
+const highlighter = new Highlighter(view.cy, parseHighlight(window.location.search));
 
 // --- Saved dashboard: tiles, pinned positions; the wall screen ------------------------------
 
@@ -160,6 +164,7 @@ function render(storeChange, type, receivedAt, message) {
   refreshStatus();
   refreshTiles(change);
   autoFit?.afterChange();
+  if (highlighter.active) refreshHighlight();
   if (pendingSelection && shown.nodes.has(pendingSelection)) {
     const id = pendingSelection;
     pendingSelection = null;
@@ -206,6 +211,33 @@ function onMessage(message, receivedAt) {
       $("empty-state").hidden = false;
     }
   }
+}
+
+// --- Highlighted nodes ------------------------------------------------------------------------
+
+/** Light the wanted nodes up again (some may have just arrived); fit to them when more came. */
+function refreshHighlight() {
+  const before = highlighter.shown;
+  const present = highlighter.apply();
+  if (present > before) {
+    const bounds = highlighter.elements().boundingBox({ includeLabels: false, includeOverlays: false });
+    view.cy.viewport(view.viewportFor(bounds, 80));
+  }
+  const bar = $("highlight-bar");
+  if (!bar) return;
+  const wanted = highlighter.ids.length;
+  bar.hidden = false;
+  $("highlight-text").textContent =
+    present === 0
+      ? `None of the ${wanted} highlighted nodes is on the map (gone, or not yours to see).`
+      : `Highlighted: ${present} of ${wanted} node${wanted === 1 ? "" : "s"}, with what holds them.`;
+}
+
+function clearHighlight() {
+  highlighter.clear();
+  setParam(HIGHLIGHT_PARAM, "");
+  if ($("highlight-bar")) $("highlight-bar").hidden = true;
+  view.fit();
 }
 
 // --- Connection state -------------------------------------------------------------------------
@@ -354,6 +386,7 @@ function wireControls() {
   $("zoom-out").addEventListener("click", () => view.zoomBy(0.8));
   $("retry-now").addEventListener("click", () => connection.retryNow());
   $("empty-clear").addEventListener("click", () => filters.clear());
+  $("highlight-clear").addEventListener("click", () => clearHighlight());
 
   const exportButton = $("export-button");
   const exportMenu = $("export-menu");
@@ -392,6 +425,7 @@ function wireControls() {
       if (!exportMenu.hidden) toggleExportMenu(false);
       else if (typing) event.target.blur();
       else if (details.open) select(null);
+      else if (highlighter.active) clearHighlight();
     }
   });
 }
@@ -402,4 +436,4 @@ refreshVisibility();
 connection.start();
 
 // A handle for the browser tests and benchmarks (and the console).
-window.topology = { cy: view.cy, store, shown, view, filters, connection, timings, layers: () => layers };
+window.topology = { cy: view.cy, store, shown, view, filters, connection, timings, highlighter, layers: () => layers };

@@ -61,28 +61,11 @@ function render() {
     row.querySelector(".demo-step").textContent =
       demo.status === "starting" ? `${demo.progress.step || "queued"} (${demo.progress.done}/${demo.progress.total})` : "";
     row.querySelector(".demo-error").textContent = demo.error || "";
-    const facts = row.querySelector(".demo-facts");
-    if (facts && demo.status === "running") showFacts(demo.id, facts);
     const remove = row.querySelector(".delete");
     remove.hidden = !mayOperate(demo) || demo.status === "stopping";
     remove.addEventListener("click", () => tearDown(demo.id));
     list.append(row);
   }
-}
-
-const factsCache = new Map();
-
-/** One line of what the engines say: which engine the demo's CLI reaches, its cache, its ps. */
-async function showFacts(id, element) {
-  if (!factsCache.has(id)) factsCache.set(id, api("GET", `/api/demos/${id}/`).then((d) => d.facts));
-  const facts = await factsCache.get(id).catch(() => null);
-  if (!facts) return;
-  const separate = facts.inside_engine_id && facts.inside_engine_id !== facts.host_engine_id;
-  const privileged = facts.containers.filter((c) => c.role === "dind" || c.role === "dood")
-    .map((c) => `${c.role}: ${c.privileged ? "privileged" : c.profile}`).join(", ");
-  element.textContent =
-    `${separate ? "Its own engine" : "The host's engine"} · images inside ${facts.inside_images ?? "?"} ` +
-    `vs host ${facts.host_images} · docker ps inside: ${facts.ps_inside.join(", ") || "nothing"} · ${privileged}`;
 }
 
 async function tearDown(id) {
@@ -98,6 +81,7 @@ function upsert(demo) {
   if (demo.status === "removed") demos.delete(demo.id);
   else demos.set(demo.id, demo);
   render();
+  document.dispatchEvent(new CustomEvent("topology:demo", { detail: demo })); // comparison.js
   if (detailData && JSON.parse(detailData.textContent).id === demo.id) {
     const shown = JSON.parse(detailData.textContent);
     if (shown.status !== demo.status) window.location.reload();

@@ -67,6 +67,9 @@ const ROLE_TEXT = {
   dood: "DooD: drives a daemon through its socket",
 };
 
+/** The details row of an edge that starts at the container shown. */
+const EDGE_OUT_TEXT = { socket: "Drives (DooD)", created: "Created (asked its daemon)" };
+
 /** A list of texts, or "none". */
 function listOf(texts) {
   return texts.length ? element("ul", { className: "plain" }, texts.map((text) => element("li", { text }))) : none();
@@ -205,7 +208,10 @@ export class DetailsPanel {
     ];
     if (nested.length) rows.push(["Nested daemon", this.link(nested[0].id, store)]);
     for (const edge of sockets) {
-      rows.push([edge.kind === "socket" ? "Drives (DooD)" : `${edge.kind} →`, this.link(edge.target, store)]);
+      rows.push([EDGE_OUT_TEXT[edge.kind] || `${edge.kind} →`, this.link(edge.target, store)]);
+    }
+    for (const edge of store.edges.values()) {
+      if (edge.kind === "created" && edge.target === node.id) rows.push(["Created by", this.link(edge.source, store)]);
     }
     const exposure = node.exposure || [];
     rows.push(["Exposure", exposure.length ? exposure.map((name) => EXPOSURE_TEXT[name] || name).join("; ") : "none"]);

@@ -201,7 +201,25 @@ export function stylesheet() {
         "z-index": 20,
       },
     },
-    { selector: 'edge[kind = "created"]', style: { "line-style": "dotted", color: "#8da2b5" } },
+    // Created (a DooD demo's siblings): the DooD container asked the daemon for them. Drawn only
+    // where the product knows it (its own demos), between containers side by side in one daemon.
+    {
+      selector: 'edge[kind = "created"]',
+      style: {
+        "line-color": "#e3b341",
+        "target-arrow-color": "#e3b341",
+        "line-style": "dotted",
+        width: 2.5,
+        // Siblings sit side by side: a bow keeps the short arrow clear of their text.
+        "curve-style": "unbundled-bezier",
+        "control-point-distances": [-26],
+        "control-point-weights": [0.5],
+        "arrow-scale": 1.2,
+        label: "",
+        "z-compound-depth": "top",
+        "z-index": 15,
+      },
+    },
     ...connectivityEdgeRules(),
     {
       selector: 'edge[kind = "registry"]',
@@ -225,6 +243,19 @@ export function stylesheet() {
       style: { "underlay-color": "#e3b341", "underlay-opacity": 0.35, "underlay-padding": 5 },
     },
     { selector: ".arrived", style: { "underlay-color": "#3fb950", "underlay-opacity": 0.45, "underlay-padding": 8 } },
+    // Lit up from a link (`?highlight=`, see highlight.js); what is unrelated fades.
+    {
+      selector: "node.highlighted",
+      style: {
+        "border-color": "#f2cc60",
+        "border-width": 3.5,
+        "underlay-color": "#f2cc60",
+        "underlay-opacity": 0.4,
+        "underlay-padding": 7,
+      },
+    },
+    { selector: "node.dimmed", style: { opacity: 0.28 } },
+    { selector: "edge.dimmed", style: { opacity: 0.15 } },
   );
   return rules;
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import uuid
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -110,6 +110,61 @@ class DemoListView(APIView):
         )
 
 
+class DemoComparisonView(APIView):
+    """``GET /api/demos/comparison/``: DinD vs DooD, read from the engines now."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="demos_comparison",
+        parameters=[
+            OpenApiParameter(
+                "demo",
+                OpenApiTypes.UUID,
+                OpenApiParameter.QUERY,
+                description="A demo you may see, to fill its kind's column (default: the newest "
+                "running demo of each kind).",
+            )
+        ],
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The table.")},
+    )
+    def get(self, request: Request) -> Response:
+        visible = access.visible_demos(request.user)
+        pinned = None
+        if "demo" in request.query_params:
+            try:
+                demo_id = uuid.UUID(request.query_params["demo"])
+            except ValueError:
+                return Response({"demo": ["Not a demo id."]}, status=status.HTTP_400_BAD_REQUEST)
+            pinned = get_object_or_404(visible, pk=demo_id)
+
+        def may_build(demo: Demo) -> bool:
+            return access.may_operate_demo(request.user, demo.team_id)
+
+        return Response(services.compare(visible, pinned, may_build))
+
+
+class DemoBuildView(APIView):
+    """``POST /api/demos/<id>/build/``: run the build experiment (202; the result comes later)."""
+
+    permission_classes = [IsAuthenticated, CanLaunchDemos]
+
+    @extend_schema(
+        request=None,
+        responses={202: OpenApiResponse(OpenApiTypes.OBJECT), 409: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request, demo_id: str) -> Response:
+        demo = get_object_or_404(access.visible_demos(request.user), pk=demo_id)
+        if not access.may_operate_demo(request.user, demo.team_id):
+            raise PermissionDenied(NOT_YOUR_TEAM)
+        try:
+            build = services.request_build(request.user, demo)
+        except services.BuildRefused as refusal:
+            return Response({"detail": str(refusal)}, status=status.HTTP_409_CONFLICT)
+        tasks.build_twice.delay(build.pk)
+        return Response(services.describe_build(build), status=status.HTTP_202_ACCEPTED)
+
+
 class DemoDetailView(APIView):
     permission_classes = [IsAuthenticated, CanLaunchDemos]
 
@@ -119,7 +174,7 @@ class DemoDetailView(APIView):
         described = services.describe(demo)
         if demo.status == Demo.Status.RUNNING:
             facts = services.facts(demo)
-            described["facts"] = asdict(facts) if facts else None
+            described["facts"] = services.shown_facts(facts) if facts else None
         return Response(described)
 
     @extend_schema(responses={202: DEMO})

@@ -51,6 +51,43 @@ class Demo(models.Model):
         return f"{self.get_kind_display()} demo {str(self.id)[:8]}"
 
 
+class BuildRun(models.Model):
+    """The CI experiment on a demo: the same small image built twice inside it, timed."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    PENDING = (Status.QUEUED, Status.RUNNING)
+
+    demo = models.ForeignKey(Demo, on_delete=models.CASCADE, related_name="builds")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    requested = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    engine_id = models.CharField(max_length=255, blank=True, help_text="The daemon that built.")
+    first_seconds = models.FloatField(null=True, blank=True)
+    second_seconds = models.FloatField(null=True, blank=True)
+    first_cached_steps = models.PositiveSmallIntegerField(null=True, blank=True)
+    second_cached_steps = models.PositiveSmallIntegerField(null=True, blank=True)
+    steps = models.PositiveSmallIntegerField(null=True, blank=True)
+    first_run_cached = models.BooleanField(null=True, blank=True)
+    second_run_cached = models.BooleanField(null=True, blank=True)
+    image_size = models.PositiveBigIntegerField(null=True, blank=True)
+    image_removed = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested"]
+
+    def __str__(self) -> str:
+        return f"build run {self.pk} of {self.demo_id} ({self.status})"
+
+
 class AuditEntry(models.Model):
     class Action(models.TextChoices):
         LAUNCHED = "launched"
@@ -58,6 +95,7 @@ class AuditEntry(models.Model):
         REAPED = "reaped"
         FAILED = "failed"
         REFUSED = "refused"
+        BUILT = "built", "ran the build experiment"
 
     when = models.DateTimeField(auto_now_add=True)
     actor = models.ForeignKey(

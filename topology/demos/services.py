@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,17 +16,14 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from topology.demos.models import AuditEntry, Demo
-from topology.engine.demos import (
-    DIND_STEPS,
-    DOOD_STEPS,
-    DemoFacts,
-    DemoImages,
-    DemoSpec,
-    demo_facts,
-)
+from topology.demos import comparison
+from topology.demos.models import AuditEntry, BuildRun, Demo
+from topology.engine.build_probe import BuildProbe
+from topology.engine.demo_facts import DemoFacts, demo_facts
+from topology.engine.demos import DIND_STEPS, DOOD_STEPS, DemoImages, DemoSpec
 from topology.teams.models import Team
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,38 @@ def describe(demo: Demo) -> dict[str, Any]:
             "step": current,
             "steps": labels,
         },
+        "build": describe_build(latest_build(demo)),
+    }
+
+
+def latest_build(demo: Demo) -> BuildRun | None:
+    return demo.builds.first() if demo.pk else None
+
+
+def describe_build(build: BuildRun | None) -> dict[str, Any] | None:
+    """The last build experiment of a demo, as the API and the progress socket show it."""
+    if build is None:
+        return None
+    return {
+        "id": build.pk,
+        "status": build.status,
+        "requested": build.requested.isoformat() if build.requested else None,
+        "finished": build.finished.isoformat() if build.finished else None,
+        "engine_id": build.engine_id,
+        "steps": build.steps,
+        "first": {
+            "seconds": build.first_seconds,
+            "cached_steps": build.first_cached_steps,
+            "run_cached": build.first_run_cached,
+        },
+        "second": {
+            "seconds": build.second_seconds,
+            "cached_steps": build.second_cached_steps,
+            "run_cached": build.second_run_cached,
+        },
+        "image_size": build.image_size,
+        "image_removed": build.image_removed,
+        "error": build.error,
     }
 
 
@@ -200,6 +233,35 @@ def record_reaped_orphan(demo_id: str) -> None:
     )
 
 
+def existing_demo_ids(ids: set[str]) -> set[str]:
+    """Which of these demo ids (read from engine labels: untrusted) name a demo we have."""
+    wanted = set()
+    for text in ids:
+        try:
+            wanted.add(uuid.UUID(text))
+        except (ValueError, TypeError, AttributeError):
+            continue
+    if not wanted:
+        return set()
+    return {str(pk) for pk in Demo.objects.filter(pk__in=wanted).values_list("pk", flat=True)}
+
+
+def shown_facts(facts: DemoFacts) -> dict[str, Any]:
+    """A demo's facts as its viewers may see them: through the host's socket a DooD container
+    sees every container and image on the host, other teams' too; of those only counts are
+    given (``ps_inside_count``, ``host_images``), never names or ids."""
+    demo_ids = {child.container_id for child in facts.children}
+    demo_ids |= {facts.main.container_id} if facts.main else set()
+    mine = [item for item in facts.listed_inside if item.container_id in demo_ids]
+    shown = asdict(facts)
+    for private in ("listed_inside", "host_cache", "inside_cache"):
+        shown.pop(private)
+    if facts.kind == "dood":
+        shown["ps_inside"] = sorted(item.name for item in mine)
+    shown["ps_inside_count"] = len(facts.listed_inside)
+    return shown
+
+
 def facts(demo: Demo) -> DemoFacts | None:
     """What the engines say about this demo now; None when the engine does not answer."""
     import docker
@@ -213,3 +275,101 @@ def facts(demo: Demo) -> DemoFacts | None:
     except Exception as error:
         logger.warning("could not read facts of demo %s: %s", demo.id, error)
         return None
+
+
+class BuildRefused(Exception):
+    """A build experiment that cannot start now; the message says why."""
+
+
+#: A build still queued or running after this long was lost (a worker died): a new one may start.
+BUILD_ABANDONED_AFTER = timedelta(minutes=10)
+
+
+@transaction.atomic
+def request_build(user: AbstractBaseUser, demo: Demo) -> BuildRun:
+    """Queue the build experiment on a running demo, one at a time. Who may is the caller's
+    check (the demo's operators)."""
+    demo = Demo.objects.select_for_update().get(pk=demo.pk)
+    if demo.status != Demo.Status.RUNNING:
+        raise BuildRefused(f"The demo is {demo.status}; builds run on a running demo.")
+    pending = demo.builds.filter(status__in=BuildRun.PENDING)
+    if pending.filter(requested__gt=timezone.now() - BUILD_ABANDONED_AFTER).exists():
+        raise BuildRefused("A build of this demo is already under way.")
+    pending.update(status=BuildRun.Status.FAILED, error="abandoned", finished=timezone.now())
+    build = BuildRun.objects.create(demo=demo, requested_by=user)
+    _audit(user, AuditEntry.Action.BUILT, demo)
+    transaction.on_commit(lambda: _publish(demo))
+    return build
+
+
+def build_started(build: BuildRun) -> None:
+    build.status = BuildRun.Status.RUNNING
+    build.save(update_fields=["status"])
+    _publish(build.demo)
+
+
+def build_finished(build: BuildRun, probe: BuildProbe) -> None:
+    build.status = BuildRun.Status.DONE
+    build.finished = timezone.now()
+    build.engine_id = probe.engine_id
+    build.steps = probe.second.steps
+    build.first_seconds, build.second_seconds = probe.first.seconds, probe.second.seconds
+    build.first_cached_steps = probe.first.cached_steps
+    build.second_cached_steps = probe.second.cached_steps
+    build.first_run_cached = probe.first.run_step_cached
+    build.second_run_cached = probe.second.run_step_cached
+    build.image_size = probe.image_size
+    build.image_removed = probe.removed
+    build.save()
+    _publish(build.demo)
+
+
+def build_failed(build: BuildRun, error: str) -> None:
+    build.status = BuildRun.Status.FAILED
+    build.finished = timezone.now()
+    build.error = error[:2000]
+    build.save(update_fields=["status", "finished", "error"])
+    _publish(build.demo)
+
+
+def compare(
+    visible: QuerySet[Demo],
+    pinned: Demo | None = None,
+    may_build: Callable[[Demo], bool] = lambda demo: False,
+) -> dict[str, Any]:
+    """The DinD vs DooD table, read from the engines now: ``pinned`` fills its kind's column,
+    the newest running demo of ``visible`` the other (or each, without ``pinned``).
+    ``may_build`` says whether the asker may run a column's build experiment."""
+    chosen: dict[str, Demo | None] = {}
+    for kind in comparison.KINDS:
+        if pinned is not None and pinned.kind == kind:
+            chosen[kind] = pinned
+        else:
+            running = visible.filter(kind=kind, status=Demo.Status.RUNNING)
+            chosen[kind] = running.order_by("-created").first()
+    readable = {
+        k: d for k, d in chosen.items() if d is not None and d.status == Demo.Status.RUNNING
+    }
+    with ThreadPoolExecutor(max_workers=2) as pool:  # engine calls only: no database in there
+        read = dict(zip(readable, pool.map(lambda d: facts(d), readable.values()), strict=True))
+    columns = {
+        kind: comparison.Column(
+            kind,
+            describe(demo) if demo else None,
+            read.get(kind),
+            describe_build(latest_build(demo)) if demo else None,
+        )
+        for kind, demo in chosen.items()
+    }
+    return {
+        "read_at": timezone.now().isoformat(),
+        "columns": {
+            kind: {
+                "demo": column.demo,
+                "read": column.facts is not None,
+                "may_build": bool(demo and demo.status == Demo.Status.RUNNING and may_build(demo)),
+            }
+            for (kind, column), demo in zip(columns.items(), chosen.values(), strict=True)
+        },
+        "rows": comparison.rows(columns),
+    }

@@ -11,7 +11,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from topology.demos import services
-from topology.demos.models import Demo
+from topology.demos.models import BuildRun, Demo
+from topology.engine import build_probe
 from topology.engine import demos as scenarios
 from topology.inventory.locks import poll_lock
 
@@ -59,6 +60,38 @@ def _plain(error: Exception) -> str:
     if isinstance(error, redis.RedisError):
         return "Redis did not answer"
     return f"{type(error).__name__}: {error}"
+
+
+@shared_task(name="topology.demos.tasks.build_twice", acks_late=True, time_limit=300)
+def build_twice(build_id: int) -> str:
+    """The build experiment: the same image built twice inside the demo, timed, then removed.
+
+    On the ``launch`` queue like launches: it is slow (seconds to a minute), so pages never wait
+    for it; its result is stored by ``services`` and pushed to the demo pages when ready.
+    """
+    with poll_lock(f"build:{build_id}", required=False) as held:
+        if not held:
+            return "already under way"
+        build = BuildRun.objects.select_related("demo").filter(pk=build_id).first()
+        if build is None or build.status != BuildRun.Status.QUEUED:
+            return "nothing to do"
+        services.build_started(build)
+        client = None
+        try:
+            client = _engine()
+            probe = build_probe.build_twice(
+                client, str(build.demo_id), services.demo_images().workload
+            )
+        except Exception as error:
+            message = str(error) if isinstance(error, scenarios.DemoError) else _plain(error)
+            logger.warning("build experiment %s failed: %s", build_id, message)
+            services.build_failed(build, message)
+            return "failed"
+        finally:
+            if client is not None:
+                client.close()
+        services.build_finished(build, probe)
+        return "done"
 
 
 @shared_task(name="topology.demos.tasks.tear_down_demo", acks_late=True, time_limit=120)

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shlex
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import docker
 import docker.errors
@@ -48,6 +49,8 @@ DOOD_STEPS = (
 
 Step = Callable[[str], None]
 UNIX_PATH_MAX = 107
+DEMO_ID_TEXT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+HEX_PREFIX = re.compile(r"^[0-9a-f]{12,64}$")
 
 
 class DemoError(Exception):
@@ -271,6 +274,57 @@ def launch_dood(client: docker.DockerClient, spec: DemoSpec, step: Step) -> Laun
 
 
 @dataclass(frozen=True)
+class CreationClaim:
+    """A container the project's DooD demo asked the daemon for, resolved to its creator."""
+
+    child: str
+    creator: str
+    demo_id: str
+
+
+class Labelled(Protocol):
+    """A container as listed: a ``ContainerInfo`` or a docker-py ``Container``."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def labels(self) -> Mapping[str, str]: ...
+
+
+def creation_claims(containers: Iterable[Labelled]) -> dict[str, CreationClaim]:
+    """Who created which of one daemon's containers, as far as the project can vouch for it.
+
+    A DooD demo's siblings carry ``topology.created-by=<hostname of the DooD container>``. The
+    label is honoured only on a workload the project labelled (``topology.managed=true``, a
+    demo id), and only when exactly one DooD container of the same demo on the same daemon has
+    an id starting with that hostname: the claim is then that container's full id. Anything
+    else is not drawn. Whether the demo itself exists is the caller's question (the database).
+    """
+    listed = list(containers)
+    doods: dict[str, list[str]] = {}
+    for info in listed:
+        labels = info.labels
+        if labels.get(MANAGED) == "true" and labels.get(ROLE) == "dood" and DEMO in labels:
+            doods.setdefault(labels[DEMO], []).append(info.id)
+    claims: dict[str, CreationClaim] = {}
+    for info in listed:
+        labels = info.labels
+        demo_id = labels.get(DEMO, "")
+        claimed = labels.get(CREATED_BY, "")
+        if (
+            labels.get(MANAGED) != "true"
+            or labels.get(ROLE) != "workload"
+            or not DEMO_ID_TEXT.match(demo_id)
+            or not HEX_PREFIX.match(claimed)
+        ):
+            continue
+        matches = [hex_id for hex_id in doods.get(demo_id, []) if hex_id.startswith(claimed)]
+        if len(matches) == 1 and matches[0] != info.id:
+            claims[info.id] = CreationClaim(info.id, matches[0], demo_id)
+    return claims
+
+
+@dataclass(frozen=True)
 class TearDown:
     containers: int
     volumes: int
@@ -282,7 +336,8 @@ def _ours(demo_id: str | None = None) -> dict[str, list[str]]:
 
 
 def tear_down(client: docker.DockerClient, demo_id: str, folder: Path | None) -> TearDown:
-    """Remove a demo's containers (nested ones go with their DinD), volumes and host folder.
+    """Remove a demo's containers (nested ones go with their DinD), images, volumes and host
+    folder.
 
     Only what carries both ``topology.managed=true`` and this demo's label is touched.
     """
@@ -298,6 +353,9 @@ def tear_down(client: docker.DockerClient, demo_id: str, folder: Path | None) ->
             removed += 1
         if parent:
             images.remove_nested_cgroups(parent)
+    for image in client.images.list(filters=_ours(demo_id)):  # build probes a run left
+        with contextlib.suppress(docker.errors.APIError):
+            client.images.remove(image.id, force=True)
     volumes = 0
     for volume in client.volumes.list(filters=_ours(demo_id)):
         with contextlib.suppress(docker.errors.NotFound):
@@ -319,82 +377,3 @@ def expired_demo_ids(client: docker.DockerClient, now: datetime) -> set[str]:
         if labels.get(MANAGED) == "true" and labels.get(DEMO) and expires and expires < stamp:
             found.add(labels[DEMO])
     return found
-
-
-@dataclass(frozen=True)
-class ContainerFact:
-    name: str
-    role: str
-    privileged: bool
-    profile: str
-    engine: str
-    state: str
-
-
-@dataclass(frozen=True)
-class DemoFacts:
-    """What the engines say about a demo, side by side (for the comparison panel)."""
-
-    containers: tuple[ContainerFact, ...]
-    host_engine_id: str
-    host_images: int
-    inside_engine_id: str | None
-    inside_images: int | None
-    ps_inside: tuple[str, ...]
-
-
-def _profile(attrs: dict[str, Any]) -> str:
-    host_config = attrs.get("HostConfig") or {}
-    if host_config.get("Privileged"):
-        return "privileged"
-    if "ALL" in (host_config.get("CapAdd") or []):
-        return "all capabilities but " + ", ".join(host_config.get("CapDrop") or [])
-    return "default"
-
-
-def _run_inside(container: Any, script: str) -> str:
-    result = container.exec_run(["sh", "-c", script])
-    if result.exit_code != 0:
-        return ""
-    return result.output.decode(errors="replace")
-
-
-def demo_facts(client: docker.DockerClient, demo_id: str) -> DemoFacts:
-    host_info = client.info()
-    facts: list[ContainerFact] = []
-    inside_id = inside_images = None
-    ps_inside: tuple[str, ...] = ()
-    for container in client.containers.list(all=True, filters=_ours(demo_id)):
-        role = container.labels.get(ROLE, "")
-        facts.append(
-            ContainerFact(
-                container.name,
-                role,
-                bool(container.attrs["HostConfig"].get("Privileged")),
-                _profile(container.attrs),
-                "host",
-                container.status,
-            )
-        )
-        if role in {"dind", "dood"} and container.status == "running":
-            output = _run_inside(
-                container,
-                "docker info --format '{{.ID}} {{.Images}}' && docker ps --format '{{.Names}}'",
-            ).splitlines()
-            if output:
-                engine, _, count = output[0].partition(" ")
-                inside_id, inside_images = engine, int(count or 0)
-                ps_inside = tuple(sorted(output[1:]))
-                if role == "dind":
-                    facts += [
-                        ContainerFact(name, "workload", False, "default", "nested", "running")
-                        for name in ps_inside
-                    ]
-    return DemoFacts(
-        tuple(facts),
-        host_info["ID"],
-        int(host_info.get("Images") or 0),
-        inside_id,
-        inside_images,
-        ps_inside,
-    )

@@ -60,6 +60,7 @@ __all__ = [
     "WORKLOAD_IMAGE",
     "MissingBinaryError",
     "build_offline_images",
+    "capability_names",
     "describe_command",
     "dind_run_options",
     "nested_cgroup_parent",
@@ -521,6 +522,11 @@ def build_offline_images(client: docker.DockerClient, *, force: bool = False) ->
             with contextlib.suppress(APIError):
                 client.images.remove(previous.id, noprune=False)
     return built
+
+
+def capability_names(mask: int) -> list[str]:
+    """The capabilities set in a ``/proc/<pid>/status`` mask (``CapEff``, ``CapBnd``...)."""
+    return [name for bit, name in enumerate(_CAPABILITIES) if mask >> bit & 1]
 
 
 def unavailable_capabilities(status_path: str = "/proc/self/status") -> list[str]:

@@ -1,7 +1,8 @@
 """The contract's graph, built from rows already in memory: pure functions, no queries.
 
-See ``shared/contract``: nodes for hosts, daemons and containers nested by ``parent``, and a
-``socket`` edge from each DooD container to the daemon whose socket it mounts; networks, shared
+See ``shared/contract``: nodes for hosts, daemons and containers nested by ``parent``, a
+``socket`` edge from each DooD container to the daemon whose socket it mounts, and a ``created``
+edge from a container to each one it asked a daemon for, where that is known; networks, shared
 volumes and published-port paths come from ``connectivity`` (contract v2).
 """
 
@@ -37,6 +38,10 @@ def container_id(container_hex: str) -> str:
 
 def socket_edge_id(container_hex: str, engine_id: str) -> str:
     return f"socket:{container_hex}->{engine_id}"
+
+
+def created_edge_id(creator_hex: str, child_hex: str) -> str:
+    return f"created:{creator_hex}->{child_hex}"
 
 
 def host_node(host: Host) -> Node:
@@ -100,6 +105,16 @@ def socket_edge(container_hex: str, engine_id: str) -> Edge:
     }
 
 
+def created_edge(creator_hex: str, child_hex: str) -> Edge:
+    """The creator asked a daemon for the child (a DooD demo's sibling, see ``provenance``)."""
+    return {
+        "id": created_edge_id(creator_hex, child_hex),
+        "kind": "created",
+        "source": container_id(creator_hex),
+        "target": container_id(child_hex),
+    }
+
+
 @dataclass
 class Rows:
     """Everything the graph is built from, loaded by ``queries.load_rows``."""
@@ -138,6 +153,12 @@ def nodes_and_edges(rows: Rows) -> tuple[list[Node], list[Edge]]:
         target = rows.engine_by_daemon_pk.get(container.socket_target_id or -1)
         if target:
             edges.append(socket_edge(container.container_id, target))
+    known = set(rows.container_hex_by_pk.values())
+    edges += [
+        created_edge(c.created_by, c.container_id)
+        for c in rows.containers
+        if c.created_by and c.created_by in known
+    ]
     more_nodes, more_edges = connectivity_parts(rows)
     return nodes + more_nodes, edges + more_edges
 
@@ -240,7 +261,13 @@ class GraphDelta:
         }
 
 
-EDGE_STYLES = {"socket": "dashed", "mount": "dotted", "netns": "bold", "publishes": "bold"}
+EDGE_STYLES = {
+    "socket": "dashed",
+    "created": "dotted",
+    "mount": "dotted",
+    "netns": "bold",
+    "publishes": "bold",
+}
 NODE_SHAPES = {"network": "hexagon", "volume": "cylinder"}
 
 
@@ -266,7 +293,7 @@ def _edge_label(edge: Edge) -> str:
 
 def to_dot(graph: dict[str, Any]) -> str:
     """Graphviz text: compound nodes as nested clusters, networks as hexagons, volumes as
-    cylinders; socket edges dashed, mounts dotted, netns and published-port paths bold."""
+    cylinders; socket edges dashed, created and mounts dotted, netns and port paths bold."""
     children: dict[str | None, list[Node]] = {}
     for node in graph["nodes"]:
         children.setdefault(node["parent"], []).append(node)
@@ -374,9 +401,12 @@ def _ends_visible(edge_id: str, visible: set[str]) -> bool:
 
 
 def _edge_ends(edge_id: str) -> tuple[str, ...]:
-    """The node ids an edge id names (``socket:<container hex>-><engine id>``)."""
+    """The node ids an edge id names (``socket:<container hex>-><engine id>``,
+    ``created:<container hex>-><container hex>``)."""
     kind, _, rest = edge_id.partition(":")
     source, _, target = rest.partition("->")
     if kind == "socket":
         return (container_id(source), daemon_id(target))
+    if kind == "created":
+        return (container_id(source), container_id(target))
     return connectivity.link_ends(edge_id) or ()

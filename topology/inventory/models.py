@@ -254,6 +254,12 @@ class Container(models.Model):
         related_name="socket_clients",
         help_text="For DooD: the daemon whose socket is mounted into this container.",
     )
+    created_by = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Full ID of the container on the same daemon that asked for this one (drawn "
+        "as a created edge); known for the project's own demos only.",
+    )
     stale = models.BooleanField(default=False)
     last_seen = models.DateTimeField(null=True, blank=True)
     fingerprint = models.CharField(

@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
+from topology.engine.demos import creation_claims
 from topology.engine.nesting import (
     PathMap,
     looks_like_dind,
@@ -26,7 +27,7 @@ from topology.engine.nesting import (
     socket_target,
 )
 from topology.engine.types import Attachment, ContainerInfo, DaemonSnapshot, Route
-from topology.inventory import connectivity_services, graph
+from topology.inventory import connectivity_services, graph, provenance
 from topology.inventory.connectivity_services import RowChanges
 from topology.inventory.models import Container, Daemon, Endpoint, GraphRevision, Host, Status
 
@@ -234,6 +235,9 @@ def _subtree(container_pks: Iterable[int]) -> tuple[list[str], list[str]]:
             for c in inner
             if c.socket_target
         ]
+        edges += [
+            graph.created_edge_id(c.created_by, c.container_id) for c in inner if c.created_by
+        ]
         frontier = [c.pk for c in inner]
     return nodes, edges
 
@@ -359,10 +363,12 @@ def _reconcile_containers(
     engine_pks = dict(
         Daemon.objects.filter(engine_id__in=set(sockets.values())).values_list("engine_id", "pk")
     )
+    creators = _vouched_creators(snapshot)
     now = timezone.now()
     seen: set[str] = set()
     new_rows: list[Container] = []
     updates: dict[int, dict[str, Any]] = {}
+    created_later: list[tuple[str, str, str]] = []  # (child, old creator, new creator)
     for info in snapshot.containers:
         seen.add(info.id)
         old = existing.get(info.id)
@@ -370,6 +376,7 @@ def _reconcile_containers(
         fields = _container_fields(info, old, sockets, nested_engine)
         target_engine = fields.pop("socket_target_engine")
         fields["socket_target_id"] = engine_pks.get(target_engine) if target_engine else None
+        fields["created_by"] = creators.get(info.id, "")
         fields["fingerprint"] = fingerprint(fields)
         if old is None:
             new_rows.append(Container(daemon=daemon, container_id=info.id, last_seen=now, **fields))
@@ -379,6 +386,7 @@ def _reconcile_containers(
         fields = updates[row.pk]
         different = [name for name, value in fields.items() if getattr(row, name) != value]
         old_target = row.socket_target_id
+        old_creator = row.created_by
         if different != ["fingerprint"]:
             rows.old_containers[row.pk] = copy.copy(row)
         for name in different:
@@ -391,6 +399,8 @@ def _reconcile_containers(
         changes.delta.upsert_nodes.append(graph.container_node(row, daemon.engine_id))
         if old_target != row.socket_target_id:
             _edge_changes(row, old_target, changes)
+        if old_creator != row.created_by:
+            created_later.append((row.container_id, old_creator, row.created_by))
     if new_rows:
         Container.objects.bulk_create(new_rows)
         rows.new_containers = set(
@@ -403,6 +413,8 @@ def _reconcile_containers(
             changes.delta.upsert_nodes.append(graph.container_node(row, daemon.engine_id))
             if row.socket_target_id:
                 _edge_changes(row, None, changes)
+            if row.created_by:
+                created_later.append((row.container_id, "", row.created_by))
     gone_pks = [known.pk for hex_id, known in existing.items() if hex_id not in seen]
     if gone_pks:
         gone = list(Container.objects.filter(pk__in=gone_pks).select_related("socket_target"))
@@ -414,8 +426,36 @@ def _reconcile_containers(
             for r in gone
             if r.socket_target
         ]
+        changes.delta.remove_edges += [
+            graph.created_edge_id(r.created_by, r.container_id) for r in gone if r.created_by
+        ]
         Container.objects.filter(pk__in=gone_pks).delete()
         changes.removed += len(gone)
+    _created_edge_changes(created_later, seen, changes)
+
+
+def _vouched_creators(snapshot: DaemonSnapshot) -> dict[str, str]:
+    """Child id to creator id, for the claims on this daemon whose demo exists."""
+    claims = creation_claims(snapshot.containers)
+    if not claims:
+        return {}
+    known = provenance.known_demos(claim.demo_id for claim in claims.values())
+    return {child: c.creator for child, c in claims.items() if c.demo_id in known}
+
+
+def _created_edge_changes(
+    moves: list[tuple[str, str, str]], present: set[str], changes: ChangeSet
+) -> None:
+    """Created edges that went or came; a creator is always on the same daemon (``present``)."""
+    removed = set(changes.delta.remove_edges)
+    for child, old_creator, new_creator in moves:
+        if old_creator:
+            edge_id = graph.created_edge_id(old_creator, child)
+            if edge_id not in removed:
+                changes.delta.remove_edges.append(edge_id)
+                removed.add(edge_id)
+        if new_creator and new_creator in present:
+            changes.delta.upsert_edges.append(graph.created_edge(new_creator, child))
 
 
 def _edge_changes(row: Container, old_target_pk: int | None, changes: ChangeSet) -> None:
@@ -498,7 +538,9 @@ def prune_stale(now: datetime | None = None, grace: timedelta | None = None) -> 
     if rows:
         nodes, edges = _subtree(r.pk for r in rows)
         changes.delta.remove_nodes += nodes + [graph.container_id(r.container_id) for r in rows]
-        changes.delta.remove_edges += edges
+        changes.delta.remove_edges += edges + [
+            graph.created_edge_id(r.created_by, r.container_id) for r in rows if r.created_by
+        ]
         changes.delta.remove_nodes += connectivity_services.prune_under(list(expired), rows)
         Container.objects.filter(pk__in=[r.pk for r in rows]).delete()
         changes.removed += len(rows)

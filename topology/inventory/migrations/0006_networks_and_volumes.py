@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("inventory", "0004_endpoint_ssh_keys"),
+        ("inventory", "0005_container_created_by"),
     ]
 
     operations = [
