@@ -241,9 +241,11 @@ def main() -> None:
         started = time.perf_counter()
         target, existing = build_graph()
         dashboards = scoped_dashboards()
-        from topology.inventory import queries
+        from topology.inventory import layers, queries
 
-        whole = queries.current_graph()
+        # What the page asks for at first: containment and networks (not the shared host path
+        # of each host's DooD sockets, a volume).
+        whole = layers.graph_in(queries.current_graph(), layers.parse("containment,networks"))
         size = len(whole["nodes"])
         networks = sum(node["kind"] == "network" for node in whole["nodes"])
         attached = sum(edge["kind"] == "network" for edge in whole["edges"])
