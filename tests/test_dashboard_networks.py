@@ -120,7 +120,9 @@ def test_networks_and_volumes_layers_details_filters_and_live_attachments(
     assert layer_buttons(page) == {"containment": "true", "networks": "true", "volumes": "false"}
     assert "layers=" not in page.url
 
-    # A bus inside its daemon, wider than a container, its members right under it.
+    # A bus inside its daemon, wider than a container, its members right under it. (Seen from
+    # far, a large graph adds attachment lines only once they can be seen: zoom in first.)
+    zoom_on(page, front)
     seen = facts(page, front, back, host_daemon, *web, cid(world.db))
     bus = seen[front]
     assert bus["parent"] == host_daemon and inside(bus["box"], seen[host_daemon]["box"])

@@ -131,7 +131,9 @@ export class GraphView {
     this.gridBounds = null;
     this.labelWidth = labelMeasurer();
     this.revealTimer = null;
-    this.quietLeft = false; // whether some leaves may still be quiet
+    this.quietLeft = false; // whether some leaves may still be quiet (or lines deferred)
+    /** Attachment edges not added yet (a large graph seen from far): id to edge data. */
+    this.deferred = new Map();
     /** Rectangles over the graph (view pixels, like getBoundingClientRect) that fits avoid. */
     this.overlays = () => [];
     /** How far a fit may zoom in (a wall screen blows a small graph up more). */
@@ -168,20 +170,24 @@ export class GraphView {
    * Give their text back to the quiet leaves in and around the view, once text can be read.
    * A large first snapshot is shown from far away, where no leaf text is drawn: its leaves are
    * added quiet (data `quiet`: no label and no text properties), which spares Cytoscape styling,
-   * wrapping, measuring and placing thousands of labels before the first frame.
+   * wrapping, measuring and placing thousands of labels before the first frame. Attachment
+   * lines wait too (`deferred`, not yet added: from that far they are thinner than a pixel, and
+   * the bands already show who is on which bus); each is added with the container it leaves.
    */
   revealLabels() {
     const cy = this.cy;
     if (!this.quietLeft || !this.labelsReadableAt(cy.zoom())) return;
     const quiet = cy.nodes("[?quiet]");
-    this.quietLeft = quiet.nonempty();
+    this.quietLeft = quiet.nonempty() || this.deferred.size > 0;
     if (!this.quietLeft) return;
     const view = cy.extent();
     const [marginX, marginY] = [view.w * REVEAL_MARGIN, view.h * REVEAL_MARGIN];
-    const near = quiet.filter((node) => {
+    const isNear = (node) => {
       const at = node.position();
       return at.x > view.x1 - marginX && at.x < view.x2 + marginX && at.y > view.y1 - marginY && at.y < view.y2 + marginY;
-    });
+    };
+    this.addDeferred((source) => isNear(source));
+    const near = quiet.filter(isNear);
     if (near.empty()) return;
     cy.startBatch();
     try {
@@ -284,7 +290,10 @@ export class GraphView {
     let routes = null; // attachment routes known before anything is drawn
     cy.startBatch();
     try {
-      for (const id of change.removedEdges) cy.getElementById(id).remove();
+      for (const id of change.removedEdges) {
+        cy.getElementById(id).remove();
+        this.deferred.delete(id);
+      }
       const removed = new Set(change.removedNodes);
       for (const id of change.removedNodes) {
         const element = cy.getElementById(id);
@@ -321,11 +330,11 @@ export class GraphView {
           additions.push({ group: "nodes", data: { ...data, parent: data.owner } });
         }
         this.gridBounds = this.placeAll(additions);
-        routes = this.plannedRoutes(additions, change.addedEdges);
         // The grid knows its own extent: fitting to it spares measuring every node.
         initialViewport = this.viewportFor(this.gridBounds);
         this.quietLeft = !this.labelsReadableAt(initialViewport.zoom);
         if (this.quietLeft) quietLeaves(additions);
+        else routes = this.plannedRoutes(additions, change.addedEdges);
       }
       if (additions.length) cy.add(additions);
 
@@ -349,6 +358,10 @@ export class GraphView {
         const data = this.edgeData(edge);
         if (!exists(data.source) || !exists(data.target)) continue;
         const element = cy.getElementById(edge.id);
+        if (this.deferred.has(edge.id) || (initial && this.quietLeft && edge.kind === "network")) {
+          this.deferred.set(edge.id, data); // drawn once it can be seen (see revealLabels)
+          continue;
+        }
         const route = routes?.get(edge.id);
         if (route && element.empty()) {
           const [segW, segD] = [route.weights, route.distances];
@@ -429,6 +442,35 @@ export class GraphView {
       if (route) routes.set(edge.id, route);
     }
     return routes;
+  }
+
+  /**
+   * Add the deferred attachment edges whose source `wanted` says (all, by default) and route
+   * them; those whose ends have gone are forgotten.
+   */
+  addDeferred(wanted = () => true) {
+    const cy = this.cy;
+    if (this.deferred.size === 0) return;
+    const additions = [];
+    for (const [id, data] of this.deferred) {
+      const source = cy.getElementById(data.source);
+      const target = cy.getElementById(data.target);
+      if (source.empty() || target.empty()) {
+        this.deferred.delete(id);
+      } else if (wanted(source)) {
+        additions.push({ group: "edges", data });
+        this.deferred.delete(id);
+      }
+    }
+    if (!additions.length) return;
+    cy.startBatch();
+    let added;
+    try {
+      added = cy.add(additions);
+    } finally {
+      endBatchShallow(cy);
+    }
+    rerouteBuses(cy, added);
   }
 
   /** The nested grid's options for the graph drawn: networks as buses in their boxes. */
@@ -582,6 +624,7 @@ export class GraphView {
       if (!animate) this.fitNow();
       return;
     }
+    this.addDeferred(); // these layouts pull along edges: all of them
     this.sizeBuses();
     this.unrouteBuses();
     const common = {
