@@ -14,7 +14,9 @@ networks: the buses and their attachment lines).
   no networks drawn), for comparison.
 - Delta: 50 new containers in one daemon, published the real way; from the message arriving to
   it being applied (and to the next frame). 20 deltas. Goal: applied under 50 ms, with no node
-  already on screen moved.
+  already in the growing host moved, and no two boxes overlapping after the deltas. (The host
+  grows: the host under it is pushed out of its way, with room to grow, about every other delta;
+  its nodes are counted apart.)
 - Saved dashboards, whose scope decides what is drawn: the snapshot for a scope that holds
   everything (the whole graph through the scoped path) and for a narrow one (roles dind, dood),
   5 page loads each; 5 deltas with the first (before the 20 above). Same goals.
@@ -166,7 +168,20 @@ def publish_delta(engine_id: str, round_number: int, existing: list) -> None:
 
 
 POSITIONS = """() => Object.fromEntries(window.topology.cy.nodes().filter(n => !n.isParent())
-  .map(n => [n.id(), n.position()]))"""
+  .map(n => [n.id(), [n.position().x, n.position().y, n.ancestors().last().id()]]))"""
+GROWING_HOST = "host:bench-host-0"
+
+# Boxes (and leaves) that overlap without one holding the other, judged by the page's geometry
+# module: the number of such pairs.
+OVERLAPS = """async () => {
+  const {pictureFaults} = await import('/static/topology/geometry.js');
+  const shapes = {includeOverlays: false, includeUnderlays: false, includeOutlines: false};
+  const nodes = window.topology.cy.nodes().map((n) => ({
+    id: n.id(), parent: n.parent().nonempty() ? n.parent().id() : null, isBox: n.isParent(),
+    body: n.boundingBox({...shapes, includeLabels: n.isParent()}), label: null,
+  }));
+  return pictureFaults(nodes).filter((fault) => fault.kind === 'overlap').length;
+}"""
 
 
 def scoped_dashboards() -> dict[str, int]:
@@ -205,10 +220,10 @@ def snapshot_times(stack: Stack, browser: object, loads: int, query: str = "") -
 
 def delta_times(page: object, target: str, existing: list, rounds: range) -> tuple:
     """Publish 50-node deltas; message-to-applied and -to-next-frame times, and how many nodes
-    already on screen moved."""
+    already on screen moved: in the growing host, and elsewhere (pushed out of its way)."""
     applied_ms: list[float] = []
     drawn_ms: list[float] = []
-    moved = 0
+    moved = {"inside": 0, "pushed": 0}
     worker = ThreadPoolExecutor(1)
     for round_number in rounds:
         before = page.evaluate(POSITIONS)
@@ -226,7 +241,9 @@ def delta_times(page: object, target: str, existing: list, rounds: range) -> tup
         applied_ms.append(timing["appliedAt"] - timing["receivedAt"])
         drawn_ms.append(timing["paintedAt"] - timing["receivedAt"])
         after = page.evaluate(POSITIONS)
-        moved += sum(after[node] != at for node, at in before.items() if node in after)
+        for node, at in before.items():
+            if node in after and after[node] != at:
+                moved["inside" if at[2] == GROWING_HOST else "pushed"] += 1
         time.sleep(0.2)
     worker.shutdown()
     return applied_ms, drawn_ms, moved
@@ -275,6 +292,7 @@ def main() -> None:
             page.context.close()
             page = stack.open_dashboard(browser)
             applied_ms, drawn_ms, moved_total = delta_times(page, target, existing, range(DELTAS))
+            overlaps = page.evaluate(OVERLAPS)
             page.context.close()
 
         print(f"snapshot of {size} nodes, networks drawn, {PAGE_LOADS} page loads (ms):")
@@ -287,18 +305,29 @@ def main() -> None:
         print(f"{DELTAS} deltas of {DELTA_SIZE} new nodes, from {start} nodes (ms):")
         row("message to applied", applied_ms)
         row("message to next frame", drawn_ms)
-        print(f"  nodes already on screen that moved: {moved_total}")
+        print(
+            f"  nodes already on screen that moved: {moved_total['inside']} in the growing host,"
+            f" {moved_total['pushed']} in the host pushed out of its way"
+        )
+        print(f"  pairs of boxes overlapping after the deltas: {overlaps}")
         print(f"saved dashboards, {SCOPED_LOADS} page loads each (ms):")
         row(f"scope of all, {wide_drawn} drawn", wide_snapshot_ms)
         row(f"narrow scope, {narrow_drawn} drawn", narrow_snapshot_ms)
         row(f"scope of all, {SCOPED_DELTAS} deltas", wide_applied_ms)
-        print(f"  (message to applied; nodes already on screen that moved: {wide_moved})")
+        print(
+            f"  (message to applied; nodes already on screen that moved: {wide_moved['inside']}"
+            f" in the growing host, {wide_moved['pushed']} pushed)"
+        )
         snapshots = snapshot_ms + wide_snapshot_ms + narrow_snapshot_ms
         met = p95(snapshot_ms) < 1500 and p95(snapshots) < 1500
         print(f"goal: snapshot under 1500 ms (dashboards too) -> {'met' if met else 'NOT met'}")
-        met = p95(applied_ms + wide_applied_ms) < 50 and moved_total + wide_moved == 0
+        still = moved_total["inside"] + wide_moved["inside"] == 0
+        met = p95(applied_ms + wide_applied_ms) < 50 and still and overlaps == 0
         verdict = "met" if met else "NOT met"
-        print(f"goal: 50-node delta applied under 50 ms, nothing moved -> {verdict}")
+        print(
+            "goal: 50-node delta applied under 50 ms, nothing in the growing host moved,"
+            f" no overlap -> {verdict}"
+        )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import docker
 import pytest
@@ -73,6 +74,21 @@ def container_info(id_or_digit: str, name: str | None = None, **fields: Any) -> 
         "runs_dockerd": False,
     }
     return ContainerInfo(**(base | fields))
+
+
+def database_url_of_the_test_database(settings_dict: dict) -> str:
+    """A URL for the test database (not the one DATABASE_URL names), for a subprocess."""
+    name = settings_dict["NAME"]
+    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{name}"
+    if settings_dict["ENGINE"] == "django.db.backends.postgresql":
+        credentials = quote(settings_dict["USER"] or "", safe="")
+        if settings_dict["PASSWORD"]:
+            credentials += ":" + quote(settings_dict["PASSWORD"], safe="")
+        host = quote(settings_dict["HOST"] or "localhost", safe="")  # a socket folder: %2F...
+        port = f":{settings_dict['PORT']}" if settings_dict["PORT"] else ""
+        return f"postgres://{credentials}@{host}{port}/{quote(name, safe='')}"
+    raise AssertionError(f"no test database URL for {settings_dict['ENGINE']}")
 
 
 def free_port() -> int:
@@ -218,6 +234,28 @@ def offline_images(docker_client: docker.DockerClient) -> list[str]:
 
     images.build_offline_images(docker_client)
     return [images.WORKLOAD_IMAGE, images.CLI_IMAGE, images.DIND_IMAGE]
+
+
+#: Demo images on a registry that refuses at once (loopback, port 1): a pull fails for real and
+#: never leaves the machine.
+UNPULLABLE = {
+    "dind": "127.0.0.1:1/topology-test/dind:27",
+    "workload": "127.0.0.1:1/topology-test/busybox:1",
+    "cli": "127.0.0.1:1/topology-test/docker-cli:27",
+}
+
+
+@pytest.fixture
+def fresh_offline_tag(docker_client: docker.DockerClient) -> Iterator[str]:
+    """A tag no offline image has yet, so a launch really builds its images; they are removed
+    afterwards (after the demos using them: request this fixture before those)."""
+    from topology.engine import images
+
+    tag = f"test-{uuid.uuid4().hex[:8]}"
+    yield tag
+    for image in (images.DIND_IMAGE, images.WORKLOAD_IMAGE, images.CLI_IMAGE):
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            docker_client.images.remove(images.offline_tag(image, tag))
 
 
 def unique(prefix: str) -> str:

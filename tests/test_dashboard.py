@@ -138,7 +138,12 @@ def inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
 
 def wait_for_nodes(page: Page, ids: list[str]) -> None:
     wait_until(
-        page, "ids => ids.every(id => window.topology.cy.getElementById(id).nonempty())", ids
+        page,
+        # (window.topology is missing for a moment when boot.js reloads a page whose scripts
+        # were cut off by a network change)
+        "ids => window.topology"
+        " && ids.every(id => window.topology.cy.getElementById(id).nonempty())",
+        ids,
     )
 
 

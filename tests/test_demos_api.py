@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -14,7 +16,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
-from tests.conftest import run_workload, unique
+from tests.conftest import UNPULLABLE, run_workload, unique
 from tests.graph_schema import validate_graph
 from topology.celery import app
 from topology.demos import services, tasks
@@ -24,6 +26,10 @@ from topology.engine.demos import DemoImages
 from topology.inventory import polling, queries
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+#: The launcher's name, which its demos carry as ``topology.owner``: a run's own, so that the
+#: sweep after each test never takes another run's demos on a shared engine.
+OPERATOR = f"operator-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
@@ -41,14 +47,14 @@ def inline_tasks() -> Iterator[None]:
 def demo_dir(settings) -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix="tdd-"))
     settings.TOPOLOGY_DEMO_DIR = folder
-    settings.TOPOLOGY_OFFLINE = True
+    settings.TOPOLOGY_DEMO_IMAGES = "offline"
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
 def launcher(django_user_model):  # type: ignore[no-untyped-def]
-    user = django_user_model.objects.create_user("operator", password="a-long-password-3")
+    user = django_user_model.objects.create_user(OPERATOR, password="a-long-password-3")
     user.user_permissions.add(Permission.objects.get(codename="launch_demo"))
     client = Client()
     client.force_login(user)
@@ -61,7 +67,7 @@ def removed_afterwards(docker_client) -> Iterator[None]:
     for demo in Demo.objects.all():
         tasks.tear_down_demo(str(demo.id))
     leftovers = docker_client.containers.list(
-        all=True, filters={"label": ["topology.managed=true", "topology.owner=operator"]}
+        all=True, filters={"label": ["topology.managed=true", f"topology.owner={OPERATOR}"]}
     )
     for container in leftovers:
         container.remove(force=True, v=True)
@@ -107,7 +113,7 @@ def test_malformed_json_is_a_clear_400(launcher) -> None:
 
 
 def test_quota_refuses_the_third_and_the_cap_refuses_everyone(launcher, settings) -> None:
-    user = Demo._meta.get_field("owner").related_model.objects.get(username="operator")
+    user = Demo._meta.get_field("owner").related_model.objects.get(username=OPERATOR)
     settings.TOPOLOGY_DEMO_QUOTA = 2
     services.request_launch(user, "dind")
     services.request_launch(user, "dood")
@@ -130,7 +136,7 @@ def test_dind_demo_through_the_api_shows_c3_c4_nested_then_leaves_nothing(
     demo_id = response.json()["id"]
     described = launcher.get(f"/api/demos/{demo_id}/").json()
     assert described["status"] == "running", described["error"]
-    assert described["progress"]["done"] == described["progress"]["total"] == 6
+    assert described["progress"]["done"] == described["progress"]["total"] == 7
     facts = described["facts"]
     assert facts["inside_engine_id"] != facts["host_engine_id"] and facts["inside_images"] == 1
 
@@ -202,7 +208,7 @@ def test_dood_demo_siblings_are_on_the_host_with_a_socket_edge(
 def test_launch_task_run_twice_makes_one_demo(
     launcher, demo_dir, docker_client, offline_images, removed_afterwards
 ) -> None:
-    user = Demo._meta.get_field("owner").related_model.objects.get(username="operator")
+    user = Demo._meta.get_field("owner").related_model.objects.get(username=OPERATOR)
     demo = services.request_launch(user, "dood")
     assert tasks.launch_demo(str(demo.id)) == "running"
     assert tasks.launch_demo(str(demo.id)) == "nothing to do"
@@ -222,7 +228,7 @@ def test_failure_in_the_middle_rolls_back_and_says_why(
         "demo_images",
         lambda: DemoImages(images.CLI_IMAGE, images.WORKLOAD_IMAGE, images.CLI_IMAGE),
     )
-    user = Demo._meta.get_field("owner").related_model.objects.get(username="operator")
+    user = Demo._meta.get_field("owner").related_model.objects.get(username=OPERATOR)
     demo = services.request_launch(user, "dind")
     assert tasks.launch_demo(str(demo.id)) == "failed"
     demo.refresh_from_db()
@@ -236,7 +242,7 @@ def test_failure_in_the_middle_rolls_back_and_says_why(
 def test_expired_demo_is_reaped_and_an_unlabelled_neighbour_survives(
     launcher, demo_dir, docker_client, offline_images, removed_afterwards, cleanup
 ) -> None:
-    user = Demo._meta.get_field("owner").related_model.objects.get(username="operator")
+    user = Demo._meta.get_field("owner").related_model.objects.get(username=OPERATOR)
     demo = services.request_launch(user, "dood")
     Demo.objects.filter(pk=demo.pk).update(expires=timezone.now() - timedelta(seconds=1))
     assert tasks.launch_demo(str(demo.id)) == "running"
@@ -256,6 +262,113 @@ def test_expired_demo_is_reaped_and_an_unlabelled_neighbour_survives(
     neighbour.reload()
     assert neighbour.status == "running"
     assert AuditEntry.objects.filter(demo_id=demo.id, action="reaped", actor=None).exists()
+
+
+def _operator() -> Any:
+    return Demo._meta.get_field("owner").related_model.objects.get(username=OPERATOR)
+
+
+@pytest.mark.docker
+def test_auto_runs_both_demos_on_offline_images_it_builds_when_no_registry_answers(
+    launcher, fresh_offline_tag, inline_tasks, demo_dir, docker_client, removed_afterwards, settings
+) -> None:
+    settings.TOPOLOGY_DEMO_IMAGES = "auto"  # what make run uses
+    settings.TOPOLOGY_DEMO_OFFLINE_TAG = fresh_offline_tag
+    settings.TOPOLOGY_DEMO_DIND_IMAGE = UNPULLABLE["dind"]
+    settings.TOPOLOGY_DEMO_WORKLOAD_IMAGE = UNPULLABLE["workload"]
+    settings.TOPOLOGY_DEMO_CLI_IMAGE = UNPULLABLE["cli"]
+    for kind in ("dind", "dood"):
+        demo_id = launcher.post("/api/demos/", {"kind": kind}, content_type="application/json")
+        described = launcher.get(f"/api/demos/{demo_id.json()['id']}/").json()
+        assert described["status"] == "running", described["error"]
+        assert described["progress"]["steps"][0] == "Getting the images"
+        notes = described["progress"]["notes"]
+        assert "could not be pulled (no registry answered)" in notes[0], notes
+        assert UNPULLABLE["workload"] in notes[0]
+        built = "dind" if kind == "dind" else "docker-cli"
+        assert notes[-1].startswith(f"Built topology/{built}:{fresh_offline_tag}")
+        containers, _volumes = _labelled(docker_client, described["id"])
+        assert {c.image.tags[0].rpartition(":")[2] for c in containers} == {fresh_offline_tag}
+    dood = next(d for d in Demo.objects.all() if d.kind == "dood")
+    assert f"Using topology/workload:{fresh_offline_tag}, built earlier" in dood.notes  # DinD's
+
+
+@pytest.mark.docker
+def test_a_failed_demo_says_why_counts_for_nothing_and_is_tried_again_or_removed(
+    launcher, inline_tasks, demo_dir, docker_client, offline_images, removed_afterwards, settings
+) -> None:
+    settings.TOPOLOGY_DEMO_QUOTA = 1
+    settings.TOPOLOGY_DEMO_MAX_RUNNING = 1
+    settings.TOPOLOGY_DEMO_IMAGES = "pull"
+    settings.TOPOLOGY_DEMO_CLI_IMAGE = UNPULLABLE["cli"]
+    settings.TOPOLOGY_DEMO_WORKLOAD_IMAGE = images.WORKLOAD_IMAGE
+    first = launcher.post("/api/demos/", {"kind": "dood"}, content_type="application/json")
+    failed = launcher.get(f"/api/demos/{first.json()['id']}/").json()
+    assert failed["status"] == "failed" and "could not be pulled" in failed["error"]
+    assert failed["error"].count(". ") == 0  # one sentence
+    assert _labelled(docker_client, failed["id"]) == ([], [])
+
+    # Neither the quota (1) nor the cap (1) sees it: a second launch fails the same way.
+    second = launcher.post("/api/demos/", {"kind": "dood"}, content_type="application/json")
+    assert second.status_code == 202
+    assert launcher.get(f"/api/demos/{second.json()['id']}/").json()["status"] == "failed"
+
+    # Remove tears down whatever was made, and the demo is gone.
+    assert launcher.delete(f"/api/demos/{second.json()['id']}/").status_code == 202
+    assert launcher.get(f"/api/demos/{second.json()['id']}/").status_code == 404
+
+    # Try again: the same kind for the same team, now that the images can be had.
+    settings.TOPOLOGY_DEMO_IMAGES = "offline"
+    again = launcher.post(f"/api/demos/{failed['id']}/retry/")
+    assert again.status_code == 202 and again.json()["id"] == failed["id"]
+    retried = launcher.get(f"/api/demos/{failed['id']}/").json()
+    assert retried["status"] == "running" and retried["error"] == ""
+    assert retried["kind"] == "dood" and retried["team"] is None
+    assert len(_labelled(docker_client, failed["id"])[0]) == 3
+    not_failed = launcher.post(f"/api/demos/{failed['id']}/retry/")
+    assert not_failed.status_code == 409 and "only a failed demo" in not_failed.json()["detail"]
+    actions = AuditEntry.objects.filter(demo_id=failed["id"]).values_list("action", "detail")
+    assert ("launched", "tried again") in set(actions)
+
+
+def test_trying_again_is_held_to_the_quota(launcher, settings) -> None:
+    settings.TOPOLOGY_DEMO_QUOTA = 1
+    user = _operator()
+    running = services.request_launch(user, "dind")
+    Demo.objects.filter(pk=running.pk).update(status=Demo.Status.RUNNING)
+    failed = Demo.objects.create(
+        kind="dood", owner=user, expires=timezone.now(), status=Demo.Status.FAILED, error="x"
+    )
+    refused = launcher.post(f"/api/demos/{failed.id}/retry/")
+    assert refused.status_code == 429 and "limit is 1" in refused.json()["detail"]
+    failed.refresh_from_db()
+    assert failed.status == "failed" and failed.error == "x"
+    assert AuditEntry.objects.filter(demo_id=failed.id, action="refused").exists()
+
+
+@pytest.mark.docker
+def test_the_reaper_keeps_a_failed_demo_and_clears_only_its_leftovers(
+    launcher, demo_dir, docker_client, offline_images, removed_afterwards, cleanup
+) -> None:
+    demo = Demo.objects.create(
+        kind="dood",
+        owner=_operator(),
+        expires=timezone.now() - timedelta(minutes=5),
+        status=Demo.Status.FAILED,
+        error="it broke",
+    )
+    leftover = run_workload(
+        docker_client,
+        cleanup,
+        unique("leftover"),
+        labels={"topology.demo": str(demo.id), "topology.expires": "2000-01-01T00:00:00Z"},
+    )
+    assert str(demo.id) not in tasks.reap_expired_demos()
+    demo.refresh_from_db()
+    assert demo.status == "failed"  # kept: Try again or Remove
+    assert _labelled(docker_client, str(demo.id)) == ([], [])
+    assert not AuditEntry.objects.filter(demo_id=demo.id, action="reaped").exists()
+    assert leftover.id
 
 
 @pytest.mark.docker
@@ -350,7 +463,7 @@ def test_the_comparison_is_read_from_both_live_demos_with_both_build_times(
 
 
 def test_a_build_needs_a_running_demo_and_runs_one_at_a_time(launcher) -> None:
-    user = Demo._meta.get_field("owner").related_model.objects.get(username="operator")
+    user = Demo._meta.get_field("owner").related_model.objects.get(username=OPERATOR)
     demo = Demo.objects.create(kind="dood", owner=user, expires=timezone.now())
     starting = launcher.post(f"/api/demos/{demo.id}/build/")
     assert starting.status_code == 409 and "starting" in starting.json()["detail"]
@@ -364,7 +477,7 @@ def test_a_build_needs_a_running_demo_and_runs_one_at_a_time(launcher) -> None:
 
 def test_a_build_on_an_engine_that_does_not_answer_fails_with_a_reason(launcher, settings) -> None:
     settings.DOCKER_HOST = "unix:///nonexistent/docker.sock"
-    user = Demo._meta.get_field("owner").related_model.objects.get(username="operator")
+    user = Demo._meta.get_field("owner").related_model.objects.get(username=OPERATOR)
     demo = Demo.objects.create(kind="dind", owner=user, expires=timezone.now(), status="running")
     build = services.request_build(user, demo)
     assert tasks.build_twice(build.pk) == "failed"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MANAGED, run_workload, unique
+from tests.conftest import MANAGED, UNPULLABLE, run_workload, unique
 from topology.engine import build_probe, demo_facts, demos, images
 
 pytestmark = pytest.mark.docker
@@ -172,7 +172,127 @@ def test_tear_down_and_reaping_touch_only_what_is_labelled(
 def test_missing_image_is_a_clear_error_and_never_pulled(docker_client, tmp_path) -> None:
     missing = demos.DemoImages(images.DIND_IMAGE, "topology/missing:offline", images.CLI_IMAGE)
     with pytest.raises(demos.DemoError, match=r"topology/missing:offline.*demo_images build"):
-        demos.ensure_images(docker_client, missing, offline=True)
+        demos.ensure_images(docker_client, missing, "offline")
+
+
+UNPULLABLE_IMAGES = demos.DemoImages(**UNPULLABLE)
+
+
+def test_auto_builds_the_offline_stand_ins_when_a_pull_fails_and_says_so(
+    docker_client, fresh_offline_tag
+) -> None:
+    notes: list[str] = []
+
+    def say(text: str, *, update: bool = False) -> None:
+        if update:
+            notes.pop()
+        notes.append(text)
+
+    ready = demos.ensure_images(
+        docker_client,
+        UNPULLABLE_IMAGES,
+        "auto",
+        needs=demos.NEEDS["dind"],
+        offline_tag=fresh_offline_tag,
+        say=say,
+    )
+    dind = images.offline_tag(images.DIND_IMAGE, fresh_offline_tag)
+    workload = images.offline_tag(images.WORKLOAD_IMAGE, fresh_offline_tag)
+    assert ready == demos.DemoImages(dind, workload, UNPULLABLE["cli"])  # DinD needs no CLI
+    assert notes[0] == (
+        f"{UNPULLABLE['dind']} and {UNPULLABLE['workload']} could not be pulled "
+        "(no registry answered)"
+    )
+    assert notes[1].startswith(f"Built {dind} and {workload} from this machine's own binaries in ")
+    assert len(notes) == 2
+    assert {tag for image in docker_client.images.list() for tag in image.tags} >= {dind, workload}
+
+    again: list[str] = []
+    demos.ensure_images(
+        docker_client,
+        UNPULLABLE_IMAGES,
+        "auto",
+        needs=demos.NEEDS["dood"],
+        offline_tag=fresh_offline_tag,
+        say=lambda text, update=False: again.append(text),
+    )
+    assert again[1] == f"Using {workload}, built earlier from this machine's own binaries"
+    cli = images.offline_tag(images.CLI_IMAGE, fresh_offline_tag)
+    assert again[2] == f"Building {cli} from this machine's own binaries…"
+    assert again[3].startswith(f"Built {cli} from")
+
+
+def test_auto_uses_what_the_engine_has_without_a_pull(docker_client, offline_images) -> None:
+    said: list[str] = []
+    here = demos.DemoImages(images.DIND_IMAGE, images.WORKLOAD_IMAGE, images.CLI_IMAGE)
+    assert demos.ensure_images(docker_client, here, "auto", say=said.append) == here
+    assert said == []
+
+
+def test_pull_only_is_one_sentence_naming_the_image_and_what_to_run(docker_client) -> None:
+    with pytest.raises(demos.DemoError) as raised:
+        demos.ensure_images(docker_client, UNPULLABLE_IMAGES, "pull", needs=("dind",))
+    message = str(raised.value)
+    assert message == (
+        f"{UNPULLABLE['dind']} is not on the engine and could not be pulled (no registry "
+        f"answered): run 'docker pull {UNPULLABLE['dind']}' once a registry answers, or set "
+        "TOPOLOGY_DEMO_IMAGES=auto to build a stand-in from this machine's own binaries"
+    )
+
+
+def test_when_neither_works_one_sentence_names_the_program_and_the_package(
+    docker_client, fresh_offline_tag, monkeypatch
+) -> None:
+    # A program this machine does not have (a real lookup that fails, not a fake engine).
+    absent = images._Program("dockerd-not-installed-here", "docker.io")
+    monkeypatch.setattr(images, "_ENGINE_PROGRAMS", (*images._ENGINE_PROGRAMS, absent))
+    with pytest.raises(demos.DemoError) as raised:
+        demos.ensure_images(
+            docker_client,
+            UNPULLABLE_IMAGES,
+            "auto",
+            needs=("dind",),
+            offline_tag=fresh_offline_tag,
+        )
+    assert str(raised.value) == (
+        f"{UNPULLABLE['dind']} could not be pulled and "
+        f"{images.offline_tag(images.DIND_IMAGE, fresh_offline_tag)} cannot be built here because "
+        "dockerd-not-installed-here is not installed; run apt-get install docker.io, then try again"
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (
+            'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io on '
+            "10.0.0.53:53: no such host",
+            "no registry answered",
+        ),
+        (
+            'Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused',
+            "no registry answered",
+        ),
+        # What Docker Hub answers over its rate limit (a named fake: no engine says it here).
+        (
+            "toomanyrequests: You have reached your pull rate limit. You may increase the limit "
+            "by authenticating and upgrading: https://www.docker.com/increase-rate-limit",
+            "the registry's pull rate limit is reached",
+        ),
+        (
+            "pull access denied for nosuch/image, repository does not exist or may require "
+            "'docker login': denied: requested access to the resource is denied",
+            "the registry refused it without a login",
+        ),
+        (
+            "manifest for busybox:0.0.0 not found: manifest unknown",
+            "the registry has no such image",
+        ),
+        ("something new\nand more", "something new"),
+    ],
+)
+def test_pull_failures_are_said_in_a_few_words(answer: str, reason: str) -> None:
+    assert demos.pull_failure(answer) == reason
 
 
 def test_tear_down_removes_the_demos_leftover_images_and_no_other(

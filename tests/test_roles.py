@@ -110,6 +110,7 @@ api demos list           401    blind   sees    sees      sees     blind    sees
 api demo detail          401    404     sees    sees      sees     404      sees
 api demo launch          401    403     403     done      done     403      done
 api demo delete          401    403     403     done      done     404      done
+api demo retry           401    403     403     done      done     404      done
 api demos comparison     401    404     sees    sees      sees     404      sees
 api demo build           401    403     403     done      done     404      done
 ws topology              4401   blind   sees    sees      sees     blind    sees
@@ -402,6 +403,15 @@ def _delete_demo(c: Client, s: Scene) -> str:
     return outcome(response, stopping and ("tear_down", str(demo.pk)) in s.dispatched)
 
 
+def _retry_demo(c: Client, s: Scene) -> str:
+    demo = fresh_demo(s)
+    Demo.objects.filter(pk=demo.pk).update(status=Demo.Status.FAILED, error="it broke")
+    response = c.post(f"/api/demos/{demo.pk}/retry/")
+    demo.refresh_from_db()
+    starting = demo.status == Demo.Status.STARTING and not demo.error
+    return outcome(response, starting and ("launch", str(demo.pk)) in s.dispatched)
+
+
 def _build_demo(c: Client, s: Scene) -> str:
     demo = fresh_demo(s)
     Demo.objects.filter(pk=demo.pk).update(status=Demo.Status.RUNNING)
@@ -469,6 +479,7 @@ HTTP_DOORS: dict[str, Callable[[Client, Scene], str]] = {
     "api demo detail": lambda c, s: shown(c.get(f"/api/demos/{s.alpha_demo.pk}/")),
     "api demo launch": _launch_demo,
     "api demo delete": _delete_demo,
+    "api demo retry": _retry_demo,
     "api demos comparison": _comparison,
     "api demo build": _build_demo,
 }

@@ -7,11 +7,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.db import connection
 
+from tests.conftest import database_url_of_the_test_database
 from topology.celery import app
 from topology.inventory import polling, tasks
 from topology.inventory.models import Daemon
@@ -43,21 +43,6 @@ def test_poll_daemon_task_body(offline_images) -> None:
     summary = tasks.poll_daemon.apply(args=(target.to_dict(),)).get()
     assert summary["engine_id"] and summary["error"] is None
     assert Daemon.objects.filter(engine_id=summary["engine_id"]).exists()
-
-
-def database_url_of_the_test_database(settings_dict: dict) -> str:
-    """A URL for the test database (not the one DATABASE_URL names), for a subprocess."""
-    name = settings_dict["NAME"]
-    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{name}"
-    if settings_dict["ENGINE"] == "django.db.backends.postgresql":
-        credentials = quote(settings_dict["USER"] or "", safe="")
-        if settings_dict["PASSWORD"]:
-            credentials += ":" + quote(settings_dict["PASSWORD"], safe="")
-        host = quote(settings_dict["HOST"] or "localhost", safe="")  # a socket folder: %2F...
-        port = f":{settings_dict['PORT']}" if settings_dict["PORT"] else ""
-        return f"postgres://{credentials}@{host}{port}/{quote(name, safe='')}"
-    raise AssertionError(f"no test database URL for {settings_dict['ENGINE']}")
 
 
 def test_the_worker_subprocess_gets_the_test_database() -> None:

@@ -13,6 +13,14 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+@app.on_configure.connect
+def settings_first(sender: Celery, **kwargs: object) -> None:
+    """A misconfiguration stops the worker or beat with one line, before Celery reads it."""
+    from topology.environment import settings_or_exit
+
+    settings_or_exit("celery")
+
+
 @app.on_after_finalize.connect
 def schedule_periodic_tasks(sender: Celery, **kwargs: object) -> None:
     from django.conf import settings

@@ -13,11 +13,14 @@ import sys
 
 from daphne.cli import CommandLineInterface
 
+from topology.environment import settings_or_exit
+
 APPLICATION = "topology.asgi:application"
 
 
 def main(arguments: list[str]) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "topology.settings")
+    settings_or_exit("topology.serve")
     from django.conf import settings
 
     limit = str(settings.TOPOLOGY_WEBSOCKET_MAX_MESSAGE_BYTES)

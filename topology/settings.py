@@ -8,14 +8,26 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from topology.environment import read_bool, read_list, read_number, read_secret_key, read_url
+from topology.environment import (
+    env_file_path,
+    load_env_file,
+    read_bool,
+    read_choice,
+    read_docker_tag,
+    read_list,
+    read_number,
+    read_secret_key,
+    read_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Development defaults from the set-up's git-ignored env file; the real environment wins.
+load_env_file(env_file_path(BASE_DIR))
 VAR_DIR = Path(os.environ.get("TOPOLOGY_VAR_DIR", BASE_DIR / "var"))
 RUN_DIR = VAR_DIR / "run"
 
 DEBUG = read_bool("DEBUG", False)
-SECRET_KEY = read_secret_key(DEBUG, VAR_DIR / "secret_key")
+SECRET_KEY = read_secret_key()
 ALLOWED_HOSTS = read_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = read_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -112,8 +124,18 @@ TOPOLOGY_MAX_NESTING = int(read_number("TOPOLOGY_MAX_NESTING", 8, minimum=0, max
 TOPOLOGY_DISCOVER_NETWORKS = read_bool("TOPOLOGY_DISCOVER_NETWORKS", True)
 TOPOLOGY_DISCOVER_VOLUMES = read_bool("TOPOLOGY_DISCOVER_VOLUMES", True)
 
-# Demos: images come from settings (pinned by tag), never from a request.
-TOPOLOGY_OFFLINE = read_bool("TOPOLOGY_OFFLINE", False)
+# Demos: images come from settings (pinned by tag), never from a request. Where they come from:
+# "pull" (the registry only), "offline" (built from this machine's binaries, never pulled) or
+# "auto" (pulled, else built offline). TOPOLOGY_OFFLINE=1 is the older spelling of "offline".
+TOPOLOGY_DEMO_IMAGES = read_choice("TOPOLOGY_DEMO_IMAGES", "auto", ("auto", "pull", "offline"))
+if read_bool("TOPOLOGY_OFFLINE", False):
+    if os.environ.get("TOPOLOGY_DEMO_IMAGES", "offline").strip().lower() not in ("", "offline"):
+        raise ImproperlyConfigured(
+            f"TOPOLOGY_OFFLINE=1 means TOPOLOGY_DEMO_IMAGES=offline, but TOPOLOGY_DEMO_IMAGES is "
+            f"{TOPOLOGY_DEMO_IMAGES!r}: set only one of them"
+        )
+    TOPOLOGY_DEMO_IMAGES = "offline"
+TOPOLOGY_DEMO_OFFLINE_TAG = read_docker_tag("TOPOLOGY_DEMO_OFFLINE_TAG", "offline")
 TOPOLOGY_DEMO_DIND_IMAGE = os.environ.get("TOPOLOGY_DEMO_DIND_IMAGE", "docker:27.3.1-dind")
 TOPOLOGY_DEMO_WORKLOAD_IMAGE = os.environ.get("TOPOLOGY_DEMO_WORKLOAD_IMAGE", "busybox:1.36.1")
 TOPOLOGY_DEMO_CLI_IMAGE = os.environ.get("TOPOLOGY_DEMO_CLI_IMAGE", "docker:27.3.1-cli")

@@ -40,6 +40,11 @@ urlpatterns = [
         login_not_required(demo_api.DemoBuildView.as_view()),
         name="api-demo-build",
     ),
+    path(
+        "api/demos/<uuid:demo_id>/retry/",
+        login_not_required(demo_api.DemoRetryView.as_view()),
+        name="api-demo-retry",
+    ),
     path("api/", include("topology.api.urls")),
     path("teams/", dashboard_views.team_list, name="teams"),
     path("teams/<slug:slug>/", dashboard_views.team_home, name="team"),

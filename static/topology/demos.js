@@ -17,7 +17,7 @@ async function api(method, url, body) {
 }
 
 function say(text, isError = false) {
-  const message = document.querySelector(".launchers .message");
+  const message = document.querySelector(".launchers .message, .demos .demo-message");
   if (!message) return;
   message.textContent = text;
   message.classList.toggle("error", isError);
@@ -38,6 +38,7 @@ function mayOperate(demo) {
   return demo.team ? operated.teams.includes(demo.team) : operated.shared;
 }
 
+/** A demo's row: a failed one shows its reason, Try again and Remove, and no countdown. */
 function render() {
   const list = document.querySelector(".demo-list");
   const template = document.getElementById("demo-row");
@@ -45,26 +46,59 @@ function render() {
   list.replaceChildren();
   for (const demo of demos.values()) {
     const row = template.content.firstElementChild.cloneNode(true);
+    const failed = demo.status === "failed";
     row.dataset.demo = demo.id;
     row.dataset.status = demo.status;
+    row.dataset.kind = demo.kind;
     const link = row.querySelector(".demo-link");
     link.href = `/demos/${demo.id}/`;
     link.textContent = `${demo.kind === "dind" ? "DinD" : "DooD"} demo ${demo.id.slice(0, 8)}`;
     row.querySelector(".demo-status").textContent = demo.status;
     row.querySelector(".demo-status").className = `demo-status status-${demo.status}`;
     row.querySelector(".demo-owner").textContent = demo.owner;
+    row.querySelector(".demo-expiry").hidden = failed || demo.status === "stopping";
     row.querySelector(".countdown").dataset.expires = demo.expires;
     row.querySelector(".countdown").textContent = remaining(demo.expires);
     const progress = row.querySelector(".demo-progress");
     progress.max = demo.progress.total;
     progress.value = demo.progress.done;
+    progress.hidden = demo.status !== "starting";
     row.querySelector(".demo-step").textContent =
       demo.status === "starting" ? `${demo.progress.step || "queued"} (${demo.progress.done}/${demo.progress.total})` : "";
+    showNotes(row.querySelector(".demo-notes"), demo.progress.notes);
     row.querySelector(".demo-error").textContent = demo.error || "";
     const remove = row.querySelector(".delete");
     remove.hidden = !mayOperate(demo) || demo.status === "stopping";
+    remove.textContent = failed ? "Remove" : "Tear down";
     remove.addEventListener("click", () => tearDown(demo.id));
+    const retry = row.querySelector(".retry");
+    retry.hidden = !mayOperate(demo) || !failed;
+    retry.addEventListener("click", () => tryAgain(demo.id, retry));
     list.append(row);
+  }
+}
+
+function showNotes(element, notes) {
+  if (!element) return;
+  element.replaceChildren(...(notes || []).map((note) => {
+    const item = document.createElement("li");
+    item.textContent = note;
+    return item;
+  }));
+  element.hidden = !notes || notes.length === 0;
+}
+
+async function tryAgain(id, button) {
+  if (button) button.disabled = true;
+  try {
+    launched = id; // before the answer: the outcome may come first
+    await api("POST", `/api/demos/${id}/retry/`);
+    if (launched === id) say(`Launching demo ${id.slice(0, 8)} again…`);
+  } catch (error) {
+    launched = null;
+    say(error.message, true);
+  } finally {
+    if (button) button.disabled = false;
   }
 }
 
@@ -77,7 +111,13 @@ async function tearDown(id) {
   }
 }
 
+let launched = null; // the demo this page last launched: its message goes once it has an outcome
+
 function upsert(demo) {
+  if (demo.id === launched && demo.status !== "starting") {
+    launched = null;
+    say("");
+  }
   if (demo.status === "removed") demos.delete(demo.id);
   else demos.set(demo.id, demo);
   render();
@@ -124,6 +164,8 @@ if (listData) {
         const team = document.querySelector(".launchers .launch-team")?.value;
         const url = team ? `/api/demos/?team=${encodeURIComponent(team)}` : "/api/demos/";
         const created = await api("POST", url, { kind: button.dataset.kind });
+        if (demos.get(created.id)?.status && demos.get(created.id).status !== "starting") return;
+        launched = created.id;
         say(`Launching ${button.dataset.kind.toUpperCase()} demo ${created.id.slice(0, 8)}…`);
       } catch (error) {
         say(error.message, true);
@@ -133,11 +175,14 @@ if (listData) {
     });
   }
 }
-for (const button of document.querySelectorAll(".demos > button.delete[data-demo]")) {
+for (const button of document.querySelectorAll(".demos button.delete[data-demo]")) {
   button.addEventListener("click", async () => {
     await tearDown(button.dataset.demo);
     window.location.href = "/demos/";
   });
+}
+for (const button of document.querySelectorAll(".demos button.retry[data-demo]")) {
+  button.addEventListener("click", () => tryAgain(button.dataset.demo, button));
 }
 setInterval(() => {
   for (const countdown of document.querySelectorAll(".countdown[data-expires]")) {

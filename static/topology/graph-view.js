@@ -1,7 +1,7 @@
 // The Cytoscape picture of the graph (the store's, or the part of it a dashboard's scope holds):
 // applies changes in place and runs the layouts.
 
-import { nestedGrid, placeArrivals } from "./layout.js";
+import { nestedGrid, placeArrivals, separateOverlaps } from "./layout.js";
 import { BUS_HEIGHT, busBands, busRoute } from "./network-layout.js";
 import { attachmentsAround, graphLinks, portPinId, rerouteBuses } from "./network-view.js";
 import { boxLabelFont, displayLabel, LEAF_HEIGHT, LEAF_WIDTH, stylesheet } from "./style.js";
@@ -36,6 +36,7 @@ function exposureBadge(node) {
   if (publicPort && socket) return "both";
   return publicPort ? "public" : socket ? "socket" : undefined;
 }
+
 
 /**
  * Compute the style of a freshly built graph in one pass. Once a graph has compound nodes,
@@ -136,6 +137,8 @@ export class GraphView {
     this.deferred = new Map();
     /** Rectangles over the graph (view pixels, like getBoundingClientRect) that fits avoid. */
     this.overlays = () => [];
+    /** Whether any node may be locked (pinned for a viewer): moving apart leaves those alone. */
+    this.locks = false;
     /** How far a fit may zoom in (a wall screen blows a small graph up more). */
     this.maxFitZoom = MAX_FIT_ZOOM;
     this.cy = window.cytoscape({
@@ -280,6 +283,7 @@ export class GraphView {
     const initial = !this.laidOut;
     const arrived = [];
     const touched = new Set();
+    const retitled = []; // boxes whose title changed (and with it, maybe, their width)
     const exists = (id) => cy.getElementById(id).nonempty();
     const hasChildren = new Set();
     for (const node of graph.nodes.values()) if (node.parent) hasChildren.add(node.parent);
@@ -349,7 +353,9 @@ export class GraphView {
           arrived.push(node.id);
           if (wantedParent) touched.add(wantedParent);
         }
-        element.data({ ...this.nodeData(node), display: label(node) });
+        const text = label(node);
+        if (element.isParent() && element.data("display") !== text) retitled.push(node.id);
+        element.data({ ...this.nodeData(node), display: text });
       }
 
       this.syncSocketPins(arrived);
@@ -387,11 +393,16 @@ export class GraphView {
         if (!node || element.empty()) continue;
         // Setting data restyles a box and everything in it: only when the text changes.
         const text = label(node);
-        if (element.data("display") !== text) element.data("display", text);
+        if (element.data("display") !== text) {
+          element.data("display", text);
+          retitled.push(id);
+        }
       }
 
-      if (!initial && arrived.length) {
-        placeArrivals(cy, arrived, (id) => this.nodeOf(id), this.labelWidth);
+      if (!initial && (arrived.length || retitled.length)) {
+        const nodeOf = (id) => this.nodeOf(id);
+        const placed = arrived.length ? placeArrivals(cy, arrived, nodeOf, this.labelWidth) : [];
+        separateOverlaps(cy, [...placed, ...retitled], nodeOf, this.labelWidth, { locks: this.locks });
       }
     } finally {
       // A node that changed boxes needs Cytoscape's full bookkeeping; anything else the short one
@@ -411,7 +422,9 @@ export class GraphView {
         );
       } else this.runLayout(this.layoutName, { animate: false });
     } else if (!initial) {
-      if (this.rerouteLater) rerouteBuses(cy, this.rerouteLater);
+      // Arrivals were placed (and what they reached moved apart): the lines in their boxes follow.
+      const boxes = cy.collection(arrived.map((id) => cy.getElementById(id))).parent();
+      if (this.rerouteLater) rerouteBuses(cy, this.rerouteLater.union(attachmentsAround(boxes)));
       if (arrived.length) this.highlight(arrived);
     }
     this.rerouteLater = null;
@@ -478,14 +491,26 @@ export class GraphView {
     return { bands: busBands(graphLinks(this.graph)) };
   }
 
+
   /**
-   * The part of the graph to fit: visible nodes, measured without their labels (measuring
-   * thousands of labels costs seconds; the padding leaves room for them).
+   * The part of the graph to fit: visible nodes, titles included. A leaf's text lies inside it,
+   * and a box's title inside the box that holds it: only the outermost boxes are measured with
+   * their labels (measuring thousands of labels costs seconds).
    */
   visibleBounds() {
     const visible = this.cy.nodes(":visible");
     const nodes = visible.nonempty() ? visible : this.cy.nodes();
-    return nodes.boundingBox({ includeLabels: false, includeOverlays: false, includeUnderlays: false });
+    const shapes = { includeOverlays: false, includeUnderlays: false, includeOutlines: false };
+    const outermost = nodes.orphans().filter((node) => node.isParent());
+    const box = nodes.boundingBox({ ...shapes, includeLabels: false });
+    if (outermost.empty()) return box;
+    const titles = outermost.boundingBox({ ...shapes, includeLabels: true });
+    return {
+      x1: Math.min(box.x1, titles.x1),
+      y1: Math.min(box.y1, titles.y1),
+      x2: Math.max(box.x2, titles.x2),
+      y2: Math.max(box.y2, titles.y2),
+    };
   }
 
   /**
@@ -565,34 +590,16 @@ export class GraphView {
     setTimeout(() => mark(false), ARRIVAL_HIGHLIGHT_MS);
   }
 
-  applyNestedGrid(animate = false) {
+  /** Give every leaf its place in the nested grid (boxes follow their leaves). */
+  applyNestedGrid() {
     const cy = this.cy;
     const roots = cy.nodes().orphans().map((node) => node.id());
     const childrenOf = (id) => cy.getElementById(id).children().map((child) => child.id());
-    const grid = nestedGrid(roots, childrenOf, (id) => this.nodeOf(id), this.labelWidth, this.gridOptions());
-    const { positions, width, height } = grid;
-    const bounds = { x1: 0, y1: 0, x2: width, y2: height };
-    this.sizeBuses(grid.sizes);
-    if (!animate) {
-      cy.nodes()
-        .filter((node) => positions.has(node.id()))
-        .positions((node) => positions.get(node.id()));
-      rerouteBuses(cy, cy.edges());
-      return bounds;
-    }
-    this.unrouteBuses();
-    cy.layout({
-      name: "preset",
-      positions: (node) => positions.get(node.id()) || node.position(),
-      animate: true,
-      animationDuration: 450,
-      fit: false,
-      stop: () => {
-        rerouteBuses(cy, cy.edges());
-        this.fit();
-      },
-    }).run();
-    return bounds;
+    const { positions, sizes } = nestedGrid(roots, childrenOf, (id) => this.nodeOf(id), this.labelWidth, this.gridOptions());
+    this.sizeBuses(sizes);
+    cy.nodes()
+      .filter((node) => positions.has(node.id()))
+      .positions((node) => positions.get(node.id()));
   }
 
   /** Buses as wide as the nested grid made them (`sizes`), or as a leaf for other layouts. */
@@ -609,53 +616,77 @@ export class GraphView {
     }
   }
 
-  /** Draw attachment edges straight (while nodes move under a layout). */
-  unrouteBuses() {
-    this.cy.edges(".routed").removeClass("routed");
+  /** Where each leaf is now (model coordinates). */
+  leafPlaces() {
+    const places = new Map();
+    this.cy.nodes().forEach((node) => {
+      if (node.isChildless()) places.set(node.id(), { ...node.position() });
+    });
+    return places;
   }
 
-  /** Lay the whole graph out again with `name` (nested, hierarchical or force). */
+  /**
+   * Lay the whole graph out again with `name` (nested, hierarchical or force), then move apart
+   * whatever the layout left overlapping (a force or hierarchical layout knows nothing of box
+   * titles; a hierarchical one puts all of a box's containers on one row, folded into lines). The layout is computed at once; with `animate`, the leaves then travel from where
+   * they were to where they end up, in one movement.
+   */
   runLayout(name, { animate = true } = {}) {
     this.layoutName = name in LAYOUTS ? name : "nested";
     const cy = this.cy;
     if (cy.nodes().empty()) return;
-    if (this.layoutName === "nested") {
-      this.applyNestedGrid(animate);
-      if (!animate) this.fitNow();
+    const from = animate ? this.leafPlaces() : null;
+    if (this.layoutName === "nested") this.applyNestedGrid();
+    else {
+      this.addDeferred(); // these layouts pull along edges: all of them
+      this.sizeBuses();
+      cy.layout({ ...this.layoutOptions(this.layoutName), animate: false, fit: false }).run();
+    }
+    const fold = this.layoutName === "hierarchical"; // a rank of 200 containers is one row
+    separateOverlaps(cy, null, (id) => this.nodeOf(id), this.labelWidth, { fold, locks: this.locks });
+    if (!animate) {
+      rerouteBuses(cy, cy.edges());
+      this.fitNow();
       return;
     }
-    this.addDeferred(); // these layouts pull along edges: all of them
-    this.sizeBuses();
-    this.unrouteBuses();
-    const common = {
-      animate,
-      animationDuration: 500,
+    cy.edges(".routed").removeClass("routed"); // straight while the leaves travel
+    const to = this.leafPlaces();
+    cy.startBatch();
+    try {
+      for (const [id, at] of from) cy.getElementById(id).position(at);
+    } finally {
+      cy.endBatch();
+    }
+    cy.layout({
+      name: "preset",
+      positions: (node) => to.get(node.id()) || node.position(),
+      animate: true,
+      animationDuration: 450,
       fit: false,
       stop: () => {
         rerouteBuses(cy, cy.edges());
-        if (animate) this.fit();
-        else this.fitNow();
+        this.fit();
       },
+    }).run();
+  }
+
+  /** The options of the Cytoscape layout behind `name` (hierarchical or force). */
+  layoutOptions(name) {
+    if (name === "hierarchical") return { name: "dagre", rankDir: "TB", nodeSep: 18, rankSep: 60, edgeSep: 12 };
+    return {
+      name: "fcose",
+      quality: "default",
+      randomize: false,
+      nodeSeparation: 40,
+      idealEdgeLength: 90,
+      nodeRepulsion: 6500,
+      nestingFactor: 0.15,
+      gravityCompound: 1.2,
+      tile: true,
+      tilingPaddingVertical: 14,
+      tilingPaddingHorizontal: 14,
+      packComponents: true,
     };
-    const options =
-      this.layoutName === "hierarchical"
-        ? { name: "dagre", rankDir: "TB", nodeSep: 18, rankSep: 60, edgeSep: 12, ...common }
-        : {
-            name: "fcose",
-            quality: "default",
-            randomize: false,
-            nodeSeparation: 40,
-            idealEdgeLength: 90,
-            nodeRepulsion: 6500,
-            nestingFactor: 0.15,
-            gravityCompound: 1.2,
-            tile: true,
-            tilingPaddingVertical: 14,
-            tilingPaddingHorizontal: 14,
-            packComponents: true,
-            ...common,
-          };
-    cy.layout(options).run();
   }
 
   fit() {
@@ -707,7 +738,10 @@ export class GraphView {
         const node = cy.getElementById(id);
         if (node.empty() || node.isParent() || !Number.isFinite(at?.x) || !Number.isFinite(at?.y)) continue;
         node.unlock().position({ x: at.x, y: at.y });
-        if (lock) node.lock();
+        if (lock) {
+          node.lock();
+          this.locks = true;
+        }
         placed.push(id);
       }
     } finally {

@@ -14,6 +14,11 @@ export function boxLabelFont(node) {
   return `600 ${node.kind === "host" ? 14 : 12}px ${LABEL_FONT_FAMILY}`;
 }
 
+/** How tall a box's one-line title is drawn, and how far above the box (as Cytoscape draws it). */
+export function boxTitleSpace(node) {
+  return { h: node.kind === "host" ? 18.5 : 16.5, gap: 1.5 };
+}
+
 const STATE_COLOURS = {
   running: "#3fb950",
   exited: "#6e7681",
@@ -149,6 +154,7 @@ export function stylesheet() {
         "border-style": "dashed",
         "background-image": ICONS.socket,
         color: "#ffcfa8",
+        "text-overflow-wrap": "anywhere", // an endpoint has no spaces to break at
       },
     },
     {
@@ -451,8 +457,8 @@ export function displayLabel(node, isBox = false) {
   }
   if (node.kind === "ports") return "Published ports";
   if (node.kind === "socket") {
-    const endpoint = String(node.endpoint || "");
-    const tail = endpoint.length > 28 ? `…${endpoint.slice(-27)}` : endpoint;
+    const endpoint = String(node.endpoint || "").replace(/^unix:\/\//, ""); // a path says it
+    const tail = endpoint.length > 24 ? `…${endpoint.slice(-23)}` : endpoint;
     return `Docker socket\n${tail}`;
   }
   if (node.kind === "daemon") {

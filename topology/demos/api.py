@@ -1,4 +1,5 @@
-"""REST for demos: ``POST /api/demos/``, ``GET`` and ``DELETE /api/demos/<id>/``."""
+"""REST for demos: ``POST /api/demos/``, ``GET`` and ``DELETE /api/demos/<id>/``, and
+``POST /api/demos/<id>/retry/`` (a failed demo, launched again)."""
 
 from __future__ import annotations
 
@@ -185,6 +186,31 @@ class DemoDetailView(APIView):
         if demo.status != Demo.Status.STOPPING:
             services.request_teardown(request.user, demo)
             tasks.tear_down_demo.delay(str(demo.id))
+        return Response(
+            {"id": str(demo.id), "status": demo.status}, status=status.HTTP_202_ACCEPTED
+        )
+
+
+class DemoRetryView(APIView):
+    """Try a failed demo again: the same kind for the same team, as a new launch by the caller
+    (who must operate that team), under the same quota and cap."""
+
+    permission_classes = [IsAuthenticated, CanLaunchDemos]
+
+    @extend_schema(
+        request=None, responses={202: DEMO, 409: OpenApiTypes.OBJECT, 429: OpenApiTypes.OBJECT}
+    )
+    def post(self, request: Request, demo_id: str) -> Response:
+        demo = get_object_or_404(access.visible_demos(request.user), pk=demo_id)
+        if not access.may_operate_demo(request.user, demo.team_id):
+            raise PermissionDenied(NOT_YOUR_TEAM)
+        try:
+            demo = services.request_retry(request.user, demo)
+        except services.DemoNotFailed as refusal:
+            return Response({"detail": str(refusal)}, status=status.HTTP_409_CONFLICT)
+        except services.DemoRefused as refusal:
+            return Response({"detail": str(refusal)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+        tasks.launch_demo.delay(str(demo.id))
         return Response(
             {"id": str(demo.id), "status": demo.status}, status=status.HTTP_202_ACCEPTED
         )

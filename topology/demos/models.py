@@ -36,6 +36,9 @@ class Demo(models.Model):
     step = models.CharField(max_length=32, blank=True, help_text="The step under way or failed.")
     steps_done = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
+    notes = models.TextField(
+        blank=True, help_text="What the launch did worth showing, a line each (the images)."
+    )
     profile = models.CharField(
         max_length=32, blank=True, help_text="privileged, or the compatible profile."
     )

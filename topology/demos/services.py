@@ -23,24 +23,36 @@ from topology.demos import comparison
 from topology.demos.models import AuditEntry, BuildRun, Demo
 from topology.engine.build_probe import BuildProbe
 from topology.engine.demo_facts import DemoFacts, demo_facts
-from topology.engine.demos import DIND_STEPS, DOOD_STEPS, DemoImages, DemoSpec
+from topology.engine.demos import DIND_STEPS, DOOD_STEPS, IMAGE_STEP, DemoImages, DemoSpec
 from topology.teams.models import Team
 
 logger = logging.getLogger(__name__)
 
 PROGRESS_GROUP = "demos"
-STEPS = {Demo.Kind.DIND: DIND_STEPS, Demo.Kind.DOOD: DOOD_STEPS}
+STEPS = {Demo.Kind.DIND: (IMAGE_STEP, *DIND_STEPS), Demo.Kind.DOOD: (IMAGE_STEP, *DOOD_STEPS)}
 
 
 class DemoRefused(Exception):
     """A launch the rules do not allow (quota, global cap); the message says why."""
 
 
+class DemoNotFailed(Exception):
+    """Only a failed demo can be tried again."""
+
+
 def demo_images() -> DemoImages:
-    if settings.TOPOLOGY_OFFLINE:
+    """The images a demo asks for: the offline ones when ``TOPOLOGY_DEMO_IMAGES=offline``,
+    else the pinned ones from settings (``auto`` may still run offline stand-ins, see
+    ``topology.engine.demos.ensure_images``)."""
+    if settings.TOPOLOGY_DEMO_IMAGES == "offline":
         from topology.engine import images
 
-        return DemoImages(images.DIND_IMAGE, images.WORKLOAD_IMAGE, images.CLI_IMAGE)
+        tag = settings.TOPOLOGY_DEMO_OFFLINE_TAG
+        return DemoImages(
+            images.offline_tag(images.DIND_IMAGE, tag),
+            images.offline_tag(images.WORKLOAD_IMAGE, tag),
+            images.offline_tag(images.CLI_IMAGE, tag),
+        )
     return DemoImages(
         settings.TOPOLOGY_DEMO_DIND_IMAGE,
         settings.TOPOLOGY_DEMO_WORKLOAD_IMAGE,
@@ -97,6 +109,7 @@ def describe(demo: Demo) -> dict[str, Any]:
             "total": len(steps),
             "step": current,
             "steps": labels,
+            "notes": demo.notes.splitlines(),
         },
         "build": describe_build(latest_build(demo)),
     }
@@ -162,6 +175,20 @@ def request_launch(user: AbstractBaseUser, kind: str, team: Team | None = None) 
 
 @transaction.atomic
 def _reserve(user: AbstractBaseUser, kind: str, team: Team | None) -> Demo:
+    _check_limits(user)
+    demo = Demo.objects.create(
+        kind=kind,
+        owner=user,
+        team=team,
+        expires=timezone.now() + timedelta(minutes=settings.TOPOLOGY_DEMO_TTL_MINUTES),
+    )
+    _audit(user, AuditEntry.Action.LAUNCHED, demo)
+    return demo
+
+
+def _check_limits(user: AbstractBaseUser) -> None:
+    """Refuse a launch over the user's quota or the installation's cap (in a transaction: the
+    active demos stay locked until it ends). Failed demos count against neither."""
     active = list(Demo.objects.select_for_update().filter(status__in=Demo.ACTIVE))
     mine = sum(1 for demo in active if demo.owner_id == user.pk)
     if mine >= settings.TOPOLOGY_DEMO_QUOTA:
@@ -174,13 +201,34 @@ def _reserve(user: AbstractBaseUser, kind: str, team: Team | None) -> Demo:
             f"{len(active)} demos are running on this installation, the most it allows; "
             "try again when one ends."
         )
-    demo = Demo.objects.create(
-        kind=kind,
-        owner=user,
-        team=team,
-        expires=timezone.now() + timedelta(minutes=settings.TOPOLOGY_DEMO_TTL_MINUTES),
-    )
-    _audit(user, AuditEntry.Action.LAUNCHED, demo)
+
+
+def request_retry(user: AbstractBaseUser, demo: Demo) -> Demo:
+    """Launch a failed demo again: the same kind for the same team, by ``user`` under the same
+    rules as a new launch (quota, cap), from a clean slate. Refusals are audited."""
+    try:
+        demo = _restart(user, demo)
+    except DemoRefused as refusal:
+        _audit(user, AuditEntry.Action.REFUSED, demo, f"{demo.kind} again: {refusal}")
+        raise
+    _publish(demo)
+    return demo
+
+
+@transaction.atomic
+def _restart(user: AbstractBaseUser, demo: Demo) -> Demo:
+    demo = Demo.objects.select_for_update().get(pk=demo.pk)
+    if demo.status != Demo.Status.FAILED:
+        raise DemoNotFailed(f"This demo is {demo.status}; only a failed demo can be tried again.")
+    _check_limits(user)
+    demo.owner = user
+    demo.status = Demo.Status.STARTING
+    demo.step = ""
+    demo.steps_done = 0
+    demo.error = demo.notes = demo.profile = demo.nested_endpoint = ""
+    demo.expires = timezone.now() + timedelta(minutes=settings.TOPOLOGY_DEMO_TTL_MINUTES)
+    demo.save()
+    _audit(user, AuditEntry.Action.LAUNCHED, demo, "tried again")
     return demo
 
 
@@ -190,6 +238,17 @@ def record_step(demo: Demo, step: str) -> None:
     demo.step = step
     demo.steps_done = keys.index(step)
     demo.save(update_fields=["step", "steps_done"])
+    _publish(demo)
+
+
+def record_note(demo: Demo, text: str, *, update: bool = False) -> None:
+    """Something the launch did that the progress shows (where the images came from);
+    ``update`` replaces the line recorded last (``Building…`` becomes ``Built``)."""
+    lines = demo.notes.splitlines()
+    if update and lines:
+        lines.pop()
+    demo.notes = "\n".join([*lines, " ".join(text.split())[:500]])
+    demo.save(update_fields=["notes"])
     _publish(demo)
 
 

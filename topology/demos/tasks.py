@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import docker
 import redis
@@ -37,15 +38,36 @@ def launch_demo(demo_id: str) -> str:
         if demo is None or demo.status != Demo.Status.STARTING:
             return "nothing to do"
         spec = services.spec_for(demo)
-        client = _engine()
         try:
-            scenarios.ensure_images(client, spec.images, settings.TOPOLOGY_OFFLINE)
+            client = _engine()
+        except docker.errors.DockerException:
+            services.mark_failed(
+                demo,
+                f"The Docker engine at {settings.DOCKER_HOST} did not answer: start it "
+                "(or set DOCKER_HOST), then try again.",
+            )
+            return "failed"
+        try:
+            services.record_step(demo, "images")
+            ready = scenarios.ensure_images(
+                client,
+                spec.images,
+                settings.TOPOLOGY_DEMO_IMAGES,
+                needs=scenarios.NEEDS[demo.kind],
+                offline_tag=settings.TOPOLOGY_DEMO_OFFLINE_TAG,
+                say=lambda text, update=False: services.record_note(demo, text, update=update),
+            )
             launch = scenarios.launch_dind if demo.kind == Demo.Kind.DIND else scenarios.launch_dood
-            outcome = launch(client, spec, lambda step: services.record_step(demo, step))
+            outcome = launch(
+                client, replace(spec, images=ready), lambda step: services.record_step(demo, step)
+            )
         except Exception as error:
             message = str(error) if isinstance(error, scenarios.DemoError) else _plain(error)
             logger.warning("demo %s failed at %s: %s", demo_id, demo.step, message)
-            scenarios.tear_down(client, str(demo.id), services.demo_folder(demo))
+            try:
+                scenarios.tear_down(client, str(demo.id), services.demo_folder(demo))
+            except Exception as cleanup_error:  # the demo still fails, with its own reason
+                logger.warning("demo %s: tear-down after failure: %s", demo_id, cleanup_error)
             services.mark_failed(demo, message)
             return "failed"
         finally:
@@ -111,19 +133,27 @@ def tear_down_demo(demo_id: str) -> int:
 @shared_task(name="topology.demos.tasks.reap_expired_demos", time_limit=120)
 def reap_expired_demos() -> list[str]:
     """Every minute: remove demos past their time to live, found by label on the engine and in
-    the database. Never touches anything without ``topology.managed=true``."""
+    the database. Never touches anything without ``topology.managed=true``. A failed demo has no
+    time to live (it runs nothing): it stays, to be tried again or removed, and only leftovers
+    on the engine that carry its label are cleared."""
     now = timezone.now()
     client = _engine()
     try:
         expired = scenarios.expired_demo_ids(client, now)
+        live = Demo.objects.filter(expires__lt=now).exclude(status=Demo.Status.FAILED)
+        expired |= {str(pk) for pk in live.values_list("pk", flat=True)}
+        reaped = []
+        for demo_id in sorted(expired):
+            demo = Demo.objects.filter(pk=demo_id).first()
+            if demo is not None and demo.status == Demo.Status.FAILED:
+                scenarios.tear_down(client, demo_id, services.demo_folder(demo))
+                continue
+            if demo is None:
+                services.record_reaped_orphan(demo_id)
+            elif demo.status != Demo.Status.STOPPING:
+                services.request_teardown(None, demo)
+            tear_down_demo(demo_id)
+            reaped.append(demo_id)
     finally:
         client.close()
-    expired |= {str(pk) for pk in Demo.objects.filter(expires__lt=now).values_list("pk", flat=True)}
-    for demo_id in sorted(expired):
-        demo = Demo.objects.filter(pk=demo_id).first()
-        if demo is None:
-            services.record_reaped_orphan(demo_id)
-        elif demo.status != Demo.Status.STOPPING:
-            services.request_teardown(None, demo)
-        tear_down_demo(demo_id)
-    return sorted(expired)
+    return reaped

@@ -107,24 +107,163 @@ class LaunchOutcome:
     nested_endpoint: str | None
 
 
-def ensure_images(client: docker.DockerClient, wanted: DemoImages, offline: bool) -> None:
-    """Make sure the demo images exist: built from this machine's binaries when offline,
-    pulled otherwise. A missing image is a clear error, never a surprise pull when offline."""
-    if offline:
-        images.build_offline_images(client)
-    for tag in (wanted.dind, wanted.workload, wanted.cli):
-        try:
-            client.images.get(tag)
-        except docker.errors.ImageNotFound:
-            if offline:
-                raise DemoError(
-                    f"image {tag} is not on the engine and TOPOLOGY_OFFLINE is set: "
-                    "build it with 'python manage.py demo_images build'"
-                ) from None
+IMAGE_STEP = ("images", "Getting the images")
+
+#: The images each scenario runs (fields of :class:`DemoImages`).
+NEEDS = {"dind": ("dind", "workload"), "dood": ("cli", "workload")}
+_OFFLINE = {"dind": images.DIND_IMAGE, "workload": images.WORKLOAD_IMAGE, "cli": images.CLI_IMAGE}
+BUILT_HERE = "this machine's own binaries"
+
+
+class Say(Protocol):
+    """Hears what is worth showing as progress; ``update`` replaces the line said last."""
+
+    def __call__(self, text: str, *, update: bool = False) -> None: ...
+
+
+def _silent(text: str, *, update: bool = False) -> None:
+    pass
+
+
+def pull_failure(explanation: str) -> str:
+    """Why a pull failed, in a few words, from what the engine answered."""
+    text = explanation.lower()
+    if "toomanyrequests" in text or "rate limit" in text:
+        return "the registry's pull rate limit is reached"
+    if any(
+        sign in text
+        for sign in (
+            "no such host",
+            "dial tcp",
+            "connection refused",
+            "network is unreachable",
+            "i/o timeout",
+            "timeout",
+            "server misbehaving",
+            "temporary failure in name resolution",
+        )
+    ):
+        return "no registry answered"
+    if "unauthorized" in text or "denied" in text:
+        return "the registry refused it without a login"
+    if "not found" in text or "manifest unknown" in text:
+        return "the registry has no such image"
+    first = explanation.strip().splitlines()[0] if explanation.strip() else "no reason given"
+    return first[:160]
+
+
+def _present(client: docker.DockerClient, tag: str) -> bool:
+    try:
+        client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
+def _pull(client: docker.DockerClient, tag: str) -> str | None:
+    """Pull ``tag``; None when it worked, else why not."""
+    try:
+        client.images.pull(tag)
+    except docker.errors.APIError as error:
+        return pull_failure(str(error.explanation or error))
+    except requests.exceptions.RequestException:
+        return "no registry answered in time"
+    return None
+
+
+def _build(client: docker.DockerClient, roles: list[str], tag: str, say: Say) -> None:
+    names = [images.offline_tag(_OFFLINE[role], tag) for role in roles]
+    say(f"Building {' and '.join(names)} from {BUILT_HERE}…")
+    started = time.monotonic()
+    images.build_offline_images(client, only=[_OFFLINE[role] for role in roles], tag=tag)
+    elapsed = time.monotonic() - started
+    say(f"Built {' and '.join(names)} from {BUILT_HERE} in {elapsed:.1f} s", update=True)
+
+
+def _cannot_build(error: images.MissingBinaryError, roles: list[str], tag: str) -> str:
+    names = " and ".join(images.offline_tag(_OFFLINE[role], tag) for role in roles)
+    return (
+        f"{names} cannot be built here because {error.name} is not installed; "
+        f"run apt-get install {error.package}, then try again"
+    )
+
+
+def ensure_images(
+    client: docker.DockerClient,
+    wanted: DemoImages,
+    policy: str,
+    *,
+    needs: tuple[str, ...] = ("dind", "workload", "cli"),
+    offline_tag: str = "offline",
+    say: Say = _silent,
+) -> DemoImages:
+    """Make sure the images a scenario ``needs`` are on the engine; return the ones to run.
+
+    ``policy`` is ``TOPOLOGY_DEMO_IMAGES``. ``offline``: the offline images (built from this
+    machine's binaries when missing), never a pull. ``pull``: ``wanted``, pulled when missing.
+    ``auto``: ``wanted`` when present or pulled, else that image's offline stand-in, built
+    here when missing. ``say`` hears each thing worth showing as progress. When neither way
+    works, :class:`DemoError` says in one sentence what is missing and what to run.
+    """
+    if policy == "offline":
+        missing = [
+            role
+            for role in needs
+            if getattr(wanted, role) == images.offline_tag(_OFFLINE[role], offline_tag)
+            and not _present(client, getattr(wanted, role))
+        ]
+        if missing:
             try:
-                client.images.pull(tag)
-            except docker.errors.APIError as error:
-                raise DemoError(f"could not pull {tag}: {error.explanation}") from error
+                _build(client, missing, offline_tag, say)
+            except images.MissingBinaryError as error:
+                raise DemoError(_cannot_build(error, missing, offline_tag)) from None
+        for role in needs:
+            if not _present(client, getattr(wanted, role)):
+                raise DemoError(
+                    f"image {getattr(wanted, role)} is not on the engine and demo images are "
+                    "offline-only: build it with 'python manage.py demo_images build'"
+                )
+        return wanted
+
+    chosen = dict(wanted.__dict__)
+    fallback: list[str] = []
+    unpulled: dict[str, list[str]] = {}  # why: images
+    for role in needs:
+        tag = getattr(wanted, role)
+        if _present(client, tag):
+            continue
+        reason = _pull(client, tag)
+        if reason is None:
+            say(f"Pulled {tag}")
+            continue
+        if policy == "pull":
+            raise DemoError(
+                f"{tag} is not on the engine and could not be pulled ({reason}): run "
+                f"'docker pull {tag}' once a registry answers, or set TOPOLOGY_DEMO_IMAGES=auto "
+                f"to build a stand-in from {BUILT_HERE}"
+            )
+        unpulled.setdefault(reason, []).append(tag)
+        chosen[role] = images.offline_tag(_OFFLINE[role], offline_tag)
+        if not _present(client, chosen[role]):
+            fallback.append(role)
+    for reason, tags in unpulled.items():
+        say(f"{' and '.join(tags)} could not be pulled ({reason})")
+    ready = [
+        chosen[role]
+        for role in needs
+        if role not in fallback and chosen[role] != getattr(wanted, role)
+    ]
+    if ready:
+        say(f"Using {' and '.join(ready)}, built earlier from {BUILT_HERE}")
+    if fallback:
+        try:
+            _build(client, fallback, offline_tag, say)
+        except images.MissingBinaryError as error:
+            unpulled = " and ".join(getattr(wanted, role) for role in fallback)
+            raise DemoError(
+                f"{unpulled} could not be pulled and {_cannot_build(error, fallback, offline_tag)}"
+            ) from None
+    return DemoImages(**chosen)
 
 
 def _existing(client: docker.DockerClient, name: str, demo_id: str) -> Any | None:

@@ -37,8 +37,8 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
@@ -64,6 +64,7 @@ __all__ = [
     "describe_command",
     "dind_run_options",
     "nested_cgroup_parent",
+    "offline_tag",
     "remove_nested_cgroups",
     "run_dind",
     "seed_image",
@@ -503,15 +504,31 @@ def _import(client: docker.DockerClient, spec: _ImageSpec) -> Image:
     return image
 
 
-def build_offline_images(client: docker.DockerClient, *, force: bool = False) -> list[str]:
-    """Import the three demo images into ``client``'s engine; return the tags built.
+def offline_tag(image: str, tag: str = "offline") -> str:
+    """One of the offline images under another tag: ``topology/dind:<tag>``."""
+    return f"{image.rpartition(':')[0]}:{tag}"
 
-    An image that already exists is skipped unless ``force``; a forced rebuild removes the
-    image it replaces when nothing uses it any more. Raises :class:`MissingBinaryError`
-    naming the apt package to install when a program is missing from this machine.
+
+def build_offline_images(
+    client: docker.DockerClient,
+    *,
+    force: bool = False,
+    only: Collection[str] | None = None,
+    tag: str = "offline",
+) -> list[str]:
+    """Import the demo images into ``client``'s engine; return the tags built.
+
+    ``only`` picks some of them (by their default names, :data:`DIND_IMAGE`...), ``tag``
+    replaces ``offline`` in their names. An image that already exists is skipped unless
+    ``force``; a forced rebuild removes the image it replaces when nothing uses it any more.
+    Raises :class:`MissingBinaryError` naming the apt package to install when a program is
+    missing from this machine.
     """
     built: list[str] = []
-    for spec in _IMAGES:
+    for default in _IMAGES:
+        if only is not None and default.tag not in only:
+            continue
+        spec = replace(default, tag=offline_tag(default.tag, tag))
         previous = _find_image(client, spec.tag)
         if previous is not None and not force:
             continue
