@@ -28,6 +28,11 @@ export function socketPinId(daemonId) {
   return `socket-pin:${daemonId}`;
 }
 
+/** How wide a bus's text may be: its bar, less its icon and some room (the rest is cut short). */
+function busTextWidth(busWidth) {
+  return Math.max(40, busWidth - 44);
+}
+
 /** Which exposure badge a container wears: "public", "socket", "both" or none. */
 function exposureBadge(node) {
   const exposure = Array.isArray(node.exposure) ? node.exposure : [];
@@ -204,7 +209,10 @@ export class GraphView {
     const data = { ...node, display: displayLabel(node, false) };
     delete data.parent;
     if (node.kind === "container") data.exposed = exposureBadge(node);
-    else if (node.kind === "network") data.busWidth = this.cy.getElementById(node.id).data("busWidth") || LEAF_WIDTH;
+    else if (node.kind === "network") {
+      data.busWidth = this.cy.getElementById(node.id).data("busWidth") || LEAF_WIDTH;
+      data.textWidth = busTextWidth(data.busWidth);
+    }
     return data;
   }
 
@@ -569,7 +577,7 @@ export class GraphView {
       const at = grid.positions.get(addition.data.id);
       if (at) addition.position = at;
       const size = grid.sizes.get(addition.data.id);
-      if (size) addition.data.busWidth = size.w;
+      if (size) Object.assign(addition.data, { busWidth: size.w, textWidth: busTextWidth(size.w) });
     }
     return { x1: 0, y1: 0, x2: grid.width, y2: grid.height };
   }
@@ -602,14 +610,18 @@ export class GraphView {
       .positions((node) => positions.get(node.id()));
   }
 
-  /** Buses as wide as the nested grid made them (`sizes`), or as a leaf for other layouts. */
+  /**
+   * Buses as wide as the nested grid made them (`sizes`); for other layouts, as wide as their
+   * text (and at least a leaf).
+   */
   sizeBuses(sizes = new Map()) {
     const cy = this.cy;
+    const fitting = (bus) => Math.max(LEAF_WIDTH, Math.ceil(this.labelWidth(this.nodeOf(bus.id())) + 48));
     cy.startBatch();
     try {
       cy.nodes('[kind = "network"]').forEach((bus) => {
-        const width = sizes.get(bus.id())?.w || LEAF_WIDTH;
-        if (bus.data("busWidth") !== width) bus.data("busWidth", width);
+        const width = sizes.get(bus.id())?.w || fitting(bus);
+        if (bus.data("busWidth") !== width) bus.data({ busWidth: width, textWidth: busTextWidth(width) });
       });
     } finally {
       cy.endBatch();

@@ -291,7 +291,7 @@ function connectivityNodeRules(ICONS) {
         "text-halign": "center",
         "text-valign": "center",
         "text-margin-x": 0,
-        "text-max-width": 2000,
+        "text-max-width": "data(textWidth)",
         "text-wrap": "ellipsis",
         "font-weight": 600,
       },
@@ -451,9 +451,9 @@ export function displayLabel(node, isBox = false) {
     return parts.join("  ·  ");
   }
   if (node.kind === "volume") {
-    const kind = node.type === "bind" ? "host folder" : `volume · ${clip(node.driver || "local", 16)}`;
-    const name = node.type === "bind" ? clipStart(node.name || node.label, 26) : clip(node.name || node.label, 26);
-    return `${name}\n${kind} · ${node.users || 0} containers`;
+    const kind = node.type === "bind" ? "host folder" : `volume · ${clip(node.driver || "local", 10)}`;
+    const name = node.type === "bind" ? clipStart(node.name || node.label, 20) : clip(node.name || node.label, 20);
+    return `${name}\n${kind}\n${node.users || 0} containers`;
   }
   if (node.kind === "ports") return "Published ports";
   if (node.kind === "socket") {
