@@ -204,7 +204,8 @@ function rectOf(node) {
     if (box.w > 0) return box;
   }
   const at = node.position();
-  const [halfW, halfH] = [LEAF_WIDTH / 2, LEAF_HEIGHT / 2];
+  const bus = node.data("kind") === "network"; // as wide as its band (network-layout.js)
+  const [halfW, halfH] = bus ? [(node.data("busWidth") || LEAF_WIDTH) / 2, BUS_HEIGHT / 2] : [LEAF_WIDTH / 2, LEAF_HEIGHT / 2];
   return { x1: at.x - halfW, y1: at.y - halfH, x2: at.x + halfW, y2: at.y + halfH };
 }
 
