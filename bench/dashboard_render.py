@@ -258,11 +258,13 @@ def main() -> None:
         started = time.perf_counter()
         target, existing = build_graph()
         dashboards = scoped_dashboards()
-        from topology.inventory import layers, queries
+        from topology.inventory import graph_layers, queries
 
         # What the page asks for at first: containment and networks (not the shared host path
         # of each host's DooD sockets, a volume).
-        whole = layers.graph_in(queries.current_graph(), layers.parse("containment,networks"))
+        whole = graph_layers.graph_in(
+            queries.current_graph(), graph_layers.parse("containment,networks")
+        )
         size = len(whole["nodes"])
         networks = sum(node["kind"] == "network" for node in whole["nodes"])
         attached = sum(edge["kind"] == "network" for edge in whole["edges"])

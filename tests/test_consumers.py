@@ -51,21 +51,21 @@ def container(hex_digit: str, name: str, state: str = "running") -> ContainerInf
 
 
 def engine_says(
-    *containers: ContainerInfo, host: str = "test-host", engine: str = ENGINE
+    *containers: ContainerInfo, host: str = "test-host", engine: str = ENGINE, publish: bool = False
 ) -> services.ChangeSet:
-    """Reconcile what a (pretend) root engine reports: the real path to a graph change."""
+    """Reconcile what a (pretend) root engine reports: the real path to a graph change. The
+    change is published only when asked (``change_and_publish``), as a poll would."""
     snapshot = DaemonSnapshot(
         Route(url=f"unix:///nonexistent/{host}.sock"),
         EngineInfo(engine, host, "27.0.0", "1.47", "Debian GNU/Linux 12"),
         tuple(containers),
     )
-    return services.reconcile(snapshot, Place(host_name=host))
+    return services.reconcile(snapshot, Place(host_name=host), publish=publish)
 
 
 async def change_and_publish(*containers: ContainerInfo, **where: str) -> services.ChangeSet:
-    changes = await sync_to_async(engine_says)(*containers, **where)
-    assert await sync_to_async(broadcast.publish)(changes)
-    return changes
+    """Reconcile, and publish the change once it is committed (as every poll does)."""
+    return await sync_to_async(engine_says)(*containers, **where, publish=True)
 
 
 async def connected(headers: list[tuple[bytes, bytes]]) -> tuple[WebsocketCommunicator, dict]:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import Cleanup, LiveServer, World, container_info, run_workload, unique
 from topology.dashboards.models import Dashboard
 from topology.engine.types import ContainerInfo, DaemonSnapshot, EngineInfo, Mount, Route

@@ -66,8 +66,7 @@ def click_node(page: Page, node_id: str) -> None:
 def zoom_on(page: Page, node_id: str) -> None:
     """Zoom to readable labels around the node (for a screenshot a person can read)."""
     page.evaluate(
-        "id => { const cy = window.topology.cy; cy.zoom(0.9);"
-        " cy.center(cy.getElementById(id)); window.topology.view.revealLabels(); }",
+        "id => { const cy = window.topology.cy; cy.zoom(0.9); cy.center(cy.getElementById(id)); }",
         node_id,
     )
     page.wait_for_timeout(400)

@@ -40,6 +40,7 @@ from tests.test_dashboard import (  # noqa: F401  (browser, dashboard, page_erro
     wait_until,
 )
 from topology.engine import demos, images
+from topology.engine.dind import run_dind
 from topology.inventory import polling
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -291,7 +292,7 @@ def start_inner_dind(docker_client: docker.DockerClient, spec: demos.DemoSpec) -
     one of the demo's containers (C5): three boxes deep."""
     nested = docker.DockerClient(base_url=spec.nested_endpoint, version="auto", timeout=60)
     images.seed_image(docker_client, nested, images.DIND_IMAGE)
-    inner, _profile = images.run_dind(
+    inner, _profile = run_dind(
         nested,
         name=spec.name("inner-dind"),
         labels=spec.labels("dind"),

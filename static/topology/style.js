@@ -53,7 +53,7 @@ export function stylesheet() {
       },
     },
     // A leaf's text is not drawn below zoom 0.5: a quiet leaf, one shown from too far for that
-    // (see GraphView.revealLabels), has no text and none of its properties to compute.
+    // (see QuietLabels in labels.js), has no text and none of its properties to compute.
     {
       selector: "node[!quiet]",
       style: {

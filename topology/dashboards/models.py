@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+
+from topology.teams.models import Team
 
 LAYOUTS = ("nested", "hierarchical", "force")
 TILES = ("daemons", "containers", "roles", "exposure", "last_change")
@@ -88,6 +91,12 @@ def validate_tiles(value: object) -> None:
         raise ValidationError(f"Tiles are a list of: {', '.join(TILES)}.")
 
 
+class DashboardQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> DashboardQuerySet:
+        """The dashboards of ``user``'s teams (site admins: all)."""
+        return self.filter(team__in=Team.objects.visible_to(user))
+
+
 class Dashboard(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=128)
@@ -102,6 +111,8 @@ class Dashboard(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     updated = models.DateTimeField(auto_now=True)
+
+    objects = DashboardQuerySet.as_manager()
 
     class Meta:
         ordering = ["team", "name"]
