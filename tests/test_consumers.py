@@ -149,10 +149,12 @@ def test_a_script_with_a_token_needs_no_origin_but_a_cookie_does(user) -> None:
         await communicator.disconnect()
         communicator = WebsocketCommunicator(application, PATH, headers=cookie_only)
         assert not (await communicator.connect(timeout=5))[0]
+        await communicator.wait(timeout=5)
         wrong = [(b"authorization", b"Token not-a-real-key")]
         communicator = WebsocketCommunicator(application, PATH, headers=wrong)
         assert (await communicator.connect(timeout=5))[0]
         assert (await communicator.receive_output(timeout=5))["code"] == 4401
+        await communicator.wait(timeout=5)
 
     run(scenario)
 
