@@ -44,9 +44,9 @@ class _TCPServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
 class FakeEngine:
     """``hang``: seconds ``/info`` takes (``hang_all``: every request). ``containers``: what
-    ``/containers/json`` answers, any JSON (an object instead of a list, say). ``events``:
-    ``"hold"`` keeps the stream open and silent, ``"end"`` ends it at once, ``"refuse"``
-    answers it with a 500. ``requests`` counts
+    ``/containers/json`` answers, any JSON (an object instead of a list, say); ``networks`` and
+    ``volumes`` the same for theirs. ``events``: ``"hold"`` keeps the stream open and silent,
+    ``"end"`` ends it at once, ``"refuse"`` answers it with a 500. ``requests`` counts
     the requests by path. With ``tls`` (a ``tests.tls_material.Authority``) it listens on a
     loopback port, TLS only, for clients of that authority; with ``tcp`` on a loopback port in
     plain HTTP; else on ``socket_path``."""
@@ -64,6 +64,8 @@ class FakeEngine:
         hang_all: bool = False,
         tls: Any = None,
         tcp: bool = False,
+        networks: Any = (),
+        volumes: Any = None,
     ) -> None:
         self.socket_path = socket_path
         self.api_version = api_version
@@ -75,6 +77,8 @@ class FakeEngine:
         self.events = events
         self.requests: collections.Counter[str] = collections.Counter()
         self.closing = threading.Event()
+        self.networks = list(networks) if isinstance(networks, tuple) else networks
+        self.volumes = volumes if volumes is not None else {"Volumes": [], "Warnings": None}
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -102,6 +106,10 @@ class FakeEngine:
                 elif path.endswith("/events"):
                     self._events()
                     return
+                elif path.endswith("/networks"):
+                    body = fake.networks
+                elif path.endswith("/volumes"):
+                    body = fake.volumes
                 else:
                     self.send_error(404)
                     return

@@ -133,6 +133,9 @@ TOPOLOGY_DOCKER_CONNECT_TIMEOUT = read_number("TOPOLOGY_DOCKER_CONNECT_TIMEOUT",
 TOPOLOGY_DOCKER_READ_TIMEOUT = read_number("TOPOLOGY_DOCKER_READ_TIMEOUT", 10.0, minimum=0.1)
 TOPOLOGY_HEALTH_TIMEOUT = read_number("TOPOLOGY_HEALTH_TIMEOUT", 2.0, minimum=0.1, maximum=30)
 TOPOLOGY_MAX_NESTING = int(read_number("TOPOLOGY_MAX_NESTING", 8, minimum=0, maximum=64))
+# Each poll lists a daemon's networks and volumes (one call each); off, they are not read.
+TOPOLOGY_DISCOVER_NETWORKS = read_bool("TOPOLOGY_DISCOVER_NETWORKS", True)
+TOPOLOGY_DISCOVER_VOLUMES = read_bool("TOPOLOGY_DISCOVER_VOLUMES", True)
 
 # Demos: images come from settings (pinned by tag), never from a request. Where they come from:
 # "pull" (the registry only), "offline" (built from this machine's binaries, never pulled) or

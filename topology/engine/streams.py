@@ -29,14 +29,16 @@ from docker.utils import version_lt
 
 from topology.engine.connection import _tls_config
 from topology.engine.errors import EngineError, EngineUnreachable
+from topology.engine.networks import networks_from_api, volumes_from_api
 from topology.engine.reading import (
     _engine_info,
     container_from_inspect,
     container_from_listing,
     engine_address,
+    parsed_containers,
     processes_include_dockerd,
 )
-from topology.engine.types import ContainerInfo, EngineInfo, Route
+from topology.engine.types import ContainerInfo, EngineInfo, NetworkInfo, Route, VolumeInfo
 
 MAX_BODY_BYTES = 64 * 2**20
 MAX_EVENT_BYTES = 2**20
@@ -255,12 +257,7 @@ class AsyncEngine:
     async def list_containers(self) -> list[ContainerInfo]:
         await self.negotiate()
         body = await self._ok("/containers/json", {"all": "1"})
-        if not isinstance(body, list):
-            raise EngineError(f"{self.route.url}: /containers/json is not a list")
-        try:
-            return [container_from_listing(item) for item in body]
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise EngineError(f"{self.route.url}: a container listing is malformed") from error
+        return parsed_containers(body, container_from_listing, "the container listing")
 
     async def inspect(self, container_id: str) -> ContainerInfo | None:
         """The container, with whether it runs dockerd; None when it is gone."""
@@ -268,15 +265,21 @@ class AsyncEngine:
         status, body = await self.get(f"/containers/{quote(container_id, safe='')}/json")
         if status == 404:
             return None
-        if status != 200 or not isinstance(body, dict):
+        if status != 200:
             raise EngineError(f"{self.route.url}: inspecting {container_id[:12]} answered {status}")
-        try:
-            info = container_from_inspect(body)
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise EngineError(f"{self.route.url}: an inspection is malformed") from error
+        info = parsed_containers([body], container_from_inspect, "the container inspect")[0]
         if info.state == "running":
             info = replace(info, runs_dockerd=await self.runs_dockerd(container_id))
         return info
+
+    async def list_networks(self) -> list[NetworkInfo]:
+        """``GET /networks``: one call, every network complete (the address plan included)."""
+        await self.negotiate()
+        return networks_from_api(await self._ok("/networks"))
+
+    async def list_volumes(self) -> list[VolumeInfo]:
+        await self.negotiate()
+        return volumes_from_api(await self._ok("/volumes"))
 
     async def runs_dockerd(self, container_id: str) -> bool | None:
         status, body = await self.get(f"/containers/{quote(container_id, safe='')}/top")

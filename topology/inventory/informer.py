@@ -35,7 +35,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import redis
@@ -361,13 +361,18 @@ class Informer:
         try:
             info = await engine.info()
             listed = await engine.list_containers()
+            networks = volumes = None
+            if settings.TOPOLOGY_DISCOVER_NETWORKS:
+                networks = tuple(await engine.list_networks())
+            if settings.TOPOLOGY_DISCOVER_VOLUMES:
+                volumes = tuple(await engine.list_volumes())
         except EngineError as error:
             state.digest = None
             await self._in_db(
                 services.mark_unreachable, state.target.route, state.target.place, str(error)
             )
             return
-        digest = listing_digest(info, listed)
+        digest = listing_digest((info, networks, volumes), listed)
         if not forced and digest == state.digest:
             self.skipped_by_digest += 1
             state.digest_skips += 1
@@ -388,14 +393,9 @@ class Informer:
                     continue
                 raise detail
             if detail is not None:
-                fresh[container.id] = replace(
-                    container,
-                    privileged=detail.privileged,
-                    started_at=detail.started_at,
-                    runs_dockerd=detail.runs_dockerd,
-                )
-        completed = polling.merge_inspected(listed, stale, fresh)
-        snapshot = DaemonSnapshot(state.target.route, info, tuple(completed))
+                fresh[container.id] = polling.completed_by(container, detail)
+        completed = polling.merge_inspected(listed, stale, fresh, known)
+        snapshot = DaemonSnapshot(state.target.route, info, tuple(completed), networks, volumes)
         result = await self._in_db(self._apply, state.target, snapshot)
         if result.skipped:  # another process holds the daemon's poll lock: it polls again
             state.digest = None

@@ -25,7 +25,14 @@ from topology.engine.nesting import (
     path_here,
 )
 from topology.engine.reading import open_reader
-from topology.engine.types import ContainerInfo, DaemonSnapshot, Mount, Route
+from topology.engine.types import (
+    Attachment,
+    ContainerInfo,
+    DaemonSnapshot,
+    Mount,
+    NetworkInfo,
+    Route,
+)
 from topology.inventory import locks, services
 from topology.inventory.changes import ChangeSet
 from topology.inventory.models import Container, Daemon, Endpoint
@@ -129,7 +136,12 @@ def needs_inspect(
     listed: list[ContainerInfo], known: dict[str, services.KnownContainer]
 ) -> list[ContainerInfo]:
     """What a listing holds that is new or changed since the last read, or started so recently
-    that its dockerd may not run yet (a quiet poll inspects nothing)."""
+    that its dockerd may not run yet (a quiet poll inspects nothing).
+
+    A listing says which networks a container is on, with its addresses, but not its aliases:
+    a container whose addresses changed (connected, disconnected) is inspected, any other keeps
+    the aliases known (``merge_inspected``).
+    """
 
     def stale(container: ContainerInfo) -> bool:
         old = known.get(container.id)
@@ -137,9 +149,22 @@ def needs_inspect(
             old is None
             or old.state != container.state
             or (container.state == "running" and old.role != "dind" and old.recently_started)
+            or _addresses(container.attachments) != _addresses(old.attachments)
         )
 
     return [c for c in listed if stale(c)]
+
+
+def completed_by(container: ContainerInfo, detail: ContainerInfo) -> ContainerInfo:
+    """A listed container with what only its inspect says."""
+    return replace(
+        container,
+        privileged=detail.privileged,
+        started_at=detail.started_at,
+        runs_dockerd=detail.runs_dockerd,
+        attachments=detail.attachments,
+        network_mode=detail.network_mode or container.network_mode,
+    )
 
 
 def _complete(reader: Any, listed: list[ContainerInfo], engine_id: str) -> list[ContainerInfo]:
@@ -155,12 +180,7 @@ def _complete(reader: Any, listed: list[ContainerInfo], engine_id: str) -> list[
             detail = reader.inspect(container.id)
             if detail is None:  # removed between list and inspect: gone, not an error
                 return None
-            return replace(
-                container,
-                privileged=detail.privileged,
-                started_at=detail.started_at,
-                runs_dockerd=detail.runs_dockerd,
-            )
+            return completed_by(container, detail)
         if container.state == "running":
             return replace(container, runs_dockerd=reader.runs_dockerd(container.id))
         return container
@@ -168,15 +188,53 @@ def _complete(reader: Any, listed: list[ContainerInfo], engine_id: str) -> list[
     stale = needs_inspect(listed, known)
     with ThreadPoolExecutor(max_workers=INSPECT_CONCURRENCY) as pool:
         fresh = {c.id: c for c in pool.map(completed, stale) if c is not None}
-    return merge_inspected(listed, stale, fresh)
+    return merge_inspected(listed, stale, fresh, known)
 
 
 def merge_inspected(
-    listed: list[ContainerInfo], inspected: list[ContainerInfo], fresh: dict[str, ContainerInfo]
+    listed: list[ContainerInfo],
+    inspected: list[ContainerInfo],
+    fresh: dict[str, ContainerInfo],
+    known: dict[str, services.KnownContainer],
 ) -> list[ContainerInfo]:
-    """The listing with what was inspected put in; inspected and not found is gone."""
+    """The listing with what was inspected put in (inspected and not found is gone), and the
+    known aliases kept for the rest."""
     gone = {c.id for c in inspected} - fresh.keys()
-    return [fresh.get(c.id, c) for c in listed if c.id not in gone]
+    return [
+        fresh[c.id] if c.id in fresh else _with_known_aliases(c, known.get(c.id))
+        for c in listed
+        if c.id not in gone
+    ]
+
+
+def _addresses(attachments: tuple[Attachment, ...]) -> set[tuple[str, str, str]]:
+    return {(a.network_id, a.ipv4, a.ipv6) for a in attachments}
+
+
+def _with_known_aliases(container: ContainerInfo, old: services.KnownContainer | None) -> Any:
+    """A listed container with the aliases its last inspect gave (a listing has none)."""
+    if old is None or all(a.aliases is not None for a in container.attachments):
+        return container
+    aliases = {a.network_id: a.aliases for a in old.attachments}
+    return replace(
+        container,
+        attachments=tuple(
+            a if a.aliases is not None else replace(a, aliases=aliases.get(a.network_id) or ())
+            for a in container.attachments
+        ),
+    )
+
+
+def _complete_networks(reader: Any, listed: list[NetworkInfo], engine_id: str) -> list[Any]:
+    """Inspect the networks a CLI listing line cannot describe whole (its address plan) when
+    they are new or changed; an API listing is complete and costs nothing more."""
+    partial = [n for n in listed if not n.complete]
+    if not partial:
+        return listed
+    known = services.known_networks(engine_id)
+    wanted = [n.id for n in partial if known.get(n.id) != (n.name, n.driver, n.scope)]
+    inspected = {n.id: n for n in reader.inspect_networks(wanted)} if wanted else {}
+    return [inspected.get(n.id, n) for n in listed]
 
 
 def known_elsewhere(engine_id: str, target: Target) -> str | None:
@@ -275,7 +333,13 @@ def _read(target: Target) -> DaemonSnapshot:
     try:
         info = reader.info()
         listed = reader.list_containers()
-        return DaemonSnapshot(target.route, info, tuple(_complete(reader, listed, info.engine_id)))
+        networks = volumes = None
+        if settings.TOPOLOGY_DISCOVER_NETWORKS:
+            networks = tuple(_complete_networks(reader, reader.list_networks(), info.engine_id))
+        if settings.TOPOLOGY_DISCOVER_VOLUMES:
+            volumes = tuple(reader.list_volumes())
+        containers = tuple(_complete(reader, listed, info.engine_id))
+        return DaemonSnapshot(target.route, info, containers, networks, volumes)
     finally:
         reader.close()
 

@@ -6,6 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("inventory", "0006_engine_ownership"),
+        ("inventory", "0006_networks_and_volumes"),
     ]
 
     operations = [
