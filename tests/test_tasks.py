@@ -19,11 +19,21 @@ from topology.inventory.models import Daemon
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_beat_polls_every_daemon_on_the_poll_interval(settings) -> None:
+def test_beat_polls_every_daemon_on_the_poll_interval_in_poll_mode_only(settings) -> None:
+    """In events mode (the default) the watcher reads the daemons; beat polls them in poll mode."""
+    from topology.celery import schedule_periodic_tasks
+
     app.finalize()
-    entry = app.conf.beat_schedule["poll every daemon"]
-    assert entry["task"] == "topology.inventory.tasks.poll_all_daemons"
-    assert entry["schedule"] == settings.TOPOLOGY_POLL_SECONDS
+    assert settings.TOPOLOGY_INVENTORY_MODE == "events"
+    assert "poll every daemon" not in app.conf.beat_schedule
+    settings.TOPOLOGY_INVENTORY_MODE = "poll"
+    try:
+        schedule_periodic_tasks(app)
+        entry = app.conf.beat_schedule["poll every daemon"]
+        assert entry["task"] == "topology.inventory.tasks.poll_all_daemons"
+        assert entry["schedule"] == settings.TOPOLOGY_POLL_SECONDS
+    finally:
+        app.conf.beat_schedule.pop("poll every daemon", None)
 
 
 def test_polls_run_on_their_own_queue_with_time_limits() -> None:
