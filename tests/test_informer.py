@@ -28,6 +28,16 @@ from topology.inventory.models import Container, Daemon, Endpoint, GraphRevision
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def no_watchers_left() -> Iterator[None]:
+    """Each test meets only its own watchers (a dead one's name lapses only after a while)."""
+    from topology.locks import lock_name, redis_client
+
+    redis_client().delete(lock_name("watchers", "members"))
+    yield
+    redis_client().delete(lock_name("watchers", "members"))
+
+
 def test_a_daemon_belongs_to_one_member_and_only_a_leaving_members_daemons_move() -> None:
     keys = [f"unix:///run/engine-{n}.sock" for n in range(200)]
     three = ["watcher-a", "watcher-b", "watcher-c"]

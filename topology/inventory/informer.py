@@ -61,6 +61,9 @@ LEASE_SECONDS = 15
 STREAM_RETRY_SECONDS = (0.5, 30.0)
 UNUSABLE_RETRY_SECONDS = 60.0
 READ_CONCURRENCY = 4
+RETRY_SECONDS = 0.5
+FAILED_RETRY_SECONDS = 5.0
+FOUND_GRACE_SECONDS = 60.0
 RENEW = """
 local kept = {}
 for i, key in ipairs(KEYS) do
@@ -111,6 +114,9 @@ class Followed:
     next_due: float = 0.0
     read_at: float | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
+    retry: bool = False  # the last read did not go through: again in RETRY_SECONDS
+    last_error: str | None = None  # what the daemon's last failed read said
+    failing: bool = False  # the last read raised (the database away, say)
     full_reads: int = 0  # counted for tests and benchmarks
     event_reads: int = 0
     digest_skips: int = 0
@@ -138,6 +144,7 @@ class Informer:
         self.redis_ok = True
         self.closed = False
         self.leases: set[str] = set()  # daemon keys whose lease we hold
+        self.found: dict[str, float] = {}  # nested daemons found by reads, and when
         self.leases_renewed_at = 0.0
 
     # -- plumbing ------------------------------------------------------------------------
@@ -321,16 +328,24 @@ class Informer:
             if not (due or state.pending or state.touched or state.full):
                 continue
             full = state.full or due
+            state.retry = False
             async with self.reads:
                 try:
                     await self._read(state, full)
+                    await self._say_watch(state)
                 except asyncio.CancelledError:
                     raise
-                except Exception:  # one daemon's trouble never stops the others
-                    logger.exception("reading %s failed", state.key)
+                except Exception:  # one daemon's trouble (or the database's) stops nothing
+                    if not state.failing:  # said once until a read goes through
+                        logger.exception("reading %s failed; trying again", state.key)
+                    state.failing = True
                     state.digest = None
-            state.next_due = time.monotonic() + self._interval(state)
-            await self._say_watch(state)
+                    state.full = True
+                    wait = FAILED_RETRY_SECONDS
+                else:
+                    state.failing = False
+                    wait = RETRY_SECONDS if state.retry else self._interval(state)
+            state.next_due = time.monotonic() + wait
 
     def _stream_down(self, state: Followed) -> None:
         """Polled from now until the stream is back."""
@@ -368,10 +383,13 @@ class Informer:
                 volumes = tuple(await engine.list_volumes())
         except EngineError as error:
             state.digest = None
-            await self._in_db(
-                services.mark_unreachable, state.target.route, state.target.place, str(error)
-            )
+            if state.last_error != str(error):  # said once, not rewritten every poll
+                await self._in_db(
+                    services.mark_unreachable, state.target.route, state.target.place, str(error)
+                )
+                state.last_error = str(error)
             return
+        state.last_error = None
         digest = listing_digest((info, networks, volumes), listed)
         if not forced and digest == state.digest:
             self.skipped_by_digest += 1
@@ -397,8 +415,10 @@ class Informer:
         completed = polling.merge_inspected(listed, stale, fresh, known)
         snapshot = DaemonSnapshot(state.target.route, info, tuple(completed), networks, volumes)
         result = await self._in_db(self._apply, state.target, snapshot)
-        if result.skipped:  # another process holds the daemon's poll lock: it polls again
+        if result.skipped:  # another process holds the daemon's poll lock: soon again
             state.digest = None
+            state.pending |= forced
+            state.retry = True
             return
         state.engine_id = result.engine_id
         state.read_at = time.time()
@@ -432,6 +452,7 @@ class Informer:
         fresh = [t for t in result.nested if t.route.key not in self.targets]
         for nested in fresh:
             self.targets[nested.route.key] = nested
+            self.found[nested.route.key] = time.monotonic()
         if fresh:
             for state in self.followed.values():
                 state.digest = None  # a new daemon may be a socket some container mounts
@@ -444,7 +465,12 @@ class Informer:
     async def _refresh(self) -> None:
         targets = await self._in_db(self._known_targets)
         wanted = {t.route.key: t for t in targets}
-        # Nested daemons found by a read stay until the database forgets them.
+        # A nested daemon found by a read is kept a while before the database has it.
+        now = time.monotonic()
+        self.found = {k: at for k, at in self.found.items() if now - at < FOUND_GRACE_SECONDS}
+        for key in self.found:
+            if key not in wanted and key in self.targets:
+                wanted[key] = self.targets[key]
         if set(wanted) != set(self.targets):
             for state in self.followed.values():
                 state.digest = None
