@@ -76,7 +76,8 @@ class Watcher:
             return
         close_old_connections()
         try:
-            result = polling.poll_target(target)
+            # Without Redis the poll goes on unlocked (said once): no worker polls meanwhile.
+            result = polling.poll_target(target, lock_required=False)
         except DatabaseError:
             raise  # the run loop waits for the database
         except Exception as error:  # one daemon's nonsense never stops the others
