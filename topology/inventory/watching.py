@@ -31,7 +31,10 @@ class Watcher:
         self.followers: dict[str, tuple[threading.Event, threading.Thread] | None] = {}
         self.targets: dict[str, polling.Target] = {}
         self.database = Outage(
-            "The database", logger, "events wait; every daemon is polled in full when it is back"
+            "The database",
+            logger,
+            "events wait; every daemon is polled in full when it is back",
+            longest_wait=5,
         )
         self.repoll_all = False
 
