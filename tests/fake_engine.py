@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import collections
 import json
+import queue
 import re
 import socketserver
 import ssl
@@ -44,9 +45,11 @@ class _TCPServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
 class FakeEngine:
     """``hang``: seconds ``/info`` takes (``hang_all``: every request). ``containers``: what
-    ``/containers/json`` answers, any JSON (an object instead of a list, say); ``networks`` and
-    ``volumes`` the same for theirs. ``events``: ``"hold"`` keeps the stream open and silent,
-    ``"end"`` ends it at once, ``"refuse"`` answers it with a 500. ``requests`` counts
+    ``/containers/json`` answers, any JSON (an object instead of a list, say); ``networks``,
+    ``volumes`` and ``info`` the same for theirs, ``inspect`` (by container ID) for
+    ``/containers/<id>/json``. ``events``: ``"hold"`` keeps the stream open and silent, ``"end"``
+    ends it at once, ``"garbage"`` sends lines that are no events and holds, ``"refuse"``
+    answers it with a 500. ``requests`` counts
     the requests by path. With ``tls`` (a ``tests.tls_material.Authority``) it listens on a
     loopback port, TLS only, for clients of that authority; with ``tcp`` on a loopback port in
     plain HTTP; else on ``socket_path``."""
@@ -66,6 +69,8 @@ class FakeEngine:
         tcp: bool = False,
         networks: Any = (),
         volumes: Any = None,
+        info: Any = None,
+        inspect: dict[str, Any] | None = None,
     ) -> None:
         self.socket_path = socket_path
         self.api_version = api_version
@@ -79,6 +84,9 @@ class FakeEngine:
         self.closing = threading.Event()
         self.networks = list(networks) if isinstance(networks, tuple) else networks
         self.volumes = volumes if volumes is not None else {"Volumes": [], "Warnings": None}
+        self.info = info
+        self.event_queue: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.inspect = inspect or {}
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -101,11 +109,17 @@ class FakeEngine:
                     if fake.hang and not fake.hang_all:
                         time.sleep(fake.hang)
                     body = {"ID": fake.engine_id, "Name": fake.name, "ServerVersion": "0.0-fake"}
+                    if fake.info is not None:
+                        body = fake.info
                 elif path.endswith("/containers/json"):
                     body = fake.containers
                 elif path.endswith("/events"):
                     self._events()
                     return
+                elif (found := re.search(r"/containers/([^/]+)/json$", path)) and (
+                    found.group(1) in fake.inspect
+                ):
+                    body = fake.inspect[found.group(1)]
                 elif path.endswith("/networks"):
                     body = fake.networks
                 elif path.endswith("/volumes"):
@@ -120,16 +134,33 @@ class FakeEngine:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _chunk(self, data: bytes) -> None:
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                self.wfile.flush()
+
             def _events(self) -> None:
+                """A chunked stream, as dockerd sends it (docker-py reads a plain body whole)."""
                 if fake.events == "refuse":  # a proxy that does not pass the stream
                     self.send_error(500)
                     return
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
+                self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
                 self.wfile.flush()
-                if fake.events == "hold":
-                    fake.closing.wait()
+                if fake.events == "garbage":
+                    for line in ("[1, 2]", '"an event"', '{"timeNano": "soon", "id": {"a": 1}}'):
+                        self._chunk(line.encode() + b"\n")
+                try:
+                    while fake.events in ("hold", "garbage") and not fake.closing.is_set():
+                        try:
+                            event = fake.event_queue.get(timeout=0.1)
+                        except queue.Empty:
+                            continue
+                        self._chunk(json.dumps(event).encode() + b"\n")
+                    self.wfile.write(b"0\r\n\r\n")
+                except OSError:
+                    pass  # the client went away
 
         if tls is not None:
             self.server: Any = _TCPServer(Handler, _server_context(tls, socket_path.parent))
@@ -139,6 +170,19 @@ class FakeEngine:
             self.server = _Server(str(socket_path), Handler)
         self.on_loopback = tls is not None or tcp
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def emit(self, action: str, container_id: str) -> None:
+        """A container event on the open events stream, as a real engine writes it."""
+        self.event_queue.put(
+            {
+                "Type": "container",
+                "Action": action,
+                "Actor": {"ID": container_id, "Attributes": {}},
+                "id": container_id,
+                "time": int(time.time()),
+                "timeNano": time.time_ns(),
+            }
+        )
 
     def __enter__(self) -> FakeEngine:
         self.thread.start()

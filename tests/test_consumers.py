@@ -599,40 +599,6 @@ def test_a_quiet_graph_still_sends_heartbeats(admin_user, settings) -> None:
     run(scenario)
 
 
-@pytest.fixture
-def short_group_expiry(settings):  # type: ignore[no-untyped-def]
-    """The channel layer forgets a group member 2 s after it last joined: a day, compressed."""
-    import copy
-
-    from channels.layers import channel_layers
-
-    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
-    layers["default"]["CONFIG"]["group_expiry"] = 2  # whole seconds: Redis EXPIRE
-    settings.CHANNEL_LAYERS = layers
-    settings.TOPOLOGY_WEBSOCKET_HEARTBEAT_SECONDS = 0.3
-    channel_layers.backends.clear()
-    yield
-    channel_layers.backends.clear()
-
-
-def test_a_wall_screen_outlives_the_group_expiry(admin_user, short_group_expiry) -> None:
-    """Past the channel layer's group expiry (a day, here 2 s) a client that only joined at
-    connect hears no delta again; the consumer joins again on a timer, so deltas keep coming."""
-    headers = session_headers(admin_user)
-
-    async def scenario() -> None:
-        communicator, _snapshot = await connected(headers)
-        await asyncio.sleep(4)
-        changes = await change_and_publish(container("a", "after-a-day"))
-        while (message := await communicator.receive_json_from(timeout=5))["type"] != "delta":
-            assert message["type"] == "heartbeat"
-        assert message["version"] == changes.version
-        assert f"container:{'a' * 64}" in {n["id"] for n in message["upsert"]["nodes"]}
-        await communicator.disconnect()
-
-    run(scenario)
-
-
 def test_a_delta_that_never_came_is_made_up_with_a_snapshot(admin_user, settings) -> None:
     """A change is committed but its delta is lost (never published): within two heartbeats
     the consumer sees the database ahead of its client and sends a snapshot with the change."""

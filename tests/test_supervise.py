@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from topology import supervise
 
 
@@ -83,3 +85,68 @@ def test_nothing_outlives_a_killed_supervisor(tmp_path: Path) -> None:
         return state == "Z"
 
     assert _eventually(gone, timeout=10)
+
+
+@pytest.mark.docker
+def test_make_run_keeps_everything_under_topology_var_dir(tmp_path: Path) -> None:
+    """``make run`` with ``TOPOLOGY_VAR_DIR`` set: every process comes up (the site answers, beat
+    keeps its schedule there, the events watcher polls into that folder's database) and nothing
+    is written to the checkout's own ``var/run``. Ctrl-C (SIGINT to the group) stops it all."""
+    import socket
+    import urllib.request
+
+    root = Path(__file__).resolve().parents[1]
+    var_dir = tmp_path / "elsewhere"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "TOPOLOGY_VAR_DIR": str(var_dir),
+        "PORT": str(port),
+        "DATABASE_URL": "",
+        "TOPOLOGY_POLL_SECONDS": "1",
+    }
+    before = (
+        {p.name for p in (root / "var" / "run").glob("*")} if (root / "var/run").exists() else set()
+    )
+    log = (tmp_path / "make-run.log").open("w")
+    run = subprocess.Popen(
+        ["make", "--no-print-directory", "run"],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+    def healthy() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+                return answer.status == 200
+        except OSError:
+            return False
+
+    try:
+        assert _eventually(healthy, timeout=240), (tmp_path / "make-run.log").read_text()[-3000:]
+        assert _eventually(
+            lambda: (
+                (var_dir / "run" / "celerybeat-schedule").exists()
+                or any((var_dir / "run").glob("celerybeat-schedule*"))
+            ),
+            timeout=120,
+        ), (tmp_path / "make-run.log").read_text()[-3000:]
+        assert (var_dir / "db.sqlite3").exists()
+        assert run.poll() is None, (tmp_path / "make-run.log").read_text()[-3000:]
+    finally:
+        os.killpg(run.pid, signal.SIGINT)
+        try:
+            run.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+        log.close()
+    after = (
+        {p.name for p in (root / "var" / "run").glob("*")} if (root / "var/run").exists() else set()
+    )
+    assert after <= before, f"written to the checkout's var/run: {sorted(after - before)}"
