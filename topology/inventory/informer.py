@@ -136,6 +136,7 @@ class Informer:
         self.members: list[str] = [self.name]
         self.db = ThreadPoolExecutor(1, thread_name_prefix="informer-db")
         self.blocking = ThreadPoolExecutor(2, thread_name_prefix="informer-read")
+        self.redis = ThreadPoolExecutor(1, thread_name_prefix="informer-redis")
         self.reads: asyncio.Semaphore | None = None
         self.stopping: asyncio.Event | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -157,8 +158,9 @@ class Informer:
         return await self.loop.run_in_executor(self.db, lambda: run())
 
     async def _in_redis(self, call: Callable[[], T]) -> T:
+        """Redis calls wait for no database work (a heartbeat is never late for a reconcile)."""
         assert self.loop is not None
-        return await self.loop.run_in_executor(self.db, call)
+        return await self.loop.run_in_executor(self.redis, call)
 
     # -- the share of this watcher ---------------------------------------------------------
     def _members_key(self) -> str:
@@ -524,5 +526,5 @@ class Informer:
         finally:
             self.close()
             thread.join(timeout=30)
-            self.db.shutdown(wait=True)
-            self.blocking.shutdown(wait=True)
+            for pool in (self.db, self.blocking, self.redis):
+                pool.shutdown(wait=True)
