@@ -511,7 +511,7 @@ class Informer:
 
     def close(self) -> None:
         self.closed = True
-        if self.loop is not None and self.stopping is not None:
+        if self.loop is not None and self.stopping is not None and not self.loop.is_closed():
             self.loop.call_soon_threadsafe(self.stopping.set)
 
     @contextlib.contextmanager
