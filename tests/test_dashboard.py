@@ -456,7 +456,7 @@ def test_a_wall_screen_with_pongs_but_no_news_says_stale_and_reconnects(
 
         server.on_message(from_server)
 
-    page.route_web_socket(re.compile(r".*/ws/topology/$"), relay)
+    page.route_web_socket(re.compile(r".*/ws/topology/(\?.*)?$"), relay)
     page.goto(f"{daphne_server.url}/dashboards/{wall.pk}/kiosk/")
     page.wait_for_selector('#connection[data-state="live"][data-stale="false"]', timeout=WAIT_MS)
     page.wait_for_timeout(1500)
