@@ -541,6 +541,16 @@ def test_a_dood_demos_facts_name_only_its_own_containers(
         assert stranger.name not in text and stranger.id not in text
 
 
+def reset_broker_pools() -> None:
+    """Forget every broker connection: kombu keeps its pools in a registry of its own, by URL
+    (a pool closed here would stay closed for the real broker's next task)."""
+    from kombu import pools
+
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def no_broker(settings, private_redis) -> Iterator[None]:  # type: ignore[no-untyped-def]
     """Celery's broker is a Redis that has just been stopped (the app's connection pool is
@@ -550,14 +560,12 @@ def no_broker(settings, private_redis) -> Iterator[None]:  # type: ignore[no-unt
     process.wait()
     before = app.conf.broker_url
     app.conf.broker_url = url
-    app.pool.force_close_all()
-    app._pool = None
+    reset_broker_pools()
     try:
         yield
     finally:
         app.conf.broker_url = before
-        app.pool.force_close_all()
-        app._pool = None
+        reset_broker_pools()
 
 
 def test_a_launch_with_redis_down_is_a_503_and_leaves_nothing(launcher, no_broker) -> None:

@@ -77,14 +77,19 @@ def test_privileged_flag_matches_the_engine(world, docker_client) -> None:
 
 
 def test_second_poll_without_change_writes_nothing(world) -> None:
+    """The engine is shared: another checkout's container may come or go between two polls, so
+    a quiet pair of polls is asked for up to three times (one is enough)."""
     polling.poll_everything(publish=False)
-    with CaptureQueriesContext(connection) as queries_seen:
-        results = polling.poll_everything(publish=False)
-    writes = [
-        q["sql"]
-        for q in queries_seen.captured_queries
-        if q["sql"].split()[0].upper() in {"INSERT", "UPDATE", "DELETE"}
-    ]
+    for _attempt in range(3):
+        with CaptureQueriesContext(connection) as queries_seen:
+            results = polling.poll_everything(publish=False)
+        writes = [
+            q["sql"]
+            for q in queries_seen.captured_queries
+            if q["sql"].split()[0].upper() in {"INSERT", "UPDATE", "DELETE"}
+        ]
+        if not writes:
+            break
     assert writes == []
     assert all(not r.changes for r in results)
 

@@ -40,7 +40,16 @@ def send_to_group(group: str, message: dict[str, Any], what: str) -> bool:
     if not outage.due:
         return False
     try:
-        async_to_sync(layer.group_send)(group, message)
+        send = async_to_sync(layer.group_send)
+    except RuntimeError as error:  # called from a thread with a running loop: not an outage
+        logger.warning("could not publish %s from this thread: %s", what, error)
+        return False
+    try:
+        send(group, message)
+    except RuntimeError as error:
+        if "same thread as an async event loop" not in str(error):
+            outage.failed(f"could not publish {what}: {error}")
+        return False
     except Exception as error:
         outage.failed(f"could not publish {what}: {error}")
         return False
