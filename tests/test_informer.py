@@ -155,7 +155,7 @@ def test_two_watchers_split_the_engines_and_a_dead_ones_share_moves(
     settings, tmp_path, monkeypatch, no_local_engine
 ) -> None:
     monkeypatch.setattr(informer_module, "MEMBER_TTL_SECONDS", 3.0)
-    monkeypatch.setattr(informer_module, "LEASE_SECONDS", 6)
+    monkeypatch.setattr(informer_module, "LEASE_SECONDS", 10)
     monkeypatch.setattr(informer_module, "HEARTBEAT_SECONDS", 0.5)
     with fake_engines(tmp_path, 8) as fakes:
         keys = {f"unix://{fake.socket_path}" for fake in fakes}

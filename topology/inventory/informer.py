@@ -146,7 +146,6 @@ class Informer:
         self.closed = False
         self.leases: set[str] = set()  # daemon keys whose lease we hold
         self.found: dict[str, float] = {}  # nested daemons found by reads, and when
-        self.leases_renewed_at = 0.0
 
     # -- plumbing ------------------------------------------------------------------------
     async def _in_db(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -169,7 +168,7 @@ class Informer:
     def _heartbeat(self, wanted: list[str], dropped: list[str]) -> tuple[list[str], set[str]]:
         """Say we are alive, learn who else is, and hold the leases of what is ours: returns
         the live members and the daemon keys whose lease we hold. A few round trips whatever
-        the number of daemons; leases held are renewed every third of their time."""
+        the number of daemons (leases held are renewed in one script)."""
         client = redis_client()
         now = time.time()
         members_key = self._members_key()
@@ -183,14 +182,12 @@ class Informer:
         if dropped:
             client.eval(RELEASE, len(dropped), *(lease[k] for k in dropped), self.name)
             self.leases -= set(dropped)
-        renew_due = now >= self.leases_renewed_at + LEASE_SECONDS / 3
         held = [k for k in wanted if k in self.leases]
-        if held and renew_due:
+        if held:
             kept = client.eval(
                 RENEW, len(held), *(lease[k] for k in held), self.name, LEASE_SECONDS
             )
             self.leases = {k for k, ok in zip(held, kept, strict=True) if ok}
-            self.leases_renewed_at = now
         new = [k for k in wanted if k not in self.leases]
         if new:
             pipe = client.pipeline(transaction=False)
