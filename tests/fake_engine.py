@@ -1,6 +1,6 @@
 """A FAKE Docker engine: a tiny HTTP server on a unix socket, for faults a real engine cannot
 be made to show (an API version from another era, a daemon that hangs mid-answer, a network
-listing of the wrong shape)."""
+listing of the wrong shape, an image listing of the wrong shape)."""
 
 from __future__ import annotations
 
@@ -25,12 +25,14 @@ class FakeEngine:
         hang: float = 0,
         networks: Any = (),
         volumes: Any = None,
+        images: Any = (),
     ) -> None:
         self.socket_path = socket_path
         self.api_version = api_version
         self.hang = hang
         self.networks = list(networks) if isinstance(networks, tuple) else networks
         self.volumes = volumes if volumes is not None else {"Volumes": [], "Warnings": None}
+        self.images = list(images) if isinstance(images, tuple) else images
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -56,6 +58,8 @@ class FakeEngine:
                     body = fake.networks
                 elif path.endswith("/volumes"):
                     body = fake.volumes
+                elif path.endswith("/images/json"):
+                    body = fake.images
                 else:
                     self.send_error(404)
                     return

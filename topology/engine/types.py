@@ -129,6 +129,19 @@ class VolumeInfo:
 
 
 @dataclass(frozen=True)
+class ImageInfo:
+    """One image of a daemon's cache. ``tags`` are ``repo:tag`` references, ``digests``
+    ``repo@sha256:...`` (known once pulled or pushed); ``size`` in bytes."""
+
+    id: str
+    tags: tuple[str, ...] = ()
+    digests: tuple[str, ...] = ()
+    size: int = 0
+    created: datetime | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ContainerInfo:
     """One container as listed (and, where needed, inspected). Never its environment."""
 
@@ -151,11 +164,13 @@ class ContainerInfo:
 
 @dataclass(frozen=True)
 class DaemonSnapshot:
-    """What one poll read of a daemon. ``networks`` and ``volumes`` are None when they were not
-    read (their discovery is switched off): what is stored of them is then left as it is."""
+    """What one poll read of a daemon. ``networks``, ``volumes`` and ``images`` are None when
+    they were not read (their discovery is switched off): what is stored of them is then left as
+    it is."""
 
     route: Route
     info: EngineInfo
     containers: tuple[ContainerInfo, ...]
     networks: tuple[NetworkInfo, ...] | None = None
     volumes: tuple[VolumeInfo, ...] | None = None
+    images: tuple[ImageInfo, ...] | None = None

@@ -378,6 +378,30 @@ class Volume(models.Model):
         return self.name
 
 
+class Image(models.Model):
+    """An image in a daemon's cache (each daemon has its own: a DinD's is not its host's)."""
+
+    daemon = models.ForeignKey(Daemon, on_delete=models.CASCADE, related_name="images")
+    image_id = models.CharField(max_length=140, help_text="sha256:<hex>, as the engine names it.")
+    tags = models.JSONField(default=list, blank=True, help_text="repo:tag references.")
+    digests = models.JSONField(
+        default=list, blank=True, help_text="repo@sha256:... (known once pulled or pushed)."
+    )
+    size = models.PositiveBigIntegerField(default=0, help_text="Bytes.")
+    created = models.DateTimeField(null=True, blank=True)
+    labels = models.JSONField(default=dict, blank=True)
+    fingerprint = models.CharField(max_length=32, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["daemon", "image_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["daemon", "image_id"], name="image_unique_per_daemon")
+        ]
+
+    def __str__(self) -> str:
+        return self.tags[0] if self.tags else self.image_id[:19]
+
+
 class GraphRevision(models.Model):
     """One row: the graph's version, bumped in the same transaction as every change."""
 

@@ -294,13 +294,15 @@ def _read(target: Target) -> DaemonSnapshot:
     try:
         info = reader.info()
         listed = reader.list_containers()
-        networks = volumes = None
+        networks = volumes = images = None
         if settings.TOPOLOGY_DISCOVER_NETWORKS:
             networks = tuple(_complete_networks(reader, reader.list_networks(), info.engine_id))
         if settings.TOPOLOGY_DISCOVER_VOLUMES:
             volumes = tuple(reader.list_volumes())
+        if settings.TOPOLOGY_DISCOVER_IMAGES:
+            images = tuple(reader.list_images())
         containers = tuple(_complete(reader, listed, info.engine_id))
-        return DaemonSnapshot(target.route, info, containers, networks, volumes)
+        return DaemonSnapshot(target.route, info, containers, networks, volumes, images)
     finally:
         reader.close()
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from topology.inventory import graph
-from topology.inventory.models import Container, Daemon, GraphRevision, Host, Network, Volume
+from topology.inventory.models import Container, Daemon, GraphRevision, Host, Image, Network, Volume
 
 
 def load_rows() -> graph.Rows:
@@ -20,6 +20,7 @@ def load_rows() -> graph.Rows:
         containers=list(Container.objects.all()),
         networks=list(Network.objects.all()) if networks else [],
         volumes=list(Volume.objects.all()),
+        images=list(Image.objects.all()) if settings.TOPOLOGY_DISCOVER_IMAGES else [],
     )
 
 

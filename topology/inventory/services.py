@@ -31,7 +31,13 @@ from topology.engine.nesting import (
 )
 from topology.engine.reading import engine_address
 from topology.engine.types import Attachment, ContainerInfo, DaemonSnapshot, Route
-from topology.inventory import broadcast, connectivity_services, graph, provenance
+from topology.inventory import (
+    broadcast,
+    connectivity_services,
+    graph,
+    image_services,
+    provenance,
+)
 from topology.inventory.changes import ChangeSet
 from topology.inventory.connectivity_services import RowChanges
 from topology.inventory.digests import fingerprint
@@ -206,6 +212,7 @@ def _subtree(container_pks: Iterable[int]) -> tuple[list[str], list[str]]:
         daemons = list(Daemon.objects.filter(container_id__in=frontier))
         nodes += [graph.daemon_id(d.engine_id) for d in daemons]
         nodes += connectivity_services.node_ids_under(daemons)
+        nodes += image_services.node_ids_under(daemons)
         edges += [
             graph.socket_edge_id(hex_id, d.engine_id)
             for d in daemons
@@ -300,7 +307,12 @@ def reconcile(
         connectivity_services.reconcile_networks(daemon, snapshot.networks, rows)
     if snapshot.volumes is not None:
         connectivity_services.reconcile_volumes(daemon, snapshot.volumes, rows)
+    images = None
+    if snapshot.images is not None:
+        images = image_services.reconcile_images(daemon, snapshot.images)
     connectivity_services.add_derived_delta(daemon, rows, changes.delta)
+    image_services.add_image_delta(daemon, rows, images, changes.delta)
+    image_services.settle_registries(changes.delta)
     if changes:
         changes.since, changes.version = bump_version()
     return _publish_on_commit(changes, publish)
@@ -483,6 +495,7 @@ def mark_unreachable(route: Route, place: Place, error: str, *, publish: bool = 
         changes.changed += 1
         changes.delta.upsert_nodes.append(graph.daemon_node(daemon, _daemon_parent_id(daemon)))
         changes.delta.upsert_nodes += connectivity_services.stale_nodes(daemon, True)
+        changes.delta.upsert_nodes += image_services.stale_nodes(daemon, True)
     _mark_stale_under(daemon, changes)
     if changes:
         changes.since, changes.version = bump_version()
@@ -503,6 +516,7 @@ def _mark_stale_under(daemon: Daemon, changes: ChangeSet) -> None:
             graph.daemon_node(nested, graph.container_id(nested.container.container_id), True)
         )
         changes.delta.upsert_nodes += connectivity_services.stale_nodes(nested, True)
+        changes.delta.upsert_nodes += image_services.stale_nodes(nested, True)
         _mark_stale_under(nested, changes)
 
 
@@ -525,6 +539,12 @@ def prune_stale(
         changes.delta.remove_nodes += connectivity_services.prune_under(list(expired), rows)
         Container.objects.filter(pk__in=[r.pk for r in rows]).delete()
         changes.removed += len(rows)
+    images_gone = image_services.prune_under(list(expired.filter(images__isnull=False).distinct()))
+    if images_gone:
+        changes.delta.remove_nodes += images_gone
+        changes.removed += 1
+    image_services.settle_registries(changes.delta)
+    if changes:
         changes.since, changes.version = bump_version()
     return _publish_on_commit(changes, publish)
 
