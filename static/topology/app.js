@@ -325,6 +325,8 @@ function refreshStatus() {
   const more = [];
   if (counts.network) more.push(plural(counts.network, "network"));
   if (counts.volume) more.push(`${counts.volume} shared ${counts.volume === 1 ? "volume" : "volumes"}`);
+  if (counts.image) more.push(plural(counts.image, "image"));
+  if (counts.registry) more.push(plural(counts.registry, "registry").replace(/ys$/, "ies"));
   $("counts").textContent =
     `${plural(counts.host, "host")} · ${plural(counts.daemon, "daemon")} · ` +
     `${plural(counts.container, "container")} (${counts.running} running)` +

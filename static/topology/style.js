@@ -1,6 +1,7 @@
 // The Cytoscape stylesheet: kind and role set fill and icon, state sets the border.
 
 import { iconUrls } from "./icons.js";
+import { imageChipText, registryText } from "./images.js";
 
 export const LEAF_WIDTH = 184;
 export const LEAF_HEIGHT = 46;
@@ -162,6 +163,7 @@ export function stylesheet() {
       style: { "outline-width": 2, "outline-color": "#ff7b72", "outline-offset": 3, "outline-opacity": 0.9 },
     },
     ...connectivityNodeRules(ICONS),
+    ...imageNodeRules(ICONS),
   ];
   for (const [state, colour] of Object.entries(STATE_COLOURS)) {
     rules.push({ selector: `node[kind = "container"][status = "${state}"]`, style: { "border-color": colour } });
@@ -227,10 +229,7 @@ export function stylesheet() {
       },
     },
     ...connectivityEdgeRules(),
-    {
-      selector: 'edge[kind = "registry"]',
-      style: { "line-color": "#39c5cf", "target-arrow-color": "#39c5cf", "line-style": "dotted" },
-    },
+    ...imageEdgeRules(),
     // Filtered out: not drawn, but still holding its place, so that nothing moves as filters change.
     { selector: ".filtered-out", style: { visibility: "hidden", events: "no" } },
     {
@@ -363,6 +362,72 @@ function connectivityNodeRules(ICONS) {
 }
 
 /**
+ * An image as a chip in its daemon's box (drawn smaller than the leaf cell it stands in, so a
+ * grid of them reads as a group, not as more containers); a registry as a plain card outside
+ * the hosts.
+ */
+function imageNodeRules(ICONS) {
+  return [
+    {
+      selector: 'node[kind = "image"]',
+      style: {
+        height: LEAF_HEIGHT - 12,
+        "corner-radius": 14,
+        "background-color": "#13261a",
+        "border-color": "#2ea043",
+        "border-width": 1.5,
+        "background-image": ICONS.image,
+        "background-width": 15,
+        "background-height": 15,
+        "font-size": 10,
+        color: "#c8f5d0",
+      },
+    },
+    { selector: 'node[kind = "image"][users = 0]', style: { "border-style": "dashed", opacity: 0.8 } },
+    { selector: 'node[kind = "image"][status = "stale"]', style: { "border-color": "#d29922", opacity: 0.5 } },
+    {
+      selector: 'node[kind = "registry"]',
+      style: {
+        "background-color": "#2a2410",
+        "border-color": "#d4a72c",
+        "background-image": ICONS.registry,
+        color: "#f8e3a1",
+      },
+    },
+  ];
+}
+
+/** Which image a container runs: a thin green line; where an image lives: a dashed gold one. */
+function imageEdgeRules() {
+  return [
+    {
+      selector: 'edge[kind = "image"]',
+      style: {
+        width: 1.2,
+        "line-color": "#2ea043",
+        "target-arrow-color": "#2ea043",
+        "arrow-scale": 0.7,
+        label: "",
+        opacity: 0.7,
+      },
+    },
+    {
+      selector: 'edge[kind = "registry"]',
+      style: {
+        width: 1.2,
+        "line-color": "#d4a72c",
+        "target-arrow-color": "#d4a72c",
+        "line-style": "dashed",
+        "line-dash-pattern": [6, 4],
+        label: "",
+        opacity: 0.6,
+      },
+    },
+    { selector: 'edge[kind = "registry"][?pulled]', style: { "line-style": "solid", opacity: 0.8 } },
+  ];
+}
+
+/**
  * Attachments thin and quiet (along the bus routes where the nested grid gave them one), a
  * shared network stack dashed, mounts dotted (read-only ones labelled), published-port paths
  * bold red with their ports.
@@ -456,6 +521,8 @@ export function displayLabel(node, isBox = false) {
     return `${name}\n${kind}\n${node.users || 0} containers`;
   }
   if (node.kind === "ports") return "Published ports";
+  if (node.kind === "image") return imageChipText(node);
+  if (node.kind === "registry") return registryText(node);
   if (node.kind === "socket") {
     const endpoint = String(node.endpoint || "").replace(/^unix:\/\//, ""); // a path says it
     const tail = endpoint.length > 24 ? `…${endpoint.slice(-23)}` : endpoint;
