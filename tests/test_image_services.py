@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 from datetime import timedelta
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import docker
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -296,3 +298,84 @@ def test_an_image_arrives_stays_quiet_and_goes_as_deltas(
     assert f"registry:{ours}->registry:localhost:5000" in gone.delta.remove_edges
     assert not Image.objects.filter(image_id=own_image.id).exists()
     assert ours not in {n["id"] for n in queries.current_graph()["nodes"]}
+
+
+def test_every_door_cuts_images_with_the_images_layer(db, logged_in_client: Any) -> None:
+    says(container_info("1", "web"), images=(WORKLOAD, LOCAL))
+    kinds = {
+        layers: {
+            n["kind"]
+            for n in logged_in_client.get(f"/api/topology/?layers={layers}").json()["nodes"]
+        }
+        for layers in ("images", "containment", "containment,images")
+    }
+    assert {"image", "registry"} <= kinds["images"] and {"image", "registry"} <= kinds[
+        "containment,images"
+    ]
+    assert not {"image", "registry"} & kinds["containment"]
+    whole = logged_in_client.get("/api/topology/?layers=images").json()
+    validate_graph(whole)
+    assert {e["kind"] for e in whole["edges"]} == {"image", "registry"}
+    dot = StringIO()
+    call_command("topology_snapshot", "--format", "dot", "--layers", "images", stdout=dot)
+    assert f'"{image_node_id(WORKLOAD)}" [label="image: topology/workload:offline (up)"' in (
+        dot.getvalue()
+    )
+    assert '"registry:localhost:5000" [label="registry: localhost:5000 (up)", shape=folder]' in (
+        dot.getvalue()
+    )
+    bare = StringIO()
+    call_command("topology_snapshot", "--format", "json", "--layers", "containment", stdout=bare)
+    assert '"kind": "image"' not in bare.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("channel_layer_prefix")
+def test_a_team_sees_the_registries_of_its_own_images_only_live_too() -> None:
+    """Over the websocket, with the images layer: a registry only another team's image lives in
+    stays hidden; when an image of one's own first lives in a registry another team already
+    uses (so the registry node itself does not change), the delta brings it along."""
+    from asgiref.sync import async_to_sync, sync_to_async
+    from channels.testing import WebsocketCommunicator
+    from django.contrib.auth import get_user_model
+
+    from tests.test_consumers import PATH, session_headers
+    from topology.asgi import application
+    from topology.inventory import broadcast
+    from topology.inventory.models import Host
+    from topology.teams.models import Membership, Team
+
+    secret = ImageInfo("sha256:" + "3" * 64, ("registry.b.corp/secret:1",), size=5)
+    says(images=(WORKLOAD, secret), engine=OTHER)
+    says(images=(LOCAL,))
+    alpha, beta = (
+        Team.objects.create(slug="alpha", name="Alpha"),
+        Team.objects.create(slug="beta", name="Beta"),
+    )
+    assert Host.objects.filter(slug="pretendengine-host").update(team=alpha) == 1
+    assert Host.objects.filter(slug="pretendother-host").update(team=beta) == 1
+    user = get_user_model().objects.create_user("ann", password="x-" * 10)
+    Membership.objects.create(user=user, team=alpha)
+    headers = session_headers(user)
+
+    async def scenario() -> None:
+        client = WebsocketCommunicator(application, f"{PATH}?layers=images", headers=headers)
+        assert (await client.connect(timeout=5))[0]
+        first = (await client.receive_json_from(timeout=5))["graph"]
+        ids = {node["id"] for node in first["nodes"]}
+        assert image_node_id(LOCAL) in ids and "registry:localhost:5000" in ids
+        assert not {"registry:docker.io", "registry:registry.b.corp"} & ids
+        assert image_node_id(WORKLOAD, OTHER) not in ids
+        validate_graph(first)
+
+        changes = await sync_to_async(says)(images=(LOCAL, WORKLOAD))
+        assert await sync_to_async(broadcast.publish)(changes)
+        delta = await client.receive_json_from(timeout=5)
+        ids = {node["id"] for node in delta["upsert"]["nodes"]}
+        assert {image_node_id(WORKLOAD), "registry:docker.io"} <= ids
+        assert f"registry:{image_node_id(WORKLOAD)}->registry:docker.io" in {
+            edge["id"] for edge in delta["upsert"]["edges"]
+        }
+        await client.disconnect()
+
+    async_to_sync(scenario)()

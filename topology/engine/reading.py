@@ -431,10 +431,12 @@ class ExecReader:
 
     def list_images(self) -> list[ImageInfo]:
         """``docker image inspect`` of every image, in one exec (a listing line of the CLI has
-        sizes only as text, ``3.5MB``, and one tag)."""
+        sizes only as text, ``3.5MB``, and one tag). An image deleted between the two commands
+        is left out, not an error."""
         output = self._run(
             "ids=$(docker image ls -q --no-trunc); "
-            'if [ -n "$ids" ]; then docker image inspect $ids; else echo "[]"; fi'
+            'if [ -n "$ids" ]; then docker image inspect $ids 2>/dev/null || true; '
+            'else echo "[]"; fi'
         )
         return images_from_inspect(_json(output.strip() or "[]", "the image inspect"))
 
