@@ -233,6 +233,31 @@ def test_a_nested_daemon_read_by_exec_lists_the_same_images_as_its_api(world: An
 
 @pytest.mark.docker
 @pytest.mark.django_db(transaction=True)
+def test_the_deepest_daemon_read_by_exec_lists_its_own_cache(world: Any, cleanup: Any) -> None:
+    """DinD in DinD: the inner daemon (read with the docker CLI by exec) gets the workload
+    image loaded from the outer DinD's cache (never pulled), and lists it as its own."""
+    inner = "unix:///tmp/inner-dind-run/docker.sock"
+    loaded = world.dind.container.exec_run(
+        ["sh", "-c", f"docker save {offline.WORKLOAD_IMAGE} | docker -H {inner} load"]
+    )
+    assert loaded.exit_code == 0, loaded.output
+    cleanup.add(
+        world.dind.container.exec_run, ["docker", "-H", inner, "rmi", offline.WORKLOAD_IMAGE]
+    )
+    polling.poll_everything(publish=False)
+    deep = Daemon.objects.get(access="exec", container__container_id=world.inner_dind.id)
+    [row] = [i for i in Image.objects.filter(daemon=deep) if offline.WORKLOAD_IMAGE in i.tags]
+    assert row.size > 0
+    graph = queries.current_graph()
+    validate_graph(graph)
+    node = _images_of(graph, deep.engine_id)[row.image_id]
+    assert node["parent"] == f"daemon:{deep.engine_id}" and node["users"] == 0
+    outer = world.dind.client.info()["ID"]
+    assert row.image_id in _images_of(graph, outer)  # the same image, in two caches
+
+
+@pytest.mark.docker
+@pytest.mark.django_db(transaction=True)
 def test_an_image_listing_of_the_wrong_shape_marks_only_that_daemon_unreachable(
     tmp_path: Path, docker_client: Any, world: Any
 ) -> None:
