@@ -29,6 +29,7 @@ __all__ = ["browser", "dashboard", "page_errors"]  # fixtures of the dashboard's
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.django_db(transaction=True)]
 
+ARRIVAL_HIGHLIGHT_MS = 1800  # a little over graph-view.js's
 COMPOSE = {
     "com.docker.compose.project": "shop",
     "com.docker.compose.service": "web",
@@ -109,6 +110,7 @@ def test_images_layer_draws_each_daemons_cache_and_the_registries(
     mine = {f"container:{c.id}" for c in (world.c1, world.c2, world.c3, world.c4, shop)}
     mine |= {host_image, nested_image, cli, f"container:{world.dind.container.id}"}
     fit(page)
+    page.wait_for_timeout(ARRIVAL_HIGHLIGHT_MS)  # the screenshot without the arrivals' glow
     faults = [fault for fault in picture(page)["faults"] if _ours(fault, mine)]
     assert faults == [], faults
     page.screenshot(path=str(artifacts_dir / "images-fit.png"))
