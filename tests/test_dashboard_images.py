@@ -22,7 +22,7 @@ from tests.test_dashboard import (
     wait_until,
 )
 from tests.test_dashboard_networks import click_node, details_text, layer_buttons, zoom_on
-from tests.test_dashboard_pictures import fit, picture
+from tests.test_dashboard_pictures import LAYOUTS, fit, picture, wait_still
 from topology.inventory import polling
 
 __all__ = ["browser", "dashboard", "page_errors"]  # fixtures of the dashboard's tests
@@ -114,6 +114,15 @@ def test_images_layer_draws_each_daemons_cache_and_the_registries(
     faults = [fault for fault in picture(page)["faults"] if _ours(fault, mine)]
     assert faults == [], faults
     page.screenshot(path=str(artifacts_dir / "images-fit.png"))
+    for layout in LAYOUTS[1:]:  # and in the other layouts, after Fit
+        page.select_option("#layout", layout)
+        wait_still(page)
+        fit(page)
+        faults = [fault for fault in picture(page)["faults"] if _ours(fault, mine)]
+        assert faults == [], (layout, faults)
+        page.screenshot(path=str(artifacts_dir / f"images-{layout}.png"))
+    page.select_option("#layout", LAYOUTS[0])
+    wait_still(page)
 
     # An image's details: its tags, size, where it lives, who runs it.
     click_node(page, nested_image)
