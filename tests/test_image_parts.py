@@ -53,7 +53,7 @@ def test_a_daemons_images_and_the_edges_to_them() -> None:
     rows = [image(HUB_ID, "busybox:1"), image(LOCAL_ID, pk=2)]
     nodes, edges = image_parts.daemon_parts(
         ENGINE,
-        [container("1", HUB_ID), container("2", HUB_ID), container("3", "sha256:gone")],
+        [container("1", HUB_ID), container("2", HUB_ID[7:]), container("3", "sha256:gone")],
         rows,
     )
     by_id = {node["id"]: node for node in nodes}

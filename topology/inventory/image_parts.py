@@ -112,13 +112,17 @@ def daemon_parts(
     ``registry`` edges (the registry nodes are global: ``registry_nodes``)."""
     images = list(images)
     known = {image.image_id for image in images}
+    known_hex = {image.image_id.partition(":")[2]: image.image_id for image in images}
     users: dict[str, int] = {}
     edges: list[Edge] = []
     for container in containers:
-        if container.image_id not in known:
+        runs = (
+            container.image_id if container.image_id in known else known_hex.get(container.image_id)
+        )
+        if runs is None:  # (an engine may name it without its algorithm: Podman's listing)
             continue
-        users[container.image_id] = users.get(container.image_id, 0) + 1
-        target = image_id(engine_id, container.image_id)
+        users[runs] = users.get(runs, 0) + 1
+        target = image_id(engine_id, runs)
         edges.append(
             {
                 "id": image_edge_id(container.container_id, target),
