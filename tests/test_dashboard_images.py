@@ -130,6 +130,7 @@ def test_images_layer_draws_each_daemons_cache_and_the_registries(
     assert "topology/workload:offline" in text and "Size" in text and "bytes" in text
     assert "docker.io" in text and "library" not in text.split("Repositories")[0]
     assert "c3" in text and "c4" in text
+    assert "Also cached in" in text and f"Docker engine {docker_client.info()['Name']}" in text
     zoom_on(page, nested_image)
     page.screenshot(path=str(artifacts_dir / "images-nested-details.png"))
 

@@ -3,7 +3,7 @@
 // reaches the screen.
 
 import { ICONS, iconFor } from "./icons.js";
-import { composeText, containerImage, formatBytes, imageRegistries, imageUsers } from "./images.js";
+import { composeText, containerImage, formatBytes, imageRegistries, imageUsers, sameImageElsewhere } from "./images.js";
 
 function element(tag, { text, className, title } = {}, children = []) {
   const node = document.createElement(tag);
@@ -368,6 +368,13 @@ export class DetailsPanel {
       ["Daemon", this.link(node.parent, store)],
       ["Run by", `${users.length || node.users || 0} containers`],
     ];
+    const copies = sameImageElsewhere(store.nodes.values(), node);
+    rows.push([
+      "Also cached in",
+      copies.length
+        ? linksTo(copies.map((copy) => copy.parent), (id) => this.link(id, store))
+        : "no other daemon you can see (each daemon has its own cache)",
+    ]);
     const registries = where.length
       ? element(
           "ul",

@@ -57,6 +57,16 @@ export function imageRegistries(edges, imageId) {
   return found.sort((a, b) => String(a.target).localeCompare(String(b.target)));
 }
 
+/** The same image (by ID) in other daemons' caches: their image nodes (`nodes`: any iterable of
+ * the graph's nodes). Each daemon keeps its own copy: a DinD's cache is not its host's. */
+export function sameImageElsewhere(nodes, image) {
+  const found = [];
+  for (const node of nodes) {
+    if (node.kind === "image" && node.id !== image.id && node.image_id === image.image_id) found.push(node);
+  }
+  return found.sort((a, b) => String(a.parent).localeCompare(String(b.parent)));
+}
+
 /** Compose's project, service and number as one line: "shop / web #2". */
 export function composeText(compose) {
   if (!compose || !compose.project) return "";

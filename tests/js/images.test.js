@@ -11,6 +11,7 @@ import {
   imageRegistries,
   imageUsers,
   registryText,
+  sameImageElsewhere,
 } from "../../static/topology/images.js";
 
 test("sizes are written as Docker writes them", () => {
@@ -53,6 +54,17 @@ test("image edges say who runs an image and what a container runs", () => {
     imageRegistries(edges, "image:E/sha256:1").map((edge) => edge.target),
     ["registry:docker.io", "registry:ghcr.io"],
   );
+});
+
+test("the same image in other daemons' caches", () => {
+  const nodes = [
+    { id: "image:HOST/sha256:1", kind: "image", image_id: "sha256:1", parent: "daemon:HOST" },
+    { id: "image:DIND/sha256:1", kind: "image", image_id: "sha256:1", parent: "daemon:DIND" },
+    { id: "image:DIND/sha256:2", kind: "image", image_id: "sha256:2", parent: "daemon:DIND" },
+    { id: "container:a", kind: "container", image_id: "sha256:1", parent: "daemon:HOST" },
+  ];
+  assert.deepEqual(sameImageElsewhere(nodes, nodes[0]).map((node) => node.parent), ["daemon:DIND"]);
+  assert.deepEqual(sameImageElsewhere(nodes, nodes[2]), []);
 });
 
 test("compose facts in one line", () => {
