@@ -22,6 +22,7 @@ from topology.engine.connection import (
     forget_version,
     open_client,
 )
+from topology.engine.health import health_from_state, health_from_status_text
 from topology.engine.types import ContainerInfo, EngineInfo, Mount, Port, Route
 
 DOCKER_STATES = {"running", "exited", "paused", "created", "restarting", "dead", "removing"}
@@ -154,6 +155,7 @@ def container_from_listing(item: dict[str, Any]) -> ContainerInfo:
             for port in item.get("Ports") or ()
         ),
         networks=tuple(sorted(networks)),
+        health=health_from_status_text(item.get("Status")),
     )
 
 
@@ -176,6 +178,7 @@ def container_from_inspect(data: dict[str, Any]) -> ContainerInfo:
                     protocol=protocol or "tcp",
                 )
             )
+    health = health_from_state(state)
     return ContainerInfo(
         id=data["Id"],
         name=(data.get("Name") or data["Id"][:12]).lstrip("/"),
@@ -189,6 +192,8 @@ def container_from_inspect(data: dict[str, Any]) -> ContainerInfo:
         networks=tuple(sorted((settings.get("Networks") or {}).keys())),
         privileged=bool(host_config.get("Privileged")),
         started_at=state.get("StartedAt"),
+        health=health.status,
+        health_detail=health,
     )
 
 

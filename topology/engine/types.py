@@ -82,6 +82,26 @@ class Port:
 
 
 @dataclass(frozen=True)
+class HealthProbe:
+    """One run of a container's healthcheck, as the engine kept it (output cut short)."""
+
+    start: datetime | None
+    end: datetime | None
+    exit_code: int
+    output: str
+
+
+@dataclass(frozen=True)
+class Health:
+    """A container's healthcheck state: ``status`` is ``healthy``, ``unhealthy``, ``starting``
+    or ``none`` (no healthcheck); ``probes`` are the last few runs, oldest first."""
+
+    status: str = "none"
+    failing_streak: int = 0
+    probes: tuple[HealthProbe, ...] = ()
+
+
+@dataclass(frozen=True)
 class ContainerInfo:
     """One container as listed (and, where needed, inspected). Never its environment."""
 
@@ -98,6 +118,8 @@ class ContainerInfo:
     privileged: bool | None = None
     started_at: str | None = None
     runs_dockerd: bool | None = None
+    health: str = "none"
+    health_detail: Health | None = None  # from an inspect; a listing says only ``health``
 
 
 @dataclass(frozen=True)
