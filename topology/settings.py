@@ -120,6 +120,13 @@ TOPOLOGY_DOCKER_CONNECT_TIMEOUT = read_number("TOPOLOGY_DOCKER_CONNECT_TIMEOUT",
 TOPOLOGY_DOCKER_READ_TIMEOUT = read_number("TOPOLOGY_DOCKER_READ_TIMEOUT", 10.0, minimum=0.1)
 TOPOLOGY_HEALTH_TIMEOUT = read_number("TOPOLOGY_HEALTH_TIMEOUT", 2.0, minimum=0.1, maximum=30)
 TOPOLOGY_MAX_NESTING = int(read_number("TOPOLOGY_MAX_NESTING", 8, minimum=0, maximum=64))
+# Live stats: each container some open page shows is sampled at most this often (one-shot
+# calls); nobody looking, nothing is sampled. Interactive terminals close after this long
+# without a keystroke.
+TOPOLOGY_STATS_SECONDS = read_number("TOPOLOGY_STATS_SECONDS", 5.0, minimum=1, maximum=3600)
+TOPOLOGY_TERMINAL_IDLE_SECONDS = read_number(
+    "TOPOLOGY_TERMINAL_IDLE_SECONDS", 600.0, minimum=5, maximum=86400
+)
 
 # Demos: images come from settings (pinned by tag), never from a request. Where they come from:
 # "pull" (the registry only), "offline" (built from this machine's binaries, never pulled) or

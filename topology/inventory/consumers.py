@@ -7,6 +7,9 @@ itself: snapshots come from ``queries.current_graph`` and deltas from ``broadcas
 both cut to what the user's teams may see (``graph.visible_delta``). A delta cut to nothing is
 still sent: it carries the version forward.
 
+Inside containers (contract v2): ``watch`` (live stats of what the page shows), ``logs`` and
+``logs_stop`` are ``observing``'s; the sampler's batches arrive as ``stats.samples``.
+
 Nothing grows without bound. The channel layer holds at most its ``capacity`` messages for a
 consumer and drops the rest; the consumer notices the hole in the version chain and sends a
 fresh snapshot instead. A delta that arrives ahead of its predecessor (two publishers racing)
@@ -29,6 +32,7 @@ from django.conf import settings
 
 from topology.inventory import graph, queries
 from topology.inventory.broadcast import GROUP
+from topology.inventory.observing import Observer
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +55,9 @@ def _read_graph(user: Any) -> tuple[dict[str, Any], set[str] | None]:
 class TopologyConsumer(AsyncWebsocketConsumer):
     """One browser tab or script following the graph."""
 
+    #: Messages that reach more than the graph (the role matrix has a row for each).
+    DOORS = ("watch", "logs", "logs_stop")
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.version: int | None = None
@@ -61,6 +68,7 @@ class TopologyConsumer(AsyncWebsocketConsumer):
         self.snapshot_task: asyncio.Task[None] | None = None
         self.snapshot_requested = False
         self.last_snapshot_at = 0.0
+        self.observer = Observer(self, self._send_json)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -76,6 +84,7 @@ class TopologyConsumer(AsyncWebsocketConsumer):
             await self._send_snapshot()
 
     async def disconnect(self, code: int) -> None:
+        await self.observer.close()
         if self.snapshot_task is not None:
             self.snapshot_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -101,10 +110,18 @@ class TopologyConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=_dumps({"type": "pong"}))
         elif kind == "resync":
             await self._request_snapshot()
+        elif kind == "watch":
+            await self.observer.watch(message.get("nodes"))
+        elif kind == "logs":
+            await self.observer.logs(message)
+        elif kind == "logs_stop":
+            await self.observer.logs_stop(message.get("node"))
         elif not isinstance(message, dict) or not isinstance(kind, str):
             await self._send_error("bad_message", 'a message is an object with a "type"')
         else:
-            await self._send_error("unknown_type", 'known types are "resync" and "ping"')
+            await self._send_error(
+                "unknown_type", 'known types are "resync", "ping", "watch", "logs", "logs_stop"'
+            )
 
     async def graph_delta(self, event: dict[str, Any]) -> None:
         """A delta from ``broadcast.publish``: forward it if it follows what the client has."""
@@ -130,6 +147,11 @@ class TopologyConsumer(AsyncWebsocketConsumer):
             allowed = await database_sync_to_async(queries.allowed_host_nodes)(self.scope["user"])
             if allowed != self.allowed_hosts:
                 await self._send_snapshot()
+        await self.observer.recheck()
+
+    async def stats_samples(self, event: dict[str, Any]) -> None:
+        """A batch from the stats sampler (``sampling``): this page's part, if any."""
+        await self.observer.stats(event)
 
     async def _forward(self, message: dict[str, Any]) -> None:
         """Send ``message`` and any buffered deltas that now follow on; call under the lock."""
@@ -187,6 +209,9 @@ class TopologyConsumer(AsyncWebsocketConsumer):
             )
             return
         await self.send(text_data=text)
+
+    async def _send_json(self, message: dict[str, Any]) -> None:
+        await self.send(text_data=_dumps(message))
 
     async def _send_error(self, code: str, text: str) -> None:
         await self.send(text_data=_dumps({"type": "error", "code": code, "message": text}))

@@ -70,23 +70,37 @@ def daemon_node(daemon: Daemon, parent: str, stale: bool = False) -> Node:
 
 
 def container_node(container: Container, engine_id: str) -> Node:
-    return {
-        "id": container_id(container.container_id),
-        "kind": "container",
-        "parent": daemon_id(engine_id),
-        "label": container.name,
-        "status": "stale" if container.stale else container.state,
-        "name": container.name,
-        "image": container.image,
-        "role": container.role,
-        "privileged": container.privileged,
-        "state": container.state,
-        "created": container.created.isoformat() if container.created else None,
-        "labels": container.labels,
-        "mounts": container.mounts,
-        "ports": container.ports,
-        "networks": container.networks,
-    }
+    return _with_health(
+        container,
+        {
+            "id": container_id(container.container_id),
+            "kind": "container",
+            "parent": daemon_id(engine_id),
+            "label": container.name,
+            "status": "stale" if container.stale else container.state,
+            "name": container.name,
+            "image": container.image,
+            "role": container.role,
+            "privileged": container.privileged,
+            "state": container.state,
+            "created": container.created.isoformat() if container.created else None,
+            "labels": container.labels,
+            "mounts": container.mounts,
+            "ports": container.ports,
+            "networks": container.networks,
+        },
+    )
+
+
+def _with_health(container: Container, node: Node) -> Node:
+    """Contract v2's ``health``; with a healthcheck, also its failing streak and last probes
+    (``health_streak``, ``health_probes``: bounded, daemon text for the details panel)."""
+    node["health"] = container.health
+    log = container.health_log if isinstance(container.health_log, dict) else {}
+    if container.health != "none" and log:
+        node["health_streak"] = log.get("failing_streak", 0)
+        node["health_probes"] = log.get("probes", [])
+    return node
 
 
 def socket_edge(container_hex: str, engine_id: str) -> Edge:

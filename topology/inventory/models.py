@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
 from topology.engine.connection import TLSMaterial, tls_material_problems
 from topology.engine.errors import EngineError
+from topology.engine.health import HEALTH_STATES
 from topology.engine.ssh import load_private_key, parse_known_hosts
 from topology.engine.types import Route
 from topology.teams.models import Membership
@@ -292,6 +294,17 @@ class Container(models.Model):
         help_text="Full ID of the container on the same daemon that asked for this one (drawn "
         "as a created edge); known for the project's own demos only.",
     )
+    health = models.CharField(
+        max_length=16,
+        choices=[(state, state) for state in HEALTH_STATES],
+        default="none",
+        help_text="healthy, unhealthy, starting, or none (no healthcheck).",
+    )
+    health_log = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The failing streak and last probes (bounded), as last inspected.",
+    )
     stale = models.BooleanField(default=False)
     last_seen = models.DateTimeField(null=True, blank=True)
     fingerprint = models.CharField(
@@ -327,3 +340,31 @@ class GraphRevision(models.Model):
     @classmethod
     def current(cls) -> int:
         return cls.objects.filter(pk=1).values_list("number", flat=True).first() or 0
+
+
+class TerminalSession(models.Model):
+    """The audit log of interactive terminals: who opened a shell in which container, when, for
+    how long, and how many bytes went each way. Rows are written by ``terminals`` only."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    username = models.CharField(max_length=150, help_text="Kept when the user is deleted.")
+    container_id = models.CharField(max_length=64)
+    container_name = models.CharField(max_length=255)
+    engine_id = models.CharField(max_length=255, help_text="The daemon that runs the container.")
+    team = models.CharField(max_length=64, blank=True, help_text="The team's slug, if any.")
+    allowed_by = models.CharField(
+        max_length=32, help_text="team-exec (a team admin, exec on) or demo-owner."
+    )
+    started = models.DateTimeField(auto_now_add=True)
+    ended = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True)
+    bytes_in = models.PositiveBigIntegerField(default=0, help_text="Typed by the user.")
+    bytes_out = models.PositiveBigIntegerField(default=0, help_text="Printed by the shell.")
+
+    class Meta:
+        ordering = ["-started"]
+
+    def __str__(self) -> str:
+        return f"{self.username} in {self.container_name} at {self.started:%Y-%m-%d %H:%M:%S}"

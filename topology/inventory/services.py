@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 
 from topology.engine.connection import EngineError, EngineUnreachable, ping
@@ -31,10 +32,18 @@ from topology.engine.nesting import (
     socket_target,
 )
 from topology.engine.reading import engine_address
-from topology.engine.types import ContainerInfo, DaemonSnapshot, Route
+from topology.engine.types import ContainerInfo, DaemonSnapshot, Health, Route
 from topology.inventory import broadcast, graph, provenance
 from topology.inventory.changes import ChangeSet
-from topology.inventory.models import Container, Daemon, Endpoint, GraphRevision, Host, Status
+from topology.inventory.models import (
+    Container,
+    Daemon,
+    Endpoint,
+    GraphRevision,
+    Host,
+    Status,
+    TerminalSession,
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,13 @@ class KnownContainer:
     privileged: bool
     role: str
     recently_started: bool
+    health: str = "none"
+    health_due: bool = False  # unhealthy or starting, and its probes last read a while ago
+
+
+HEALTH_REFRESH = timedelta(seconds=15)
+"""How often the probes of a container that is not healthy are read again (its failing streak
+grows with every probe while the listing's word stays the same)."""
 
 
 def _publish_on_commit(changes: ChangeSet, publish: bool) -> ChangeSet:
@@ -81,13 +97,79 @@ def bump_version() -> tuple[int, int]:
 
 def known_containers(engine_id: str, recent: timedelta) -> dict[str, KnownContainer]:
     """What the database knows of a daemon's containers, to decide which need inspecting."""
-    since = timezone.now() - recent
+    now = timezone.now()
+    since = now - recent
     rows = Container.objects.filter(daemon__engine_id=engine_id, stale=False).values_list(
-        "container_id", "state", "privileged", "role", "created"
+        "container_id", "state", "privileged", "role", "created", "health", "health_log"
     )
     return {
-        hex_id: KnownContainer(state, privileged, role, bool(created and created > since))
-        for hex_id, state, privileged, role, created in rows
+        hex_id: KnownContainer(
+            state,
+            privileged,
+            role,
+            bool(created and created > since),
+            health,
+            _health_due(health, health_log, now),
+        )
+        for hex_id, state, privileged, role, created, health, health_log in rows
+    }
+
+
+def _health_due(health: str, log: Any, now: datetime) -> bool:
+    if health not in ("unhealthy", "starting"):
+        return False
+    read_at = parse_datetime(log.get("read_at") or "") if isinstance(log, dict) else None
+    return read_at is None or now - read_at >= HEALTH_REFRESH
+
+
+def _health_before(daemon: Daemon, snapshot: DaemonSnapshot) -> dict[str, tuple[str, Any]]:
+    """The stored health of the containers whose health record this snapshot carries (none in
+    a quiet poll: a listing has only the word)."""
+    read = [info.id for info in snapshot.containers if info.health_detail is not None]
+    if not read:
+        return {}
+    rows = Container.objects.filter(daemon=daemon, container_id__in=read)
+    return {
+        hex_id: (health, log)
+        for hex_id, health, log in rows.values_list("container_id", "health", "health_log")
+    }
+
+
+def _new_health_log(
+    info: ContainerInfo, before: tuple[str, Any] | None, now: datetime
+) -> dict[str, Any] | None:
+    """The health record to store for ``info``, or None to keep what is stored: it is read
+    again when the health changes, and every ``HEALTH_REFRESH`` while not healthy."""
+    detail = info.health_detail
+    if detail is None:
+        return None
+    if detail.status == "none":
+        return {} if before is None or before[1] != {} else None
+    if before is None or before[0] != info.health or _health_due(before[0], before[1], now):
+        return health_log(detail, now)
+    return None
+
+
+def same_probes(before: Any, after: Any) -> bool:
+    """Whether two stored health records say the same (when they were read aside)."""
+    strip = lambda log: {k: v for k, v in (log or {}).items() if k != "read_at"}  # noqa: E731
+    return strip(before) == strip(after)
+
+
+def health_log(detail: Health, read_at: datetime) -> dict[str, Any]:
+    """What is kept of an inspect's health record (bounded by the engine layer)."""
+    return {
+        "failing_streak": detail.failing_streak,
+        "probes": [
+            {
+                "start": probe.start.isoformat() if probe.start else None,
+                "end": probe.end.isoformat() if probe.end else None,
+                "exit_code": probe.exit_code,
+                "output": probe.output,
+            }
+            for probe in detail.probes
+        ],
+        "read_at": read_at.isoformat(),
     }
 
 
@@ -128,6 +210,7 @@ def _container_fields(
         ],
         "networks": list(info.networks),
         "socket_target_engine": target_engine,
+        "health": info.health,
         "stale": False,
     }
 
@@ -290,6 +373,7 @@ def _reconcile_containers(
     )
     creators = _vouched_creators(snapshot)
     now = timezone.now()
+    health_before = _health_before(daemon, snapshot)
     seen: set[str] = set()
     new_rows: list[Container] = []
     updates: dict[int, dict[str, Any]] = {}
@@ -303,20 +387,26 @@ def _reconcile_containers(
         fields["socket_target_id"] = engine_pks.get(target_engine) if target_engine else None
         fields["created_by"] = creators.get(info.id, "")
         fields["fingerprint"] = fingerprint(fields)
+        log = _new_health_log(info, health_before.get(info.id), now)
+        if log is not None:
+            fields["health_log"] = log
         if old is None:
             new_rows.append(Container(daemon=daemon, container_id=info.id, last_seen=now, **fields))
-        elif old.fingerprint != fields["fingerprint"]:
+        elif old.fingerprint != fields["fingerprint"] or log is not None:
             updates[old.pk] = fields
     for row in Container.objects.filter(pk__in=updates):
         fields = updates[row.pk]
         different = [name for name, value in fields.items() if getattr(row, name) != value]
         old_target = row.socket_target_id
         old_creator = row.created_by
+        old_log = row.health_log
         for name in different:
             setattr(row, name, fields[name])
         row.last_seen = now
         row.save(update_fields=[*different, "last_seen"])
-        if different == ["fingerprint"]:
+        if different == ["fingerprint"] or (
+            set(different) <= {"fingerprint", "health_log"} and same_probes(old_log, row.health_log)
+        ):
             continue
         changes.changed += 1
         changes.delta.upsert_nodes.append(graph.container_node(row, daemon.engine_id))
@@ -476,3 +566,31 @@ def register_endpoint(fields: dict[str, Any], tls_dir: Any) -> Endpoint:
     except EngineError as error:
         raise RegistrationRefused(f"The connection test failed: {error}") from error
     return Endpoint.objects.create(**fields)
+
+
+# --- Terminal sessions (the audit log of interactive shells) -----------------------------------
+
+
+def open_terminal_session(
+    user: Any, container: Container, team_slug: str, allowed_by: str
+) -> TerminalSession:
+    """Record that ``user`` opens a shell in ``container`` (before anything is started)."""
+    return TerminalSession.objects.create(
+        user=user,
+        username=user.get_username(),
+        container_id=container.container_id,
+        container_name=container.name,
+        engine_id=container.daemon.engine_id,
+        team=team_slug,
+        allowed_by=allowed_by,
+    )
+
+
+def record_terminal_session(
+    pk: int, bytes_in: int, bytes_out: int, end_reason: str | None = None
+) -> None:
+    """Bytes so far; with ``end_reason``, the session is over."""
+    fields: dict[str, Any] = {"bytes_in": bytes_in, "bytes_out": bytes_out}
+    if end_reason is not None:
+        fields |= {"ended": timezone.now(), "end_reason": end_reason[:200]}
+    TerminalSession.objects.filter(pk=pk, ended__isnull=True).update(**fields)
