@@ -182,6 +182,8 @@ STATICFILES_DIRS += [
         ("cytoscape-fcose", ""),
         ("cytoscape-svg", ""),
         ("swagger-ui-dist", ""),
+        ("@xterm/xterm", ""),
+        ("@xterm/addon-fit", ""),
     ]
     if (NODE_MODULES / package / folder).is_dir()
 ]
