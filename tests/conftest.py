@@ -595,3 +595,48 @@ def events_watcher(transactional_db, channel_layer_prefix) -> Iterator[Any]:  # 
 
     with Watcher().running_in_thread() as watcher:
         yield watcher
+
+
+# --- Inside containers: a container two daemons deep, websockets as a user ---------------------
+
+
+@dataclass(frozen=True)
+class DeepContainer:
+    """A workload in the DinD inside the world's DinD: its daemon is read by exec only."""
+
+    id: str
+    name: str
+
+
+@pytest.fixture(scope="session")
+def deep_container(world: World) -> Iterator[DeepContainer]:
+    """Seed the workload image two daemons down (``docker save | docker exec -i ... load``) and
+    run a workload there; removed at the end (and with the world's DinD, should that fail)."""
+    from topology.engine.images import IDLE_COMMAND, WORKLOAD_IMAGE
+
+    outer = world.dind.container.id
+    inner = world.inner_dind.id
+    down = ["docker", "exec", "-i", outer, "docker", "exec", "-i", inner]
+    save = subprocess.Popen(["docker", "save", WORKLOAD_IMAGE], stdout=subprocess.PIPE)
+    subprocess.run([*down, "docker", "load"], stdin=save.stdout, check=True, capture_output=True)
+    save.wait(timeout=60)
+    name = "deep-workload"
+    labels = [arg for key, value in MANAGED.items() for arg in ("--label", f"{key}={value}")]
+    run = [*down, "docker", "run", "-d", "--name", name, *labels, WORKLOAD_IMAGE, *IDLE_COMMAND]
+    container_id = subprocess.run(run, check=True, capture_output=True, text=True).stdout.strip()
+    try:
+        yield DeepContainer(container_id, name)
+    finally:
+        subprocess.run([*down, "docker", "rm", "-f", name], capture_output=True)
+
+
+WS_ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+def websocket_headers(
+    user: Any, origin: tuple[bytes, bytes] = WS_ORIGIN
+) -> list[tuple[bytes, bytes]]:
+    """Headers of a browser signed in as ``user``: its Origin and session cookie."""
+    client = Client()
+    client.force_login(user)
+    return [origin, (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]

@@ -69,6 +69,7 @@ class Sampler:
         period: float | None = None,
         opener: Any = None,
         workers: int = 8,
+        redis: Any = None,
     ) -> None:
         self.period = float(period or settings.TOPOLOGY_STATS_SECONDS)
         self.opener = opener or partial(
@@ -86,7 +87,7 @@ class Sampler:
         self.backoff: dict[str, tuple[float, float]] = {}  # route key: (until, last wait)
         self.stop = threading.Event()
         self.counters = SamplerCounters()
-        self.redis = stats_store.client()
+        self.redis = redis or stats_store.client()
         self.next_wanted = 0.0
         self.outage_until = 0.0
         self.outage_wait = 0.0
