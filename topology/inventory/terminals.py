@@ -138,8 +138,8 @@ class TerminalConsumer(AsyncWebsocketConsumer):
 
     async def _refuse(self, code: str, text: str, close_code: int) -> None:
         await self.send(text_data=_dumps({"type": "error", "code": code, "message": text}))
-        await self.close(code=close_code)
         await self._finish()
+        await self.close(code=close_code)
 
     # --- the shell's output -------------------------------------------------------------------
 
@@ -189,8 +189,8 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         code = await asyncio.to_thread(self.stream.exit_code) if self.stream else None
         self.end_reason = f"the shell exited ({code})"
         await self.send(text_data=_dumps({"type": "exit", "code": code}))
-        await self.close(code=1000)
         await self._finish()
+        await self.close(code=1000)
 
     async def _watch_idle(self) -> None:
         idle = float(settings.TOPOLOGY_TERMINAL_IDLE_SECONDS)
@@ -203,8 +203,8 @@ class TerminalConsumer(AsyncWebsocketConsumer):
                         {"type": "error", "code": "idle", "message": f"Closed: idle {idle:g} s."}
                     )
                 )
-                await self.close(code=IDLE)
                 await self._finish()
+                await self.close(code=IDLE)
                 return
             await asyncio.sleep(min(left, 5.0))
 
@@ -240,8 +240,8 @@ class TerminalConsumer(AsyncWebsocketConsumer):
             await asyncio.to_thread(self.stream.send, data)
         except OSError as error:
             self.end_reason = f"the shell's input broke: {error}"
-            await self.close(code=ENGINE_FAILED)
             await self._finish()
+            await self.close(code=ENGINE_FAILED)
 
     # --- the end ------------------------------------------------------------------------------
 
