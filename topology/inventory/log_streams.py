@@ -70,6 +70,7 @@ class LogFollower:
         self.flusher: asyncio.Task[None] | None = None
         self.sent_lines = 0
         self.skipped_seconds = 0.0
+        self.allowance = self.ceiling = self.last = 0.0
 
     def start(self) -> None:
         self.thread.start()
@@ -90,6 +91,8 @@ class LogFollower:
     def _read(self) -> None:
         since: str | None = None
         tail = self.tail
+        self.ceiling = float(tail) + self.rate  # the tail comes at once, then a second's worth
+        self.allowance, self.last = self.ceiling, time.monotonic()
         try:
             while not self.stopped.is_set():
                 try:
@@ -102,7 +105,7 @@ class LogFollower:
                 if self.stopped.is_set():
                     self.source.close()
                     return
-                flooded = self._take(self.source, burst=tail)
+                flooded = self._take(self.source)
                 self.source.close()
                 if flooded is None:
                     self._finish(ended="following" if self.follow else "done")
@@ -121,30 +124,27 @@ class LogFollower:
             logger.exception("logs of %s", self.hex[:12])
             self._finish(failed=f"the log stream broke: {error}")
 
-    def _take(self, source: LogSource, burst: int) -> float | None:
-        """Read lines into the queue within the rate; the seconds the flood lasted when the
-        source writes too fast for too long, None when it ended (or we stopped)."""
-        ceiling = float(burst) + self.rate  # the tail comes at once, then a second's worth
-        allowance = ceiling
-        last = time.monotonic()
+    def _take(self, source: LogSource) -> float | None:
+        """Read lines into the queue within the rate (the allowance carries over from one
+        source to the next); the seconds the flood lasted when the source writes too fast for
+        too long, None when it ended (or we stopped)."""
         throttled_since: float | None = None
         for line in source.lines():
             if self.stopped.is_set():
                 return None
             now = time.monotonic()
-            allowance = min(allowance + (now - last) * self.rate, ceiling)
-            ceiling = max(self.rate, ceiling - 1)
-            last = now
-            if allowance < 1:
+            self.allowance = min(self.allowance + (now - self.last) * self.rate, self.ceiling)
+            self.ceiling = max(self.rate, self.ceiling - 1)
+            self.last = now
+            if self.allowance < 1:
                 throttled_since = throttled_since or now
                 if now - throttled_since >= FLOOD_SECONDS:
                     return now - throttled_since
-                wait = (1 - allowance) / self.rate
-                time.sleep(wait)
-                allowance, last = 1.0, time.monotonic()
-            elif throttled_since is not None and allowance >= self.rate / 2:
+                time.sleep((1 - self.allowance) / self.rate)
+                self.allowance, self.last = 1.0, time.monotonic()
+            elif throttled_since is not None and self.allowance >= self.rate / 2:
                 throttled_since = None
-            allowance -= 1
+            self.allowance -= 1
             with self.room:
                 while len(self.lines) >= MAX_QUEUED and not self.stopped.is_set():
                     self.room.wait(0.5)
