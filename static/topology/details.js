@@ -61,6 +61,8 @@ function section(title, content) {
   return [element("h3", { text: title }), content];
 }
 
+const HEALTH_TONE = { healthy: "good", starting: "warn", unhealthy: "bad" };
+
 const ROLE_TEXT = {
   plain: "plain",
   dind: "DinD: runs its own Docker daemon",
@@ -94,7 +96,9 @@ export class DetailsPanel {
   /**
    * @param {{root: HTMLElement, icon: HTMLImageElement, title: HTMLElement, subtitle: HTMLElement,
    *          body: HTMLElement, close: HTMLButtonElement, center: HTMLButtonElement}} parts
-   * @param {{onClose: () => void, onCenter: (id: string) => void, onNavigate: (id: string) => void}} actions
+   * @param {{onClose: () => void, onCenter: (id: string) => void, onNavigate: (id: string) => void,
+   *          extras?: (node: object, store: object) => Node[]}} actions  (extras: more sections
+   *   of a container, after its facts: see insight.js)
    */
   constructor(parts, actions) {
     this.parts = parts;
@@ -165,6 +169,7 @@ export class DetailsPanel {
     if (node.kind === "container" && node.role !== "plain") {
       subtitle.append(" ", pill(node.role === "dind" ? "DinD" : "DooD", node.role));
     }
+    if (node.kind === "container" && node.health === "unhealthy") subtitle.append(" ", pill("unhealthy", "bad"));
     const parts = [];
     if (node.kind === "container") parts.push(...this.containerSections(node, store));
     else if (node.kind === "daemon") parts.push(...this.daemonSections(node, store));
@@ -180,6 +185,7 @@ export class DetailsPanel {
       ["State", node.state],
       ["Role", ROLE_TEXT[node.role] || node.role],
       ["Privileged", node.privileged ? "yes" : "no"],
+      ["Health", node.health && node.health !== "none" ? pill(node.health, HEALTH_TONE[node.health] || "neutral") : "no healthcheck"],
       ["Created", formatTime(node.created)],
       ["Container ID", code(node.id.replace(/^container:/, ""))],
       ["Daemon", this.link(node.parent, store)],
@@ -201,6 +207,7 @@ export class DetailsPanel {
     }
     return [
       definitionList(rows),
+      ...(this.actions.extras ? this.actions.extras(node, store) : []),
       ...section("Ports", listOf(ports.map(portText))),
       ...section("Mounts", listOf(mounts.map(mountText))),
       ...section("Networks", listOf(networks)),

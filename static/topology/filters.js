@@ -7,7 +7,8 @@
 
 import { endBatchShallow } from "./batches.js";
 
-const FIELDS = ["q", "host", "daemon", "role", "state"];
+const FIELDS = ["q", "host", "daemon", "role", "state", "health"];
+const SELECTS = ["host", "daemon", "role", "state", "health"];
 const SEARCH_DELAY_MS = 120;
 
 function optionFor(value, text) {
@@ -26,17 +27,23 @@ export function searchText(node) {
 
 /**
  * Whether `node` passes the filter `values` (`q` a search, `host` and `daemon` node ids, `role`,
- * `state`; an empty value filters nothing): a pure function of the node and the graph it is in.
+ * `state`, `health` a container's health, or "checked" for any healthcheck; an empty value
+ * filters nothing): a pure function of the node and the graph it is in.
  *
- * @param {{q: string, host: string, daemon: string, role: string, state: string}} values
+ * @param {{q: string, host: string, daemon: string, role: string, state: string,
+ *          health?: string}} values
  * @param {object} node  a contract node
  * @param {import("./store.js").GraphReads} store  for the node's chain of parents
  * @param {(node: object) => string} [textOf]  the node's search text (a cache may stand in)
  */
 export function passes(values, node, store, textOf = searchText) {
-  const { q, host, daemon, role, state } = values;
+  const { q, host, daemon, role, state, health } = values;
   if (role && (node.kind !== "container" || node.role !== role)) return false;
   if (state && (node.kind !== "container" || node.status !== state)) return false;
+  if (health) {
+    const own = node.kind === "container" ? node.health || "none" : null;
+    if (own === null || (health === "checked" ? own === "none" : own !== health)) return false;
+  }
   if (host || daemon) {
     const chain = [node, ...store.ancestors(node.id)];
     if (host && chain[chain.length - 1].id !== host) return false;
@@ -49,7 +56,7 @@ export class Filters {
   /**
    * @param {{form: HTMLFormElement, search: HTMLInputElement, host: HTMLSelectElement,
    *          daemon: HTMLSelectElement, role: HTMLSelectElement, state: HTMLSelectElement,
-   *          clear: HTMLButtonElement}} controls
+   *          health: HTMLSelectElement, clear: HTMLButtonElement}} controls
    * @param {() => void} onChange
    * @param {import("./scope.js").Scope|null} [scope]  the saved dashboard's scope, if any: the
    *   graph given to `apply` holds it and the boxes around it, and only what is in it can match
@@ -58,7 +65,7 @@ export class Filters {
     this.controls = controls;
     this.onChange = onChange;
     this.scope = scope;
-    this.values = { q: "", host: "", daemon: "", role: "", state: "" };
+    this.values = { q: "", host: "", daemon: "", role: "", state: "", health: "" };
     this.searchCache = new Map();
     this.readUrl();
     let timer = null;
@@ -66,7 +73,7 @@ export class Filters {
       clearTimeout(timer);
       timer = setTimeout(() => this.update(), SEARCH_DELAY_MS);
     });
-    for (const name of ["host", "daemon", "role", "state"]) {
+    for (const name of SELECTS) {
       controls[name].addEventListener("change", () => this.update());
     }
     controls.form.addEventListener("submit", (event) => {
@@ -85,7 +92,7 @@ export class Filters {
     const params = new URLSearchParams(window.location.search);
     for (const name of FIELDS) this.values[name] = params.get(name) || "";
     this.controls.search.value = this.values.q;
-    for (const name of ["host", "daemon", "role", "state"]) this.ensureOption(name, this.values[name]);
+    for (const name of SELECTS) this.ensureOption(name, this.values[name]);
     this.showControls();
   }
 
@@ -100,7 +107,7 @@ export class Filters {
 
   update() {
     this.values.q = this.controls.search.value.trim();
-    for (const name of ["host", "daemon", "role", "state"]) this.values[name] = this.controls[name].value;
+    for (const name of SELECTS) this.values[name] = this.controls[name].value;
     this.writeUrl();
     this.showControls();
     this.onChange();
@@ -108,7 +115,7 @@ export class Filters {
 
   clear() {
     this.controls.search.value = "";
-    for (const name of ["host", "daemon", "role", "state"]) this.controls[name].value = "";
+    for (const name of SELECTS) this.controls[name].value = "";
     this.update();
   }
 
@@ -122,7 +129,7 @@ export class Filters {
   }
 
   showControls() {
-    for (const name of ["host", "daemon", "role", "state"]) {
+    for (const name of SELECTS) {
       this.controls[name].classList.toggle("active", Boolean(this.values[name]));
     }
     this.controls.clear.hidden = !this.userActive;

@@ -27,6 +27,7 @@ export function offscreenFilterControls() {
     daemon: make("select"),
     role: make("select"),
     state: make("select"),
+    health: make("select"),
     clear: make("button"),
   };
 }

@@ -173,6 +173,7 @@ export function stylesheet() {
       selector: 'node[kind = "container"][status = "stale"]',
       style: { "border-style": "dashed", opacity: 0.6 },
     },
+    ...healthAndHeatRules(),
     {
       selector: "edge",
       style: {
@@ -264,6 +265,28 @@ export function stylesheet() {
 }
 
 /**
+ * Health (contract v2): an unhealthy container gets a thick red double border on a dark red
+ * fill, and "UNHEALTHY" in its text; one whose healthcheck is starting, a dotted amber border.
+ * Colouring by CPU or memory (the toolbar's choice) fills a container with its `heatColour`.
+ */
+function healthAndHeatRules() {
+  return [
+    {
+      selector: 'node[kind = "container"][health = "unhealthy"]',
+      style: { "border-color": "#ff4d4d", "border-style": "double", "border-width": 5, "background-color": "#3a1518" },
+    },
+    {
+      selector: 'node[kind = "container"][health = "starting"]',
+      style: { "border-color": "#e3b341", "border-style": "dotted", "border-width": 3 },
+    },
+    {
+      selector: 'node[kind = "container"][?heat]',
+      style: { "background-color": "data(heatColour)", "background-opacity": 0.85 },
+    },
+  ];
+}
+
+/**
  * The text drawn on a node (daemon text goes to the canvas, never into markup). A node drawn as
  * a box (`isBox`) gets one line, above the box.
  */
@@ -286,7 +309,7 @@ export function displayLabel(node, isBox = false) {
   if (node.kind === "container") {
     const image = /^sha256:[0-9a-f]{12,}$/.test(node.image) ? node.image.slice(0, 19) : node.image;
     const role = node.role === "dind" ? "  ·  DinD" : node.role === "dood" ? "  ·  DooD" : "";
-    const state = node.status !== "running" ? ` (${node.status})` : "";
+    const state = (node.status !== "running" ? ` (${node.status})` : "") + (node.health === "unhealthy" ? "  ·  UNHEALTHY" : "");
     if (isBox) return `${clip(node.name || node.label, 40)}${role}${state}  ·  ${clip(image, 40)}`;
     return `${clip(node.name || node.label, 24)}${role}${state}\n${clip(image, 28)}`;
   }

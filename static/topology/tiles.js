@@ -8,8 +8,10 @@ export const TILE_TITLES = {
   daemons: "Daemons",
   containers: "Containers",
   roles: "DinD · DooD",
+  health: "Unhealthy",
   last_change: "Last change",
 };
+const HEALTH_NAMES_SHOWN = 4;
 
 const STATE_ORDER = ["running", "restarting", "paused", "created", "exited", "removing", "dead", "stale"];
 const STATE_TONE = { running: "good", restarting: "warn", paused: "warn", stale: "warn", dead: "bad" };
@@ -25,6 +27,7 @@ export function summarise(nodes, isVisible) {
     daemons: { up: 0, unreachable: 0, stale: 0 },
     containers: { total: 0, byState: {} },
     roles: { dind: 0, dood: 0 },
+    health: { unhealthy: [], starting: 0, checked: 0 },
   };
   for (const node of nodes) {
     if (!isVisible(node.id)) continue;
@@ -36,6 +39,9 @@ export function summarise(nodes, isVisible) {
       const state = node.status || node.state || "unknown";
       summary.containers.byState[state] = (summary.containers.byState[state] || 0) + 1;
       if (node.role === "dind" || node.role === "dood") summary.roles[node.role] += 1;
+      if (node.health && node.health !== "none") summary.health.checked += 1;
+      if (node.health === "unhealthy") summary.health.unhealthy.push(String(node.name || node.label));
+      if (node.health === "starting") summary.health.starting += 1;
     }
   }
   return summary;
@@ -138,6 +144,19 @@ export class Tiles {
     if (roles) {
       roles.value.textContent = `${summary.roles.dind} · ${summary.roles.dood}`;
       roles.detail.textContent = `${summary.roles.dind} DinD · ${summary.roles.dood} DooD`;
+    }
+    const health = this.cards.get("health");
+    if (health) {
+      const { unhealthy, starting, checked } = summary.health;
+      const names = [...unhealthy].sort((a, b) => a.localeCompare(b));
+      health.value.textContent = String(names.length);
+      const shownNames = names.slice(0, HEALTH_NAMES_SHOWN).join(", ");
+      const more = names.length > HEALTH_NAMES_SHOWN ? ` and ${names.length - HEALTH_NAMES_SHOWN} more` : "";
+      health.detail.textContent = names.length
+        ? `${shownNames}${more}`
+        : `${checked} with a healthcheck${starting ? ` · ${starting} starting` : ""}, none unhealthy`;
+      health.card.title = names.join("\n");
+      health.card.dataset.tone = names.length ? "bad" : starting ? "warn" : "good";
     }
     this.showLastChange();
   }

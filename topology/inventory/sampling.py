@@ -198,15 +198,16 @@ class Sampler:
                 self.counters.by_container.get(sample.container_id, 0) + 1
             )
         self.counters.samples += len(samples)
+        at = datetime.now(UTC)  # one time for the batch: the page and the history agree on it
         message = {
             "type": "stats.samples",
-            "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "at": at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "samples": {graph.container_id(s.container_id): s.to_message() for s in samples},
         }
         if send_to_group(stats_store.STATS_GROUP, message, f"{len(samples)} stats samples"):
             self.counters.published += 1
         try:
-            stats_store.record(self.redis, samples)
+            stats_store.record(self.redis, samples, at)
         except stats_store.RedisError as error:
             logger.warning("stats history not kept: %s", error)
 

@@ -19,6 +19,7 @@ import json
 import math
 import time
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 import redis
@@ -81,14 +82,15 @@ def history_length(period: float | None = None) -> int:
     return math.ceil(HISTORY_SECONDS / period) + 2
 
 
-def record(client: redis.Redis, samples: Iterable[StatsSample]) -> None:
-    """Add samples to their containers' histories (capped, expiring)."""
+def record(client: redis.Redis, samples: Iterable[StatsSample], at: datetime | None = None) -> None:
+    """Add samples to their containers' histories (capped, expiring), at their own time or
+    ``at`` (the time their batch was published with)."""
     cap = history_length()
     with client.pipeline(transaction=False) as pipe:
         for sample in samples:
             key = _key("stats-history", sample.container_id)
             entry = [
-                round(sample.at.timestamp(), 3),
+                round((at or sample.at).timestamp(), 3),
                 sample.cpu_percent,
                 sample.mem_bytes,
                 sample.mem_limit if sample.limit_set else None,
