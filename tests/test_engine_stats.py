@@ -1,15 +1,19 @@
 """One-shot stats: CPU between two samples, the working set, whether a limit is set; engine
-nonsense is no sample; real containers on the host (API) and nested (one docker stats by exec)."""
+nonsense is no sample; real containers on the host (API, many at once) and nested (one docker
+stats by exec)."""
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 
-from tests.conftest import _remove, unique
+from tests.conftest import _remove, run_workload, unique
+from topology.engine.reading import open_reader
 from topology.engine.stats import (
+    PARALLEL,
     CpuCounters,
     StatsReader,
     cpu_percent,
@@ -116,3 +120,23 @@ def test_nested_containers_in_one_exec(world) -> None:
     for sample in samples.values():
         assert sample.mem_bytes > 0 and sample.cpu_percent is not None
         assert sample.limit_set is False
+
+
+@pytest.mark.docker
+def test_many_host_containers_in_one_round(docker_client, offline_images, cleanup) -> None:
+    """Calls made at once share the engine's collection tick: a round of many containers is
+    sampled whole, those gone are left out, and a second round has CPU for each."""
+    idle = [
+        run_workload(docker_client, cleanup, unique(f"idle-{n}"), network_mode="none")
+        for n in range(12)  # more than a client's default pool of connections
+    ]
+    ids = [c.id for c in idle] + ["0" * 64]
+    reader = StatsReader(HOST, partial(open_reader, pool_size=PARALLEL))
+    try:
+        first = reader.sample_many(ids, {})
+        assert {s.container_id for s in first} == {c.id for c in idle}
+        second = reader.sample_many(ids, {s.container_id: s.counters for s in first})
+    finally:
+        reader.shutdown()
+    assert {s.container_id for s in second} == {c.id for c in idle}
+    assert all(s.cpu_percent is not None and s.mem_bytes > 0 for s in second)

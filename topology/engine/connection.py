@@ -87,6 +87,7 @@ class EngineAddress:
     insecure: bool = False
     connect_timeout: float = 2.0
     read_timeout: float = 10.0
+    pool_size: int = 10  # connections kept open for calls made at once (the SDK's default)
     tls_dir: Path = field(
         default=Path(tempfile.gettempdir()) / f"topology-tls-{os.getuid()}", compare=False
     )
@@ -161,6 +162,7 @@ def open_client(address: EngineAddress) -> docker.DockerClient:
             timeout=address.read_timeout,
             tls=tls,
             use_ssh_client=ssh,
+            max_pool_size=address.pool_size,
         )
         if ssh:
             _use_engine_ssh_keys(client, address)

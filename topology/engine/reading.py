@@ -43,6 +43,7 @@ def engine_address(
     connect_timeout: float = 2.0,
     read_timeout: float = 10.0,
     tls_dir: Path | None = None,
+    pool_size: int = 10,
 ) -> EngineAddress:
     """Where and how to reach a directly reachable daemon (not an exec route)."""
     address = EngineAddress(
@@ -60,6 +61,7 @@ def engine_address(
         insecure=route.insecure,
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
+        pool_size=pool_size,
     )
     return replace(address, tls_dir=tls_dir) if tls_dir is not None else address
 
@@ -69,19 +71,21 @@ def open_reader(
     connect_timeout: float = 2.0,
     read_timeout: float = 10.0,
     tls_dir: Path | None = None,
+    pool_size: int = 10,
 ) -> Any:
     """A reader for ``route``; exec routes are read through the reader of their ``via``.
 
-    ``tls_dir`` is a private folder where TLS material is written for the SSL library.
+    ``tls_dir`` is a private folder where TLS material is written for the SSL library;
+    ``pool_size`` is how many calls the reader may make at once without opening a connection
+    for each (the stats sampler makes many).
     """
     if route.is_exec:
         if route.via is None:
             raise EngineError(f"{route.url}: an exec route needs the route of its daemon")
         parent = open_reader(route.via, connect_timeout, read_timeout, tls_dir)
         return ExecReader(route, parent)
-    return ApiReader(
-        route, open_client(engine_address(route, connect_timeout, read_timeout, tls_dir))
-    )
+    address = engine_address(route, connect_timeout, read_timeout, tls_dir, pool_size)
+    return ApiReader(route, open_client(address))
 
 
 def _engine_info(data: dict[str, Any], api_version: str) -> EngineInfo:

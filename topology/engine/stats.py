@@ -4,8 +4,9 @@ Through the API: ``GET /containers/<id>/stats?stream=false``, with ``one-shot=tr
 API has it (1.41 on) once we hold an earlier sample of the container's CPU counters; CPU is the
 share of one core between our two samples (100 % is a core, as ``docker stats`` counts). The first
 sample of a container is a plain ``stream=false`` call, where the engine waits for a second
-reading of its own. Through exec (nested daemons): one ``docker stats --no-stream`` inside the
-holding container for every wanted container of that daemon.
+reading of its own. A daemon's containers are sampled ``PARALLEL`` at a time (``sample_many``).
+Through exec (nested daemons): one ``docker stats --no-stream`` inside the holding container
+for every wanted container of that daemon.
 
 Memory is the working set ``docker stats`` shows (usage less inactive file cache); the limit is
 the effective one (the machine's memory when none is set), ``limit_set`` says whether one is.
@@ -19,6 +20,7 @@ import re
 import shlex
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +38,10 @@ MAX_CPUS = 4096
 MEM_TOTAL_SECONDS = 300.0
 LIMIT_TOLERANCE = 0.02  # a CLI's rounded "7.7GiB" is the machine's memory, not a limit
 MARK = "----topology-stats----"
+# The engine answers a stats call at its next collection tick (about a second), whatever the
+# number of calls waiting: calls made at once share a tick, so a round of a daemon's wanted
+# containers takes about a second per PARALLEL of them.
+PARALLEL = 50
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -223,6 +229,7 @@ class StatsReader:
         self.mem_total: int | None = None
         self.mem_total_at = 0.0
         self.lock = threading.Lock()
+        self.pool: ThreadPoolExecutor | None = None
 
     @property
     def batched(self) -> bool:
@@ -265,6 +272,27 @@ class StatsReader:
             raise as_engine_error(self.route.url, error) from error
         return sample_from_api(container_id, data, previous if one_shot else None, mem_total)
 
+    def sample_many(
+        self, container_ids: list[str], previous: dict[str, CpuCounters]
+    ) -> list[StatsSample]:
+        """Containers of a daemon reached by its API, ``PARALLEL`` calls at a time (the engine
+        answers calls made together at one collection tick). Any engine failure fails the
+        round."""
+        if len(container_ids) <= 1:
+            found = [self.sample_one(c, previous.get(c)) for c in container_ids]
+            return [sample for sample in found if sample is not None]
+        with self.lock:
+            if self.pool is None:
+                self.pool = ThreadPoolExecutor(PARALLEL, thread_name_prefix="stats-call")
+            pool = self.pool
+        futures = [pool.submit(self.sample_one, c, previous.get(c)) for c in container_ids]
+        samples = []
+        for future in futures:
+            sample = future.result()
+            if sample is not None:
+                samples.append(sample)
+        return samples
+
     def sample_batch(self, container_ids: list[str]) -> dict[str, StatsSample]:
         """Every wanted container of a daemon read by exec, in one ``docker stats``."""
         assert self.path is not None
@@ -302,7 +330,15 @@ class StatsReader:
         return samples
 
     def close(self) -> None:
+        """Close the client (the next call opens another); ``shutdown`` ends the threads too."""
         with self.lock:
             reader, self.reader = self.reader, None
         if reader is not None:
             reader.close()
+
+    def shutdown(self) -> None:
+        self.close()
+        with self.lock:
+            pool, self.pool = self.pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)

@@ -3,7 +3,8 @@ page shows, and of no other.
 
 Each second it reads which containers are wanted (``stats_store.wanted``); a wanted container
 is sampled at most every ``TOPOLOGY_STATS_SECONDS``, through the route that reaches its daemon
-(one-shot API calls, or one ``docker stats`` by exec for a nested daemon read that way). Each
+(one-shot API calls, many at once, or one ``docker stats`` by exec for a nested daemon read
+that way). Each
 daemon is sampled in a worker thread of its own, one round at a time: a slow or hung engine
 holds up only itself, and one that fails waits a while before it is tried again. Samples go to
 the channel layer for the websocket consumers (who pass each on only to the pages that watch
@@ -31,7 +32,7 @@ from django.db import DatabaseError, close_old_connections, connection
 from topology.channel_layer import send_to_group
 from topology.engine.connection import EngineError
 from topology.engine.reading import open_reader
-from topology.engine.stats import CpuCounters, StatsReader, StatsSample
+from topology.engine.stats import PARALLEL, CpuCounters, StatsReader, StatsSample
 from topology.engine.types import Route
 from topology.inventory import graph, polling, stats_store
 from topology.inventory.models import Container, Status
@@ -77,6 +78,7 @@ class Sampler:
             connect_timeout=settings.TOPOLOGY_DOCKER_CONNECT_TIMEOUT,
             read_timeout=settings.TOPOLOGY_DOCKER_READ_TIMEOUT,
             tls_dir=settings.RUN_DIR / "tls",
+            pool_size=PARALLEL,
         )
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="stats")
         self.readers: dict[str, StatsReader] = {}
@@ -154,12 +156,8 @@ class Sampler:
         """One daemon's round, in a worker thread (no database here)."""
         if reader.batched:
             return list(reader.sample_batch(daemon_round.hexes).values())
-        samples = []
-        for hex_id in daemon_round.hexes:
-            sample = reader.sample_one(hex_id, self.previous.get(hex_id))
-            if sample is not None:
-                samples.append(sample)
-        return samples
+        previous = {h: self.previous[h] for h in daemon_round.hexes if h in self.previous}
+        return reader.sample_many(daemon_round.hexes, previous)
 
     def _collect(self) -> None:
         for key, future in list(self.busy.items()):
@@ -186,7 +184,7 @@ class Sampler:
         self.backoff[key] = (time.monotonic() + wait, wait)
         reader = self.readers.pop(key, None)
         if reader is not None:
-            reader.close()
+            reader.shutdown()
         logger.info("stats of %s failed (next try in %.0f s): %s", key, wait, error)
 
     def _publish(self, samples: Iterable[StatsSample]) -> None:
@@ -222,7 +220,7 @@ class Sampler:
                 self.reader_used.pop(key, None)
                 reader = self.readers.pop(key, None)
                 if reader is not None:
-                    reader.close()
+                    reader.shutdown()
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -257,7 +255,7 @@ class Sampler:
         self.stop.set()
         self.pool.shutdown(wait=False, cancel_futures=True)
         for reader in self.readers.values():
-            reader.close()
+            reader.shutdown()
         self.readers.clear()
         self.redis.close()
 
