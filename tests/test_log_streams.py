@@ -15,6 +15,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 
 from tests.conftest import MANAGED, _remove, unique, websocket_headers
+from tests.graph_schema import validate_message
 from topology.asgi import application
 from topology.engine.images import WORKLOAD_IMAGE
 from topology.engine.types import Route
@@ -65,6 +66,7 @@ def follow_over_the_websocket(user: Any, hex_id: str, seconds: float) -> list[di
                 continue  # (a timed-out receive would end the application)
             message = await communicator.receive_json_from(timeout=5)
             assert message["type"] == "log" and message["node"] == node, message
+            validate_message(message)
             messages.append(message)
         await communicator.send_json_to({"type": "logs_stop", "node": node})
         stopped = await communicator.receive_json_from(timeout=10)

@@ -19,6 +19,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 
 from tests.conftest import container_info, websocket_headers
+from tests.graph_schema import validate_message
 from topology.asgi import application
 from topology.channel_layer import send_to_group
 from topology.engine.nesting import SAME_MACHINE
@@ -179,6 +180,7 @@ def test_a_new_watch_brings_the_last_ten_minutes(teams, redis_client) -> None:
         )
         (history,) = await settle(page)
         assert history["type"] == "stats" and history["samples"] == {}
+        validate_message(history)
         assert list(history["history"]) == [f"container:{ALPHA}"]  # never Beta's
         ((at, cpu, mem, limit),) = history["history"][f"container:{ALPHA}"]
         assert (cpu, mem, limit) == (3.0, 100, 1000) and abs(at - now.timestamp()) < 1

@@ -1,8 +1,9 @@
 """Who may do what through every door (pages, REST, websockets), and team isolation.
 
 ``MATRIX`` is the specification: one row per door, one column per role. A door is a method and
-a route name from ``urls.py`` (``GET host-detail``), or a websocket route (``WS ws-topology``);
-each is tried on a team-Alpha object, or as a listing that could show one. The doors are read
+a route name from ``urls.py`` (``GET host-detail``), or a websocket route (``WS ws-topology``),
+or a variant of one that answers differently (``DOOR_VARIANTS``: the graph's layers); each is
+tried on a team-Alpha object, or as a listing that could show one. The doors are read
 from the URL resolver and the websocket router (with the messages a websocket consumer names as
 doors, ``WS ws-topology watch``), plus the one admin switch that is a door of its own (who may
 turn terminals on for a team): a route missing from the matrix fails
@@ -41,7 +42,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -61,7 +62,15 @@ from topology.demos import services as demo_services
 from topology.demos import tasks
 from topology.demos.models import BuildRun, Demo
 from topology.engine.nesting import SAME_MACHINE
-from topology.engine.types import ContainerInfo, DaemonSnapshot, EngineInfo, Mount, Route
+from topology.engine.types import (
+    Attachment,
+    ContainerInfo,
+    DaemonSnapshot,
+    EngineInfo,
+    Mount,
+    NetworkInfo,
+    Route,
+)
 from topology.inventory import broadcast, graph, services
 from topology.inventory.models import Container, Daemon, Endpoint, Host
 from topology.inventory.services import Place
@@ -77,6 +86,7 @@ door                         anon   noteam  viewer  operator  admin    other    
 GET index                    login  ok      ok      ok        ok       ok       ok
 GET api-topology             401    blind   sees    sees      sees     blind    sees
 GET api-topology-dot         401    blind   sees    sees      sees     blind    sees
+GET api-topology ?layers     401    blind   sees    sees      sees     blind    sees
 GET host-list                401    blind   sees    sees      sees     blind    sees
 GET host-detail              401    404     sees    sees      sees     404      sees
 GET daemon-list              401    blind   sees    sees      sees     blind    sees
@@ -118,6 +128,7 @@ POST api-demo-build          401    403     403     done      done     404      
 GET api-schema               401    ok      ok      ok        ok       ok       ok
 GET api-docs                 401    ok      ok      ok        ok       ok       ok
 WS ws-topology               4401   blind   sees    sees      sees     blind    sees
+WS ws-topology layers        4401   blind   sees    sees      sees     blind    sees
 WS ws-topology watch         4401   blind   sees    sees      sees     blind    sees
 WS ws-topology logs          4401   404     403     ok        ok       404      ok
 WS ws-topology logs_stop     4401   ok      ok      ok        ok       ok       ok
@@ -156,13 +167,24 @@ def _container(hex_digit: str, name: str, **fields: Any) -> ContainerInfo:
 DOOD_MOUNT = (Mount("bind", "/var/run/docker.sock", "/var/run/docker.sock", True),)
 
 
+NETWORK = NetworkInfo("a" * 64, "backend", "bridge", "local", subnets=("10.9.0.0/24",))
+
+
+def on_backend(container: ContainerInfo) -> ContainerInfo:
+    """The container, attached to its engine's ``backend`` network."""
+    return replace(container, attachments=(Attachment(NETWORK.id, NETWORK.name, "10.9.0.2"),))
+
+
 def engine_says(host: str, engine: str, *containers: ContainerInfo) -> services.ChangeSet:
-    """Reconcile what a (pretend) root engine on ``host`` reports. Nothing is published: the
-    tests publish themselves, to choose what one delta holds."""
+    """Reconcile what a (pretend) root engine on ``host`` reports: its containers on its
+    ``backend`` network. Nothing is published: the tests publish themselves, to choose what one
+    delta holds."""
     snapshot = DaemonSnapshot(
         Route(url=f"unix:///nonexistent/{host}.sock"),
         EngineInfo(engine, host, "27.0.0", "1.47", "Debian GNU/Linux 12"),
-        tuple(containers),
+        tuple(on_backend(container) for container in containers),
+        (NETWORK,),
+        (),
     )
     return services.reconcile(snapshot, Place(host_name=host), SAME_MACHINE, publish=False)
 
@@ -179,6 +201,7 @@ def nested_says(
 
 # Alpha's containers are 1, 2 (and 5, 6 later); Beta's b, d (DinD), e (nested), f (DooD).
 ALPHA_ENGINE, BETA_ENGINE, BETA_NESTED = "ALPHA:ENGINE", "BETA:ENGINE", "BETA:NESTED"
+ALPHA_NETWORK = f"network:{ALPHA_ENGINE}/{NETWORK.id}"
 
 
 def alpha_engine(*extra: ContainerInfo) -> services.ChangeSet:
@@ -473,6 +496,9 @@ HTTP_DOORS: dict[str, Callable[[Client, Scene], str]] = {
     "GET index": lambda c, s: outcome(c.get("/")),
     "GET api-topology": lambda c, s: listing(c.get("/api/topology/"), "host:alpha-host"),
     "GET api-topology-dot": lambda c, s: listing(c.get("/api/topology.dot"), "host:alpha-host"),
+    "GET api-topology ?layers": lambda c, s: listing(
+        c.get("/api/topology/?layers=networks"), ALPHA_NETWORK
+    ),
     "GET host-list": lambda c, s: listing(c.get("/api/hosts/"), '"alpha-host"'),
     "GET host-detail": lambda c, s: shown(c.get(f"/api/hosts/{_host(s).pk}/")),
     "GET daemon-list": lambda c, s: listing(c.get("/api/daemons/"), ALPHA_ENGINE),
@@ -522,6 +548,9 @@ HTTP_DOORS: dict[str, Callable[[Client, Scene], str]] = {
 
 OUTSIDE_THE_MATRIX = {"login", "logout", "healthz", "admin:index"}
 ADMIN_DOORS = {"POST admin:teams_team_change"}  # the site-admin-only terminals switch
+#: Doors that are not routes of their own: a query that cuts what a route answers (the graph's
+#: layers), a websocket message that asks for another snapshot (``{"type": "layers"}``).
+DOOR_VARIANTS = {"GET api-topology ?layers", "WS ws-topology layers"}
 
 
 def doors() -> set[str]:
@@ -538,7 +567,7 @@ def doors() -> set[str]:
         websockets.add(f"WS {route.name}")
         consumer = getattr(route.callback, "consumer_class", None)
         websockets |= {f"WS {route.name} {kind}" for kind in getattr(consumer, "DOORS", ())}
-    return http | websockets | ADMIN_DOORS
+    return http | websockets | ADMIN_DOORS | DOOR_VARIANTS
 
 
 def test_the_matrix_has_a_row_for_every_door() -> None:
@@ -672,8 +701,23 @@ async def _ws_terminal(user: Any, scene: Scene) -> str:
     return _refusal(frame)
 
 
+async def _ws_topology_layers(user: Any, scene: Scene) -> str:
+    """The ``layers`` message: its fresh snapshot holds Alpha's network, for those who may."""
+    communicator, frame = await first_frame("/ws/topology/", user)
+    if "close" in frame:
+        await communicator.disconnect()
+        return str(frame["close"])
+    await communicator.send_json_to({"type": "layers", "layers": ["networks"]})
+    fresh = await communicator.receive_json_from(timeout=5)
+    await communicator.disconnect()
+    assert fresh["type"] == "snapshot"
+    ids = {node["id"] for node in fresh["graph"]["nodes"]}
+    return "sees" if ALPHA_NETWORK in ids else "blind"
+
+
 WS_DOORS: dict[str, Callable[[Any, Scene], Awaitable[str]]] = {
     "WS ws-topology": _ws_topology,
+    "WS ws-topology layers": _ws_topology_layers,
     "WS ws-topology watch": _ws_watch,
     "WS ws-topology logs": _ws_logs,
     "WS ws-topology logs_stop": _ws_logs_stop,

@@ -19,6 +19,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import websocket_headers
+from tests.graph_schema import validate_message
 from topology.asgi import application
 from topology.inventory import polling, stats_store
 from topology.inventory.models import Container, Daemon, Host
@@ -210,6 +211,7 @@ def test_stats_reach_the_page_that_watches_and_stop_when_it_closes(
         while set(seen) != nodes and asyncio.get_running_loop().time() < deadline:
             message = await communicator.receive_json_from(timeout=30)
             if message["type"] == "stats":
+                validate_message(message)
                 assert set(message["samples"]) <= nodes
                 seen.update(message["samples"])
         assert set(seen) == nodes

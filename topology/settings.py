@@ -127,6 +127,9 @@ TOPOLOGY_STATS_SECONDS = read_number("TOPOLOGY_STATS_SECONDS", 5.0, minimum=1, m
 TOPOLOGY_TERMINAL_IDLE_SECONDS = read_number(
     "TOPOLOGY_TERMINAL_IDLE_SECONDS", 600.0, minimum=5, maximum=86400
 )
+# Each poll lists a daemon's networks and volumes (one call each); off, they are not read.
+TOPOLOGY_DISCOVER_NETWORKS = read_bool("TOPOLOGY_DISCOVER_NETWORKS", True)
+TOPOLOGY_DISCOVER_VOLUMES = read_bool("TOPOLOGY_DISCOVER_VOLUMES", True)
 
 # Demos: images come from settings (pinned by tag), never from a request. Where they come from:
 # "pull" (the registry only), "offline" (built from this machine's binaries, never pulled) or

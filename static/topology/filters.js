@@ -7,8 +7,8 @@
 
 import { endBatchShallow } from "./batches.js";
 
-const FIELDS = ["q", "host", "daemon", "role", "state", "health"];
-const SELECTS = ["host", "daemon", "role", "state", "health"];
+const FIELDS = ["q", "host", "daemon", "role", "state", "health", "network", "exposure"];
+const SELECTS = ["host", "daemon", "role", "state", "health", "network", "exposure"];
 const SEARCH_DELAY_MS = 120;
 
 function optionFor(value, text) {
@@ -27,22 +27,29 @@ export function searchText(node) {
 
 /**
  * Whether `node` passes the filter `values` (`q` a search, `host` and `daemon` node ids, `role`,
- * `state`, `health` a container's health, or "checked" for any healthcheck; an empty value
- * filters nothing): a pure function of the node and the graph it is in.
+ * `state`, `health` a container's health, or "checked" for any healthcheck, `network` a network
+ * node id, `exposure` public, socket or any; an empty value filters nothing): a pure function of
+ * the node and the graph it is in.
  *
  * @param {{q: string, host: string, daemon: string, role: string, state: string,
- *          health?: string}} values
+ *          health?: string, network?: string, exposure?: string}} values
  * @param {object} node  a contract node
  * @param {import("./store.js").GraphReads} store  for the node's chain of parents
  * @param {(node: object) => string} [textOf]  the node's search text (a cache may stand in)
+ * @param {Set<string>} [members]  the containers attached to `values.network`
  */
-export function passes(values, node, store, textOf = searchText) {
-  const { q, host, daemon, role, state, health } = values;
+export function passes(values, node, store, textOf = searchText, members = new Set()) {
+  const { q, host, daemon, role, state, health, network, exposure } = values;
   if (role && (node.kind !== "container" || node.role !== role)) return false;
   if (state && (node.kind !== "container" || node.status !== state)) return false;
   if (health) {
     const own = node.kind === "container" ? node.health || "none" : null;
     if (own === null || (health === "checked" ? own === "none" : own !== health)) return false;
+  }
+  if (network && node.id !== network && !members.has(node.id)) return false;
+  if (exposure) {
+    const exposed = node.kind === "container" && Array.isArray(node.exposure) ? node.exposure : [];
+    if (exposure === "any" ? exposed.length === 0 : !exposed.includes(exposure)) return false;
   }
   if (host || daemon) {
     const chain = [node, ...store.ancestors(node.id)];
@@ -56,7 +63,10 @@ export class Filters {
   /**
    * @param {{form: HTMLFormElement, search: HTMLInputElement, host: HTMLSelectElement,
    *          daemon: HTMLSelectElement, role: HTMLSelectElement, state: HTMLSelectElement,
-   *          health: HTMLSelectElement, clear: HTMLButtonElement}} controls
+   *          health: HTMLSelectElement, network: HTMLSelectElement,
+   *          exposure: HTMLSelectElement, clear: HTMLButtonElement}} controls  (network: a
+   *   container on that network, or the network itself; exposure: a container exposed so,
+   *   "public", "socket" or "any")
    * @param {() => void} onChange
    * @param {import("./scope.js").Scope|null} [scope]  the saved dashboard's scope, if any: the
    *   graph given to `apply` holds it and the boxes around it, and only what is in it can match
@@ -65,7 +75,8 @@ export class Filters {
     this.controls = controls;
     this.onChange = onChange;
     this.scope = scope;
-    this.values = { q: "", host: "", daemon: "", role: "", state: "", health: "" };
+    this.values = { q: "", host: "", daemon: "", role: "", state: "", health: "", network: "", exposure: "" };
+    this.members = new Set(); // the selected network's containers, while one is
     this.searchCache = new Map();
     this.readUrl();
     let timer = null;
@@ -135,14 +146,28 @@ export class Filters {
     this.controls.clear.hidden = !this.userActive;
   }
 
-  /** Refresh the host and daemon choices from the graph shown, keeping what is selected. */
+  /** Refresh the host, daemon and network choices from the graph shown, keeping what is selected. */
   populate(graph) {
     const hosts = [];
     const daemons = [];
+    const networks = [];
     for (const node of graph.nodes.values()) {
       if (node.kind === "host") hosts.push(node);
       else if (node.kind === "daemon") daemons.push(node);
+      else if (node.kind === "network") networks.push(node);
     }
+    const daemonLabel = new Map(daemons.map((node) => [node.id, node.label]));
+    networks.sort(
+      (a, b) =>
+        Number(Boolean(a.builtin)) - Number(Boolean(b.builtin)) ||
+        String(a.name).localeCompare(String(b.name)) ||
+        a.id.localeCompare(b.id),
+    );
+    this.fill(
+      "network",
+      "All networks",
+      networks.map((node) => [node.id, `${node.name} (${daemonLabel.get(node.parent) || "?"})`]),
+    );
     hosts.sort((a, b) => String(a.label).localeCompare(String(b.label)));
     daemons.sort((a, b) => a.nesting - b.nesting || String(a.label).localeCompare(String(b.label)));
     this.fill("host", "All hosts", hosts.map((node) => [node.id, node.label]));
@@ -165,7 +190,7 @@ export class Filters {
 
   matches(node, store) {
     if (this.scope && !this.scope.matches(node, store)) return false;
-    return passes(this.values, node, store, (shown) => this.cachedText(shown));
+    return passes(this.values, node, store, (shown) => this.cachedText(shown), this.members);
   }
 
   cachedText(node) {
@@ -195,6 +220,12 @@ export class Filters {
       }
       return store.nodes.size;
     }
+    this.members = new Set();
+    if (this.values.network) {
+      for (const edge of store.edges.values()) {
+        if (edge.kind === "network" && edge.target === this.values.network) this.members.add(edge.source);
+      }
+    }
     const visible = new Set();
     const hits = new Set();
     for (const node of store.nodes.values()) {
@@ -203,9 +234,10 @@ export class Filters {
       visible.add(node.id);
       for (const ancestor of store.ancestors(node.id)) visible.add(ancestor.id);
     }
-    // A socket pin shows while its daemon and one of the containers that use it do.
-    cy.nodes('[kind = "socket"]').forEach((pin) => {
-      if (visible.has(pin.data("daemon")) && pin.connectedEdges().sources().some((s) => visible.has(s.id()))) {
+    // A pin (a daemon's socket, a box's published ports) shows while its box and one of the
+    // containers whose edges end there do.
+    cy.nodes('[kind = "socket"], [kind = "ports"]').forEach((pin) => {
+      if (visible.has(pin.data("owner")) && pin.connectedEdges().sources().some((s) => visible.has(s.id()))) {
         visible.add(pin.id());
       }
     });

@@ -1,12 +1,23 @@
 // The Cytoscape picture of the graph (the store's, or the part of it a dashboard's scope holds):
 // applies changes in place, step by step, and runs the layouts. The viewport (viewport.js), node
-// text (labels.js) and socket pins (pins.js) are concerns of their own.
+// text (labels.js), pins (pins.js) and networks as buses (network-layout.js, network-view.js) are
+// concerns of their own.
 
 import { endBatchShallow, styleFreshGraph } from "./batches.js";
 import { labelMeasurer, QuietLabels, textOf } from "./labels.js";
 import { nestedGrid, placeArrivals, separateOverlaps } from "./layout.js";
+import { BUS_HEIGHT, busBands, busRoute } from "./network-layout.js";
+import {
+  attachmentsAround,
+  busTextWidth,
+  connectivityEdgeData,
+  exposureBadge,
+  graphLinks,
+  QuietLines,
+  rerouteBuses,
+} from "./network-view.js";
 import { edgeData, syncSocketPins, wantedPins } from "./pins.js";
-import { displayLabel, stylesheet } from "./style.js";
+import { displayLabel, LEAF_HEIGHT, LEAF_WIDTH, stylesheet } from "./style.js";
 import { Viewport } from "./viewport.js";
 
 const ARRIVAL_HIGHLIGHT_MS = 1600;
@@ -41,6 +52,7 @@ function parentsFirst(nodes, known) {
  */
 class Pass {
   constructor(graph) {
+    this.lines = null; // the edges added (their routes follow the arrivals)
     this.arrived = [];
     this.touched = new Set();
     this.retitled = [];
@@ -75,11 +87,20 @@ export class GraphView {
     });
     this.viewport = new Viewport(this.cy);
     this.labels = new QuietLabels(this.cy);
+    this.lines = new QuietLines(this.cy);
+    this.routes = null; // attachment routes planned with the first graph (see placeFirstGraph)
+    // A dragged node (or box) takes its attachment lines along.
+    this.cy.on("drag", "node", (event) => rerouteBuses(this.cy, attachmentsAround(event.target)));
   }
 
   nodeData(node) {
     const data = { ...node, display: displayLabel(node, false) };
     delete data.parent;
+    if (node.kind === "container") data.exposed = exposureBadge(node);
+    else if (node.kind === "network") {
+      data.busWidth = this.cy.getElementById(node.id).data("busWidth") || LEAF_WIDTH;
+      data.textWidth = busTextWidth(data.busWidth);
+    }
     return data;
   }
 
@@ -112,9 +133,10 @@ export class GraphView {
       if (additions.length) cy.add(additions);
       this.updateNodes(updates, pass);
       syncSocketPins(cy, this.graph, pass.arrived);
-      this.syncEdges([...change.addedEdges, ...change.updatedEdges]);
+      const added = this.syncEdges([...change.addedEdges, ...change.updatedEdges], initial);
       this.retitleTouched(pass);
       if (!initial) this.placeLive(pass);
+      pass.lines = added;
     } finally {
       // A node that changed boxes needs Cytoscape's full bookkeeping; anything else the short one
       // (on the first change every element is new, so nothing is left out either).
@@ -122,13 +144,22 @@ export class GraphView {
       else endBatchShallow(cy);
     }
 
+    this.routes = null;
     if (initial && cy.nodes().nonempty()) {
       this.laidOut = true;
       styleFreshGraph(cy);
-      if (initialViewport) cy.viewport(initialViewport);
-      else this.runLayout(this.layoutName, { animate: false });
-    } else if (!initial && pass.arrived.length) {
-      this.highlight(pass.arrived);
+      if (initialViewport) {
+        cy.viewport(initialViewport);
+        // Lines out of boxes (DinD containers) follow once the boxes have been drawn.
+        requestAnimationFrame(() =>
+          rerouteBuses(cy, cy.edges('[kind = "network"]').filter((edge) => edge.source().isParent())),
+        );
+      } else this.runLayout(this.layoutName, { animate: false });
+    } else if (!initial) {
+      // Arrivals were placed (and what they reached moved apart): the lines in their boxes follow.
+      const arrivals = cy.collection(pass.arrived.map((id) => cy.getElementById(id)));
+      rerouteBuses(cy, pass.lines.union(attachmentsAround(arrivals.parent())));
+      if (pass.arrived.length) this.highlight(pass.arrived);
     }
     return pass.arrived;
   }
@@ -138,7 +169,10 @@ export class GraphView {
   removeGone(change, pass) {
     const cy = this.cy;
     const graph = this.graph;
-    for (const id of change.removedEdges) cy.getElementById(id).remove();
+    for (const id of change.removedEdges) {
+      cy.getElementById(id).remove();
+      this.lines.forget(id);
+    }
     const removed = new Set(change.removedNodes);
     for (const id of change.removedNodes) {
       const element = cy.getElementById(id);
@@ -187,12 +221,40 @@ export class GraphView {
   placeFirstGraph(additions) {
     const adding = new Set(additions.map(({ data }) => data.id));
     for (const data of wantedPins(this.graph, (id) => adding.has(id)).values()) {
-      additions.push({ group: "nodes", data: { ...data, parent: data.daemon } });
+      additions.push({ group: "nodes", data: { ...data, parent: data.owner } });
     }
     this.gridBounds = this.placeAll(additions);
     const framing = this.viewport.framing(this.gridBounds);
     this.labels.quietUnlessReadable(additions, framing.zoom);
+    // Seen from far, attachment lines wait (see QuietLines); else they are routed at once.
+    this.routes = this.labels.left ? "wait" : this.plannedRoutes(additions);
     return framing;
+  }
+
+  /**
+   * The bus routes of attachment edges whose ends are both leaves about to be added, from where
+   * the grid put them (edges out of a box are routed once the box is drawn).
+   */
+  plannedRoutes(additions) {
+    const placed = new Map();
+    const parents = new Set();
+    for (const { data, position } of additions) {
+      if (position) placed.set(data.id, { data, position });
+      if (data.parent) parents.add(data.parent);
+    }
+    const routes = new Map();
+    for (const edge of this.graph.edges.values()) {
+      if (edge.kind !== "network" || parents.has(edge.source)) continue;
+      const source = placed.get(edge.source);
+      const bus = placed.get(edge.target);
+      if (!source || !bus) continue;
+      const route = busRoute(
+        { ...source.position, w: LEAF_WIDTH, h: LEAF_HEIGHT },
+        { ...bus.position, w: bus.data.busWidth || LEAF_WIDTH, h: BUS_HEIGHT },
+      );
+      if (route) routes.set(edge.id, route);
+    }
+    return routes;
   }
 
   /** New data for drawn nodes; a node whose box changed moves into it (and counts as arrived). */
@@ -215,21 +277,33 @@ export class GraphView {
     }
   }
 
-  /** Add or update the edges whose two ends are drawn; one whose ends changed is drawn anew. */
-  syncEdges(edges) {
+  /**
+   * Add or update the edges whose two ends are drawn; one whose ends changed is drawn anew. An
+   * attachment line waits while the first graph is seen from far (and after, until it is
+   * added), or starts routed as the first graph's grid planned it. Returns the edges added.
+   */
+  syncEdges(edges, initial) {
     const cy = this.cy;
     const additions = [];
     for (const edge of edges) {
-      const data = edgeData(edge);
+      const data = connectivityEdgeData(edgeData(edge), this.graph);
       if (!this.exists(data.source) || !this.exists(data.target)) continue;
+      if (this.lines.has(edge.id) || (initial && this.routes === "wait" && edge.kind === "network")) {
+        this.lines.wait(edge.id, data);
+        continue;
+      }
       const element = cy.getElementById(edge.id);
-      if (element.empty()) additions.push({ group: "edges", data });
+      const route = this.routes instanceof Map ? this.routes.get(edge.id) : null;
+      if (route && element.empty()) {
+        const routed = { segW: route.weights, segD: route.distances, sourceEnd: route.sourceEnd, busEnd: route.busEnd };
+        additions.push({ group: "edges", data: { ...data, ...routed }, classes: "routed" });
+      } else if (element.empty()) additions.push({ group: "edges", data });
       else if (element.data("source") !== data.source || element.data("target") !== data.target) {
         element.remove();
         additions.push({ group: "edges", data });
       } else element.data(data);
     }
-    if (additions.length) cy.add(additions);
+    return additions.length ? cy.add(additions) : cy.collection();
   }
 
   /** A node's text depends on whether it is drawn as a box (has children) or not: the boxes
@@ -268,10 +342,12 @@ export class GraphView {
       else if (children.has(data.parent)) children.get(data.parent).push(data.id);
       else children.set(data.parent, [data.id]);
     }
-    const grid = nestedGrid(roots, (id) => children.get(id) || [], (id) => byId.get(id), this.labelWidth);
+    const grid = nestedGrid(roots, (id) => children.get(id) || [], (id) => byId.get(id), this.labelWidth, this.gridOptions());
     for (const addition of additions) {
       const at = grid.positions.get(addition.data.id);
       if (at) addition.position = at;
+      const size = grid.sizes.get(addition.data.id);
+      if (size) Object.assign(addition.data, { busWidth: size.w, textWidth: busTextWidth(size.w) });
     }
     return { x1: 0, y1: 0, x2: grid.width, y2: grid.height };
   }
@@ -297,10 +373,34 @@ export class GraphView {
     const cy = this.cy;
     const roots = cy.nodes().orphans().map((node) => node.id());
     const childrenOf = (id) => cy.getElementById(id).children().map((child) => child.id());
-    const { positions } = nestedGrid(roots, childrenOf, (id) => this.nodeOf(id), this.labelWidth);
+    const { positions, sizes } = nestedGrid(roots, childrenOf, (id) => this.nodeOf(id), this.labelWidth, this.gridOptions());
+    this.sizeBuses(sizes);
     cy.nodes()
       .filter((node) => positions.has(node.id()))
       .positions((node) => positions.get(node.id()));
+  }
+
+  /** The nested grid's options for the graph drawn: networks as buses in their boxes. */
+  gridOptions() {
+    return { bands: busBands(graphLinks(this.graph)) };
+  }
+
+  /**
+   * Buses as wide as the nested grid made them (`sizes`); for other layouts, as wide as their
+   * text (and at least a leaf).
+   */
+  sizeBuses(sizes = new Map()) {
+    const cy = this.cy;
+    const fitting = (bus) => Math.max(LEAF_WIDTH, Math.ceil(this.labelWidth(this.nodeOf(bus.id())) + 48));
+    cy.startBatch();
+    try {
+      cy.nodes('[kind = "network"]').forEach((bus) => {
+        const width = sizes.get(bus.id())?.w || fitting(bus);
+        if (bus.data("busWidth") !== width) bus.data({ busWidth: width, textWidth: busTextWidth(width) });
+      });
+    } finally {
+      cy.endBatch();
+    }
   }
 
   /** Where each leaf is now (model coordinates). */
@@ -324,13 +424,19 @@ export class GraphView {
     if (cy.nodes().empty()) return;
     const from = animate ? this.leafPlaces() : null;
     if (this.layoutName === "nested") this.applyNestedGrid();
-    else cy.layout({ ...this.layoutOptions(this.layoutName), animate: false, fit: false }).run();
+    else {
+      this.lines.add(); // these layouts pull along edges: all of them
+      this.sizeBuses();
+      cy.layout({ ...this.layoutOptions(this.layoutName), animate: false, fit: false }).run();
+    }
     const fold = this.layoutName === "hierarchical"; // a rank of 200 containers is one row
     separateOverlaps(cy, null, (id) => this.nodeOf(id), this.labelWidth, { fold, locks: this.locks });
     if (!animate) {
+      rerouteBuses(cy, cy.edges());
       this.viewport.fitNow();
       return;
     }
+    cy.edges(".routed").removeClass("routed"); // straight while the leaves travel
     const to = this.leafPlaces();
     cy.startBatch();
     try {
@@ -344,7 +450,10 @@ export class GraphView {
       animate: true,
       animationDuration: 450,
       fit: false,
-      stop: () => this.viewport.fit(),
+      stop: () => {
+        rerouteBuses(cy, cy.edges());
+        this.viewport.fit();
+      },
     }).run();
   }
 

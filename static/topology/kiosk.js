@@ -28,6 +28,8 @@ export function offscreenFilterControls() {
     role: make("select"),
     state: make("select"),
     health: make("select"),
+    network: make("select"),
+    exposure: make("select"),
     clear: make("button"),
   };
 }

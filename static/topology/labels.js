@@ -13,6 +13,19 @@ const LABELS_FROM_ZOOM = 0.45;
 const REVEAL_DELAY_MS = 60;
 const REVEAL_MARGIN = 0.25; // of the view's size, on each side
 
+/** Whether a leaf's text can be drawn at `zoom` (on this screen's pixel ratio). */
+export function textReadableAt(zoom) {
+  return zoom * (window.devicePixelRatio || 1) > LABELS_FROM_ZOOM;
+}
+
+/** Whether `node` is in the view or near it (a quarter of the view's size around it). */
+export function nearView(cy, node) {
+  const view = cy.extent();
+  const [marginX, marginY] = [view.w * REVEAL_MARGIN, view.h * REVEAL_MARGIN];
+  const at = node.position();
+  return at.x > view.x1 - marginX && at.x < view.x2 + marginX && at.y > view.y1 - marginY && at.y < view.y2 + marginY;
+}
+
 /** `(node) => text` for the nodes of `graph`: a node with children is drawn as a box, titled. */
 export function textOf(graph) {
   const hasChildren = new Set();
@@ -54,7 +67,7 @@ export class QuietLabels {
 
   /** Whether leaf text can be drawn at `zoom`. */
   readableAt(zoom) {
-    return zoom * (window.devicePixelRatio || 1) > LABELS_FROM_ZOOM;
+    return textReadableAt(zoom);
   }
 
   /** Mark the leaves among elements about to be added quiet, unless text is readable at `zoom`. */
@@ -81,12 +94,7 @@ export class QuietLabels {
     const quiet = cy.nodes("[?quiet]");
     this.left = quiet.nonempty();
     if (!this.left) return;
-    const view = cy.extent();
-    const [marginX, marginY] = [view.w * REVEAL_MARGIN, view.h * REVEAL_MARGIN];
-    const near = quiet.filter((node) => {
-      const at = node.position();
-      return at.x > view.x1 - marginX && at.x < view.x2 + marginX && at.y > view.y1 - marginY && at.y < view.y2 + marginY;
-    });
+    const near = quiet.filter((node) => nearView(cy, node));
     if (near.empty()) return;
     cy.startBatch();
     try {

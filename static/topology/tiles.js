@@ -2,13 +2,15 @@
 // cut it to the user's teams, the dashboard's scope to what it holds; the filters hide the rest),
 // refreshed with every change.
 //
-// Daemon text never reaches these tiles: they show numbers, fixed words and times.
+// Daemon text reaches these tiles only as text content (the health tile names the unhealthy
+// containers); the rest are numbers, fixed words and times.
 
 export const TILE_TITLES = {
   daemons: "Daemons",
   containers: "Containers",
   roles: "DinD · DooD",
   health: "Unhealthy",
+  exposure: "Exposed",
   last_change: "Last change",
 };
 const HEALTH_NAMES_SHOWN = 4;
@@ -28,6 +30,7 @@ export function summarise(nodes, isVisible) {
     containers: { total: 0, byState: {} },
     roles: { dind: 0, dood: 0 },
     health: { unhealthy: [], starting: 0, checked: 0 },
+    exposure: { total: 0, public: 0, socket: 0 },
   };
   for (const node of nodes) {
     if (!isVisible(node.id)) continue;
@@ -42,6 +45,9 @@ export function summarise(nodes, isVisible) {
       if (node.health && node.health !== "none") summary.health.checked += 1;
       if (node.health === "unhealthy") summary.health.unhealthy.push(String(node.name || node.label));
       if (node.health === "starting") summary.health.starting += 1;
+      const exposure = Array.isArray(node.exposure) ? node.exposure : [];
+      if (exposure.length) summary.exposure.total += 1;
+      for (const way of ["public", "socket"]) if (exposure.includes(way)) summary.exposure[way] += 1;
     }
   }
   return summary;
@@ -157,6 +163,13 @@ export class Tiles {
         : `${checked} with a healthcheck${starting ? ` · ${starting} starting` : ""}, none unhealthy`;
       health.card.title = names.join("\n");
       health.card.dataset.tone = names.length ? "bad" : starting ? "warn" : "good";
+    }
+    const exposed = this.cards.get("exposure");
+    if (exposed) {
+      const { total, socket } = summary.exposure;
+      exposed.value.textContent = String(total);
+      exposed.detail.textContent = `${summary.exposure.public} public port · ${socket} engine socket`;
+      exposed.card.dataset.tone = total ? "bad" : "good";
     }
     this.showLastChange();
   }

@@ -12,20 +12,23 @@ from django.db import models
 from topology.teams.models import Team
 
 LAYOUTS = ("nested", "hierarchical", "force")
-TILES = ("daemons", "containers", "roles", "health", "last_change")
+TILES = ("daemons", "containers", "roles", "health", "exposure", "last_change")
 TILE_LABELS = {
     "daemons": "Daemons up / unreachable",
     "containers": "Containers by state",
     "roles": "DinD and DooD counts",
     "health": "Unhealthy containers, by name",
+    "exposure": "Exposed containers (public port, engine socket)",
     "last_change": "Last change time",
 }
-FILTER_KEYS = {"hosts", "daemons", "roles", "states", "name", "label"}
+FILTER_KEYS = {"hosts", "daemons", "roles", "states", "exposure", "name", "label"}
+EXPOSURES = ("public", "socket")
 SCOPE_WORDS = (
     ("hosts", "host", "hosts"),
     ("daemons", "daemon", "daemons"),
     ("roles", "role", "roles"),
     ("states", "state", "states"),
+    ("exposure", "exposed by", "exposed by"),
 )
 
 
@@ -52,10 +55,12 @@ def validate_filters(value: object) -> None:
     unknown = set(value) - FILTER_KEYS
     if unknown:
         raise ValidationError(f"Unknown filters: {', '.join(sorted(unknown))}.")
-    for key in ("hosts", "daemons", "roles", "states"):
+    for key in ("hosts", "daemons", "roles", "states", "exposure"):
         items = value.get(key, [])
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             raise ValidationError(f"Filter {key} is a list of strings.")
+    if not set(value.get("exposure", [])) <= set(EXPOSURES):
+        raise ValidationError(f"Filter exposure is a list of: {', '.join(EXPOSURES)}.")
     for key in ("name", "label"):
         if not isinstance(value.get(key, ""), str) or len(value.get(key, "")) > 200:
             raise ValidationError(f"Filter {key} is a pattern of at most 200 characters.")

@@ -8,8 +8,7 @@ is not there yet.
 
 from __future__ import annotations
 
-import hashlib
-import json
+import copy
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,9 +31,11 @@ from topology.engine.nesting import (
     socket_target,
 )
 from topology.engine.reading import engine_address
-from topology.engine.types import ContainerInfo, DaemonSnapshot, Health, Route
-from topology.inventory import broadcast, graph, provenance
+from topology.engine.types import Attachment, ContainerInfo, DaemonSnapshot, Health, Route
+from topology.inventory import broadcast, connectivity_services, graph, provenance
 from topology.inventory.changes import ChangeSet
+from topology.inventory.connectivity_services import RowChanges
+from topology.inventory.digests import fingerprint
 from topology.inventory.models import (
     Container,
     Daemon,
@@ -74,6 +75,7 @@ class KnownContainer:
     recently_started: bool
     health: str = "none"
     health_due: bool = False  # unhealthy or starting, and its probes last read a while ago
+    attachments: tuple[Attachment, ...] = ()
 
 
 HEALTH_REFRESH = timedelta(seconds=15)
@@ -100,7 +102,14 @@ def known_containers(engine_id: str, recent: timedelta) -> dict[str, KnownContai
     now = timezone.now()
     since = now - recent
     rows = Container.objects.filter(daemon__engine_id=engine_id, stale=False).values_list(
-        "container_id", "state", "privileged", "role", "created", "health", "health_log"
+        "container_id",
+        "state",
+        "privileged",
+        "role",
+        "created",
+        "health",
+        "health_log",
+        "attachments",
     )
     return {
         hex_id: KnownContainer(
@@ -110,8 +119,9 @@ def known_containers(engine_id: str, recent: timedelta) -> dict[str, KnownContai
             bool(created and created > since),
             health,
             _health_due(health, health_log, now),
+            tuple(_attachment(item) for item in attachments or ()),
         )
-        for hex_id, state, privileged, role, created, health, health_log in rows
+        for hex_id, state, privileged, role, created, health, health_log, attachments in rows
     }
 
 
@@ -173,6 +183,21 @@ def health_log(detail: Health, read_at: datetime) -> dict[str, Any]:
     }
 
 
+def _attachment(item: dict[str, Any]) -> Attachment:
+    aliases = item.get("aliases")
+    return Attachment(
+        network_id=item.get("network_id") or "",
+        network_name=item.get("name") or "",
+        ipv4=item.get("ipv4") or "",
+        ipv6=item.get("ipv6") or "",
+        aliases=tuple(aliases) if aliases is not None else None,
+    )
+
+
+def known_networks(engine_id: str) -> dict[str, tuple[str, str, str]]:
+    return connectivity_services.known_networks(engine_id)
+
+
 def _local_daemon_routes() -> list[tuple[str, Route]]:
     rows = Daemon.objects.filter(endpoint__startswith="unix://").values_list(
         "engine_id", "endpoint"
@@ -200,19 +225,39 @@ def _container_fields(
         "state": info.state,
         "created": info.created,
         "labels": info.labels,
-        "mounts": [
-            {"type": m.type, "source": m.source, "destination": m.destination, "rw": m.read_write}
-            for m in info.mounts
-        ],
+        "mounts": [_mount_fields(m) for m in info.mounts],
         "ports": [
             {"ip": p.ip, "private": p.private_port, "public": p.public_port, "protocol": p.protocol}
             for p in info.ports
         ],
         "networks": list(info.networks),
+        "attachments": [
+            {
+                "network_id": a.network_id,
+                "name": a.network_name,
+                "ipv4": a.ipv4,
+                "ipv6": a.ipv6,
+                "aliases": list(a.aliases or ()),
+            }
+            for a in info.attachments
+        ],
+        "network_mode": info.network_mode,
         "socket_target_engine": target_engine,
         "health": info.health,
         "stale": False,
     }
+
+
+def _mount_fields(mount: Any) -> dict[str, Any]:
+    fields = {
+        "type": mount.type,
+        "source": mount.source,
+        "destination": mount.destination,
+        "rw": mount.read_write,
+    }
+    if mount.type == "volume":
+        fields |= {"name": mount.name, "driver": mount.driver}
+    return fields
 
 
 def _host_for(place: Place, snapshot: DaemonSnapshot, endpoint_pk: int | None) -> tuple[Host, bool]:
@@ -245,6 +290,7 @@ def _subtree(container_pks: Iterable[int]) -> tuple[list[str], list[str]]:
     while frontier:
         daemons = list(Daemon.objects.filter(container_id__in=frontier))
         nodes += [graph.daemon_id(d.engine_id) for d in daemons]
+        nodes += connectivity_services.node_ids_under(daemons)
         edges += [
             graph.socket_edge_id(hex_id, d.engine_id)
             for d in daemons
@@ -287,6 +333,7 @@ def reconcile(
     daemon = (
         Daemon.objects.select_related("host", "container").filter(engine_id=info.engine_id).first()
     )
+    rows = RowChanges(was_stale=daemon is not None and _is_stale(daemon))
 
     wanted: dict[str, Any] = {
         "name": info.name,
@@ -332,10 +379,23 @@ def reconcile(
             changes.changed += 1
             changes.delta.upsert_nodes.append(graph.daemon_node(daemon, _daemon_parent_id(daemon)))
 
-    _reconcile_containers(daemon, snapshot, path_map, changes)
+    _reconcile_containers(daemon, snapshot, path_map, changes, rows)
+    rows.is_stale = _is_stale(daemon)
+    if snapshot.networks is not None:
+        connectivity_services.reconcile_networks(daemon, snapshot.networks, rows)
+    if snapshot.volumes is not None:
+        connectivity_services.reconcile_volumes(daemon, snapshot.volumes, rows)
+    connectivity_services.add_derived_delta(daemon, rows, changes.delta)
     if changes:
         changes.since, changes.version = bump_version()
     return _publish_on_commit(changes, publish)
+
+
+def _is_stale(daemon: Daemon) -> bool:
+    """Whether what a daemon holds is drawn stale: it, or the DinD container it runs in, is."""
+    if daemon.status != Status.UP:
+        return True
+    return bool(daemon.container_id and daemon.container.stale)
 
 
 def _access(route: Route) -> str:
@@ -349,14 +409,12 @@ class _Known(NamedTuple):
     fingerprint: str
 
 
-def fingerprint(fields: dict[str, Any]) -> str:
-    """A short digest of a container's stored fields: equal digests, nothing to write."""
-    text = json.dumps(fields, sort_keys=True, default=str)
-    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
-
-
 def _reconcile_containers(
-    daemon: Daemon, snapshot: DaemonSnapshot, path_map: PathMap, changes: ChangeSet
+    daemon: Daemon,
+    snapshot: DaemonSnapshot,
+    path_map: PathMap,
+    changes: ChangeSet,
+    rows: RowChanges,
 ) -> None:
     existing = {
         hex_id: _Known(*known)
@@ -400,6 +458,8 @@ def _reconcile_containers(
         old_target = row.socket_target_id
         old_creator = row.created_by
         old_log = row.health_log
+        if different != ["fingerprint"]:
+            rows.old_containers[row.pk] = copy.copy(row)
         for name in different:
             setattr(row, name, fields[name])
         row.last_seen = now
@@ -416,6 +476,11 @@ def _reconcile_containers(
             created_later.append((row.container_id, old_creator, row.created_by))
     if new_rows:
         Container.objects.bulk_create(new_rows)
+        rows.new_containers = set(
+            Container.objects.filter(
+                daemon=daemon, container_id__in=[r.container_id for r in new_rows]
+            ).values_list("pk", flat=True)
+        )
         changes.added += len(new_rows)
         for row in new_rows:
             changes.delta.upsert_nodes.append(graph.container_node(row, daemon.engine_id))
@@ -426,6 +491,7 @@ def _reconcile_containers(
     gone_pks = [known.pk for hex_id, known in existing.items() if hex_id not in seen]
     if gone_pks:
         gone = list(Container.objects.filter(pk__in=gone_pks).select_related("socket_target"))
+        rows.gone_containers = gone
         nodes, edges = _subtree(gone_pks)
         changes.delta.remove_nodes += nodes + [graph.container_id(r.container_id) for r in gone]
         changes.delta.remove_edges += edges + [
@@ -508,6 +574,7 @@ def mark_unreachable(route: Route, place: Place, error: str, *, publish: bool = 
         daemon.save(update_fields=["status", "last_error", "unreachable_since"])
         changes.changed += 1
         changes.delta.upsert_nodes.append(graph.daemon_node(daemon, _daemon_parent_id(daemon)))
+        changes.delta.upsert_nodes += connectivity_services.stale_nodes(daemon, True)
     _mark_stale_under(daemon, changes)
     if changes:
         changes.since, changes.version = bump_version()
@@ -527,6 +594,7 @@ def _mark_stale_under(daemon: Daemon, changes: ChangeSet) -> None:
         changes.delta.upsert_nodes.append(
             graph.daemon_node(nested, graph.container_id(nested.container.container_id), True)
         )
+        changes.delta.upsert_nodes += connectivity_services.stale_nodes(nested, True)
         _mark_stale_under(nested, changes)
 
 
@@ -546,6 +614,7 @@ def prune_stale(
         changes.delta.remove_edges += edges + [
             graph.created_edge_id(r.created_by, r.container_id) for r in rows if r.created_by
         ]
+        changes.delta.remove_nodes += connectivity_services.prune_under(list(expired), rows)
         Container.objects.filter(pk__in=[r.pk for r in rows]).delete()
         changes.removed += len(rows)
         changes.since, changes.version = bump_version()

@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.renderers import BaseRenderer
@@ -17,21 +17,38 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from topology.inventory import graph, queries, services
+from topology.inventory import graph, graph_layers, queries, services
 from topology.inventory.api import serializers
 from topology.inventory.models import Container, Daemon, Host
 from topology.teams import access
 from topology.teams.access import Role
+
+LAYERS_PARAMETER = OpenApiParameter(
+    "layers",
+    str,
+    description="Comma-separated layers: containment, networks, volumes, images (default: all)."
+    " Hosts, daemons and containers are in every answer.",
+)
+
+
+def requested_graph(request: Request) -> dict[str, Any]:
+    """The graph the user may see, cut to the ``?layers=`` asked for (400 for an unknown one)."""
+    try:
+        chosen = graph_layers.parse(request.query_params.get("layers"))
+    except graph_layers.UnknownLayer as error:
+        raise ValidationError({"layers": [str(error)]}) from error
+    return graph_layers.graph_in(queries.current_graph(request.user), chosen)
 
 
 class TopologyView(APIView):
     """``GET /api/topology/``: the whole graph, as the contract describes it."""
 
     @extend_schema(
-        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The contract graph.")}
+        parameters=[LAYERS_PARAMETER],
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The contract graph.")},
     )
     def get(self, request: Request) -> Response:
-        return Response(queries.current_graph(request.user))
+        return Response(requested_graph(request))
 
 
 class DotRenderer(BaseRenderer):
@@ -57,9 +74,11 @@ class TopologyDotView(APIView):
 
     renderer_classes = [DotRenderer]
 
-    @extend_schema(responses={(200, "text/vnd.graphviz"): OpenApiTypes.STR})
+    @extend_schema(
+        parameters=[LAYERS_PARAMETER], responses={(200, "text/vnd.graphviz"): OpenApiTypes.STR}
+    )
     def get(self, request: Request) -> Response:
-        current = queries.current_graph(request.user)
+        current = requested_graph(request)
         name = f"topology-v{current['version']}.dot"
         return Response(current, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

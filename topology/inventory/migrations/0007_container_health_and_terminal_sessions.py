@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("inventory", "0005_container_created_by"),
+        ("inventory", "0006_networks_and_volumes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
