@@ -11,7 +11,7 @@ from functools import partial
 import pytest
 
 from tests.conftest import _remove, run_workload, unique
-from topology.engine.reading import open_reader
+from topology.engine.reading import ApiReader, open_reader
 from topology.engine.stats import (
     PARALLEL,
     CpuCounters,
@@ -140,3 +140,37 @@ def test_many_host_containers_in_one_round(docker_client, offline_images, cleanu
         reader.shutdown()
     assert {s.container_id for s in second} == {c.id for c in idle}
     assert all(s.cpu_percent is not None and s.mem_bytes > 0 for s in second)
+
+
+def test_one_containers_bad_answer_is_no_sample_of_it_alone() -> None:
+    """A fake engine (a real one cannot be made to answer so on demand): one container's
+    answer is not JSON, another's is an API error (being removed); the third is sampled, and the
+    round is no engine failure."""
+    import docker.errors
+    import requests
+
+    class FakeApi:
+        api_version = "1.41"
+
+        def info(self) -> dict:
+            return {"MemTotal": 8 * GiB}
+
+        def stats(self, container_id: str, **options: object) -> dict:
+            if container_id == "a" * 64:
+                raise requests.exceptions.JSONDecodeError("Expecting value", "", 0)
+            if container_id == "b" * 64:
+                raise docker.errors.APIError("removal of container in progress")
+            return answer(2 * 10**9, 4 * 10**9)
+
+    class FakeClient:
+        api = FakeApi()
+
+        def close(self) -> None:
+            pass
+
+    reader = StatsReader(HOST, lambda route: ApiReader(route, FakeClient()))
+    try:
+        samples = reader.sample_many(["a" * 64, "b" * 64, "c" * 64], {})
+    finally:
+        reader.shutdown()
+    assert [s.container_id for s in samples] == ["c" * 64]

@@ -270,7 +270,8 @@ export function stylesheet() {
 /**
  * Health (contract v2): an unhealthy container gets a thick red double border on a dark red
  * fill, and "UNHEALTHY" in its text; one whose healthcheck is starting, a dotted amber border.
- * Colouring by CPU or memory (the toolbar's choice) fills a container with its `heatColour`.
+ * Colouring by CPU or memory (the toolbar's choice) fills a container with its `heatColour` (a
+ * DinD box only tinted).
  */
 function healthAndHeatRules() {
   return [
@@ -285,6 +286,11 @@ function healthAndHeatRules() {
     {
       selector: 'node[kind = "container"][?heat]',
       style: { "background-color": "data(heatColour)", "background-opacity": 0.85 },
+    },
+    {
+      // A DinD box is tinted, not filled: what it holds stays readable.
+      selector: 'node[kind = "container"][?heat]:parent',
+      style: { "background-opacity": 0.22 },
     },
   ];
 }

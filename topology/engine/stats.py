@@ -265,7 +265,9 @@ class StatsReader:
                 data = api.stats(container_id, stream=False, one_shot=True)
             else:
                 data = api.stats(container_id, stream=False)
-        except docker.errors.NotFound:
+        except (docker.errors.APIError, ValueError):
+            # The engine answered, about this container only (gone, being removed, or an answer
+            # that is not JSON): no sample of it; the daemon's other containers carry on.
             return None
         except Exception as error:
             self.close()
