@@ -18,7 +18,9 @@ from topology.teams.access import Role
 
 @require_http_methods(["GET", "POST"])
 def register_engine(request: HttpRequest, slug: str) -> HttpResponse:
-    """A team admin registers a root engine; the connection is tested before it is saved.
+    """A team admin registers a root engine (tcp:// with TLS, or ssh://; a site admin also a
+    local socket); the connection is tested before it is saved, and an engine already known is
+    refused.
 
     Someone outside the team gets a 404, as on the team's page: the slug tells them nothing."""
     team = access.team_for(request, slug, Role.ADMIN)
@@ -28,6 +30,9 @@ def register_engine(request: HttpRequest, slug: str) -> HttpResponse:
             request.POST, request.FILES, may_allow_insecure=may_allow_insecure
         )
         if form.is_valid():
+            forbidden = services.registration_forbidden(request.user, form.credentials())
+            if forbidden is not None:
+                raise PermissionDenied(forbidden)
             try:
                 endpoint = services.register_endpoint(
                     {**form.credentials(), "team": team}, settings.RUN_DIR / "tls"

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("inventory", "0006_networks_and_volumes"),
+        ("inventory", "0007_merge_ownership_and_networks"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
