@@ -195,6 +195,15 @@ def artifacts_dir() -> Path:
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("TOPOLOGY_OFFLINE", "1")
+    # Every graph a test reads back (and a live server it starts serves) is checked.
+    os.environ.setdefault("TOPOLOGY_GRAPH_CHECKS", "raise")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def graph_checks_raise() -> None:
+    """The settings were read before ``pytest_configure``: in this process too, every graph
+    read back breaks the test when it breaks an invariant (``inventory.invariants``)."""
+    settings.TOPOLOGY_GRAPH_CHECKS = "raise"
 
 
 class Cleanup:

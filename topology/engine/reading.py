@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import docker
 import docker.errors
 
+from topology.engine import identity
 from topology.engine.connection import (
     EngineAddress,
     EngineError,
@@ -21,6 +22,7 @@ from topology.engine.connection import (
     as_engine_error,
     forget_version,
     open_client,
+    version_answer,
 )
 from topology.engine.types import ContainerInfo, EngineInfo, Mount, Port, Route
 
@@ -83,16 +85,26 @@ def open_reader(
     )
 
 
-def _engine_info(data: dict[str, Any], api_version: str) -> EngineInfo:
-    engine_id = data.get("ID") or ""
-    if not engine_id:
-        raise EngineError("the daemon's /info has no engine ID")
+def engine_info(
+    route_key: str,
+    info_answer: Any,
+    api_version: str,
+    version_answer: Any = None,
+    libpod_info: Any = None,
+) -> EngineInfo:
+    """The typed identity of a daemon from its answers (``/info``, ``/version``, Podman's
+    ``/libpod/info``), any of which may be nonsense: see ``engine.identity``."""
+    if not isinstance(info_answer, dict):
+        raise EngineError("the daemon's /info is not an object")
+    who = identity.identify(route_key, info_answer, version_answer, libpod_info)
     return EngineInfo(
-        engine_id=engine_id,
-        name=data.get("Name") or "",
-        version=data.get("ServerVersion") or "",
-        api_version=api_version,
-        operating_system=data.get("OperatingSystem") or "",
+        engine_id=who.engine_id,
+        name=identity.text(info_answer.get("Name")),
+        version=identity.engine_version(who.engine, version_answer, info_answer),
+        api_version=identity.text(api_version, 16),
+        operating_system=identity.text(info_answer.get("OperatingSystem")),
+        engine=who.engine,
+        identity=who.source,
     )
 
 
@@ -222,7 +234,28 @@ class ApiReader:
             raise as_engine_error(self.route.url, error) from error
 
     def info(self) -> EngineInfo:
-        return _engine_info(self._call(self.client.api.info), self.client.api.api_version)
+        """``/info``; for Podman also ``/libpod/info``, whose store facts identify it."""
+        answer = self._call(self.client.api.info)
+        versions = version_answer(self.route.url)
+        libpod = None
+        if identity.engine_kind(versions, answer) == identity.PODMAN:
+            libpod = self.libpod_info()
+        return engine_info(self.route.key, answer, self.client.api.api_version, versions, libpod)
+
+    def libpod_info(self) -> Any:
+        """Podman's own ``GET /libpod/info``; None when the engine refuses it for good (a 4xx:
+        then the route identifies it). No answer raises, so an identity never flips."""
+        api = self.client.api
+        try:
+            return api._result(api._get(api._url("/libpod/info")), json=True)
+        except docker.errors.APIError as error:
+            if error.is_client_error():
+                return None
+            forget_version(self.route.url)
+            raise as_engine_error(self.route.url, error) from error
+        except Exception as error:
+            forget_version(self.route.url)
+            raise as_engine_error(self.route.url, error) from error
 
     def list_containers(self) -> list[ContainerInfo]:
         items = self._call(self.client.api.containers, all=True)
@@ -289,7 +322,7 @@ class ExecReader:
         )
         info_text, _, version = output.partition(MARK)
         self._api_version = version.strip()
-        return _engine_info(json.loads(info_text), self._api_version)
+        return engine_info(self.route.key, json.loads(info_text), self._api_version)
 
     def list_containers(self) -> list[ContainerInfo]:
         output = self._run(

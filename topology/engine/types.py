@@ -58,11 +58,16 @@ class Route:
 
 @dataclass(frozen=True)
 class EngineInfo:
+    """Who a daemon is. ``engine`` says what implements it (``docker``, ``podman``,
+    ``unknown``), ``identity`` where ``engine_id`` came from (see ``engine.identity``)."""
+
     engine_id: str
     name: str
     version: str
     api_version: str
     operating_system: str
+    engine: str = "docker"
+    identity: str = "engine-id"
 
 
 @dataclass(frozen=True)

@@ -176,25 +176,43 @@ def _subtree(container_pks: Iterable[int]) -> tuple[list[str], list[str]]:
     while frontier:
         daemons = list(Daemon.objects.filter(container_id__in=frontier))
         nodes += [graph.daemon_id(d.engine_id) for d in daemons]
-        edges += [
-            graph.socket_edge_id(hex_id, d.engine_id)
-            for d in daemons
-            for hex_id in Container.objects.filter(socket_target=d).values_list(
-                "container_id", flat=True
+        edges += _edges_into(daemons)
+        inner = list(
+            Container.objects.filter(daemon__in=daemons).select_related(
+                "socket_target", "client_target"
             )
-        ]
-        inner = list(Container.objects.filter(daemon__in=daemons).select_related("socket_target"))
+        )
         nodes += [graph.container_id(c.container_id) for c in inner]
-        edges += [
-            graph.socket_edge_id(c.container_id, c.socket_target.engine_id)
-            for c in inner
-            if c.socket_target
-        ]
+        edges += _edges_from(inner)
         edges += [
             graph.created_edge_id(c.created_by, c.container_id) for c in inner if c.created_by
         ]
         frontier = [c.pk for c in inner]
     return nodes, edges
+
+
+def _edges_into(daemons: list[Daemon]) -> list[str]:
+    """Socket and client edges that end at these daemons."""
+    socket = Container.objects.filter(socket_target__in=daemons).values_list(
+        "container_id", "socket_target__engine_id"
+    )
+    client = Container.objects.filter(client_target__in=daemons).values_list(
+        "container_id", "client_target__engine_id"
+    )
+    return [graph.socket_edge_id(*pair) for pair in socket] + [
+        graph.client_edge_id(*pair) for pair in client
+    ]
+
+
+def _edges_from(rows: Iterable[Container]) -> list[str]:
+    """Socket and client edges that start at these containers (targets selected)."""
+    edges = []
+    for row in rows:
+        if row.socket_target_id:
+            edges.append(graph.socket_edge_id(row.container_id, row.socket_target.engine_id))
+        if row.client_target_id:
+            edges.append(graph.client_edge_id(row.container_id, row.client_target.engine_id))
+    return edges
 
 
 def _daemon_parent_id(daemon: Daemon) -> str:
@@ -210,7 +228,13 @@ def reconcile(
     path_map: PathMap = (),
     endpoint_pk: int | None = None,
 ) -> ChangeSet:
-    """Make the database say what ``snapshot`` says of one daemon; return what changed."""
+    """Make the database say what ``snapshot`` says of one daemon; return what changed.
+
+    One engine is one daemon node, one container one container node, whatever reached them:
+    a container another daemon held moves to this one; a different engine found where a daemon
+    was (its endpoint, its DinD container) replaces it. A place that cannot be (its container
+    is gone, or it would put the engine inside itself) changes nothing.
+    """
     changes = ChangeSet()
     info = snapshot.info
     daemon = (
@@ -222,14 +246,24 @@ def reconcile(
         "version": info.version,
         "api_version": info.api_version,
         "operating_system": info.operating_system,
+        "engine": info.engine,
+        "identity": info.identity,
         "status": Status.UP,
         "last_error": "",
         "unreachable_since": None,
     }
     if place.nested:
-        parent_container = Container.objects.select_related("daemon").get(
-            daemon__engine_id=place.parent_engine_id, container_id=place.container_hex
+        parent_container = (
+            Container.objects.select_related("daemon")
+            .filter(daemon__engine_id=place.parent_engine_id, container_id=place.container_hex)
+            .first()
         )
+        if parent_container is None or _inside(parent_container, info.engine_id):
+            return changes
+        for occupant in Daemon.objects.filter(container=parent_container).exclude(
+            engine_id=info.engine_id
+        ):
+            _remove_daemon(occupant, changes)
         wanted |= {
             "container": parent_container,
             "host": None,
@@ -240,6 +274,7 @@ def reconcile(
         if host_changed:
             changes.delta.upsert_nodes.append(graph.host_node(host))
         wanted |= {"host": host, "container": None, "nesting": 0}
+        _replaced_at(snapshot.route.url, info.engine_id, changes)
     if endpoint_pk is not None:
         wanted["registered_endpoint_id"] = endpoint_pk
     # The same engine reached two ways is one daemon: keep the route it already has while
@@ -262,9 +297,120 @@ def reconcile(
             changes.delta.upsert_nodes.append(graph.daemon_node(daemon, _daemon_parent_id(daemon)))
 
     _reconcile_containers(daemon, snapshot, path_map, changes)
+    settle(changes.delta)
     if changes:
         changes.since, changes.version = bump_version()
     return changes
+
+
+def _inside(container: Container, engine_id: str) -> bool:
+    """Whether ``container`` runs, at any depth, on the engine ``engine_id`` (nesting that
+    engine in it would make it its own ancestor)."""
+    seen: set[int] = set()
+    daemon: Daemon | None = container.daemon
+    while daemon is not None and daemon.pk not in seen:
+        if daemon.engine_id == engine_id:
+            return True
+        seen.add(daemon.pk)
+        holder = Container.objects.select_related("daemon").filter(pk=daemon.container_id).first()
+        daemon = holder.daemon if holder else None
+    return False
+
+
+def _remove_daemon(daemon: Daemon, changes: ChangeSet) -> None:
+    """Another engine runs in this daemon's container now: it and all it held are gone."""
+    assert daemon.container_id is not None
+    nodes, edges = _subtree([daemon.container_id])
+    changes.delta.remove_nodes += nodes
+    changes.delta.remove_edges += edges
+    changes.removed += 1
+    daemon.delete()
+
+
+def _replaced_at(url: str, engine_id: str, changes: ChangeSet) -> None:
+    """Root daemons last reached at ``url`` that are not ``engine_id``: the engine there is
+    another one now, so they no longer answer there (unreachable; pruned after the grace)."""
+    others = Daemon.objects.select_related("host", "container").filter(
+        container__isnull=True, endpoint=url, status=Status.UP
+    )
+    for other in others.exclude(engine_id=engine_id):
+        _mark_down(other, f"{url} answers as another engine now ({engine_id})", changes)
+
+
+def settle(delta: graph.GraphDelta) -> None:
+    """Make a delta say where things end, as a client applies it (upserts first, then
+    removals; see ``invariants.apply_delta``): what one action removed and then made again
+    is not removed, and what it upserted and then removed is not upserted."""
+    removed_nodes = set(delta.remove_nodes)
+    removed_edges = set(delta.remove_edges)
+    upserted_nodes = {node["id"] for node in delta.upsert_nodes}
+    upserted_edges = {edge["id"] for edge in delta.upsert_edges}
+    both_nodes = removed_nodes & upserted_nodes
+    both_edges = removed_edges & upserted_edges
+    present_nodes = _present_nodes(both_nodes)
+    present_edges = _present_edges(both_edges)
+    delta.remove_nodes = _unique(i for i in delta.remove_nodes if i not in present_nodes)
+    delta.remove_edges = _unique(i for i in delta.remove_edges if i not in present_edges)
+    gone_nodes = both_nodes - present_nodes
+    gone_edges = both_edges - present_edges
+    delta.upsert_nodes = [n for n in delta.upsert_nodes if n["id"] not in gone_nodes]
+    delta.upsert_edges = [e for e in delta.upsert_edges if e["id"] not in gone_edges]
+
+
+def _unique(ids: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(ids))
+
+
+def _present_nodes(node_ids: set[str]) -> set[str]:
+    """Which of these node ids the database holds now (hosts, daemons, containers; other
+    kinds are taken as present, their producers settle them)."""
+    by_kind: dict[str, set[str]] = {}
+    for node_id in node_ids:
+        kind, _, key = node_id.partition(":")
+        by_kind.setdefault(kind, set()).add(key)
+    present = {
+        node_id
+        for node_id in node_ids
+        if node_id.partition(":")[0] not in {"host", "daemon", "container"}
+    }
+    present |= {graph.host_id(h) for h in Host.objects.filter(slug__in=by_kind.get("host", ()))}
+    present |= {
+        graph.daemon_id(e)
+        for e in Daemon.objects.filter(engine_id__in=by_kind.get("daemon", ())).values_list(
+            "engine_id", flat=True
+        )
+    }
+    present |= {
+        graph.container_id(c)
+        for c in Container.objects.filter(
+            container_id__in=by_kind.get("container", ())
+        ).values_list("container_id", flat=True)
+    }
+    return present
+
+
+def _present_edges(edge_ids: set[str]) -> set[str]:
+    """Which of these socket, client and created edges the rows give now (other kinds are
+    taken as present)."""
+    present = set()
+    for edge_id in edge_ids:
+        kind, _, rest = edge_id.partition(":")
+        source, _, target = rest.partition("->")
+        rows = Container.objects.filter(container_id=source)
+        if kind == "socket":
+            found = rows.filter(socket_target__engine_id=target).exists()
+        elif kind == "client":
+            found = rows.filter(client_target__engine_id=target).exists()
+        elif kind == "created":
+            found = (
+                rows.exists()
+                and Container.objects.filter(container_id=target, created_by=source).exists()
+            )
+        else:
+            found = True
+        if found:
+            present.add(edge_id)
+    return present
 
 
 def _access(route: Route) -> str:
@@ -410,7 +556,11 @@ def daemon_for_route(route: Route, place: Place) -> Daemon | None:
             container__container_id=place.container_hex,
             container__daemon__engine_id=place.parent_engine_id,
         ).first()
-    return Daemon.objects.filter(endpoint=route.url).first()
+    return (
+        Daemon.objects.filter(endpoint=route.url, container__isnull=True)
+        .order_by("-status", "-last_seen")
+        .first()
+    )
 
 
 @transaction.atomic
@@ -421,6 +571,13 @@ def mark_unreachable(route: Route, place: Place, error: str) -> ChangeSet:
     if daemon is None:
         return changes
     daemon = Daemon.objects.select_related("host", "container").get(pk=daemon.pk)
+    _mark_down(daemon, error, changes)
+    if changes:
+        changes.since, changes.version = bump_version()
+    return changes
+
+
+def _mark_down(daemon: Daemon, error: str, changes: ChangeSet) -> None:
     error = error[:2000]
     if daemon.status == Status.UP or daemon.last_error != error:
         if daemon.status == Status.UP:
@@ -431,9 +588,6 @@ def mark_unreachable(route: Route, place: Place, error: str) -> ChangeSet:
         changes.changed += 1
         changes.delta.upsert_nodes.append(graph.daemon_node(daemon, _daemon_parent_id(daemon)))
     _mark_stale_under(daemon, changes)
-    if changes:
-        changes.since, changes.version = bump_version()
-    return changes
 
 
 def _mark_stale_under(daemon: Daemon, changes: ChangeSet) -> None:
