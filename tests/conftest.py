@@ -310,8 +310,11 @@ class Dind:
     volume: str
 
 
-def start_dind(client: docker.DockerClient, cleanup: Cleanup, name: str) -> Dind:
-    """A DinD container on ``client``'s engine, its socket in a host folder, cache in a volume."""
+def start_dind(
+    client: docker.DockerClient, cleanup: Cleanup, name: str, ports: dict[str, Any] | None = None
+) -> Dind:
+    """A DinD container on ``client``'s engine, its socket in a host folder, cache in a volume;
+    ``ports`` published as ``containers.run`` takes them (loopback addresses only)."""
     from topology.engine import images
 
     socket_dir = tempfile.mkdtemp(prefix="topology-test-sock-")
@@ -319,7 +322,7 @@ def start_dind(client: docker.DockerClient, cleanup: Cleanup, name: str) -> Dind
     volume = client.volumes.create(name=f"{name}-data", labels=MANAGED)
     cleanup.add(volume.remove, True)
     container, _profile = images.run_dind(
-        client, name=name, labels=MANAGED, socket_dir=socket_dir, volume=volume.name
+        client, name=name, labels=MANAGED, socket_dir=socket_dir, volume=volume.name, ports=ports
     )
     cleanup.add(remove_dind, container)
     nested = images.wait_for_daemon(f"{socket_dir}/docker.sock", 60, container=container)
@@ -372,6 +375,132 @@ def world(docker_client: docker.DockerClient, offline_images: list[str]) -> Iter
         undo.add(_remove, inner)
         _wait_for_exec_daemon(dind.container, "/tmp/inner-dind-run/docker.sock")
         yield World(c1, c2, dind, c3, c4, dood, inner)
+    finally:
+        undo.run()
+
+
+@dataclass
+class NetworkWorld:
+    """Networks, ports and shared volumes on the host engine and in a DinD (see the fixture)."""
+
+    front: Any
+    back: Any
+    web1: Any
+    web2: Any
+    web3: Any
+    db: Any
+    sidecar: Any
+    hostnet: Any
+    shared_volume: Any
+    shared_folder: str
+    web3_port: int
+    dind: Dind
+    dind_port: int
+    inner_net: Any
+    inner_a: Any
+    inner_b: Any
+
+
+def _network(client: docker.DockerClient, undo: Cleanup, name: str, **options: Any) -> Any:
+    network = client.networks.create(name, labels=MANAGED, **options)
+    undo.add(network.remove)
+    return network
+
+
+@pytest.fixture(scope="session")
+def network_world(
+    docker_client: docker.DockerClient, offline_images: list[str]
+) -> Iterator[NetworkWorld]:
+    """On the host engine: a user network ``front`` with web1, web2 and web3; an internal
+    network ``back`` with db and web1 (on both); a sidecar sharing web2's network stack; a
+    container in host mode; web3's port 80 published on 127.0.0.1; a named volume mounted by
+    web1 and web2 (read-only there), a host folder bind-mounted into web3 and db (read-only
+    there). A DinD publishing 127.0.0.1:<port> to its 8080, whose nested daemon has its own
+    user network ``inner`` with inner-a (serving HTTP on 80, published on 0.0.0.0:8080 inside
+    the DinD: the path host -> DinD -> inner-a) and inner-b. Everything is labelled managed and
+    removed at the end, networks and volumes too."""
+    from topology.engine.images import WORKLOAD_IMAGE
+
+    undo = Cleanup()
+    try:
+        tag = uuid.uuid4().hex[:8]
+        front = _network(docker_client, undo, f"topology-test-front-{tag}")
+        back = _network(docker_client, undo, f"topology-test-back-{tag}", internal=True)
+        shared_volume = docker_client.volumes.create(
+            name=f"topology-test-shared-{tag}", labels=MANAGED
+        )
+        undo.add(shared_volume.remove, True)
+        shared_folder = tempfile.mkdtemp(prefix="topology-test-shared-")
+        undo.add(shutil.rmtree, shared_folder, True)
+        web3_port = free_port()
+        web1 = run_workload(
+            docker_client,
+            undo,
+            unique("web1"),
+            network=front.name,
+            volumes={shared_volume.name: {"bind": "/data", "mode": "rw"}},
+        )
+        back.connect(web1, aliases=["api"])
+        web2 = run_workload(
+            docker_client,
+            undo,
+            unique("web2"),
+            network=front.name,
+            volumes={shared_volume.name: {"bind": "/data", "mode": "ro"}},
+        )
+        web3 = run_workload(
+            docker_client,
+            undo,
+            unique("web3"),
+            network=front.name,
+            ports={"80/tcp": ("127.0.0.1", web3_port)},
+            volumes={shared_folder: {"bind": "/srv/shared", "mode": "rw"}},
+        )
+        db = run_workload(
+            docker_client,
+            undo,
+            unique("db"),
+            network=back.name,
+            volumes={shared_folder: {"bind": "/var/lib/shared", "mode": "ro"}},
+        )
+        sidecar = run_workload(
+            docker_client, undo, unique("sidecar"), network_mode=f"container:{web2.id}"
+        )
+        hostnet = run_workload(docker_client, undo, unique("hostnet"), network_mode="host")
+        dind_port = free_port()
+        dind = start_dind(
+            docker_client, undo, unique("dind-net"), ports={"8080/tcp": ("127.0.0.1", dind_port)}
+        )
+        inner_net = _network(dind.client, undo, "inner")
+        inner_a = dind.client.containers.run(
+            WORKLOAD_IMAGE,
+            ["busybox", "httpd", "-f", "-p", "80", "-h", "/tmp"],
+            name="inner-a",
+            labels=MANAGED,
+            detach=True,
+            network=inner_net.name,
+            ports={"80/tcp": ("0.0.0.0", 8080)},
+        )
+        undo.add(_remove, inner_a)
+        inner_b = run_workload(dind.client, undo, "inner-b", network=inner_net.name)
+        yield NetworkWorld(
+            front,
+            back,
+            web1,
+            web2,
+            web3,
+            db,
+            sidecar,
+            hostnet,
+            shared_volume,
+            shared_folder,
+            web3_port,
+            dind,
+            dind_port,
+            inner_net,
+            inner_a,
+            inner_b,
+        )
     finally:
         undo.run()
 

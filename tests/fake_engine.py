@@ -1,5 +1,6 @@
 """A FAKE Docker engine: a tiny HTTP server on a unix socket, for faults a real engine cannot
-be made to show (an API version from another era, a daemon that hangs mid-answer)."""
+be made to show (an API version from another era, a daemon that hangs mid-answer, a network
+listing of the wrong shape)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,19 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 
 class FakeEngine:
-    def __init__(self, socket_path: Path, api_version: str = "1.47", hang: float = 0) -> None:
+    def __init__(
+        self,
+        socket_path: Path,
+        api_version: str = "1.47",
+        hang: float = 0,
+        networks: Any = (),
+        volumes: Any = None,
+    ) -> None:
         self.socket_path = socket_path
         self.api_version = api_version
         self.hang = hang
+        self.networks = list(networks) if isinstance(networks, tuple) else networks
+        self.volumes = volumes if volumes is not None else {"Volumes": [], "Warnings": None}
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,6 +52,10 @@ class FakeEngine:
                     body = {"ID": "FAKE:ENGINE", "Name": "fake", "ServerVersion": "0.0-fake"}
                 elif path.endswith("/containers/json"):
                     body = []
+                elif path.endswith("/networks"):
+                    body = fake.networks
+                elif path.endswith("/volumes"):
+                    body = fake.volumes
                 else:
                     self.send_error(404)
                     return

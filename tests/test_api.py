@@ -36,3 +36,25 @@ def test_token_and_session_get_the_graph(world, user) -> None:
     assert {n["id"] for n in by_session.json()["nodes"]} == {
         n["id"] for n in by_token.json()["nodes"]
     }
+
+
+def test_layers_cut_the_graph_and_an_unknown_one_is_a_400(admin_user) -> None:
+    from tests.test_consumers import engine_with_networks, networked
+
+    engine_with_networks(networked("a", "web"))
+    client = Client()
+    client.force_login(admin_user)
+    whole = client.get("/api/topology/").json()
+    validate_graph(whole)
+    assert whole["contract"] == 2
+    assert {"network"} <= {n["kind"] for n in whole["nodes"]}
+    cut = client.get("/api/topology/?layers=containment,volumes").json()
+    validate_graph(cut)
+    assert "network" not in {n["kind"] for n in cut["nodes"]} | {e["kind"] for e in cut["edges"]}
+    refused = client.get("/api/topology/?layers=wires")
+    assert refused.status_code == 400 and "wires" in refused.json()["layers"][0]
+    dot = client.get("/api/topology.dot?layers=networks").content.decode()
+    assert "shape=hexagon" in dot and 'label="network 10.1.0.' in dot
+    assert (
+        "shape=hexagon" not in client.get("/api/topology.dot?layers=containment").content.decode()
+    )

@@ -420,6 +420,89 @@ def test_a_snapshot_too_large_to_send_is_an_error_the_page_can_show(user, settin
     run(scenario)
 
 
+def networked(hex_digit: str, name: str) -> ContainerInfo:
+    """A container on the pretend engine's ``front`` network (see ``engine_with_networks``)."""
+    from topology.engine.types import Attachment
+
+    return container_info(
+        hex_digit,
+        name,
+        created=timezone.now(),
+        attachments=(Attachment("f" * 64, "front", ipv4=f"10.1.0.{ord(hex_digit) % 250}"),),
+    )
+
+
+def engine_with_networks(*containers: ContainerInfo) -> services.ChangeSet:
+    from topology.engine.types import NetworkInfo
+
+    snapshot = DaemonSnapshot(
+        Route(url="unix:///nonexistent/test-host.sock"),
+        EngineInfo(ENGINE, "test-host", "27.0.0", "1.47", "Debian GNU/Linux 12"),
+        tuple(containers),
+        (NetworkInfo("f" * 64, "front", "bridge", "local", subnets=("10.1.0.0/24",)),),
+        (),
+    )
+    return services.reconcile(snapshot, Place(host_name="test-host"))
+
+
+def test_layers_cut_the_first_snapshot_a_layers_message_and_every_delta(user) -> None:
+    engine_with_networks(networked("a", "web"))
+    headers = session_headers(user)
+    network = f"network:{ENGINE}/{'f' * 64}"
+
+    def kinds(graph: dict[str, Any]) -> set[str]:
+        return {node["kind"] for node in graph["nodes"]} | {e["kind"] for e in graph["edges"]}
+
+    async def scenario() -> None:
+        everything, snapshot = await connected(headers)
+        assert snapshot["graph"]["contract"] == 2 and {"network"} <= kinds(snapshot["graph"])
+        await everything.disconnect()
+
+        communicator = WebsocketCommunicator(
+            application, f"{PATH}?layers=containment", headers=headers
+        )
+        assert (await communicator.connect(timeout=5))[0]
+        first = await communicator.receive_json_from(timeout=5)
+        assert "network" not in kinds(first["graph"])
+        validate_graph(first["graph"])
+
+        for state in [(networked("a", "web"), networked("b", "api")), (networked("a", "web"),)]:
+            changes = await sync_to_async(engine_with_networks)(*state)
+            assert await sync_to_async(broadcast.publish)(changes)
+            delta = await communicator.receive_json_from(timeout=5)
+            assert delta["type"] == "delta" and delta["version"] == changes.version
+            ids = [e["id"] for e in delta["upsert"]["edges"]] + delta["remove"]["edges"]
+            assert not [edge_id for edge_id in ids if edge_id.startswith("network:")]
+
+        await communicator.send_json_to({"type": "layers", "layers": ["networks"]})
+        fresh = await communicator.receive_json_from(timeout=5)
+        assert fresh["type"] == "snapshot" and network in {n["id"] for n in fresh["graph"]["nodes"]}
+        changes = await sync_to_async(engine_with_networks)(
+            networked("a", "web"), networked("c", "cache")
+        )
+        assert await sync_to_async(broadcast.publish)(changes)
+        delta = await communicator.receive_json_from(timeout=5)
+        assert f"network:{'c' * 64}->{network}" in {e["id"] for e in delta["upsert"]["edges"]}
+
+        for frame in (
+            {"type": "layers", "layers": ["routers"]},
+            {"type": "layers", "layers": "networks"},
+            {"type": "layers"},
+        ):
+            await communicator.send_json_to(frame)
+            error = await communicator.receive_json_from(timeout=5)
+            assert (error["type"], error["code"]) == ("error", "bad_layers"), frame
+        await communicator.disconnect()
+
+        odd = WebsocketCommunicator(application, f"{PATH}?layers=cables", headers=headers)
+        assert (await odd.connect(timeout=5))[0]
+        whole = await odd.receive_json_from(timeout=5)
+        assert whole["type"] == "snapshot" and "network" in kinds(whole["graph"])
+        error = await odd.receive_json_from(timeout=5)
+        assert error["code"] == "bad_layers" and "cables" in error["message"]
+        await odd.disconnect()
+
+
 def test_created_edges_of_a_dood_demo_reach_the_websocket(user) -> None:
     from topology.demos.models import Demo
 

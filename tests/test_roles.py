@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -53,7 +53,15 @@ from topology.demos import services as demo_services
 from topology.demos import tasks
 from topology.demos.models import BuildRun, Demo
 from topology.engine.nesting import SAME_MACHINE
-from topology.engine.types import ContainerInfo, DaemonSnapshot, EngineInfo, Mount, Route
+from topology.engine.types import (
+    Attachment,
+    ContainerInfo,
+    DaemonSnapshot,
+    EngineInfo,
+    Mount,
+    NetworkInfo,
+    Route,
+)
 from topology.inventory import broadcast, graph, services
 from topology.inventory.models import Container, Daemon, Endpoint, Host
 from topology.inventory.services import Place
@@ -68,6 +76,7 @@ door                     anon   noteam  viewer  operator  admin    other    site
 graph page               login  ok      ok      ok        ok       ok       ok
 api topology             401    blind   sees    sees      sees     blind    sees
 api topology.dot         401    blind   sees    sees      sees     blind    sees
+api topology networks    401    blind   sees    sees      sees     blind    sees
 api hosts list           401    blind   sees    sees      sees     blind    sees
 api host detail          401    404     sees    sees      sees     404      sees
 api daemons list         401    blind   sees    sees      sees     blind    sees
@@ -105,6 +114,7 @@ api demo retry           401    403     403     done      done     404      done
 api demos comparison     401    404     sees    sees      sees     404      sees
 api demo build           401    403     403     done      done     404      done
 ws topology              4401   blind   sees    sees      sees     blind    sees
+ws topology layers       4401   blind   sees    sees      sees     blind    sees
 ws demos                 4401   blind   sees    sees      sees     blind    sees
 """
 
@@ -137,12 +147,23 @@ def _container(hex_digit: str, name: str, **fields: Any) -> ContainerInfo:
 DOOD_MOUNT = (Mount("bind", "/var/run/docker.sock", "/var/run/docker.sock", True),)
 
 
+NETWORK = NetworkInfo("a" * 64, "backend", "bridge", "local", subnets=("10.9.0.0/24",))
+
+
+def on_backend(container: ContainerInfo) -> ContainerInfo:
+    """The container, attached to its engine's ``backend`` network."""
+    return replace(container, attachments=(Attachment(NETWORK.id, NETWORK.name, "10.9.0.2"),))
+
+
 def engine_says(host: str, engine: str, *containers: ContainerInfo) -> services.ChangeSet:
-    """Reconcile what a (pretend) root engine on ``host`` reports."""
+    """Reconcile what a (pretend) root engine on ``host`` reports: its containers on its
+    ``backend`` network."""
     snapshot = DaemonSnapshot(
         Route(url=f"unix:///nonexistent/{host}.sock"),
         EngineInfo(engine, host, "27.0.0", "1.47", "Debian GNU/Linux 12"),
-        tuple(containers),
+        tuple(on_backend(container) for container in containers),
+        (NETWORK,),
+        (),
     )
     return services.reconcile(snapshot, Place(host_name=host), SAME_MACHINE)
 
@@ -158,6 +179,7 @@ def nested_says(
 
 # Alpha's containers are 1, 2 (and 5, 6 later); Beta's b, d (DinD), e (nested), f (DooD).
 ALPHA_ENGINE, BETA_ENGINE, BETA_NESTED = "ALPHA:ENGINE", "BETA:ENGINE", "BETA:NESTED"
+ALPHA_NETWORK = f"network:{ALPHA_ENGINE}/{NETWORK.id}"
 
 
 def alpha_engine(*extra: ContainerInfo) -> services.ChangeSet:
@@ -419,6 +441,9 @@ HTTP_DOORS: dict[str, Callable[[Client, Scene], str]] = {
     "graph page": lambda c, s: outcome(c.get("/")),
     "api topology": lambda c, s: listing(c.get("/api/topology/"), "host:alpha-host"),
     "api topology.dot": lambda c, s: listing(c.get("/api/topology.dot"), "host:alpha-host"),
+    "api topology networks": lambda c, s: listing(
+        c.get("/api/topology/?layers=networks"), ALPHA_NETWORK
+    ),
     "api hosts list": lambda c, s: listing(c.get("/api/hosts/"), '"alpha-host"'),
     "api host detail": lambda c, s: shown(c.get(f"/api/hosts/{_host(s).pk}/")),
     "api daemons list": lambda c, s: listing(c.get("/api/daemons/"), ALPHA_ENGINE),
@@ -520,8 +545,23 @@ async def _ws_demos(user: Any, scene: Scene) -> str:
     return "sees" if str(scene.alpha_demo.pk) in ids else "blind"
 
 
+async def _ws_topology_layers(user: Any, scene: Scene) -> str:
+    """The ``layers`` message: its fresh snapshot holds Alpha's network, for those who may."""
+    communicator, frame = await first_frame("/ws/topology/", user)
+    if "close" in frame:
+        await communicator.disconnect()
+        return str(frame["close"])
+    await communicator.send_json_to({"type": "layers", "layers": ["networks"]})
+    fresh = await communicator.receive_json_from(timeout=5)
+    await communicator.disconnect()
+    assert fresh["type"] == "snapshot"
+    ids = {node["id"] for node in fresh["graph"]["nodes"]}
+    return "sees" if ALPHA_NETWORK in ids else "blind"
+
+
 WS_DOORS: dict[str, Callable[[Any, Scene], Awaitable[str]]] = {
     "ws topology": _ws_topology,
+    "ws topology layers": _ws_topology_layers,
     "ws demos": _ws_demos,
 }
 

@@ -90,3 +90,30 @@ def test_a_broken_stream_is_repolled_in_full_then_followed_again(
         lambda: Container.objects.filter(container_id=after.id, state="exited").exists()
     )
     assert caplog.text.count("broke") == breaks
+
+
+def test_network_events_reach_the_database(watcher, docker_client, offline_images, cleanup) -> None:
+    """A network created, a container connected and disconnected, the network removed: each is
+    an event, and each is in the database without waiting for a periodic poll."""
+    from topology.inventory.models import Network
+
+    assert eventually(lambda: bool(watcher.followers))
+    network = docker_client.networks.create(unique("evnet"), labels={"topology.managed": "true"})
+    cleanup.add(network.remove)
+    assert eventually(lambda: Network.objects.filter(network_id=network.id).exists())
+    container = run_workload(docker_client, cleanup, unique("joiner"))
+
+    def on_it() -> bool:
+        row = Container.objects.filter(container_id=container.id).first()
+        return bool(row) and network.id in {a["network_id"] for a in row.attachments}
+
+    assert eventually(lambda: Container.objects.filter(container_id=container.id).exists())
+    network.connect(container, aliases=["joined"])
+    assert eventually(on_it)
+    row = Container.objects.get(container_id=container.id)
+    assert [a["aliases"] for a in row.attachments if a["network_id"] == network.id] == [["joined"]]
+    network.disconnect(container)
+    assert eventually(lambda: not on_it())
+    container.remove(force=True)
+    network.remove()
+    assert eventually(lambda: not Network.objects.filter(network_id=network.id).exists())

@@ -127,6 +127,9 @@ TOPOLOGY_MAX_NESTING = int(read_number("TOPOLOGY_MAX_NESTING", 8, minimum=0, max
 TOPOLOGY_GRAPH_CHECKS = read_choice(
     "TOPOLOGY_GRAPH_CHECKS", "log" if DEBUG else "off", ("off", "log", "raise")
 )
+# Each poll lists a daemon's networks and volumes (one call each); off, they are not read.
+TOPOLOGY_DISCOVER_NETWORKS = read_bool("TOPOLOGY_DISCOVER_NETWORKS", True)
+TOPOLOGY_DISCOVER_VOLUMES = read_bool("TOPOLOGY_DISCOVER_VOLUMES", True)
 
 # Demos: images come from settings (pinned by tag), never from a request. Where they come from:
 # "pull" (the registry only), "offline" (built from this machine's binaries, never pulled) or

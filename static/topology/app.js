@@ -13,6 +13,7 @@ import { GraphView, LAYOUTS } from "./graph-view.js";
 import { HIGHLIGHT_PARAM, Highlighter, parseHighlight } from "./highlight.js";
 import { fillIcons } from "./icons.js";
 import { AutoFit, Freshness, KIOSK_CONNECTION, offscreenFilterControls, setUpKioskView } from "./kiosk.js";
+import { layersFromQuery, layersParam, toggleLayer, websocketUrl } from "./layers.js";
 import { PinnedPositions, PositionSaver } from "./positions.js";
 import { Scope, ScopedGraph } from "./scope.js";
 import { GraphStore } from "./store.js";
@@ -57,6 +58,8 @@ const filters = new Filters(
         daemon: $("filter-daemon"),
         role: $("filter-role"),
         state: $("filter-state"),
+        network: $("filter-network"),
+        exposure: $("filter-exposure"),
         clear: $("clear-filters"),
       },
   () => {
@@ -103,6 +106,9 @@ const layoutSelect = $("layout");
 view.layoutName = params.get("layout") in LAYOUTS ? params.get("layout") : "nested";
 if (layoutSelect) layoutSelect.value = view.layoutName;
 let pendingSelection = kiosk ? null : params.get("node");
+/** The layers drawn (see layers.js); a switch asks for a fresh snapshot, laid out again. */
+let layers = layersFromQuery(window.location.search);
+let relayoutOnSnapshot = false;
 // `?highlight=<id>,<id>`: nodes to light up (a row of the DinD vs DooD comparison links here).
 const highlighter = new Highlighter(view.cy, parseHighlight(window.location.search));
 
@@ -185,6 +191,11 @@ function onMessage(message, receivedAt) {
   if (message.type === "snapshot") {
     awaitingSnapshot = false;
     render(store.replace(message.graph), "snapshot", receivedAt, message);
+    if (relayoutOnSnapshot) {
+      relayoutOnSnapshot = false;
+      view.runLayout(view.layoutName, { animate: false });
+      refreshVisibility();
+    }
   } else if (message.type === "delta") {
     if (store.version === null || awaitingSnapshot || message.version <= store.version) return;
     if (message.since !== store.version) {
@@ -287,7 +298,20 @@ function onState(state, detail) {
 
 const wsUrl = new URL(config.websocketPath, window.location.href);
 wsUrl.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
-const connection = new LiveConnection(wsUrl.href, { onMessage, onState }, kiosk ? KIOSK_CONNECTION : {});
+const connection = new LiveConnection(websocketUrl(wsUrl.href, layers), { onMessage, onState }, kiosk ? KIOSK_CONNECTION : {});
+
+/** Show `chosen` layers: the server sends a fresh snapshot of them, which is laid out anew. */
+function chooseLayers(chosen) {
+  layers = chosen;
+  setParam("layers", layersParam(layers));
+  for (const button of document.querySelectorAll("#layers [data-layer]")) {
+    button.setAttribute("aria-pressed", String(layers.includes(button.dataset.layer)));
+  }
+  connection.url = websocketUrl(wsUrl.href, layers); // and for every reconnection
+  awaitingSnapshot = true; // deltas of the old layers are ignored until it comes
+  relayoutOnSnapshot = true;
+  connection.send({ type: "layers", layers }); // (closed: the next connection asks with its URL)
+}
 
 // --- Status bar, empty state ------------------------------------------------------------------
 
@@ -298,9 +322,13 @@ function plural(count, word) {
 function refreshStatus() {
   if (kiosk) return;
   const counts = shown.counts();
+  const more = [];
+  if (counts.network) more.push(plural(counts.network, "network"));
+  if (counts.volume) more.push(`${counts.volume} shared ${counts.volume === 1 ? "volume" : "volumes"}`);
   $("counts").textContent =
     `${plural(counts.host, "host")} · ${plural(counts.daemon, "daemon")} · ` +
-    `${plural(counts.container, "container")} (${counts.running} running)`;
+    `${plural(counts.container, "container")} (${counts.running} running)` +
+    more.map((text) => ` · ${text}`).join("");
   $("graph-version").textContent = `graph version ${store.version} · updated ${timeText(store.updatedAt)}`;
   if (connectionState === "live") $("connection").title = `Following graph version ${store.version}`;
 }
@@ -336,11 +364,17 @@ function refreshVisibility() {
 function wireControls() {
   view.cy.on("tap", "node", (event) => {
     const node = event.target;
-    select(node.data("kind") === "socket" ? node.data("daemon") : node.id());
+    const pin = ["socket", "ports"].includes(node.data("kind"));
+    select(pin ? node.data("owner") : node.id());
   });
   view.cy.on("tap", (event) => {
     if (event.target === view.cy) select(null);
   });
+
+  for (const button of document.querySelectorAll("#layers [data-layer]")) {
+    button.setAttribute("aria-pressed", String(layers.includes(button.dataset.layer)));
+    button.addEventListener("click", () => chooseLayers(toggleLayer(layers, button.dataset.layer)));
+  }
 
   layoutSelect.addEventListener("change", () => {
     setParam("layout", layoutSelect.value === "nested" ? "" : layoutSelect.value);
@@ -402,4 +436,4 @@ refreshVisibility();
 connection.start();
 
 // A handle for the browser tests and benchmarks (and the console).
-window.topology = { cy: view.cy, store, shown, view, filters, connection, timings, highlighter };
+window.topology = { cy: view.cy, store, shown, view, filters, connection, timings, highlighter, layers: () => layers };

@@ -80,15 +80,28 @@ function linksTo(ids, link) {
   return ids.length ? element("ul", { className: "plain" }, ids.map((id) => element("li", {}, [link(id)]))) : none();
 }
 
+const ALL_INTERFACES = ["", "0.0.0.0", "::"];
+
 function portText(port) {
   const published = port.public ? `${port.ip || "0.0.0.0"}:${port.public} → ` : "";
-  return `${published}${port.private}/${port.protocol || "tcp"}`;
+  const everywhere = port.public && ALL_INTERFACES.includes(port.ip || "") ? "  (all interfaces: exposed)" : "";
+  const exposedOnly = port.public ? "" : "  (not published)";
+  return `${published}${port.private}/${port.protocol || "tcp"}${everywhere}${exposedOnly}`;
 }
 
 function mountText(mount) {
   const mode = mount.rw === false ? "ro" : "rw";
-  return `${mount.type}: ${mount.source || "(anonymous)"} → ${mount.destination} (${mode})`;
+  const source = mount.type === "volume" && mount.name ? mount.name : mount.source || "(anonymous)";
+  return `${mount.type}: ${source} → ${mount.destination} (${mode})`;
 }
+
+function addressText(edge) {
+  const parts = [edge.ipv4, edge.ipv6].filter(Boolean);
+  if (edge.aliases?.length) parts.push(`aliases ${edge.aliases.join(", ")}`);
+  return parts.join(" · ") || "no address";
+}
+
+const EXPOSURE_TEXT = { public: "port on all interfaces", socket: "engine socket mounted" };
 
 export class DetailsPanel {
   /**
@@ -161,19 +174,28 @@ export class DetailsPanel {
     title.textContent = node.kind === "container" ? node.name || node.label : node.label;
     let kind = node.kind;
     if (node.kind === "daemon") kind = node.nesting > 0 ? `nested Docker daemon, level ${node.nesting}` : "Docker daemon";
+    else if (node.kind === "network") kind = node.builtin ? "built-in network" : "network";
+    else if (node.kind === "volume") kind = node.type === "bind" ? "shared host folder" : "shared volume";
     subtitle.replaceChildren(element("span", { text: `${kind} · ` }), pill(node.status, stateTone(node.status)));
     if (node.kind === "container" && node.role !== "plain") {
       subtitle.append(" ", pill(node.role === "dind" ? "DinD" : "DooD", node.role));
     }
+    for (const exposure of node.kind === "container" ? node.exposure || [] : []) {
+      subtitle.append(" ", pill(exposure === "public" ? "public port" : "socket", "bad"));
+    }
+    if (node.kind === "network" && node.internal) subtitle.append(" ", pill("internal", "neutral"));
     const parts = [];
     if (node.kind === "container") parts.push(...this.containerSections(node, store));
     else if (node.kind === "daemon") parts.push(...this.daemonSections(node, store));
+    else if (node.kind === "network") parts.push(...this.networkSections(node, store));
+    else if (node.kind === "volume") parts.push(...this.volumeSections(node, store));
     else parts.push(...this.hostSections(node, store));
     body.replaceChildren(...parts);
   }
 
   containerSections(node, store) {
-    const sockets = [...store.edges.values()].filter((edge) => edge.source === node.id);
+    const outgoing = [...store.edges.values()].filter((edge) => edge.source === node.id);
+    const sockets = outgoing.filter((edge) => ["socket", "client", "created"].includes(edge.kind));
     const nested = store.children(node.id).filter((child) => child.kind === "daemon");
     const rows = [
       ["Image", code(node.image)],
@@ -191,9 +213,107 @@ export class DetailsPanel {
     for (const edge of store.edges.values()) {
       if (edge.kind === "created" && edge.target === node.id) rows.push(["Created by", this.link(edge.source, store)]);
     }
+    const exposure = node.exposure || [];
+    rows.push(["Exposure", exposure.length ? exposure.map((name) => EXPOSURE_TEXT[name] || name).join("; ") : "none"]);
+    const sharesStack = outgoing.find((edge) => edge.kind === "netns");
+    const mode = node.network_mode || "";
+    if (sharesStack) rows.push(["Network stack", this.linkWith("shares that of ", sharesStack.target, store)]);
+    else if (mode) rows.push(["Network mode", mode]);
     const ports = node.ports || [];
     const mounts = node.mounts || [];
-    const networks = node.networks || [];
+    const labels = Object.entries(node.labels || {}).sort(([a], [b]) => a.localeCompare(b));
+    const labelTable = element("table");
+    for (const [key, value] of labels) {
+      labelTable.append(element("tr", {}, [element("td", { text: key }), element("td", { text: value })]));
+    }
+    const paths = outgoing.filter((edge) => edge.kind === "publishes");
+    const portList = listOf(ports.map(portText));
+    if (paths.length) {
+      portList.append(
+        ...paths.map((edge) =>
+          element("li", {}, [this.linkWith("path on to ", edge.target, store, ` (${(edge.ports || []).map(portText).join(", ")})`)]),
+        ),
+      );
+    }
+    return [
+      definitionList(rows),
+      ...section("Networks", this.networksOf(node, outgoing, store)),
+      ...section("Ports", portList),
+      ...section("Mounts", this.mountsOf(mounts, outgoing, store)),
+      ...section(`Labels (${labels.length})`, labels.length ? labelTable : none()),
+    ];
+  }
+
+  /** A link to a node after some text (and before some more), in one line. */
+  linkWith(before, id, store, after = "") {
+    const line = element("span", { text: before });
+    line.append(this.link(id, store), after);
+    return line;
+  }
+
+  /** The container's networks: each (a link, where the networks layer is drawn) with its addresses. */
+  networksOf(node, outgoing, store) {
+    const attached = outgoing.filter((edge) => edge.kind === "network");
+    if (!attached.length) return listOf(node.networks || []);
+    attached.sort((a, b) => String(a.network).localeCompare(String(b.network)));
+    return element(
+      "ul",
+      { className: "plain" },
+      attached.map((edge) => element("li", {}, [this.link(edge.target, store), ` ${addressText(edge)}`])),
+    );
+  }
+
+  /** Mounts, a shared volume or folder linked to its node. */
+  mountsOf(mounts, outgoing, store) {
+    const shared = new Map(outgoing.filter((edge) => edge.kind === "mount").map((edge) => [edge.destination, edge]));
+    if (!mounts.length) return none();
+    return element(
+      "ul",
+      { className: "plain" },
+      mounts.map((mount) => {
+        const edge = shared.get(mount.destination);
+        if (!edge) return element("li", { text: mountText(mount) });
+        return element("li", {}, [this.linkWith("", edge.target, store, ` → ${mount.destination} (${mount.rw === false ? "ro" : "rw"}, shared)`)]);
+      }),
+    );
+  }
+
+  networkSections(node, store) {
+    const attached = [...store.edges.values()].filter((edge) => edge.kind === "network" && edge.target === node.id);
+    const sharing = new Map();
+    for (const edge of store.edges.values()) {
+      if (edge.kind === "netns") sharing.set(edge.target, [...(sharing.get(edge.target) || []), edge.source]);
+    }
+    const name = (id) => String(store.nodes.get(id)?.name || id);
+    attached.sort((a, b) => name(a.source).localeCompare(name(b.source)));
+    const rows = [
+      ["Name", node.name],
+      ["Driver", node.driver],
+      ["Scope", node.scope],
+      ["Internal", node.internal ? "yes: no route out" : "no"],
+      ["Attachable", node.attachable ? "yes" : "no"],
+      ["IPv6", node.ipv6 ? "yes" : "no"],
+      ["Subnets", (node.subnets || []).length ? (node.subnets || []).join(", ") : null],
+      ["Gateways", (node.gateways || []).length ? node.gateways.join(", ") : null],
+      ["Network ID", code(node.id.split("/").pop())],
+      ["Daemon", this.link(node.parent, store)],
+      ["Created", formatTime(node.created)],
+      ["Members", String(attached.length)],
+    ];
+    const members = attached.length
+      ? element(
+          "table",
+          { className: "members" },
+          attached.map((edge) => {
+            const cells = [element("td", {}, [this.link(edge.source, store)]), element("td", { text: addressText(edge) })];
+            const row = element("tr", {}, cells);
+            for (const sidecar of sharing.get(edge.source) || []) {
+              cells[1].append(element("div", {}, [this.linkWith("with ", sidecar, store, " (shares its stack)")]));
+            }
+            return row;
+          }),
+        )
+      : none();
     const labels = Object.entries(node.labels || {}).sort(([a], [b]) => a.localeCompare(b));
     const labelTable = element("table");
     for (const [key, value] of labels) {
@@ -201,11 +321,41 @@ export class DetailsPanel {
     }
     return [
       definitionList(rows),
-      ...section("Ports", listOf(ports.map(portText))),
-      ...section("Mounts", listOf(mounts.map(mountText))),
-      ...section("Networks", listOf(networks)),
+      ...section("Members and their addresses", members),
       ...section(`Labels (${labels.length})`, labels.length ? labelTable : none()),
     ];
+  }
+
+  volumeSections(node, store) {
+    const mounted = [...store.edges.values()].filter((edge) => edge.kind === "mount" && edge.target === node.id);
+    const rows = [
+      [node.type === "bind" ? "Path" : "Name", code(node.name)],
+      ["Type", node.type === "bind" ? "host folder, bind-mounted" : "named volume"],
+      ["Driver", node.type === "bind" ? undefined : node.driver],
+      ["Scope", node.type === "bind" ? undefined : node.scope || null],
+      [node.type === "bind" ? "Host" : "Daemon", this.link(node.parent, store)],
+      ["Created", node.type === "bind" ? undefined : formatTime(node.created)],
+      ["Used by", `${node.users || mounted.length} containers`],
+    ];
+    const users = mounted.length
+      ? element(
+          "ul",
+          { className: "plain" },
+          mounted.map((edge) =>
+            element("li", {}, [this.linkWith("", edge.source, store, ` at ${edge.destination} (${edge.read_only ? "read-only" : "read-write"})`)]),
+          ),
+        )
+      : none();
+    const labels = Object.entries(node.labels || {}).sort(([a], [b]) => a.localeCompare(b));
+    const parts = [definitionList(rows), ...section("Mounted by", users)];
+    if (labels.length) {
+      const labelTable = element("table");
+      for (const [key, value] of labels) {
+        labelTable.append(element("tr", {}, [element("td", { text: key }), element("td", { text: value })]));
+      }
+      parts.push(...section(`Labels (${labels.length})`, labelTable));
+    }
+    return parts;
   }
 
   daemonSections(node, store) {

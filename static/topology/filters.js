@@ -7,7 +7,8 @@
 
 import { endBatchShallow } from "./graph-view.js";
 
-const FIELDS = ["q", "host", "daemon", "role", "state"];
+const FIELDS = ["q", "host", "daemon", "role", "state", "network", "exposure"];
+const SELECTS = ["host", "daemon", "role", "state", "network", "exposure"];
 const SEARCH_DELAY_MS = 120;
 
 function optionFor(value, text) {
@@ -28,7 +29,9 @@ export class Filters {
   /**
    * @param {{form: HTMLFormElement, search: HTMLInputElement, host: HTMLSelectElement,
    *          daemon: HTMLSelectElement, role: HTMLSelectElement, state: HTMLSelectElement,
-   *          clear: HTMLButtonElement}} controls
+   *          network: HTMLSelectElement, exposure: HTMLSelectElement,
+   *          clear: HTMLButtonElement}} controls  (network: a container on that network, or the
+   *   network itself; exposure: a container exposed so, "public", "socket" or "any")
    * @param {() => void} onChange
    * @param {import("./scope.js").Scope|null} [scope]  the saved dashboard's scope, if any: the
    *   graph given to `apply` holds it and the boxes around it, and only what is in it can match
@@ -37,7 +40,8 @@ export class Filters {
     this.controls = controls;
     this.onChange = onChange;
     this.scope = scope;
-    this.values = { q: "", host: "", daemon: "", role: "", state: "" };
+    this.values = { q: "", host: "", daemon: "", role: "", state: "", network: "", exposure: "" };
+    this.members = new Set(); // the selected network's containers, while one is
     this.searchCache = new Map();
     this.readUrl();
     let timer = null;
@@ -45,7 +49,7 @@ export class Filters {
       clearTimeout(timer);
       timer = setTimeout(() => this.update(), SEARCH_DELAY_MS);
     });
-    for (const name of ["host", "daemon", "role", "state"]) {
+    for (const name of SELECTS) {
       controls[name].addEventListener("change", () => this.update());
     }
     controls.form.addEventListener("submit", (event) => {
@@ -64,7 +68,7 @@ export class Filters {
     const params = new URLSearchParams(window.location.search);
     for (const name of FIELDS) this.values[name] = params.get(name) || "";
     this.controls.search.value = this.values.q;
-    for (const name of ["host", "daemon", "role", "state"]) this.ensureOption(name, this.values[name]);
+    for (const name of SELECTS) this.ensureOption(name, this.values[name]);
     this.showControls();
   }
 
@@ -79,7 +83,7 @@ export class Filters {
 
   update() {
     this.values.q = this.controls.search.value.trim();
-    for (const name of ["host", "daemon", "role", "state"]) this.values[name] = this.controls[name].value;
+    for (const name of SELECTS) this.values[name] = this.controls[name].value;
     this.writeUrl();
     this.showControls();
     this.onChange();
@@ -87,7 +91,7 @@ export class Filters {
 
   clear() {
     this.controls.search.value = "";
-    for (const name of ["host", "daemon", "role", "state"]) this.controls[name].value = "";
+    for (const name of SELECTS) this.controls[name].value = "";
     this.update();
   }
 
@@ -101,20 +105,34 @@ export class Filters {
   }
 
   showControls() {
-    for (const name of ["host", "daemon", "role", "state"]) {
+    for (const name of SELECTS) {
       this.controls[name].classList.toggle("active", Boolean(this.values[name]));
     }
     this.controls.clear.hidden = !this.userActive;
   }
 
-  /** Refresh the host and daemon choices from the graph shown, keeping what is selected. */
+  /** Refresh the host, daemon and network choices from the graph shown, keeping what is selected. */
   populate(graph) {
     const hosts = [];
     const daemons = [];
+    const networks = [];
     for (const node of graph.nodes.values()) {
       if (node.kind === "host") hosts.push(node);
       else if (node.kind === "daemon") daemons.push(node);
+      else if (node.kind === "network") networks.push(node);
     }
+    const daemonLabel = new Map(daemons.map((node) => [node.id, node.label]));
+    networks.sort(
+      (a, b) =>
+        Number(Boolean(a.builtin)) - Number(Boolean(b.builtin)) ||
+        String(a.name).localeCompare(String(b.name)) ||
+        a.id.localeCompare(b.id),
+    );
+    this.fill(
+      "network",
+      "All networks",
+      networks.map((node) => [node.id, `${node.name} (${daemonLabel.get(node.parent) || "?"})`]),
+    );
     hosts.sort((a, b) => String(a.label).localeCompare(String(b.label)));
     daemons.sort((a, b) => a.nesting - b.nesting || String(a.label).localeCompare(String(b.label)));
     this.fill("host", "All hosts", hosts.map((node) => [node.id, node.label]));
@@ -137,9 +155,14 @@ export class Filters {
 
   matches(node, store) {
     if (this.scope && !this.scope.matches(node, store)) return false;
-    const { q, host, daemon, role, state } = this.values;
+    const { q, host, daemon, role, state, network, exposure } = this.values;
     if (role && (node.kind !== "container" || node.role !== role)) return false;
     if (state && (node.kind !== "container" || node.status !== state)) return false;
+    if (network && node.id !== network && !this.members.has(node.id)) return false;
+    if (exposure) {
+      const exposed = node.kind === "container" && Array.isArray(node.exposure) ? node.exposure : [];
+      if (exposure === "any" ? exposed.length === 0 : !exposed.includes(exposure)) return false;
+    }
     if (host || daemon) {
       const chain = [node, ...store.ancestors(node.id)];
       if (host && chain[chain.length - 1].id !== host) return false;
@@ -174,6 +197,12 @@ export class Filters {
       }
       return store.nodes.size;
     }
+    this.members = new Set();
+    if (this.values.network) {
+      for (const edge of store.edges.values()) {
+        if (edge.kind === "network" && edge.target === this.values.network) this.members.add(edge.source);
+      }
+    }
     const visible = new Set();
     const hits = new Set();
     for (const node of store.nodes.values()) {
@@ -182,9 +211,10 @@ export class Filters {
       visible.add(node.id);
       for (const ancestor of store.ancestors(node.id)) visible.add(ancestor.id);
     }
-    // A socket pin shows while its daemon and one of the containers that use it do.
-    cy.nodes('[kind = "socket"]').forEach((pin) => {
-      if (visible.has(pin.data("daemon")) && pin.connectedEdges().sources().some((s) => visible.has(s.id()))) {
+    // A pin (a daemon's socket, a box's published ports) shows while its box and one of the
+    // containers whose edges end there do.
+    cy.nodes('[kind = "socket"], [kind = "ports"]').forEach((pin) => {
+      if (visible.has(pin.data("owner")) && pin.connectedEdges().sources().some((s) => visible.has(s.id()))) {
         visible.add(pin.id());
       }
     });

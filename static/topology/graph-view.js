@@ -2,7 +2,9 @@
 // applies changes in place and runs the layouts.
 
 import { nestedGrid, placeArrivals } from "./layout.js";
-import { boxLabelFont, displayLabel, stylesheet } from "./style.js";
+import { BUS_HEIGHT, busBands, busRoute } from "./network-layout.js";
+import { attachmentsAround, graphLinks, portPinId, rerouteBuses } from "./network-view.js";
+import { boxLabelFont, displayLabel, LEAF_HEIGHT, LEAF_WIDTH, stylesheet } from "./style.js";
 
 const ARRIVAL_HIGHLIGHT_MS = 1600;
 /**
@@ -24,6 +26,15 @@ export const LAYOUTS = {
 /** The node a DooD edge ends at: the daemon's socket, drawn inside the daemon's box. */
 export function socketPinId(daemonId) {
   return `socket-pin:${daemonId}`;
+}
+
+/** Which exposure badge a container wears: "public", "socket", "both" or none. */
+function exposureBadge(node) {
+  const exposure = Array.isArray(node.exposure) ? node.exposure : [];
+  const publicPort = exposure.includes("public");
+  const socket = exposure.includes("socket");
+  if (publicPort && socket) return "both";
+  return publicPort ? "public" : socket ? "socket" : undefined;
 }
 
 /**
@@ -136,6 +147,8 @@ export class GraphView {
       pixelRatio: "auto",
     });
     this.cy.on("viewport", () => this.scheduleReveal());
+    // A dragged node (or box) takes its attachment lines along.
+    this.cy.on("drag", "node", (event) => rerouteBuses(this.cy, attachmentsAround(event.target)));
   }
 
   /** Whether leaf text can be drawn at `zoom`. */
@@ -181,15 +194,23 @@ export class GraphView {
   nodeData(node) {
     const data = { ...node, display: displayLabel(node, false) };
     delete data.parent;
+    if (node.kind === "container") data.exposed = exposureBadge(node);
+    else if (node.kind === "network") data.busWidth = this.cy.getElementById(node.id).data("busWidth") || LEAF_WIDTH;
     return data;
   }
 
   /**
-   * Edge data for Cytoscape. A socket edge ends at the daemon's socket pin: Cytoscape draws an
-   * edge from a node to a box around it only as a loop outside the box. `daemon` keeps the
-   * contract's target.
+   * Edge data for Cytoscape. A socket edge ends at the daemon's socket pin, a published-port
+   * path at the ports pin of the box it reaches: Cytoscape draws an edge from a node to a box
+   * around it only as a loop outside the box. `daemon` (or `box`) keeps the contract's target.
    */
   edgeData(edge) {
+    if (edge.kind === "publishes") {
+      const ports = (edge.ports || []).map((port) => `${port.ip || "*"}:${port.public} → ${port.private}/${port.protocol || "tcp"}`);
+      return { ...edge, box: edge.target, target: portPinId(edge.target), portsLabel: ports.join(", ") };
+    }
+    if (edge.kind === "network") return { ...edge, builtin: Boolean(this.graph.nodes.get(edge.target)?.builtin) };
+    if (edge.kind === "mount") return { ...edge, mountLabel: edge.read_only ? "read-only" : "" };
     if (edge.kind !== "socket") return { ...edge };
     return { ...edge, daemon: edge.target, target: socketPinId(edge.target) };
   }
@@ -199,37 +220,40 @@ export class GraphView {
     return this.graph.nodes.get(id) || this.cy.getElementById(id).data();
   }
 
-  /** The data of the socket pin for each daemon that a DooD edge reaches. */
-  wantedPins(daemonExists) {
+  /**
+   * The data of the pins edges end at, by the box that holds each: the socket pin of each daemon
+   * a DooD edge reaches, the ports pin of each box (host, DinD container) a published-port path
+   * reaches. `owner` is that box.
+   */
+  wantedPins(boxExists) {
     const pins = new Map();
     for (const edge of this.graph.edges.values()) {
-      if (edge.kind !== "socket" || pins.has(edge.target) || !daemonExists(edge.target)) continue;
-      const daemon = this.graph.nodes.get(edge.target);
-      const data = {
-        id: socketPinId(edge.target),
-        kind: "socket",
-        daemon: edge.target,
-        label: "Docker socket",
-        endpoint: daemon?.endpoint || "",
-      };
+      if (!["socket", "publishes"].includes(edge.kind) || !boxExists(edge.target)) continue;
+      const id = edge.kind === "socket" ? socketPinId(edge.target) : portPinId(edge.target);
+      if (pins.has(id)) continue;
+      const box = this.graph.nodes.get(edge.target);
+      const data =
+        edge.kind === "socket"
+          ? { id, kind: "socket", daemon: edge.target, owner: edge.target, label: "Docker socket", endpoint: box?.endpoint || "" }
+          : { id, kind: "ports", owner: edge.target, label: "Published ports" };
       data.display = displayLabel(data);
-      pins.set(edge.target, data);
+      pins.set(id, data);
     }
     return pins;
   }
 
-  /** One socket pin in each daemon that a DooD edge reaches; none elsewhere. */
+  /** One pin in each box that an edge of its kind reaches; none elsewhere. */
   syncSocketPins(arrived) {
     const cy = this.cy;
     const wanted = this.wantedPins((id) => cy.getElementById(id).nonempty());
-    cy.nodes('[kind = "socket"]').forEach((pin) => {
-      if (!wanted.has(pin.data("daemon"))) pin.remove();
+    cy.nodes('[kind = "socket"], [kind = "ports"]').forEach((pin) => {
+      if (!wanted.has(pin.id())) pin.remove();
     });
     const additions = [];
-    for (const [daemonId, data] of wanted) {
+    for (const data of wanted.values()) {
       const pin = cy.getElementById(data.id);
       if (pin.empty()) {
-        additions.push({ group: "nodes", data: { ...data, parent: daemonId } });
+        additions.push({ group: "nodes", data: { ...data, parent: data.owner } });
         arrived.push(data.id);
       } else if (pin.data("display") !== data.display) {
         pin.data(data);
@@ -257,6 +281,7 @@ export class GraphView {
 
     let moved = false;
     let initialViewport = null;
+    let routes = null; // attachment routes known before anything is drawn
     cy.startBatch();
     try {
       for (const id of change.removedEdges) cy.getElementById(id).remove();
@@ -293,9 +318,10 @@ export class GraphView {
       if (initial && this.layoutName === "nested") {
         // Place everything before adding it: setting positions afterwards costs an event each.
         for (const data of this.wantedPins((id) => adding.has(id)).values()) {
-          additions.push({ group: "nodes", data: { ...data, parent: data.daemon } });
+          additions.push({ group: "nodes", data: { ...data, parent: data.owner } });
         }
         this.gridBounds = this.placeAll(additions);
+        routes = this.plannedRoutes(additions, change.addedEdges);
         // The grid knows its own extent: fitting to it spares measuring every node.
         initialViewport = this.viewportFor(this.gridBounds);
         this.quietLeft = !this.labelsReadableAt(initialViewport.zoom);
@@ -323,13 +349,23 @@ export class GraphView {
         const data = this.edgeData(edge);
         if (!exists(data.source) || !exists(data.target)) continue;
         const element = cy.getElementById(edge.id);
-        if (element.empty()) edgeAdditions.push({ group: "edges", data });
+        const route = routes?.get(edge.id);
+        if (route && element.empty()) {
+          const [segW, segD] = [route.weights, route.distances];
+          edgeAdditions.push({ group: "edges", data: { ...data, segW, segD, sourceEnd: route.sourceEnd, busEnd: route.busEnd }, classes: "routed" });
+        } else if (element.empty()) edgeAdditions.push({ group: "edges", data });
         else if (element.data("source") !== data.source || element.data("target") !== data.target) {
           element.remove();
           edgeAdditions.push({ group: "edges", data });
         } else element.data(data);
       }
       if (edgeAdditions.length) cy.add(edgeAdditions);
+      if (!initial) {
+        const around = cy.collection(arrived.map((id) => cy.getElementById(id)));
+        this.rerouteLater = attachmentsAround(around).union(
+          cy.collection(edgeAdditions.map(({ data }) => cy.getElementById(data.id))),
+        );
+      }
 
       // A node's text depends on whether it is drawn as a box (has children) or not.
       for (const id of touched) {
@@ -354,12 +390,50 @@ export class GraphView {
     if (initial && cy.nodes().nonempty()) {
       this.laidOut = true;
       styleFreshGraph(cy);
-      if (initialViewport) this.cy.viewport(initialViewport);
-      else this.runLayout(this.layoutName, { animate: false });
-    } else if (!initial && arrived.length) {
-      this.highlight(arrived);
+      if (initialViewport) {
+        this.cy.viewport(initialViewport);
+        // Lines out of boxes (DinD containers) follow once the boxes have been drawn.
+        requestAnimationFrame(() =>
+          rerouteBuses(cy, cy.edges('[kind = "network"]').filter((edge) => edge.source().isParent())),
+        );
+      } else this.runLayout(this.layoutName, { animate: false });
+    } else if (!initial) {
+      if (this.rerouteLater) rerouteBuses(cy, this.rerouteLater);
+      if (arrived.length) this.highlight(arrived);
     }
+    this.rerouteLater = null;
     return arrived;
+  }
+
+  /**
+   * The bus routes of attachment edges whose ends are both leaves about to be added, from where
+   * the grid put them (edges out of a box are routed once the box is drawn).
+   */
+  plannedRoutes(additions, edges) {
+    const placed = new Map();
+    const parents = new Set();
+    for (const { data, position } of additions) {
+      if (position) placed.set(data.id, { data, position });
+      if (data.parent) parents.add(data.parent);
+    }
+    const routes = new Map();
+    for (const edge of edges) {
+      if (edge.kind !== "network" || parents.has(edge.source)) continue;
+      const source = placed.get(edge.source);
+      const bus = placed.get(edge.target);
+      if (!source || !bus) continue;
+      const route = busRoute(
+        { ...source.position, w: LEAF_WIDTH, h: LEAF_HEIGHT },
+        { ...bus.position, w: bus.data.busWidth || LEAF_WIDTH, h: BUS_HEIGHT },
+      );
+      if (route) routes.set(edge.id, route);
+    }
+    return routes;
+  }
+
+  /** The nested grid's options for the graph drawn: networks as buses in their boxes. */
+  gridOptions() {
+    return { bands: busBands(graphLinks(this.graph)) };
   }
 
   /**
@@ -423,10 +497,12 @@ export class GraphView {
       else if (children.has(data.parent)) children.get(data.parent).push(data.id);
       else children.set(data.parent, [data.id]);
     }
-    const grid = nestedGrid(roots, (id) => children.get(id) || [], (id) => byId.get(id), this.labelWidth);
+    const grid = nestedGrid(roots, (id) => children.get(id) || [], (id) => byId.get(id), this.labelWidth, this.gridOptions());
     for (const addition of additions) {
       const at = grid.positions.get(addition.data.id);
       if (at) addition.position = at;
+      const size = grid.sizes.get(addition.data.id);
+      if (size) addition.data.busWidth = size.w;
     }
     return { x1: 0, y1: 0, x2: grid.width, y2: grid.height };
   }
@@ -451,23 +527,49 @@ export class GraphView {
     const cy = this.cy;
     const roots = cy.nodes().orphans().map((node) => node.id());
     const childrenOf = (id) => cy.getElementById(id).children().map((child) => child.id());
-    const { positions, width, height } = nestedGrid(roots, childrenOf, (id) => this.nodeOf(id), this.labelWidth);
+    const grid = nestedGrid(roots, childrenOf, (id) => this.nodeOf(id), this.labelWidth, this.gridOptions());
+    const { positions, width, height } = grid;
     const bounds = { x1: 0, y1: 0, x2: width, y2: height };
+    this.sizeBuses(grid.sizes);
     if (!animate) {
       cy.nodes()
         .filter((node) => positions.has(node.id()))
         .positions((node) => positions.get(node.id()));
+      rerouteBuses(cy, cy.edges());
       return bounds;
     }
+    this.unrouteBuses();
     cy.layout({
       name: "preset",
       positions: (node) => positions.get(node.id()) || node.position(),
       animate: true,
       animationDuration: 450,
       fit: false,
-      stop: () => this.fit(),
+      stop: () => {
+        rerouteBuses(cy, cy.edges());
+        this.fit();
+      },
     }).run();
     return bounds;
+  }
+
+  /** Buses as wide as the nested grid made them (`sizes`), or as a leaf for other layouts. */
+  sizeBuses(sizes = new Map()) {
+    const cy = this.cy;
+    cy.startBatch();
+    try {
+      cy.nodes('[kind = "network"]').forEach((bus) => {
+        const width = sizes.get(bus.id())?.w || LEAF_WIDTH;
+        if (bus.data("busWidth") !== width) bus.data("busWidth", width);
+      });
+    } finally {
+      cy.endBatch();
+    }
+  }
+
+  /** Draw attachment edges straight (while nodes move under a layout). */
+  unrouteBuses() {
+    this.cy.edges(".routed").removeClass("routed");
   }
 
   /** Lay the whole graph out again with `name` (nested, hierarchical or force). */
@@ -480,7 +582,18 @@ export class GraphView {
       if (!animate) this.fitNow();
       return;
     }
-    const common = { animate, animationDuration: 500, fit: false, stop: () => (animate ? this.fit() : this.fitNow()) };
+    this.sizeBuses();
+    this.unrouteBuses();
+    const common = {
+      animate,
+      animationDuration: 500,
+      fit: false,
+      stop: () => {
+        rerouteBuses(cy, cy.edges());
+        if (animate) this.fit();
+        else this.fitNow();
+      },
+    };
     const options =
       this.layoutName === "hierarchical"
         ? { name: "dagre", rankDir: "TB", nodeSep: 18, rankSep: 60, edgeSep: 12, ...common }

@@ -7,6 +7,11 @@ const PATHS = {
   dind: '<path d="M12 2.8l8.5 4.6-8.5 4.6-8.5-4.6z"/><path d="M3.5 12l8.5 4.6 8.5-4.6"/><path d="M3.5 16.4l8.5 4.6 8.5-4.6"/>',
   dood: '<path d="M9 2.5v5M15 2.5v5"/><path d="M6 7.5h12v3.5a6 6 0 0 1-12 0z"/><path d="M12 17v4.5"/>',
   socket: '<rect x="3" y="3" width="18" height="18" rx="5"/><path d="M9 8.5v3.5M15 8.5v3.5M9.5 16h5"/>',
+  network: '<path d="M2.5 12h19"/><path d="M6 12V6.5M12 12V6.5M18 12V6.5M9 12v5.5M15 12v5.5"/><circle cx="6" cy="5" r="1.5"/><circle cx="12" cy="5" r="1.5"/><circle cx="18" cy="5" r="1.5"/><circle cx="9" cy="19" r="1.5"/><circle cx="15" cy="19" r="1.5"/>',
+  volume: '<ellipse cx="12" cy="5.5" rx="7.5" ry="2.5"/><path d="M4.5 5.5v13c0 1.4 3.4 2.5 7.5 2.5s7.5-1.1 7.5-2.5v-13"/><path d="M4.5 12c0 1.4 3.4 2.5 7.5 2.5s7.5-1.1 7.5-2.5"/>',
+  folder: '<path d="M3 6.5a1.5 1.5 0 0 1 1.5-1.5h4.2l2 2.2h8.8A1.5 1.5 0 0 1 21 8.7v9.8a1.5 1.5 0 0 1-1.5 1.5h-15A1.5 1.5 0 0 1 3 18.5z"/>',
+  ports: '<path d="M4 12h11"/><path d="M11 7.5l4.5 4.5-4.5 4.5"/><rect x="16.5" y="5" width="4" height="14" rx="1.2"/>',
+  public: '<circle cx="12" cy="12" r="9"/><path d="M3 12h18M12 3c2.6 2.7 2.6 15.3 0 18M12 3c-2.6 2.7-2.6 15.3 0 18"/>',
 };
 
 const COLOURS = {
@@ -17,6 +22,11 @@ const COLOURS = {
   dind: "#c4a5ff",
   dood: "#ffab70",
   socket: "#ffab70",
+  network: "#56d4dd",
+  volume: "#d2a8ff",
+  folder: "#e3b341",
+  ports: "#ff7b72",
+  public: "#ff7b72",
 };
 
 function svgText(path, colour) {
@@ -39,9 +49,19 @@ const SOURCES = {
   dind: [PATHS.dind, COLOURS.dind],
   dood: [PATHS.dood, COLOURS.dood],
   socket: [PATHS.socket, COLOURS.socket],
+  network: [PATHS.network, COLOURS.network],
+  volume: [PATHS.volume, COLOURS.volume],
+  folder: [PATHS.folder, COLOURS.folder],
+  ports: [PATHS.ports, COLOURS.ports],
+  public: [PATHS.public, COLOURS.public],
+  "exposed-socket": [PATHS.socket, COLOURS.public],
 };
 
-/** Icon URIs by name: host, daemon, nested (daemon), plain, dind, dood (containers), socket. */
+/**
+ * Icon URIs by name: host, daemon, nested (daemon), plain, dind, dood (containers), socket,
+ * network, volume, folder (a host path), ports (a published-port pin), and the exposure badges
+ * public and exposed-socket.
+ */
 export const ICONS = Object.freeze(
   Object.fromEntries(Object.entries(SOURCES).map(([name, [path, colour]]) => [name, dataUri(path, colour)])),
 );
@@ -78,6 +98,8 @@ export function iconFor(node) {
   if (node.kind === "host") return "host";
   if (node.kind === "daemon") return node.nesting > 0 ? "nested" : "daemon";
   if (node.kind === "container") return ICONS[node.role] ? node.role : "plain";
+  if (node.kind === "network") return "network";
+  if (node.kind === "volume") return node.type === "bind" ? "folder" : "volume";
   return "plain";
 }
 

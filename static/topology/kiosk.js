@@ -27,6 +27,8 @@ export function offscreenFilterControls() {
     daemon: make("select"),
     role: make("select"),
     state: make("select"),
+    network: make("select"),
+    exposure: make("select"),
     clear: make("button"),
   };
 }

@@ -7,7 +7,7 @@ const LEAF_GAP_X = 16;
 const LEAF_GAP_Y = 14;
 const BOX_GAP = 30;
 const WIDE = 3; // aspect ratio aimed at when boxes are packed in rows
-const KIND_ORDER = { socket: -1, host: 0, daemon: 1, container: 2, registry: 3 };
+const KIND_ORDER = { socket: -1, host: 0, daemon: 1, network: 2, container: 3, volume: 4, registry: 5 };
 
 const ROLE_ORDER = { dood: 0, plain: 1, dind: 2 }; // DooD containers next to the socket they use
 
@@ -28,11 +28,15 @@ function byKindThenLabel(a, b) {
  * @param {(id: string) => object} nodeOf  the contract node (for sorting)
  * @param {(node: object) => number} labelWidth  how wide a box's label is: a box is drawn at
  *   least as wide as its children's labels, so a label wider than its box widens its place
- * @returns {{positions: Map<string, {x: number, y: number}>, width: number, height: number}}
- *   leaf centres relative to the top-left corner of the arrangement (labels included)
+ * @param {{bands?: Function}} [options]  `bands(nodes, tools)` may arrange a box's children
+ *   itself (networks as buses, see network-layout.js): it returns an arrangement, or null
+ * @returns {{positions: Map<string, {x: number, y: number}>, width: number, height: number,
+ *   sizes: Map<string, {w: number, h: number}>}} leaf centres relative to the top-left corner of
+ *   the arrangement (labels included), and the size of each leaf drawn at another size (a bus)
  */
-export function nestedGrid(rootIds, childrenOf, nodeOf, labelWidth = () => 0) {
+export function nestedGrid(rootIds, childrenOf, nodeOf, labelWidth = () => 0, options = {}) {
   const boxes = new Map();
+  const sizes = new Map();
 
   function measure(id) {
     const kids = childrenOf(id);
@@ -52,10 +56,22 @@ export function nestedGrid(rootIds, childrenOf, nodeOf, labelWidth = () => 0) {
     return box;
   }
 
-  // Leaves in a grid first, then boxes (DinD containers, daemons) in rows below them.
   function arrange(ids) {
     const nodes = ids.map(nodeOf).filter(Boolean).sort(byKindThenLabel);
-    const measured = nodes.map((node) => ({ id: node.id, box: measure(node.id) }));
+    const banded = options.bands?.(nodes, { arrange: arrangeNodes, sized });
+    return banded || arrangeNodes(nodes);
+  }
+
+  /** A leaf drawn at its own size (a bus as wide as its band). */
+  function sized(id, w, h) {
+    boxes.set(id, { leaf: true, w, h, items: [] });
+    sizes.set(id, { w, h });
+  }
+
+  // Leaves in a grid first, then boxes (DinD containers, daemons) in rows below them; `columns`
+  // fixes the leaf grid's width (bands share one).
+  function arrangeNodes(nodes, columnsWanted = 0) {
+    const measured = nodes.map((node) => ({ id: node.id, box: boxes.get(node.id) || measure(node.id) }));
     const leaves = measured.filter((item) => item.box.leaf);
     const compounds = measured.filter((item) => !item.box.leaf);
     const items = [];
@@ -73,11 +89,12 @@ export function nestedGrid(rootIds, childrenOf, nodeOf, labelWidth = () => 0) {
     const target = Math.max(Math.sqrt(area * WIDE), ...outer.map((item) => item.w));
     if (leaves.length) {
       const square = Math.ceil(Math.sqrt(leaves.length * 0.9));
-      const columns = Math.min(leaves.length, Math.max(square, Math.floor((target + LEAF_GAP_X) / cellW)));
+      const fitting = Math.min(leaves.length, Math.max(square, Math.floor((target + LEAF_GAP_X) / cellW)));
+      const columns = columnsWanted > 0 ? columnsWanted : fitting;
       leaves.forEach((item, index) => {
         items.push({ id: item.id, dx: (index % columns) * cellW, dy: Math.floor(index / columns) * cellH });
       });
-      width = columns * cellW - LEAF_GAP_X;
+      width = Math.min(columns, leaves.length) * cellW - LEAF_GAP_X;
       height = Math.ceil(leaves.length / columns) * cellH - LEAF_GAP_Y;
     }
     if (outer.length) {
@@ -113,7 +130,7 @@ export function nestedGrid(rootIds, childrenOf, nodeOf, labelWidth = () => 0) {
     for (const item of box.items) place(item.id, left + COMPOUND_PADDING + item.dx, top + COMPOUND_PADDING + item.dy);
   }
   for (const item of top.items) place(item.id, item.dx, item.dy);
-  return { positions, width: top.width, height: top.height };
+  return { positions, width: top.width, height: top.height, sizes };
 }
 
 function union(rects) {

@@ -7,6 +7,7 @@ export const LEAF_HEIGHT = 46;
 export const COMPOUND_PADDING = 18;
 export const COMPOUND_LABEL_SPACE = 24;
 export const LABEL_FONT_FAMILY = "Inter, system-ui, sans-serif";
+const BUS_HEIGHT = 24; // network-layout.js draws buses this tall
 
 /** The canvas font of a box's label (see the `:parent` rules below). */
 export function boxLabelFont(node) {
@@ -154,6 +155,7 @@ export function stylesheet() {
       selector: 'node[kind = "container"][?privileged]',
       style: { "outline-width": 2, "outline-color": "#ff7b72", "outline-offset": 3, "outline-opacity": 0.9 },
     },
+    ...connectivityNodeRules(ICONS),
   ];
   for (const [state, colour] of Object.entries(STATE_COLOURS)) {
     rules.push({ selector: `node[kind = "container"][status = "${state}"]`, style: { "border-color": colour } });
@@ -218,6 +220,7 @@ export function stylesheet() {
         "z-index": 15,
       },
     },
+    ...connectivityEdgeRules(),
     {
       selector: 'edge[kind = "registry"]',
       style: { "line-color": "#39c5cf", "target-arrow-color": "#39c5cf", "line-style": "dotted" },
@@ -258,6 +261,170 @@ export function stylesheet() {
 }
 
 /**
+ * Networks as buses (a bar as wide as its band, see network-layout.js; the built-in bridge, host
+ * and none quieter, an internal network dashed), shared volumes and host folders as barrels, the
+ * pin a published-port path ends at, and the exposure badge of a container (a second icon at
+ * its right: a port on all interfaces, an engine socket mounted, or both).
+ */
+function connectivityNodeRules(ICONS) {
+  const rules = [
+    {
+      selector: 'node[kind = "network"]',
+      style: {
+        width: "data(busWidth)",
+        height: BUS_HEIGHT,
+        "corner-radius": 6,
+        "background-color": "#0e2a2f",
+        "border-color": "#39c5cf",
+        "border-width": 2,
+        "background-image": ICONS.network,
+        "background-width": 16,
+        "background-height": 16,
+        "background-position-x": 8,
+        color: "#b3f0f5",
+        "text-halign": "center",
+        "text-valign": "center",
+        "text-margin-x": 0,
+        "text-max-width": 2000,
+        "text-wrap": "ellipsis",
+        "font-weight": 600,
+      },
+    },
+    { selector: 'node[kind = "network"][?internal]', style: { "border-style": "dashed" } },
+    {
+      selector: 'node[kind = "network"][?builtin]',
+      style: { "background-color": "#141b23", "border-color": "#4b5b6b", "border-width": 1.5, color: "#8b98a5", opacity: 0.75 },
+    },
+    { selector: 'node[kind = "network"][status = "stale"]', style: { "border-style": "dashed", opacity: 0.5 } },
+    {
+      selector: 'node[kind = "volume"]',
+      style: {
+        shape: "barrel",
+        "background-color": "#231b33",
+        "border-color": "#a371f7",
+        "background-image": ICONS.volume,
+        color: "#e2d3ff",
+      },
+    },
+    {
+      selector: 'node[kind = "volume"][type = "bind"]',
+      style: { "background-color": "#2b2312", "border-color": "#d29922", "background-image": ICONS.folder, color: "#f5dfa6" },
+    },
+    {
+      selector: 'node[kind = "ports"]',
+      style: {
+        width: 132,
+        "background-color": "#33191a",
+        "border-color": "#ff7b72",
+        "border-style": "dashed",
+        "background-image": ICONS.ports,
+        color: "#ffc1bb",
+      },
+    },
+  ];
+  const badges = { public: ICONS.public, socket: ICONS["exposed-socket"] };
+  for (const role of ["plain", "dind", "dood"]) {
+    for (const [exposed, images] of [
+      ["public", [badges.public]],
+      ["socket", [badges.socket]],
+      ["both", [badges.public, badges.socket]],
+    ]) {
+      const icons = [ICONS[role], ...images];
+      const selector = `node[kind = "container"][role = "${role}"][exposed = "${exposed}"]`;
+      rules.push({
+        selector,
+        style: {
+          "text-max-width": LEAF_WIDTH - 66,
+          "background-image": icons,
+          "background-width": icons.map((_, index) => (index ? 15 : 18)),
+          "background-height": icons.map((_, index) => (index ? 15 : 18)),
+          "background-position-x": icons.map((_, index) => (index ? LEAF_WIDTH - 8 - 18 * index : 10)),
+          "background-position-y": icons.map((_, index) => (index ? 5 : "50%")),
+        },
+      });
+      rules.push({
+        selector: `${selector}:parent`,
+        style: {
+          "background-width": icons.map((_, index) => (index ? 13 : 14)),
+          "background-height": icons.map((_, index) => (index ? 13 : 14)),
+          "background-position-x": icons.map((_, index) => (index ? `${100 - 2 * index}%` : 6)),
+          "background-position-y": icons.map(() => 6),
+        },
+      });
+    }
+  }
+  return rules;
+}
+
+/**
+ * Attachments thin and quiet (along the bus routes where the nested grid gave them one), a
+ * shared network stack dashed, mounts dotted (read-only ones labelled), published-port paths
+ * bold red with their ports.
+ */
+function connectivityEdgeRules() {
+  return [
+    {
+      selector: 'edge[kind = "network"]',
+      style: {
+        width: 1.5,
+        "line-color": "#39c5cf",
+        "target-arrow-shape": "none",
+        "curve-style": "straight",
+        label: "",
+        opacity: 0.85,
+      },
+    },
+    { selector: 'edge[kind = "network"][?builtin]', style: { "line-color": "#4b5b6b", opacity: 0.6 } },
+    {
+      selector: 'edge[kind = "network"].routed',
+      style: {
+        "curve-style": "segments",
+        "edge-distances": "node-position",
+        "segment-weights": "data(segW)",
+        "segment-distances": "data(segD)",
+        "source-endpoint": "data(sourceEnd)",
+        "target-endpoint": "data(busEnd)",
+      },
+    },
+    {
+      selector: 'edge[kind = "netns"]',
+      style: {
+        "line-color": "#39c5cf",
+        "target-arrow-color": "#39c5cf",
+        "line-style": "dashed",
+        "line-dash-pattern": [4, 3],
+        label: "netns",
+        color: "#b3f0f5",
+      },
+    },
+    {
+      selector: 'edge[kind = "mount"]',
+      style: {
+        "line-color": "#a371f7",
+        "target-arrow-color": "#a371f7",
+        "line-style": "dotted",
+        width: 2,
+        label: "data(mountLabel)",
+        color: "#e2d3ff",
+      },
+    },
+    { selector: 'edge[kind = "mount"][target ^= "path:"]', style: { "line-color": "#d29922", "target-arrow-color": "#d29922" } },
+    {
+      selector: 'edge[kind = "publishes"]',
+      style: {
+        width: 3,
+        "line-color": "#ff7b72",
+        "target-arrow-color": "#ff7b72",
+        label: "data(portsLabel)",
+        color: "#ffc1bb",
+        "z-compound-depth": "top",
+        "z-index": 30,
+      },
+    },
+  ];
+}
+
+/**
  * The text drawn on a node (daemon text goes to the canvas, never into markup). A node drawn as
  * a box (`isBox`) gets one line, above the box.
  */
@@ -266,7 +433,23 @@ export function displayLabel(node, isBox = false) {
     const value = String(text ?? "");
     return value.length > max ? `${value.slice(0, max - 1)}…` : value;
   };
+  const clipStart = (text, max) => {
+    const value = String(text ?? "");
+    return value.length > max ? `…${value.slice(-(max - 1))}` : value;
+  };
   if (node.kind === "host") return `${clip(node.label, 60)}  ·  host`;
+  if (node.kind === "network") {
+    const parts = [clip(node.name || node.label, 40), node.driver || "?"];
+    if (node.internal) parts.push("internal");
+    for (const subnet of (node.subnets || []).slice(0, 2)) parts.push(String(subnet));
+    return parts.join("  ·  ");
+  }
+  if (node.kind === "volume") {
+    const kind = node.type === "bind" ? "host folder" : `volume · ${clip(node.driver || "local", 16)}`;
+    const name = node.type === "bind" ? clipStart(node.name || node.label, 26) : clip(node.name || node.label, 26);
+    return `${name}\n${kind} · ${node.users || 0} containers`;
+  }
+  if (node.kind === "ports") return "Published ports";
   if (node.kind === "socket") {
     const endpoint = String(node.endpoint || "");
     const tail = endpoint.length > 28 ? `…${endpoint.slice(-27)}` : endpoint;

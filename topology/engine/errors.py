@@ -7,3 +7,7 @@ class EngineError(Exception):
 
 class EngineUnreachable(EngineError):
     """Nothing answered, or it answered too slowly (the usual transient failure)."""
+
+
+class MalformedAnswer(EngineError):
+    """The daemon answered, but not in the shape the Engine API describes (untrusted input)."""

@@ -14,12 +14,19 @@ from topology.engine.connection import EngineError, as_engine_error
 from topology.engine.reading import ApiReader, open_reader
 from topology.engine.types import Route
 
+#: The event types that change the graph: containers, and networks (created, destroyed, a
+#: container connected or disconnected). Volume events add nothing a container event does not.
+FOLLOWED_TYPES = ("container", "network")
+
 
 @dataclass(frozen=True)
-class ContainerEvent:
+class EngineEvent:
+    """One event of a followed type; ``subject`` is the container's or the network's ID."""
+
     engine_key: str
+    type: str
     action: str
-    container_id: str
+    subject: str
     time_nano: int
 
 
@@ -37,7 +44,7 @@ QUIET_SECONDS = 30.0
 def follow(
     route: Route, out: queue.Queue, stop: threading.Event, since: float | None = None
 ) -> None:
-    """Read container events from ``route`` into ``out`` until ``stop`` is set.
+    """Read container and network events from ``route`` into ``out`` until ``stop`` is set.
 
     The reading loop only decodes and enqueues (the queue is unbounded, so dockerd never waits
     on us). A quiet spell longer than the read timeout is not a failure: we resubscribe with
@@ -60,19 +67,25 @@ def follow(
         stream = None
         try:
             stream = reader.client.api.events(
-                since=int(last), filters={"type": ["container"]}, decode=True
+                since=int(last), filters={"type": list(FOLLOWED_TYPES)}, decode=True
             )
             backoff = 0.5
             for event in stream:
                 if stop.is_set():
                     break
-                last = event.get("timeNano", time.time_ns()) / 1e9
+                if not isinstance(event, dict):
+                    continue  # not an event: nothing to learn from it
+                stamp = event.get("timeNano")
+                stamp = stamp if isinstance(stamp, int) else time.time_ns()
+                last = stamp / 1e9
+                actor = event.get("Actor") if isinstance(event.get("Actor"), dict) else {}
                 out.put(
-                    ContainerEvent(
+                    EngineEvent(
                         route.key,
-                        event.get("Action") or event.get("status") or "",
-                        event.get("id") or (event.get("Actor") or {}).get("ID", ""),
-                        event.get("timeNano", 0),
+                        str(event.get("Type") or "container"),
+                        str(event.get("Action") or event.get("status") or ""),
+                        str(event.get("id") or actor.get("ID") or ""),
+                        stamp,
                     )
                 )
             else:

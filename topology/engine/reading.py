@@ -24,7 +24,26 @@ from topology.engine.connection import (
     open_client,
     version_answer,
 )
-from topology.engine.types import ContainerInfo, EngineInfo, Mount, Port, Route
+from topology.engine.errors import MalformedAnswer
+from topology.engine.networks import (
+    attachments,
+    list_of_objects,
+    network_mode,
+    networks_from_api,
+    networks_from_cli_lines,
+    networks_from_inspect,
+    volumes_from_api,
+    volumes_from_cli_lines,
+)
+from topology.engine.types import (
+    ContainerInfo,
+    EngineInfo,
+    Mount,
+    NetworkInfo,
+    Port,
+    Route,
+    VolumeInfo,
+)
 
 DOCKER_STATES = {"running", "exited", "paused", "created", "restarting", "dead", "removing"}
 
@@ -35,6 +54,9 @@ class EngineReader(Protocol):
     def info(self) -> EngineInfo: ...
     def list_containers(self) -> list[ContainerInfo]: ...
     def inspect(self, container_id: str) -> ContainerInfo | None: ...
+    def list_networks(self) -> list[NetworkInfo]: ...
+    def inspect_networks(self, network_ids: list[str]) -> list[NetworkInfo]: ...
+    def list_volumes(self) -> list[VolumeInfo]: ...
     def exec_in(self, container_id: str, command: list[str]) -> str: ...
     def close(self) -> None: ...
 
@@ -137,16 +159,45 @@ def _mounts(items: Iterable[dict[str, Any]] | None) -> tuple[Mount, ...]:
             source=item.get("Source") or item.get("Name") or "",
             destination=item.get("Destination") or "",
             read_write=bool(item.get("RW", True)),
+            name=(item.get("Name") or "") if item.get("Type") == "volume" else "",
+            driver=(item.get("Driver") or "") if item.get("Type") == "volume" else "",
         )
         for item in items or ()
     )
     return tuple(sorted(mounts, key=lambda m: (m.destination, m.source)))
 
 
+def parsed_containers(items: Any, parse: Any, what: str) -> list[ContainerInfo]:
+    """Each object of a container listing or inspect through ``parse``; anything that is not
+    the shape the Engine API describes is a ``MalformedAnswer`` naming the item."""
+    parsed = []
+    for index, item in enumerate(list_of_objects(items, what)):
+        try:
+            parsed.append(parse(item))
+        except MalformedAnswer:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise MalformedAnswer(f"{what}: item {index} is malformed ({error!r:.200})") from error
+    return parsed
+
+
+def _json(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise MalformedAnswer(f"{what} is not JSON ({error})") from error
+
+
+def _json_lines(text: str, what: str) -> list[Any]:
+    return [_json(line, what) for line in text.splitlines() if line.strip()]
+
+
 def container_from_listing(item: dict[str, Any]) -> ContainerInfo:
     """From ``GET /containers/json`` (cheap; no privileged flag, no start time)."""
     names = item.get("Names") or []
-    networks = ((item.get("NetworkSettings") or {}).get("Networks") or {}).keys()
+    joined = attachments(
+        (item.get("NetworkSettings") or {}).get("Networks"), item["Id"], with_aliases=False
+    )
     return ContainerInfo(
         id=item["Id"],
         name=(names[0] if names else item["Id"][:12]).lstrip("/"),
@@ -165,7 +216,9 @@ def container_from_listing(item: dict[str, Any]) -> ContainerInfo:
             )
             for port in item.get("Ports") or ()
         ),
-        networks=tuple(sorted(networks)),
+        networks=tuple(sorted(a.network_name for a in joined)),
+        attachments=joined,
+        network_mode=network_mode(item.get("HostConfig"), item["Id"]),
     )
 
 
@@ -188,6 +241,7 @@ def container_from_inspect(data: dict[str, Any]) -> ContainerInfo:
                     protocol=protocol or "tcp",
                 )
             )
+    joined = attachments(settings.get("Networks"), data["Id"], with_aliases=True)
     return ContainerInfo(
         id=data["Id"],
         name=(data.get("Name") or data["Id"][:12]).lstrip("/"),
@@ -198,9 +252,11 @@ def container_from_inspect(data: dict[str, Any]) -> ContainerInfo:
         labels=dict(config.get("Labels") or {}),
         mounts=_mounts(data.get("Mounts")),
         ports=tuple(sorted(ports, key=lambda p: (p.private_port, p.protocol, p.ip))),
-        networks=tuple(sorted((settings.get("Networks") or {}).keys())),
+        networks=tuple(sorted(a.network_name for a in joined)),
         privileged=bool(host_config.get("Privileged")),
         started_at=state.get("StartedAt"),
+        attachments=joined,
+        network_mode=network_mode(host_config, data["Id"]),
     )
 
 
@@ -259,14 +315,14 @@ class ApiReader:
 
     def list_containers(self) -> list[ContainerInfo]:
         items = self._call(self.client.api.containers, all=True)
-        return [container_from_listing(item) for item in items]
+        return parsed_containers(items, container_from_listing, "the container listing")
 
     def inspect(self, container_id: str) -> ContainerInfo | None:
         try:
             data = self._call(self.client.api.inspect_container, container_id)
         except docker.errors.NotFound:
             return None
-        info = container_from_inspect(data)
+        info = parsed_containers([data], container_from_inspect, "the container inspect")[0]
         if info.state == "running":
             info = replace(info, runs_dockerd=self.runs_dockerd(container_id))
         return info
@@ -276,6 +332,22 @@ class ApiReader:
             return processes_include_dockerd(self._call(self.client.api.top, container_id))
         except (docker.errors.NotFound, docker.errors.APIError, EngineError):
             return None
+
+    def list_networks(self) -> list[NetworkInfo]:
+        """``GET /networks``: one call, every network complete (the address plan included)."""
+        return networks_from_api(self._call(self.client.api.networks))
+
+    def inspect_networks(self, network_ids: list[str]) -> list[NetworkInfo]:
+        found = []
+        for network_id in network_ids:
+            try:
+                found.append(self._call(self.client.api.inspect_network, network_id))
+            except docker.errors.NotFound:
+                continue
+        return networks_from_inspect(found)
+
+    def list_volumes(self) -> list[VolumeInfo]:
+        return volumes_from_api(self._call(self.client.api.volumes))
 
     def exec_in(self, container_id: str, command: list[str]) -> str:
         try:
@@ -322,24 +394,28 @@ class ExecReader:
         )
         info_text, _, version = output.partition(MARK)
         self._api_version = version.strip()
-        return engine_info(self.route.key, json.loads(info_text), self._api_version)
+        data = _json(info_text, "docker info")
+        if not isinstance(data, dict):
+            raise MalformedAnswer("docker info is not an object")
+        return engine_info(self.route.key, data, self._api_version)
 
     def list_containers(self) -> list[ContainerInfo]:
         output = self._run(
             "ids=$(docker ps -aq --no-trunc); "
             'if [ -n "$ids" ]; then docker inspect $ids; else echo "[]"; fi'
         )
-        return [container_from_inspect(item) for item in json.loads(output or "[]")]
+        items = _json(output or "[]", "the container listing")
+        return parsed_containers(items, container_from_inspect, "the container listing")
 
     def inspect(self, container_id: str) -> ContainerInfo | None:
         try:
             output = self._run(f"docker inspect {shlex.quote(container_id)}")
         except EngineError:
             return None
-        items = json.loads(output or "[]")
+        items = _json(output or "[]", "the container inspect")
         if not items:
             return None
-        info = container_from_inspect(items[0])
+        info = parsed_containers(items[:1], container_from_inspect, "the container inspect")[0]
         if info.state == "running":
             info = replace(info, runs_dockerd=self.runs_dockerd(container_id))
         return info
@@ -358,6 +434,23 @@ class ExecReader:
         return processes_include_dockerd(
             {"Titles": header, "Processes": [row for row in rows if len(row) > column]}
         )
+
+    def list_networks(self) -> list[NetworkInfo]:
+        """``docker network ls``: one exec, no address plans (``inspect_networks`` gives them)."""
+        output = self._run("docker network ls --no-trunc --format '{{json .}}'")
+        return networks_from_cli_lines(_json_lines(output, "the network listing"))
+
+    def inspect_networks(self, network_ids: list[str]) -> list[NetworkInfo]:
+        """``docker network inspect`` of these networks, in one exec."""
+        if not network_ids:
+            return []
+        quoted = " ".join(shlex.quote(network_id) for network_id in network_ids)
+        output = self._run(f"docker network inspect {quoted} 2>/dev/null || true")
+        return networks_from_inspect(_json(output.strip() or "[]", "the network inspect"))
+
+    def list_volumes(self) -> list[VolumeInfo]:
+        output = self._run("docker volume ls --format '{{json .}}'")
+        return volumes_from_cli_lines(_json_lines(output, "the volume listing"))
 
     def exec_in(self, container_id: str, command: list[str]) -> str:
         inner = " ".join(shlex.quote(word) for word in command)

@@ -72,10 +72,14 @@ class EngineInfo:
 
 @dataclass(frozen=True)
 class Mount:
+    """One mount of a container; ``name`` and ``driver`` are a named volume's (else empty)."""
+
     type: str
     source: str
     destination: str
     read_write: bool
+    name: str = ""
+    driver: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,49 @@ class Port:
     private_port: int
     public_port: int | None
     protocol: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A container's endpoint on one network. ``aliases`` is None where the engine did not say
+    (a container listing never does; an inspect does)."""
+
+    network_id: str
+    network_name: str
+    ipv4: str = ""
+    ipv6: str = ""
+    aliases: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class NetworkInfo:
+    """One network of a daemon. ``complete`` is False for a CLI listing line, which lacks the
+    address plan: such a network is inspected when it is new or changed."""
+
+    id: str
+    name: str
+    driver: str
+    scope: str
+    internal: bool = False
+    attachable: bool = False
+    ingress: bool = False
+    ipv6: bool = False
+    subnets: tuple[str, ...] = ()
+    gateways: tuple[str, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+    created: datetime | None = None
+    complete: bool = True
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    """One named volume of a daemon (who uses it comes from the containers' mounts)."""
+
+    name: str
+    driver: str
+    scope: str = "local"
+    labels: dict[str, str] = field(default_factory=dict)
+    created: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -103,10 +150,17 @@ class ContainerInfo:
     privileged: bool | None = None
     started_at: str | None = None
     runs_dockerd: bool | None = None
+    attachments: tuple[Attachment, ...] = ()
+    network_mode: str = ""
 
 
 @dataclass(frozen=True)
 class DaemonSnapshot:
+    """What one poll read of a daemon. ``networks`` and ``volumes`` are None when they were not
+    read (their discovery is switched off): what is stored of them is then left as it is."""
+
     route: Route
     info: EngineInfo
     containers: tuple[ContainerInfo, ...]
+    networks: tuple[NetworkInfo, ...] | None = None
+    volumes: tuple[VolumeInfo, ...] | None = None

@@ -7,6 +7,11 @@ itself: snapshots come from ``queries.current_graph`` and deltas from ``broadcas
 both cut to what the user's teams may see (``graph.visible_delta``). A delta cut to nothing is
 still sent: it carries the version forward.
 
+A client may ask for some layers of the graph only (contract v2, ``layers``): with
+``?layers=containment,networks`` on the websocket's URL (so that the first snapshot is already
+cut), or at any time with ``{"type": "layers", "layers": [...]}``, answered with a fresh
+snapshot. Snapshots and deltas are then cut to those layers too.
+
 Nothing grows without bound. The channel layer holds at most its ``capacity`` messages for a
 consumer and drops the rest; the consumer notices the hole in the version chain and sends a
 fresh snapshot instead. A delta that arrives ahead of its predecessor (two publishers racing)
@@ -22,12 +27,13 @@ import json
 import logging
 import time
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from topology.inventory import graph, queries
+from topology.inventory import graph, layers, queries
 from topology.inventory.broadcast import GROUP
 
 logger = logging.getLogger(__name__)
@@ -61,6 +67,7 @@ class TopologyConsumer(AsyncWebsocketConsumer):
         self.snapshot_task: asyncio.Task[None] | None = None
         self.snapshot_requested = False
         self.last_snapshot_at = 0.0
+        self.layers = layers.ALL
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -72,8 +79,17 @@ class TopologyConsumer(AsyncWebsocketConsumer):
             return
         await self.channel_layer.group_add(GROUP, self.channel_name)
         self.groups.append(GROUP)
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        problem = None
+        if "layers" in query:
+            try:
+                self.layers = layers.parse(",".join(query["layers"]))
+            except layers.UnknownLayer as error:
+                problem = str(error)
         async with self.lock:
             await self._send_snapshot()
+        if problem:
+            await self._send_error("bad_layers", f"{problem}; sending every layer")
 
     async def disconnect(self, code: int) -> None:
         if self.snapshot_task is not None:
@@ -101,10 +117,26 @@ class TopologyConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=_dumps({"type": "pong"}))
         elif kind == "resync":
             await self._request_snapshot()
+        elif kind == "layers":
+            await self._choose_layers(message.get("layers"))
         elif not isinstance(message, dict) or not isinstance(kind, str):
             await self._send_error("bad_message", 'a message is an object with a "type"')
         else:
-            await self._send_error("unknown_type", 'known types are "resync" and "ping"')
+            await self._send_error("unknown_type", 'known types are "resync", "ping" and "layers"')
+
+    async def _choose_layers(self, names: Any) -> None:
+        """``{"type": "layers", "layers": [...]}``: from now on only those; a fresh snapshot."""
+        if not isinstance(names, list) or len(names) > len(layers.LAYERS):
+            await self._send_error("bad_layers", f"layers is a list of: {', '.join(layers.LAYERS)}")
+            return
+        try:
+            chosen = layers.parse(names)
+        except layers.UnknownLayer as error:
+            await self._send_error("bad_layers", str(error))
+            return
+        async with self.lock:
+            self.layers = chosen
+        await self._request_snapshot()
 
     async def graph_delta(self, event: dict[str, Any]) -> None:
         """A delta from ``broadcast.publish``: forward it if it follows what the client has."""
@@ -141,7 +173,8 @@ class TopologyConsumer(AsyncWebsocketConsumer):
                 self.allowed_hosts = await database_sync_to_async(queries.allowed_host_nodes)(
                     self.scope["user"]
                 )
-            cut = graph.visible_delta(message, self.visible, self.allowed_hosts)
+            wanted = layers.delta_in(message, self.layers)
+            cut = graph.visible_delta(wanted, self.visible, self.allowed_hosts)
             await self.send(text_data=_dumps(cut))
             self.version = message["version"]
             message = self.pending.pop(self.version, None)
@@ -171,6 +204,7 @@ class TopologyConsumer(AsyncWebsocketConsumer):
     async def _send_snapshot(self) -> None:
         """Send the whole graph (what the user may see); call under the lock."""
         current, self.allowed_hosts = await database_sync_to_async(_read_graph)(self.scope["user"])
+        current = layers.graph_in(current, self.layers)
         self.pending.clear()
         self.snapshot_requested = False
         self.version = current["version"]

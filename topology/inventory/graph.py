@@ -2,7 +2,8 @@
 
 See ``shared/contract``: nodes for hosts, daemons and containers nested by ``parent``, a
 ``socket`` edge from each DooD container to the daemon whose socket it mounts, and a ``created``
-edge from a container to each one it asked a daemon for, where that is known.
+edge from a container to each one it asked a daemon for, where that is known; networks, shared
+volumes and published-port paths come from ``connectivity`` (contract v2).
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from topology.inventory.models import Container, Daemon, Host, Status
+from topology.inventory import connectivity
+from topology.inventory.connectivity import DaemonPlace, PortPaths
+from topology.inventory.models import Container, Daemon, Host, Network, Status, Volume
+
+CONTRACT = 2
 
 Node = dict[str, Any]
 Edge = dict[str, Any]
@@ -92,6 +97,8 @@ def container_node(container: Container, engine_id: str) -> Node:
         "mounts": container.mounts,
         "ports": container.ports,
         "networks": container.networks,
+        "network_mode": container.network_mode,
+        "exposure": connectivity.exposure(container),
     }
 
 
@@ -131,6 +138,8 @@ class Rows:
     hosts: list[Host]
     daemons: list[Daemon]
     containers: list[Container]
+    networks: list[Network] = field(default_factory=list)
+    volumes: list[Volume] = field(default_factory=list)
     engine_by_daemon_pk: dict[int, str] = field(default_factory=dict)
     container_hex_by_pk: dict[int, str] = field(default_factory=dict)
 
@@ -169,6 +178,64 @@ def nodes_and_edges(rows: Rows) -> tuple[list[Node], list[Edge]]:
         for c in rows.containers
         if c.created_by and c.created_by in known
     ]
+    more_nodes, more_edges = connectivity_parts(rows)
+    return nodes + more_nodes, edges + more_edges
+
+
+def daemon_places(
+    daemons: Iterable[Daemon], hosts: Iterable[Host], containers: dict[int, str]
+) -> dict[int, DaemonPlace]:
+    """Where each daemon's published ports land (``connectivity.DaemonPlace``), by daemon pk;
+    ``containers`` maps a container pk to its hex id."""
+    slugs = {host.pk: host.slug for host in hosts}
+    places = {}
+    for daemon in daemons:
+        if daemon.container_id is not None:
+            places[daemon.pk] = DaemonPlace(container_hex=containers.get(daemon.container_id))
+        elif daemon.host_id in slugs:
+            places[daemon.pk] = DaemonPlace(host_slug=slugs[daemon.host_id])
+    return places
+
+
+def connectivity_parts(rows: Rows) -> tuple[list[Node], list[Edge]]:
+    """Networks, shared volumes and host paths, and the edges to them; port paths (v2)."""
+    by_daemon: dict[int, list[Container]] = {}
+    for container in rows.containers:
+        by_daemon.setdefault(container.daemon_id, []).append(container)
+    networks: dict[int, list[Network]] = {}
+    for network in rows.networks:
+        networks.setdefault(network.daemon_id, []).append(network)
+    volumes: dict[int, list[Volume]] = {}
+    for volume in rows.volumes:
+        volumes.setdefault(volume.daemon_id, []).append(volume)
+    nodes: list[Node] = []
+    edges: list[Edge] = []
+    stale_containers = {c.pk for c in rows.containers if c.stale}
+    for daemon in rows.daemons:
+        stale = daemon.status != Status.UP or daemon.container_id in stale_containers
+        more_nodes, more_edges = connectivity.daemon_parts(
+            daemon.engine_id,
+            by_daemon.get(daemon.pk, []),
+            networks.get(daemon.pk, []),
+            volumes.get(daemon.pk, []),
+            stale,
+        )
+        nodes += more_nodes
+        edges += more_edges
+    for host in rows.hosts:
+        root_containers = [
+            container
+            for daemon in rows.daemons
+            if daemon.host_id == host.pk and daemon.container_id is None
+            for container in by_daemon.get(daemon.pk, [])
+        ]
+        more_nodes, more_edges = connectivity.path_parts(root_containers, host.slug)
+        nodes += more_nodes
+        edges += more_edges
+    places = daemon_places(rows.daemons, rows.hosts, rows.container_hex_by_pk)
+    edges += connectivity.publishes_edges(
+        PortPaths([c for c in rows.containers if c.ports], places)
+    )
     return nodes, edges
 
 
@@ -176,6 +243,7 @@ def build_graph(rows: Rows, version: int, generated_at: datetime) -> dict[str, A
     nodes, edges = nodes_and_edges(rows)
     return {
         "version": version,
+        "contract": CONTRACT,
         "generated_at": generated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "nodes": nodes,
         "edges": edges,
@@ -212,19 +280,48 @@ class GraphDelta:
         }
 
 
-EDGE_STYLES = {"socket": "dashed", "client": "dashed", "created": "dotted"}
+EDGE_STYLES = {
+    "socket": "dashed",
+    "client": "dashed",
+    "created": "dotted",
+    "mount": "dotted",
+    "netns": "bold",
+    "publishes": "bold",
+}
+NODE_SHAPES = {"network": "hexagon", "volume": "cylinder"}
 
 
 def _dot_text(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _edge_label(edge: Edge) -> str:
+    if edge["kind"] == "network":
+        address = edge.get("ipv4") or edge.get("ipv6")
+        return f"network {address}" if address else "network"
+    if edge["kind"] == "mount":
+        mode = "ro" if edge.get("read_only") else "rw"
+        return f"mount {edge.get('destination', '')} ({mode})"
+    if edge["kind"] == "publishes":
+        ports = ", ".join(
+            f"{p.get('ip') or '*'}:{p.get('public')}->{p.get('private')}/{p.get('protocol')}"
+            for p in edge.get("ports") or ()
+        )
+        return f"publishes {ports}"
+    return edge["kind"]
+
+
 def to_dot(graph: dict[str, Any]) -> str:
-    """Graphviz text: compound nodes as nested clusters, socket edges dashed, created dotted."""
+    """Graphviz text: compound nodes as nested clusters, networks as hexagons, volumes as
+    cylinders; socket edges dashed, created and mounts dotted, netns and port paths bold."""
     children: dict[str | None, list[Node]] = {}
     for node in graph["nodes"]:
         children.setdefault(node["parent"], []).append(node)
     lines = ["digraph topology {", "  compound=true;", "  node [shape=box];"]
+
+    def attributes(node: Node, label: str) -> str:
+        shape = NODE_SHAPES.get(node["kind"])
+        return f"label={_dot_text(label)}" + (f", shape={shape}" if shape else "")
 
     def emit(parent: str | None, depth: int) -> None:
         pad = "  " * depth
@@ -237,7 +334,7 @@ def to_dot(graph: dict[str, Any]) -> str:
                 emit(node["id"], depth + 1)
                 lines.append(f"{pad}}}")
             else:
-                lines.append(f"{pad}{_dot_text(node['id'])} [label={_dot_text(label)}];")
+                lines.append(f"{pad}{_dot_text(node['id'])} [{attributes(node, label)}];")
 
     emit(None, 1)
     ids = {node["id"] for node in graph["nodes"]}
@@ -248,7 +345,7 @@ def to_dot(graph: dict[str, Any]) -> str:
         style = EDGE_STYLES.get(edge["kind"], "solid")
         lines.append(
             f"  {_dot_text(edge['source'])} -> {_dot_text(edge['target'])} "
-            f"[label={_dot_text(edge['kind'])}, style={style}];"
+            f"[label={_dot_text(_edge_label(edge))}, style={style}];"
         )
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -332,4 +429,4 @@ def _edge_ends(edge_id: str) -> tuple[str, ...]:
         return (container_id(source), daemon_id(target))
     if kind == "created":
         return (container_id(source), container_id(target))
-    return ()
+    return connectivity.link_ends(edge_id) or ()

@@ -245,6 +245,17 @@ class Container(models.Model):
     mounts = models.JSONField(default=list, blank=True)
     ports = models.JSONField(default=list, blank=True)
     networks = models.JSONField(default=list, blank=True)
+    attachments = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Its endpoint on each network: network_id, name, ipv4, ipv6, aliases.",
+    )
+    network_mode = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="default, bridge, host, none, container:<id> (a shared network stack) or a "
+        "network's name.",
+    )
     socket_target = models.ForeignKey(
         Daemon,
         null=True,
@@ -291,6 +302,57 @@ class Container(models.Model):
                 condition=models.Q(container_id__regex=r"^[0-9a-f]{64}$"),
                 name="container_id_is_full_hex",
             ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Network(models.Model):
+    """A network of a daemon, as its engine describes it (who is attached: the containers')."""
+
+    daemon = models.ForeignKey(Daemon, on_delete=models.CASCADE, related_name="networks")
+    network_id = models.CharField(max_length=128)
+    name = models.CharField(max_length=255)
+    driver = models.CharField(max_length=64, blank=True)
+    scope = models.CharField(max_length=16, blank=True)
+    internal = models.BooleanField(default=False)
+    attachable = models.BooleanField(default=False)
+    ingress = models.BooleanField(default=False)
+    ipv6 = models.BooleanField(default=False)
+    subnets = models.JSONField(default=list, blank=True, help_text="CIDR strings, IPv4 and IPv6.")
+    gateways = models.JSONField(default=list, blank=True)
+    labels = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(null=True, blank=True)
+    fingerprint = models.CharField(max_length=32, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["daemon", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["daemon", "network_id"], name="network_unique_per_daemon"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Volume(models.Model):
+    """A named volume of a daemon (who uses it: the containers' mounts)."""
+
+    daemon = models.ForeignKey(Daemon, on_delete=models.CASCADE, related_name="volumes")
+    name = models.CharField(max_length=255)
+    driver = models.CharField(max_length=64, blank=True)
+    scope = models.CharField(max_length=16, blank=True)
+    labels = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(null=True, blank=True)
+    fingerprint = models.CharField(max_length=32, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["daemon", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["daemon", "name"], name="volume_unique_per_daemon")
         ]
 
     def __str__(self) -> str:

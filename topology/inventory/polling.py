@@ -24,7 +24,14 @@ from topology.engine.nesting import (
     path_here,
 )
 from topology.engine.reading import open_reader
-from topology.engine.types import ContainerInfo, DaemonSnapshot, Mount, Route
+from topology.engine.types import (
+    Attachment,
+    ContainerInfo,
+    DaemonSnapshot,
+    Mount,
+    NetworkInfo,
+    Route,
+)
 from topology.inventory import broadcast, locks, services
 from topology.inventory.models import Container, Daemon, Endpoint
 from topology.inventory.services import ChangeSet, Place
@@ -128,8 +135,10 @@ def known_nested_targets() -> list[Target]:
 def _complete(reader: Any, listed: list[ContainerInfo], engine_id: str) -> list[ContainerInfo]:
     """Inspect only what is new or changed since the last poll (a quiet poll inspects nothing).
 
-    Inspections run a few at a time: the first poll of a busy engine waits on the engine, not
-    on us.
+    A listing says which networks a container is on, with its addresses, but not its aliases:
+    a container whose addresses changed (connected, disconnected) is inspected, any other keeps
+    the aliases known. Inspections run a few at a time: the first poll of a busy engine waits on
+    the engine, not on us.
     """
     known = services.known_containers(engine_id, RECENT_START)
 
@@ -139,6 +148,7 @@ def _complete(reader: Any, listed: list[ContainerInfo], engine_id: str) -> list[
             old is None
             or old.state != container.state
             or (container.state == "running" and old.role != "dind" and old.recently_started)
+            or _addresses(container.attachments) != _addresses(old.attachments)
         )
 
     def completed(container: ContainerInfo) -> ContainerInfo | None:
@@ -151,6 +161,8 @@ def _complete(reader: Any, listed: list[ContainerInfo], engine_id: str) -> list[
                 privileged=detail.privileged,
                 started_at=detail.started_at,
                 runs_dockerd=detail.runs_dockerd,
+                attachments=detail.attachments,
+                network_mode=detail.network_mode or container.network_mode,
             )
         if container.state == "running":
             return replace(container, runs_dockerd=reader.runs_dockerd(container.id))
@@ -160,7 +172,41 @@ def _complete(reader: Any, listed: list[ContainerInfo], engine_id: str) -> list[
     with ThreadPoolExecutor(max_workers=INSPECT_CONCURRENCY) as pool:
         fresh = {c.id: c for c in pool.map(completed, stale) if c is not None}
     gone = {c.id for c in stale} - fresh.keys()
-    return [fresh.get(c.id, c) for c in listed if c.id not in gone]
+    return [
+        fresh[c.id] if c.id in fresh else _with_known_aliases(c, known.get(c.id))
+        for c in listed
+        if c.id not in gone
+    ]
+
+
+def _addresses(attachments: tuple[Attachment, ...]) -> set[tuple[str, str, str]]:
+    return {(a.network_id, a.ipv4, a.ipv6) for a in attachments}
+
+
+def _with_known_aliases(container: ContainerInfo, old: services.KnownContainer | None) -> Any:
+    """A listed container with the aliases its last inspect gave (a listing has none)."""
+    if old is None or all(a.aliases is not None for a in container.attachments):
+        return container
+    aliases = {a.network_id: a.aliases for a in old.attachments}
+    return replace(
+        container,
+        attachments=tuple(
+            a if a.aliases is not None else replace(a, aliases=aliases.get(a.network_id) or ())
+            for a in container.attachments
+        ),
+    )
+
+
+def _complete_networks(reader: Any, listed: list[NetworkInfo], engine_id: str) -> list[Any]:
+    """Inspect the networks a CLI listing line cannot describe whole (its address plan) when
+    they are new or changed; an API listing is complete and costs nothing more."""
+    partial = [n for n in listed if not n.complete]
+    if not partial:
+        return listed
+    known = services.known_networks(engine_id)
+    wanted = [n.id for n in partial if known.get(n.id) != (n.name, n.driver, n.scope)]
+    inspected = {n.id: n for n in reader.inspect_networks(wanted)} if wanted else {}
+    return [inspected.get(n.id, n) for n in listed]
 
 
 def _is_elsewhere(engine_id: str, target: Target) -> bool:
@@ -246,7 +292,13 @@ def _read(target: Target) -> DaemonSnapshot:
     try:
         info = reader.info()
         listed = reader.list_containers()
-        return DaemonSnapshot(target.route, info, tuple(_complete(reader, listed, info.engine_id)))
+        networks = volumes = None
+        if settings.TOPOLOGY_DISCOVER_NETWORKS:
+            networks = tuple(_complete_networks(reader, reader.list_networks(), info.engine_id))
+        if settings.TOPOLOGY_DISCOVER_VOLUMES:
+            volumes = tuple(reader.list_volumes())
+        containers = tuple(_complete(reader, listed, info.engine_id))
+        return DaemonSnapshot(target.route, info, containers, networks, volumes)
     finally:
         reader.close()
 

@@ -10,16 +10,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from topology.inventory import graph, invariants
-from topology.inventory.models import Container, Daemon, GraphRevision, Host
+from topology.inventory.models import Container, Daemon, GraphRevision, Host, Network, Volume
 
 logger = logging.getLogger(__name__)
 
 
 def load_rows() -> graph.Rows:
+    networks = settings.TOPOLOGY_DISCOVER_NETWORKS
     return graph.Rows(
         hosts=list(Host.objects.select_related("team")),
         daemons=list(Daemon.objects.all()),
         containers=list(Container.objects.all()),
+        networks=list(Network.objects.all()) if networks else [],
+        volumes=list(Volume.objects.all()),
     )
 
 

@@ -6,6 +6,7 @@ something changed, and returns a ``ChangeSet`` that carries the graph delta to b
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Iterable
@@ -25,8 +26,9 @@ from topology.engine.nesting import (
     socket_paths,
     socket_target,
 )
-from topology.engine.types import ContainerInfo, DaemonSnapshot, Route
-from topology.inventory import graph, provenance
+from topology.engine.types import Attachment, ContainerInfo, DaemonSnapshot, Route
+from topology.inventory import connectivity_services, graph, provenance
+from topology.inventory.connectivity_services import RowChanges
 from topology.inventory.models import Container, Daemon, Endpoint, GraphRevision, Host, Status
 
 
@@ -83,6 +85,7 @@ class KnownContainer:
     privileged: bool
     role: str
     recently_started: bool
+    attachments: tuple[Attachment, ...] = ()
 
 
 def bump_version() -> tuple[int, int]:
@@ -97,12 +100,33 @@ def known_containers(engine_id: str, recent: timedelta) -> dict[str, KnownContai
     """What the database knows of a daemon's containers, to decide which need inspecting."""
     since = timezone.now() - recent
     rows = Container.objects.filter(daemon__engine_id=engine_id, stale=False).values_list(
-        "container_id", "state", "privileged", "role", "created"
+        "container_id", "state", "privileged", "role", "created", "attachments"
     )
     return {
-        hex_id: KnownContainer(state, privileged, role, bool(created and created > since))
-        for hex_id, state, privileged, role, created in rows
+        hex_id: KnownContainer(
+            state,
+            privileged,
+            role,
+            bool(created and created > since),
+            tuple(_attachment(item) for item in attachments or ()),
+        )
+        for hex_id, state, privileged, role, created, attachments in rows
     }
+
+
+def _attachment(item: dict[str, Any]) -> Attachment:
+    aliases = item.get("aliases")
+    return Attachment(
+        network_id=item.get("network_id") or "",
+        network_name=item.get("name") or "",
+        ipv4=item.get("ipv4") or "",
+        ipv6=item.get("ipv6") or "",
+        aliases=tuple(aliases) if aliases is not None else None,
+    )
+
+
+def known_networks(engine_id: str) -> dict[str, tuple[str, str, str]]:
+    return connectivity_services.known_networks(engine_id)
 
 
 def _local_daemon_routes() -> list[tuple[str, Route]]:
@@ -132,18 +156,38 @@ def _container_fields(
         "state": info.state,
         "created": info.created,
         "labels": info.labels,
-        "mounts": [
-            {"type": m.type, "source": m.source, "destination": m.destination, "rw": m.read_write}
-            for m in info.mounts
-        ],
+        "mounts": [_mount_fields(m) for m in info.mounts],
         "ports": [
             {"ip": p.ip, "private": p.private_port, "public": p.public_port, "protocol": p.protocol}
             for p in info.ports
         ],
         "networks": list(info.networks),
+        "attachments": [
+            {
+                "network_id": a.network_id,
+                "name": a.network_name,
+                "ipv4": a.ipv4,
+                "ipv6": a.ipv6,
+                "aliases": list(a.aliases or ()),
+            }
+            for a in info.attachments
+        ],
+        "network_mode": info.network_mode,
         "socket_target_engine": target_engine,
         "stale": False,
     }
+
+
+def _mount_fields(mount: Any) -> dict[str, Any]:
+    fields = {
+        "type": mount.type,
+        "source": mount.source,
+        "destination": mount.destination,
+        "rw": mount.read_write,
+    }
+    if mount.type == "volume":
+        fields |= {"name": mount.name, "driver": mount.driver}
+    return fields
 
 
 def _host_for(place: Place, snapshot: DaemonSnapshot, endpoint_pk: int | None) -> tuple[Host, bool]:
@@ -176,6 +220,7 @@ def _subtree(container_pks: Iterable[int]) -> tuple[list[str], list[str]]:
     while frontier:
         daemons = list(Daemon.objects.filter(container_id__in=frontier))
         nodes += [graph.daemon_id(d.engine_id) for d in daemons]
+        nodes += connectivity_services.node_ids_under(daemons)
         edges += _edges_into(daemons)
         inner = list(
             Container.objects.filter(daemon__in=daemons).select_related(
@@ -240,6 +285,7 @@ def reconcile(
     daemon = (
         Daemon.objects.select_related("host", "container").filter(engine_id=info.engine_id).first()
     )
+    rows = RowChanges(was_stale=daemon is not None and _is_stale(daemon))
 
     wanted: dict[str, Any] = {
         "name": info.name,
@@ -296,7 +342,13 @@ def reconcile(
             changes.changed += 1
             changes.delta.upsert_nodes.append(graph.daemon_node(daemon, _daemon_parent_id(daemon)))
 
-    _reconcile_containers(daemon, snapshot, path_map, changes)
+    _reconcile_containers(daemon, snapshot, path_map, changes, rows)
+    rows.is_stale = _is_stale(daemon)
+    if snapshot.networks is not None:
+        connectivity_services.reconcile_networks(daemon, snapshot.networks, rows)
+    if snapshot.volumes is not None:
+        connectivity_services.reconcile_volumes(daemon, snapshot.volumes, rows)
+    connectivity_services.add_derived_delta(daemon, rows, changes.delta)
     settle(changes.delta)
     if changes:
         changes.since, changes.version = bump_version()
@@ -413,6 +465,13 @@ def _present_edges(edge_ids: set[str]) -> set[str]:
     return present
 
 
+def _is_stale(daemon: Daemon) -> bool:
+    """Whether what a daemon holds is drawn stale: it, or the DinD container it runs in, is."""
+    if daemon.status != Status.UP:
+        return True
+    return bool(daemon.container_id and daemon.container.stale)
+
+
 def _access(route: Route) -> str:
     return {"unix": "socket", "tcp": "tcp", "ssh": "ssh", "exec": "exec"}.get(route.scheme, "tcp")
 
@@ -431,7 +490,11 @@ def fingerprint(fields: dict[str, Any]) -> str:
 
 
 def _reconcile_containers(
-    daemon: Daemon, snapshot: DaemonSnapshot, path_map: PathMap, changes: ChangeSet
+    daemon: Daemon,
+    snapshot: DaemonSnapshot,
+    path_map: PathMap,
+    changes: ChangeSet,
+    rows: RowChanges,
 ) -> None:
     existing = {
         hex_id: _Known(*known)
@@ -470,6 +533,8 @@ def _reconcile_containers(
         different = [name for name, value in fields.items() if getattr(row, name) != value]
         old_target = row.socket_target_id
         old_creator = row.created_by
+        if different != ["fingerprint"]:
+            rows.old_containers[row.pk] = copy.copy(row)
         for name in different:
             setattr(row, name, fields[name])
         row.last_seen = now
@@ -484,6 +549,11 @@ def _reconcile_containers(
             created_later.append((row.container_id, old_creator, row.created_by))
     if new_rows:
         Container.objects.bulk_create(new_rows)
+        rows.new_containers = set(
+            Container.objects.filter(
+                daemon=daemon, container_id__in=[r.container_id for r in new_rows]
+            ).values_list("pk", flat=True)
+        )
         changes.added += len(new_rows)
         for row in new_rows:
             changes.delta.upsert_nodes.append(graph.container_node(row, daemon.engine_id))
@@ -494,6 +564,7 @@ def _reconcile_containers(
     gone_pks = [known.pk for hex_id, known in existing.items() if hex_id not in seen]
     if gone_pks:
         gone = list(Container.objects.filter(pk__in=gone_pks).select_related("socket_target"))
+        rows.gone_containers = gone
         nodes, edges = _subtree(gone_pks)
         changes.delta.remove_nodes += nodes + [graph.container_id(r.container_id) for r in gone]
         changes.delta.remove_edges += edges + [
@@ -587,6 +658,7 @@ def _mark_down(daemon: Daemon, error: str, changes: ChangeSet) -> None:
         daemon.save(update_fields=["status", "last_error", "unreachable_since"])
         changes.changed += 1
         changes.delta.upsert_nodes.append(graph.daemon_node(daemon, _daemon_parent_id(daemon)))
+        changes.delta.upsert_nodes += connectivity_services.stale_nodes(daemon, True)
     _mark_stale_under(daemon, changes)
 
 
@@ -603,6 +675,7 @@ def _mark_stale_under(daemon: Daemon, changes: ChangeSet) -> None:
         changes.delta.upsert_nodes.append(
             graph.daemon_node(nested, graph.container_id(nested.container.container_id), True)
         )
+        changes.delta.upsert_nodes += connectivity_services.stale_nodes(nested, True)
         _mark_stale_under(nested, changes)
 
 
@@ -622,6 +695,7 @@ def prune_stale(now: datetime | None = None, grace: timedelta | None = None) -> 
         changes.delta.remove_edges += edges + [
             graph.created_edge_id(r.created_by, r.container_id) for r in rows if r.created_by
         ]
+        changes.delta.remove_nodes += connectivity_services.prune_under(list(expired), rows)
         Container.objects.filter(pk__in=[r.pk for r in rows]).delete()
         changes.removed += len(rows)
         changes.since, changes.version = bump_version()

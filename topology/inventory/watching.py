@@ -1,5 +1,6 @@
 """The events watcher: follow every reachable daemon's events and poll a daemon the moment its
-containers change (debounced), so the database follows the engine within a fraction of a second.
+containers or networks change (debounced), so the database follows the engine within a fraction
+of a second.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from topology.engine.events import ContainerEvent, StreamBroken, follow
+from topology.engine.events import EngineEvent, StreamBroken, follow
 from topology.inventory import polling
 
 logger = logging.getLogger(__name__)
@@ -128,4 +129,4 @@ class Watcher:
             thread.join(timeout=30)
 
 
-__all__ = ["ContainerEvent", "Watcher"]
+__all__ = ["EngineEvent", "Watcher"]
