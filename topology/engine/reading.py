@@ -14,6 +14,7 @@ import docker
 import docker.errors
 
 from topology.engine import identity
+from topology.engine.clients import client_address
 from topology.engine.connection import (
     EngineAddress,
     EngineError,
@@ -223,7 +224,8 @@ def container_from_listing(item: dict[str, Any]) -> ContainerInfo:
 
 
 def container_from_inspect(data: dict[str, Any]) -> ContainerInfo:
-    """From ``GET /containers/<id>/json``. ``Config.Env`` is never read."""
+    """From ``GET /containers/<id>/json``. Of ``Config.Env`` only the daemon ``DOCKER_HOST``
+    names is read (``engine.clients``), never the rest."""
     state = data.get("State") or {}
     config = data.get("Config") or {}
     host_config = data.get("HostConfig") or {}
@@ -257,6 +259,7 @@ def container_from_inspect(data: dict[str, Any]) -> ContainerInfo:
         started_at=state.get("StartedAt"),
         attachments=joined,
         network_mode=network_mode(host_config, data["Id"]),
+        client_address=client_address(config.get("Env")),
     )
 
 

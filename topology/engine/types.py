@@ -134,6 +134,18 @@ class VolumeInfo:
 
 
 @dataclass(frozen=True)
+class ClientAddress:
+    """The TCP daemon a container's ``DOCKER_HOST`` names. Read from its environment, it stays
+    in memory on the server for one poll (shown as hidden); only what it resolves to is kept."""
+
+    host: str
+    port: int
+
+    def __repr__(self) -> str:
+        return "ClientAddress(hidden)"
+
+
+@dataclass(frozen=True)
 class ContainerInfo:
     """One container as listed (and, where needed, inspected). Never its environment."""
 
@@ -152,6 +164,7 @@ class ContainerInfo:
     runs_dockerd: bool | None = None
     attachments: tuple[Attachment, ...] = ()
     network_mode: str = ""
+    client_address: ClientAddress | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,7 @@ def _complete(reader: Any, listed: list[ContainerInfo], engine_id: str) -> list[
             or old.state != container.state
             or (container.state == "running" and old.role != "dind" and old.recently_started)
             or _addresses(container.attachments) != _addresses(old.attachments)
+            or old.client_pending
         )
 
     def completed(container: ContainerInfo) -> ContainerInfo | None:
@@ -163,6 +164,7 @@ def _complete(reader: Any, listed: list[ContainerInfo], engine_id: str) -> list[
                 runs_dockerd=detail.runs_dockerd,
                 attachments=detail.attachments,
                 network_mode=detail.network_mode or container.network_mode,
+                client_address=detail.client_address,
             )
         if container.state == "running":
             return replace(container, runs_dockerd=reader.runs_dockerd(container.id))

@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
+from topology.engine.clients import Candidate, Client, resolve
 from topology.engine.demos import creation_claims
 from topology.engine.nesting import (
     PathMap,
@@ -86,6 +87,7 @@ class KnownContainer:
     role: str
     recently_started: bool
     attachments: tuple[Attachment, ...] = ()
+    client_pending: bool = False
 
 
 def bump_version() -> tuple[int, int]:
@@ -100,17 +102,25 @@ def known_containers(engine_id: str, recent: timedelta) -> dict[str, KnownContai
     """What the database knows of a daemon's containers, to decide which need inspecting."""
     since = timezone.now() - recent
     rows = Container.objects.filter(daemon__engine_id=engine_id, stale=False).values_list(
-        "container_id", "state", "privileged", "role", "created", "attachments"
+        "container_id",
+        "state",
+        "privileged",
+        "role",
+        "created",
+        "attachments",
+        "sets_docker_host",
+        "client_target",
     )
     return {
-        hex_id: KnownContainer(
-            state,
-            privileged,
-            role,
-            bool(created and created > since),
-            tuple(_attachment(item) for item in attachments or ()),
+        row[0]: KnownContainer(
+            row[1],
+            row[2],
+            row[3],
+            bool(row[4] and row[4] > since),
+            tuple(_attachment(item) for item in row[5] or ()),
+            client_pending=row[6] and row[7] is None,
         )
-        for hex_id, state, privileged, role, created, attachments in rows
+        for row in rows
     }
 
 
@@ -481,6 +491,76 @@ class _Known(NamedTuple):
     privileged: bool
     role: str
     fingerprint: str
+    sets_docker_host: bool = False
+    client_target_id: int | None = None
+
+
+def _take_over(daemon: Daemon, container_ids: list[str]) -> dict[str, _Known]:
+    """Containers this daemon lists that another daemon holds: they are this daemon's now
+    (one container is one node). Returned as known rows whose fingerprint forces a write."""
+    if not container_ids:
+        return {}
+    rows = (
+        Container.objects.filter(container_id__in=container_ids)
+        .exclude(daemon=daemon)
+        .values_list(
+            "container_id", "pk", "privileged", "role", "sets_docker_host", "client_target"
+        )
+    )
+    return {
+        hex_id: _Known(pk, privileged, role, "", sets, client)
+        for hex_id, pk, privileged, role, sets, client in rows
+    }
+
+
+def _client_candidates(
+    snapshot: DaemonSnapshot, existing: dict[str, _Known], nested_by_container: dict[int, str]
+) -> list[Candidate]:
+    """The daemons a container of this snapshot could be a client of: those in DinD containers
+    of this daemon (by their names, aliases, addresses, published ports) and those the project
+    reaches over TCP (by that endpoint)."""
+    candidates = []
+    for info in snapshot.containers:
+        known = existing.get(info.id)
+        engine_id = nested_by_container.get(known.pk) if known else None
+        if engine_id is None:
+            continue
+        names: dict[str, frozenset[str]] = {}
+        addresses: set[str] = set()
+        for attachment in info.attachments:
+            names[attachment.network_name] = frozenset(
+                n.lower() for n in (info.name, info.id[:12], *(attachment.aliases or ()))
+            )
+            addresses |= {a for a in (attachment.ipv4, attachment.ipv6) if a}
+        published = {p.public_port: p.private_port for p in info.ports if p.public_port}
+        candidates.append(Candidate(engine_id, names, frozenset(addresses), published))
+    for engine_id, endpoint in Daemon.objects.filter(endpoint__startswith="tcp://").values_list(
+        "engine_id", "endpoint"
+    ):
+        candidates.append(Candidate(engine_id, endpoint=endpoint))
+    return candidates
+
+
+def _client_fields(
+    info: ContainerInfo, old: _Known | None, candidates: list[Candidate], own: str | None
+) -> dict[str, Any]:
+    """Whether the container sets DOCKER_HOST, and the daemon that leads to (by pk). Only an
+    inspect says (a listing has no configuration): otherwise what was known stays."""
+    if info.privileged is None:
+        return {
+            "sets_docker_host": bool(old and old.sets_docker_host),
+            "client_target_id": old.client_target_id if old else None,
+        }
+    address = info.client_address
+    if address is None:
+        return {"sets_docker_host": False, "client_target_id": None}
+    client = Client(
+        networks=frozenset(a.network_name for a in info.attachments) or frozenset(info.networks),
+        network_mode=info.network_mode,
+    )
+    engine_id = resolve(address, client, [c for c in candidates if c.engine_id != own])
+    target = Daemon.objects.filter(engine_id=engine_id).values_list("pk", flat=True).first()
+    return {"sets_docker_host": True, "client_target_id": target}
 
 
 def fingerprint(fields: dict[str, Any]) -> str:
@@ -499,12 +579,21 @@ def _reconcile_containers(
     existing = {
         hex_id: _Known(*known)
         for hex_id, *known in Container.objects.filter(daemon=daemon).values_list(
-            "container_id", "pk", "privileged", "role", "fingerprint"
+            "container_id",
+            "pk",
+            "privileged",
+            "role",
+            "fingerprint",
+            "sets_docker_host",
+            "client_target",
         )
     }
+    moved = _take_over(daemon, [c.id for c in snapshot.containers if c.id not in existing])
+    existing |= moved
     nested_by_container = dict(
         Daemon.objects.filter(container__daemon=daemon).values_list("container_id", "engine_id")
     )
+    candidates = _client_candidates(snapshot, existing, nested_by_container)
     sockets = socket_paths(daemon.engine_id, snapshot.route, path_map, _local_daemon_routes())
     engine_pks = dict(
         Daemon.objects.filter(engine_id__in=set(sockets.values())).values_list("engine_id", "pk")
@@ -522,8 +611,11 @@ def _reconcile_containers(
         fields = _container_fields(info, old, sockets, nested_engine)
         target_engine = fields.pop("socket_target_engine")
         fields["socket_target_id"] = engine_pks.get(target_engine) if target_engine else None
+        fields |= _client_fields(info, old, candidates, nested_engine)
         fields["created_by"] = creators.get(info.id, "")
         fields["fingerprint"] = fingerprint(fields)
+        if info.id in moved:
+            fields["daemon_id"] = daemon.pk
         if old is None:
             new_rows.append(Container(daemon=daemon, container_id=info.id, last_seen=now, **fields))
         elif old.fingerprint != fields["fingerprint"]:
@@ -532,6 +624,7 @@ def _reconcile_containers(
         fields = updates[row.pk]
         different = [name for name, value in fields.items() if getattr(row, name) != value]
         old_target = row.socket_target_id
+        old_client = row.client_target_id
         old_creator = row.created_by
         if different != ["fingerprint"]:
             rows.old_containers[row.pk] = copy.copy(row)
@@ -545,6 +638,8 @@ def _reconcile_containers(
         changes.delta.upsert_nodes.append(graph.container_node(row, daemon.engine_id))
         if old_target != row.socket_target_id:
             _edge_changes(row, old_target, changes)
+        if old_client != row.client_target_id:
+            _client_edge_changes(row, old_client, changes)
         if old_creator != row.created_by:
             created_later.append((row.container_id, old_creator, row.created_by))
     if new_rows:
@@ -559,19 +654,21 @@ def _reconcile_containers(
             changes.delta.upsert_nodes.append(graph.container_node(row, daemon.engine_id))
             if row.socket_target_id:
                 _edge_changes(row, None, changes)
+            if row.client_target_id:
+                _client_edge_changes(row, None, changes)
             if row.created_by:
                 created_later.append((row.container_id, "", row.created_by))
     gone_pks = [known.pk for hex_id, known in existing.items() if hex_id not in seen]
     if gone_pks:
-        gone = list(Container.objects.filter(pk__in=gone_pks).select_related("socket_target"))
+        gone = list(
+            Container.objects.filter(pk__in=gone_pks).select_related(
+                "socket_target", "client_target"
+            )
+        )
         rows.gone_containers = gone
         nodes, edges = _subtree(gone_pks)
         changes.delta.remove_nodes += nodes + [graph.container_id(r.container_id) for r in gone]
-        changes.delta.remove_edges += edges + [
-            graph.socket_edge_id(r.container_id, r.socket_target.engine_id)
-            for r in gone
-            if r.socket_target
-        ]
+        changes.delta.remove_edges += edges + _edges_from(gone)
         changes.delta.remove_edges += [
             graph.created_edge_id(r.created_by, r.container_id) for r in gone if r.created_by
         ]
@@ -602,6 +699,20 @@ def _created_edge_changes(
                 removed.add(edge_id)
         if new_creator and new_creator in present:
             changes.delta.upsert_edges.append(graph.created_edge(new_creator, child))
+
+
+def _client_edge_changes(row: Container, old_pk: int | None, changes: ChangeSet) -> None:
+    engines = dict(
+        Daemon.objects.filter(pk__in=[p for p in (old_pk, row.client_target_id) if p]).values_list(
+            "pk", "engine_id"
+        )
+    )
+    if old_pk and old_pk in engines:
+        changes.delta.remove_edges.append(graph.client_edge_id(row.container_id, engines[old_pk]))
+    if row.client_target_id and row.client_target_id in engines:
+        changes.delta.upsert_edges.append(
+            graph.client_edge(row.container_id, engines[row.client_target_id])
+        )
 
 
 def _edge_changes(row: Container, old_target_pk: int | None, changes: ChangeSet) -> None:
@@ -688,18 +799,42 @@ def prune_stale(now: datetime | None = None, grace: timedelta | None = None) -> 
     grace = grace if grace is not None else timedelta(seconds=settings.TOPOLOGY_STALE_GRACE_SECONDS)
     changes = ChangeSet()
     expired = Daemon.objects.exclude(status=Status.UP).filter(unreachable_since__lte=now - grace)
-    rows = list(Container.objects.filter(daemon__in=expired).select_related("daemon"))
+    rows = list(
+        Container.objects.filter(daemon__in=expired).select_related(
+            "daemon", "socket_target", "client_target"
+        )
+    )
     if rows:
         nodes, edges = _subtree(r.pk for r in rows)
         changes.delta.remove_nodes += nodes + [graph.container_id(r.container_id) for r in rows]
-        changes.delta.remove_edges += edges + [
+        changes.delta.remove_edges += edges + _edges_from(rows)
+        changes.delta.remove_edges += [
             graph.created_edge_id(r.created_by, r.container_id) for r in rows if r.created_by
         ]
         changes.delta.remove_nodes += connectivity_services.prune_under(list(expired), rows)
         Container.objects.filter(pk__in=[r.pk for r in rows]).delete()
         changes.removed += len(rows)
+    replaced = _replaced_daemons(expired)
+    if replaced:
+        changes.delta.remove_nodes += [graph.daemon_id(d.engine_id) for d in replaced]
+        changes.delta.remove_nodes += connectivity_services.node_ids_under(replaced)
+        changes.delta.remove_edges += _edges_into(replaced)
+        Daemon.objects.filter(pk__in=[d.pk for d in replaced]).delete()
+        changes.removed += len(replaced)
+    if changes:
+        settle(changes.delta)
         changes.since, changes.version = bump_version()
     return changes
+
+
+def _replaced_daemons(expired: Any) -> list[Daemon]:
+    """Expired root daemons whose endpoint another engine answers now: they are gone."""
+    answering = set(
+        Daemon.objects.filter(status=Status.UP, container__isnull=True).values_list(
+            "endpoint", flat=True
+        )
+    )
+    return [d for d in expired.filter(container__isnull=True) if d.endpoint in answering]
 
 
 class RegistrationRefused(Exception):
