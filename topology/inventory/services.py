@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -386,7 +386,40 @@ def _remove_daemon(daemon: Daemon, changes: ChangeSet) -> None:
     changes.delta.remove_nodes += nodes
     changes.delta.remove_edges += edges
     changes.removed += 1
+    gone = _daemons_under([daemon.container_id])
+    clients = _clients_of(gone)
     daemon.delete()
+    _redraw(clients, changes)
+
+
+def _daemons_under(container_pks: Iterable[int]) -> set[int]:
+    """The daemons running in these containers, at any depth."""
+    found: set[int] = set()
+    frontier = set(container_pks)
+    while frontier:
+        daemons = set(Daemon.objects.filter(container__in=frontier).values_list("pk", flat=True))
+        daemons -= found
+        found |= daemons
+        frontier = set(Container.objects.filter(daemon__in=daemons).values_list("pk", flat=True))
+    return found
+
+
+def _clients_of(daemon_pks: set[int]) -> list[int]:
+    """Containers whose socket or client edge leads to one of these daemons (which go)."""
+    if not daemon_pks:
+        return []
+    return list(
+        Container.objects.filter(
+            Q(socket_target__in=daemon_pks) | Q(client_target__in=daemon_pks)
+        ).values_list("pk", flat=True)
+    )
+
+
+def _redraw(container_pks: list[int], changes: ChangeSet) -> None:
+    """Upsert these containers as they are now (their edge's daemon went: what the node says
+    of it changes; their next poll writes the rest)."""
+    for row in Container.objects.filter(pk__in=container_pks).select_related("daemon"):
+        changes.delta.upsert_nodes.append(graph.container_node(row, row.daemon.engine_id))
 
 
 def _replaced_at(url: str, engine_id: str, changes: ChangeSet) -> None:
@@ -401,78 +434,35 @@ def _replaced_at(url: str, engine_id: str, changes: ChangeSet) -> None:
 
 def settle(delta: graph.GraphDelta) -> None:
     """Make a delta say where things end, as a client applies it (upserts first, then
-    removals; see ``invariants.apply_delta``): what one action removed and then made again
-    is not removed, and what it upserted and then removed is not upserted."""
-    removed_nodes = set(delta.remove_nodes)
-    removed_edges = set(delta.remove_edges)
-    upserted_nodes = {node["id"] for node in delta.upsert_nodes}
-    upserted_edges = {edge["id"] for edge in delta.upsert_edges}
-    both_nodes = removed_nodes & upserted_nodes
-    both_edges = removed_edges & upserted_edges
-    present_nodes = _present_nodes(both_nodes)
-    present_edges = _present_edges(both_edges)
-    delta.remove_nodes = _unique(i for i in delta.remove_nodes if i not in present_nodes)
-    delta.remove_edges = _unique(i for i in delta.remove_edges if i not in present_edges)
-    gone_nodes = both_nodes - present_nodes
-    gone_edges = both_edges - present_edges
-    delta.upsert_nodes = [n for n in delta.upsert_nodes if n["id"] not in gone_nodes]
-    delta.upsert_edges = [e for e in delta.upsert_edges if e["id"] not in gone_edges]
+    removals; see ``invariants.apply_delta``): what one action both removed and upserted (a
+    container that moved, a node made again) ends as the graph now has it, present or not."""
+    delta.remove_nodes = _unique(delta.remove_nodes)
+    delta.remove_edges = _unique(delta.remove_edges)
+    both_nodes = set(delta.remove_nodes) & {node["id"] for node in delta.upsert_nodes}
+    both_edges = set(delta.remove_edges) & {edge["id"] for edge in delta.upsert_edges}
+    if not (both_nodes or both_edges):
+        return
+    from topology.inventory import queries
+
+    nodes, edges = graph.nodes_and_edges(queries.load_rows())
+    now_nodes = {node["id"]: node for node in nodes if node["id"] in both_nodes}
+    now_edges = {edge["id"]: edge for edge in edges if edge["id"] in both_edges}
+    delta.remove_nodes = [i for i in delta.remove_nodes if i not in now_nodes]
+    delta.remove_edges = [i for i in delta.remove_edges if i not in now_edges]
+    delta.upsert_nodes = [
+        now_nodes.get(node["id"], node)
+        for node in delta.upsert_nodes
+        if node["id"] not in both_nodes - now_nodes.keys()
+    ]
+    delta.upsert_edges = [
+        now_edges.get(edge["id"], edge)
+        for edge in delta.upsert_edges
+        if edge["id"] not in both_edges - now_edges.keys()
+    ]
 
 
 def _unique(ids: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(ids))
-
-
-def _present_nodes(node_ids: set[str]) -> set[str]:
-    """Which of these node ids the database holds now (hosts, daemons, containers; other
-    kinds are taken as present, their producers settle them)."""
-    by_kind: dict[str, set[str]] = {}
-    for node_id in node_ids:
-        kind, _, key = node_id.partition(":")
-        by_kind.setdefault(kind, set()).add(key)
-    present = {
-        node_id
-        for node_id in node_ids
-        if node_id.partition(":")[0] not in {"host", "daemon", "container"}
-    }
-    present |= {graph.host_id(h) for h in Host.objects.filter(slug__in=by_kind.get("host", ()))}
-    present |= {
-        graph.daemon_id(e)
-        for e in Daemon.objects.filter(engine_id__in=by_kind.get("daemon", ())).values_list(
-            "engine_id", flat=True
-        )
-    }
-    present |= {
-        graph.container_id(c)
-        for c in Container.objects.filter(
-            container_id__in=by_kind.get("container", ())
-        ).values_list("container_id", flat=True)
-    }
-    return present
-
-
-def _present_edges(edge_ids: set[str]) -> set[str]:
-    """Which of these socket, client and created edges the rows give now (other kinds are
-    taken as present)."""
-    present = set()
-    for edge_id in edge_ids:
-        kind, _, rest = edge_id.partition(":")
-        source, _, target = rest.partition("->")
-        rows = Container.objects.filter(container_id=source)
-        if kind == "socket":
-            found = rows.filter(socket_target__engine_id=target).exists()
-        elif kind == "client":
-            found = rows.filter(client_target__engine_id=target).exists()
-        elif kind == "created":
-            found = (
-                rows.exists()
-                and Container.objects.filter(container_id=target, created_by=source).exists()
-            )
-        else:
-            found = True
-        if found:
-            present.add(edge_id)
-    return present
 
 
 def _is_stale(daemon: Daemon) -> bool:
@@ -495,21 +485,66 @@ class _Known(NamedTuple):
     client_target_id: int | None = None
 
 
-def _take_over(daemon: Daemon, container_ids: list[str]) -> dict[str, _Known]:
-    """Containers this daemon lists that another daemon holds: they are this daemon's now
-    (one container is one node). Returned as known rows whose fingerprint forces a write."""
+def _holders(daemon: Daemon) -> set[str]:
+    """The containers this daemon runs inside, at any depth: it cannot hold them itself."""
+    holders: set[str] = set()
+    container_pk = daemon.container_id
+    while container_pk is not None:
+        row = (
+            Container.objects.filter(pk=container_pk)
+            .values_list("container_id", "daemon__container")
+            .first()
+        )
+        if row is None or row[0] in holders:
+            break
+        holders.add(row[0])
+        container_pk = row[1]
+    return holders
+
+
+def _take_over(
+    daemon: Daemon, container_ids: list[str], rows: RowChanges, changes: ChangeSet
+) -> dict[str, _Known]:
+    """Containers this daemon lists that another daemon holds: they are this daemon's now (one
+    container is one node). Returned as known rows whose fingerprint forces a write; what they
+    were part of on their old daemon (networks, shared paths) goes from there."""
     if not container_ids:
         return {}
-    rows = (
+    moving = list(
         Container.objects.filter(container_id__in=container_ids)
         .exclude(daemon=daemon)
-        .values_list(
-            "container_id", "pk", "privileged", "role", "sets_docker_host", "client_target"
-        )
+        .select_related("daemon")
     )
+    by_daemon: dict[int, list[Container]] = {}
+    for row in moving:
+        by_daemon.setdefault(row.daemon_id, []).append(copy.copy(row))
+    # Host paths: a container from this host was there before (its old version); one from
+    # elsewhere arrives here new, and what it leaves on its old host is computed here.
+    other_hosts = [
+        row
+        for row in moving
+        if row.daemon.container_id is not None
+        or daemon.container_id is not None
+        or row.daemon.host_id != daemon.host_id
+    ]
+    rows.new_containers |= {row.pk for row in other_hosts}
+    rows.old_containers |= {row.pk: copy.copy(row) for row in moving if row not in other_hosts}
+    connectivity_services.host_paths_without(other_hosts, changes.delta)
+    Container.objects.filter(pk__in=[row.pk for row in moving]).update(daemon=daemon)
+    for rows_before in by_daemon.values():
+        old_daemon = Daemon.objects.select_related("container").get(pk=rows_before[0].daemon_id)
+        stale = _is_stale(old_daemon)
+        connectivity_services.add_derived_delta(
+            old_daemon,
+            RowChanges(gone_containers=rows_before, was_stale=stale, is_stale=stale),
+            changes.delta,
+            host_wide=False,
+        )
     return {
-        hex_id: _Known(pk, privileged, role, "", sets, client)
-        for hex_id, pk, privileged, role, sets, client in rows
+        row.container_id: _Known(
+            row.pk, row.privileged, row.role, "", row.sets_docker_host, row.client_target_id
+        )
+        for row in moving
     }
 
 
@@ -588,7 +623,9 @@ def _reconcile_containers(
             "client_target",
         )
     }
-    moved = _take_over(daemon, [c.id for c in snapshot.containers if c.id not in existing])
+    holders = _holders(daemon)
+    listed = [c for c in snapshot.containers if c.id not in holders]
+    moved = _take_over(daemon, [c.id for c in listed if c.id not in existing], rows, changes)
     existing |= moved
     nested_by_container = dict(
         Daemon.objects.filter(container__daemon=daemon).values_list("container_id", "engine_id")
@@ -604,7 +641,7 @@ def _reconcile_containers(
     new_rows: list[Container] = []
     updates: dict[int, dict[str, Any]] = {}
     created_later: list[tuple[str, str, str]] = []  # (child, old creator, new creator)
-    for info in snapshot.containers:
+    for info in listed:
         seen.add(info.id)
         old = existing.get(info.id)
         nested_engine = nested_by_container.get(old.pk) if old else None
@@ -614,8 +651,6 @@ def _reconcile_containers(
         fields |= _client_fields(info, old, candidates, nested_engine)
         fields["created_by"] = creators.get(info.id, "")
         fields["fingerprint"] = fingerprint(fields)
-        if info.id in moved:
-            fields["daemon_id"] = daemon.pk
         if old is None:
             new_rows.append(Container(daemon=daemon, container_id=info.id, last_seen=now, **fields))
         elif old.fingerprint != fields["fingerprint"]:
@@ -626,16 +661,21 @@ def _reconcile_containers(
         old_target = row.socket_target_id
         old_client = row.client_target_id
         old_creator = row.created_by
-        if different != ["fingerprint"]:
+        if (
+            different != ["fingerprint"]
+            and row.pk not in rows.old_containers.keys() | rows.new_containers
+        ):
             rows.old_containers[row.pk] = copy.copy(row)
         for name in different:
             setattr(row, name, fields[name])
         row.last_seen = now
         row.save(update_fields=[*different, "last_seen"])
-        if different == ["fingerprint"]:
+        if different == ["fingerprint"] and row.container_id not in moved:
             continue
         changes.changed += 1
         changes.delta.upsert_nodes.append(graph.container_node(row, daemon.engine_id))
+        if "stale" in different:
+            _nested_status_follows(row, changes)
         if old_target != row.socket_target_id:
             _edge_changes(row, old_target, changes)
         if old_client != row.client_target_id:
@@ -644,7 +684,7 @@ def _reconcile_containers(
             created_later.append((row.container_id, old_creator, row.created_by))
     if new_rows:
         Container.objects.bulk_create(new_rows)
-        rows.new_containers = set(
+        rows.new_containers |= set(
             Container.objects.filter(
                 daemon=daemon, container_id__in=[r.container_id for r in new_rows]
             ).values_list("pk", flat=True)
@@ -675,6 +715,16 @@ def _reconcile_containers(
         Container.objects.filter(pk__in=gone_pks).delete()
         changes.removed += len(gone)
     _created_edge_changes(created_later, seen, changes)
+
+
+def _nested_status_follows(row: Container, changes: ChangeSet) -> None:
+    """A DinD container is stale no longer: its nested daemon is drawn by its own status."""
+    nested = Daemon.objects.filter(container=row).first()
+    if nested is not None:
+        nested.container = row
+        changes.delta.upsert_nodes.append(
+            graph.daemon_node(nested, graph.container_id(row.container_id), row.stale)
+        )
 
 
 def _vouched_creators(snapshot: DaemonSnapshot) -> dict[str, str]:
@@ -804,6 +854,9 @@ def prune_stale(now: datetime | None = None, grace: timedelta | None = None) -> 
             "daemon", "socket_target", "client_target"
         )
     )
+    going = _daemons_under(r.pk for r in rows)
+    replaced = _replaced_daemons(expired)
+    clients = _clients_of(going | {d.pk for d in replaced})
     if rows:
         nodes, edges = _subtree(r.pk for r in rows)
         changes.delta.remove_nodes += nodes + [graph.container_id(r.container_id) for r in rows]
@@ -811,16 +864,17 @@ def prune_stale(now: datetime | None = None, grace: timedelta | None = None) -> 
         changes.delta.remove_edges += [
             graph.created_edge_id(r.created_by, r.container_id) for r in rows if r.created_by
         ]
+        connectivity_services.pruning_delta(rows, changes.delta)
         changes.delta.remove_nodes += connectivity_services.prune_under(list(expired), rows)
         Container.objects.filter(pk__in=[r.pk for r in rows]).delete()
         changes.removed += len(rows)
-    replaced = _replaced_daemons(expired)
     if replaced:
         changes.delta.remove_nodes += [graph.daemon_id(d.engine_id) for d in replaced]
         changes.delta.remove_nodes += connectivity_services.node_ids_under(replaced)
         changes.delta.remove_edges += _edges_into(replaced)
         Daemon.objects.filter(pk__in=[d.pk for d in replaced]).delete()
         changes.removed += len(replaced)
+    _redraw(clients, changes)
     if changes:
         settle(changes.delta)
         changes.since, changes.version = bump_version()
