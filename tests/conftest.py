@@ -637,3 +637,90 @@ def events_watcher(transactional_db, channel_layer_prefix) -> Iterator[Any]:  # 
 
     with Watcher().running_in_thread() as watcher:
         yield watcher
+
+
+# --- Podman: a service of the test's own, on a private store -----------------------------------
+
+
+@dataclass
+class PodmanEngine:
+    """``podman system service`` on a store of its own (nothing else's containers or images);
+    ``url`` is its socket, ``second_url`` a second service of the same store."""
+
+    url: str
+    second_url: str
+    client: docker.DockerClient
+    folder: Path
+
+
+def _start_podman(folder: Path, socket_path: Path, log: Path) -> subprocess.Popen:
+    command = [
+        "podman",
+        "--root",
+        str(folder / "root"),
+        "--runroot",
+        str(folder / "run"),
+        "system",
+        "service",
+        "--time=0",
+        f"unix://{socket_path}",
+    ]
+    with log.open("ab") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while not socket_path.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"podman system service did not start:\n{log.read_text()[-2000:]}")
+        time.sleep(0.1)
+    return process
+
+
+@pytest.fixture(scope="session")
+def podman_engine(docker_client: docker.DockerClient, offline_images: list[str]) -> Iterator[Any]:
+    """A Podman engine started here (``make test`` installs podman, crun and conmon), with the
+    offline workload image loaded from Docker (``docker save | podman load``, no pull).
+
+    On this VM Podman creates containers but cannot start them (crun cannot set rlimits without
+    CAP_SYS_RESOURCE): tests use created containers. Everything goes with the store at the end.
+    """
+    from topology.engine import images
+
+    if shutil.which("podman") is None:
+        pytest.fail("podman is missing: make test installs podman, crun and conmon")
+    folder = Path(tempfile.mkdtemp(prefix="topology-podman-"))
+    processes = []
+    client = None
+    try:
+        processes.append(_start_podman(folder, folder / "podman.sock", folder / "service.log"))
+        processes.append(_start_podman(folder, folder / "second.sock", folder / "second.log"))
+        client = docker.DockerClient(base_url=f"unix://{folder}/podman.sock", version="1.41")
+        images.seed_image(docker_client, client, images.WORKLOAD_IMAGE)
+        yield PodmanEngine(
+            f"unix://{folder}/podman.sock", f"unix://{folder}/second.sock", client, folder
+        )
+    finally:
+        if client is not None:
+            for item in client.api.containers(all=True):
+                with contextlib.suppress(docker.errors.APIError):
+                    client.api.remove_container(item["Id"], force=True, v=True)
+            with contextlib.suppress(docker.errors.APIError):
+                client.images.remove(images.WORKLOAD_IMAGE, force=True)
+            client.close()
+        for process in processes:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        _unmount_under(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _unmount_under(folder: Path) -> None:
+    """Podman's overlay driver mounts its store on itself: undo that before removing it."""
+    mounts = Path("/proc/self/mounts").read_text().splitlines()
+    for point in sorted((line.split()[1] for line in mounts), key=len, reverse=True):
+        if point.startswith(f"{folder}/"):
+            subprocess.run(["umount", point], capture_output=True, check=False)
