@@ -329,15 +329,16 @@ def pruning_delta(pruned: list[Container], delta: Any) -> None:
         )
 
 
-def host_paths_without(leaving: list[Container], delta: Any) -> None:
-    """What ``leaving`` (still on their hosts in the database) leaving their hosts does to the
-    host paths there: shared folders they were part of."""
+def host_paths_without(leaving: list[Container], delta: Any, *, arriving: bool = False) -> None:
+    """What ``leaving`` (on their hosts in the database) leaving their hosts does to the host
+    paths there: shared folders they were part of. ``arriving``: what their coming did."""
     leaving_pks = {c.pk for c in leaving}
     for host_slug in _root_containers_by_host(leaving):
-        before = list(
+        with_them = list(
             Container.objects.filter(daemon__host__slug=host_slug, daemon__container__isnull=True)
         )
-        after = [c for c in before if c.pk not in leaving_pks]
+        without = [c for c in with_them if c.pk not in leaving_pks]
+        before, after = (without, with_them) if arriving else (with_them, without)
         _difference(
             connectivity.path_parts(before, host_slug),
             connectivity.path_parts(after, host_slug),

@@ -338,6 +338,14 @@ def reconcile(
     if daemon is None or daemon.status != Status.UP or not daemon.endpoint:
         wanted |= {"endpoint": snapshot.route.url, "access": _access(snapshot.route)}
 
+    moves = daemon is not None and (
+        daemon.container_id != getattr(wanted["container"], "pk", None)
+        or daemon.host_id != getattr(wanted["host"], "pk", None)
+    )
+    if moves and daemon.container_id is None:
+        connectivity_services.host_paths_without(
+            list(Container.objects.filter(daemon=daemon)), changes.delta
+        )
     if daemon is None:
         daemon = Daemon.objects.create(engine_id=info.engine_id, last_seen=timezone.now(), **wanted)
         changes.added += 1
@@ -359,6 +367,10 @@ def reconcile(
     if snapshot.volumes is not None:
         connectivity_services.reconcile_volumes(daemon, snapshot.volumes, rows)
     connectivity_services.add_derived_delta(daemon, rows, changes.delta)
+    if moves and daemon.container_id is None:
+        connectivity_services.host_paths_without(
+            list(Container.objects.filter(daemon=daemon)), changes.delta, arriving=True
+        )
     settle(changes.delta)
     if changes:
         changes.since, changes.version = bump_version()
