@@ -28,6 +28,7 @@ run: setup
 
 test: export TOPOLOGY_OFFLINE = 1
 test: setup lint postgres $(CHECK_STAMP)
+	@echo "== node --test, the front end's pure modules"; node --test tests/js/
 	@url=$$(scripts/provision.sh postgres-url) || exit 1; failed=""; \
 	  echo "== pytest, every test, on PostgreSQL (the private test cluster)"; \
 	  DATABASE_URL="$$url" $(VENV)/bin/pytest $(PYTEST_ARGS); \

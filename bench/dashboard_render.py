@@ -2,14 +2,21 @@
 
 The graph is synthetic but made the real way (``services.reconcile`` on pretend engines): 4
 hosts, each with a root daemon of 400 containers, 10 of them DinD with a nested daemon of 9
-containers, 10 of them DooD (2,008 nodes, 40 socket edges). Daphne serves it; headless
-Chromium draws it with the default (nested grid) layout.
+containers, 10 of them DooD (2,008 containers and daemons, 40 socket edges); with networks on
+(contract v2, the map's default layers): each root daemon has bridge, host, none and 4 user
+networks, every container on one of them and one in ten on a second, each nested daemon its
+bridge, host and none (some 150 networks, 2,200 attachments). Daphne serves it; headless
+Chromium draws it with the default (nested grid) layout and the default layers (containment and
+networks: the buses and their attachment lines).
 
 - Snapshot: from the websocket message arriving to the first frame drawn after it; 7 page
-  loads. Goal: under 1.5 s.
+  loads. Goal: under 1.5 s. The same with the containment layer only (``?layers=containment``:
+  no networks drawn), for comparison.
 - Delta: 50 new containers in one daemon, published the real way; from the message arriving to
   it being applied (and to the next frame). 20 deltas. Goal: applied under 50 ms, with no node
-  already on screen moved.
+  already in the growing host moved, and no two boxes overlapping after the deltas. (The host
+  grows: the host under it is pushed out of its way, with room to grow, about every other delta;
+  its nodes are counted apart.)
 - Saved dashboards, whose scope decides what is drawn: the snapshot for a scope that holds
   everything (the whole graph through the scoped path) and for a narrow one (roles dind, dood),
   5 page loads each; 5 deltas with the first (before the 20 above). Same goals.
@@ -24,6 +31,7 @@ from datetime import UTC, datetime
 from dashboard_stack import Stack, median, p95, wait_until
 
 HOSTS = 4
+USER_NETWORKS = 4
 CONTAINERS_PER_ROOT = 400
 DIND_PER_ROOT = 10
 DOOD_PER_ROOT = 10
@@ -40,6 +48,34 @@ def hex_id(*parts: int) -> str:
     return "".join(f"{part:08x}" for part in parts).ljust(64, "0")[:64]
 
 
+def networks_of(prefix: int, users: int) -> tuple:
+    """bridge, host, none and ``users`` user networks, as a daemon lists them."""
+    from topology.engine.types import NetworkInfo
+
+    built_in = [("bridge", "bridge", "172.17.0.0/16"), ("host", "host", ""), ("none", "null", "")]
+    named = built_in + [(f"app-net-{n}", "bridge", f"10.{prefix}.{n}.0/24") for n in range(users)]
+    return tuple(
+        NetworkInfo(hex_id(prefix, 7, n), name, driver, "local", subnets=(cidr,) if cidr else ())
+        for n, (name, driver, cidr) in enumerate(named)
+    )
+
+
+def attachments_of(networks: tuple, index: int, nested: bool) -> tuple:
+    """A root container on one user network (one in ten on a second), a nested one on bridge."""
+    from topology.engine.types import Attachment
+
+    if nested:
+        return (Attachment(networks[0].id, "bridge", f"172.18.0.{index % 250 + 2}", aliases=()),)
+    users = networks[3:]
+    chosen = [users[index % len(users)]]
+    if index % 10 == 0:
+        chosen.append(users[(index + 1) % len(users)])
+    return tuple(
+        Attachment(n.id, n.name, n.subnets[0].replace("0/24", str(index % 250 + 2)), aliases=())
+        for n in chosen
+    )
+
+
 def build_graph() -> tuple[str, list]:
     """Reconcile pretend engines into the database; returns the engine that deltas go to and
     what it reports."""
@@ -49,7 +85,9 @@ def build_graph() -> tuple[str, list]:
 
     now = datetime.now(UTC)
 
-    def container(ident: str, name: str, dind: bool = False, dood: bool = False) -> ContainerInfo:
+    def container(
+        ident: str, name: str, dind: bool = False, dood: bool = False, attachments: tuple = ()
+    ) -> ContainerInfo:
         mounts = (Mount("bind", SOCKET, SOCKET, True),) if dood else ()
         return ContainerInfo(
             id=ident,
@@ -64,30 +102,40 @@ def build_graph() -> tuple[str, list]:
             networks=("bridge",),
             privileged=dind,
             runs_dockerd=dind,
+            attachments=attachments,
         )
 
-    def engine(engine_id: str, containers: list[ContainerInfo]) -> DaemonSnapshot:
+    def engine(engine_id: str, containers: list[ContainerInfo], networks: tuple) -> DaemonSnapshot:
         info = EngineInfo(engine_id, engine_id.lower(), "27.3.1", "1.47", "Debian GNU/Linux 12")
         return DaemonSnapshot(
-            Route(url=f"unix:///nonexistent/{engine_id}.sock"), info, tuple(containers)
+            Route(url=f"unix:///nonexistent/{engine_id}.sock"), info, tuple(containers), networks
         )
 
     first_root: list[ContainerInfo] = []
     for h in range(HOSTS):
         root = f"BENCH:ROOT:{h}"
         roots = first_root if h == 0 else []
+        nets = networks_of(h, USER_NETWORKS)
         for c in range(CONTAINERS_PER_ROOT):
             dind = c < DIND_PER_ROOT
             dood = DIND_PER_ROOT <= c < DIND_PER_ROOT + DOOD_PER_ROOT
-            roots.append(container(hex_id(h, 1, c), f"app-{h}-{c:03d}", dind=dind, dood=dood))
-        services.reconcile(engine(root, roots), Place(host_name=f"bench-host-{h}"))
+            joined = attachments_of(nets, c, nested=False)
+            roots.append(
+                container(hex_id(h, 1, c), f"app-{h}-{c:03d}", dind, dood, attachments=joined)
+            )
+        services.reconcile(engine(root, roots, nets), Place(host_name=f"bench-host-{h}"))
         for d in range(DIND_PER_ROOT):
+            inner_nets = networks_of(100 + h * DIND_PER_ROOT + d, 0)
             nested = [
-                container(hex_id(h, 2, d, n), f"inner-{h}-{d}-{n}")
+                container(
+                    hex_id(h, 2, d, n),
+                    f"inner-{h}-{d}-{n}",
+                    attachments=attachments_of(inner_nets, n, nested=True),
+                )
                 for n in range(CONTAINERS_PER_NESTED)
             ]
             services.reconcile(
-                engine(f"BENCH:NESTED:{h}:{d}", nested),
+                engine(f"BENCH:NESTED:{h}:{d}", nested, inner_nets),
                 Place(parent_engine_id=root, container_hex=hex_id(h, 1, d)),
             )
     return "BENCH:ROOT:0", first_root
@@ -109,7 +157,10 @@ def publish_delta(engine_id: str, round_number: int, existing: list) -> None:
     existing.extend(added)
     info = EngineInfo(engine_id, engine_id.lower(), "27.3.1", "1.47", "Debian GNU/Linux 12")
     snapshot = DaemonSnapshot(
-        Route(url=f"unix:///nonexistent/{engine_id}.sock"), info, tuple(existing)
+        Route(url=f"unix:///nonexistent/{engine_id}.sock"),
+        info,
+        tuple(existing),
+        networks_of(0, USER_NETWORKS),
     )
     changes = services.reconcile(snapshot, Place(host_name="bench-host-0"))
     assert len(changes.delta.upsert_nodes) == DELTA_SIZE, changes.delta.upsert_nodes[:2]
@@ -117,7 +168,20 @@ def publish_delta(engine_id: str, round_number: int, existing: list) -> None:
 
 
 POSITIONS = """() => Object.fromEntries(window.topology.cy.nodes().filter(n => !n.isParent())
-  .map(n => [n.id(), n.position()]))"""
+  .map(n => [n.id(), [n.position().x, n.position().y, n.ancestors().last().id()]]))"""
+GROWING_HOST = "host:bench-host-0"
+
+# Boxes (and leaves) that overlap without one holding the other, judged by the page's geometry
+# module: the number of such pairs.
+OVERLAPS = """async () => {
+  const {pictureFaults} = await import('/static/topology/geometry.js');
+  const shapes = {includeOverlays: false, includeUnderlays: false, includeOutlines: false};
+  const nodes = window.topology.cy.nodes().map((n) => ({
+    id: n.id(), parent: n.parent().nonempty() ? n.parent().id() : null, isBox: n.isParent(),
+    body: n.boundingBox({...shapes, includeLabels: n.isParent()}), label: null,
+  }));
+  return pictureFaults(nodes).filter((fault) => fault.kind === 'overlap').length;
+}"""
 
 
 def scoped_dashboards() -> dict[str, int]:
@@ -156,10 +220,10 @@ def snapshot_times(stack: Stack, browser: object, loads: int, query: str = "") -
 
 def delta_times(page: object, target: str, existing: list, rounds: range) -> tuple:
     """Publish 50-node deltas; message-to-applied and -to-next-frame times, and how many nodes
-    already on screen moved."""
+    already on screen moved: in the growing host, and elsewhere (pushed out of its way)."""
     applied_ms: list[float] = []
     drawn_ms: list[float] = []
-    moved = 0
+    moved = {"inside": 0, "pushed": 0}
     worker = ThreadPoolExecutor(1)
     for round_number in rounds:
         before = page.evaluate(POSITIONS)
@@ -177,7 +241,9 @@ def delta_times(page: object, target: str, existing: list, rounds: range) -> tup
         applied_ms.append(timing["appliedAt"] - timing["receivedAt"])
         drawn_ms.append(timing["paintedAt"] - timing["receivedAt"])
         after = page.evaluate(POSITIONS)
-        moved += sum(after[node] != at for node, at in before.items() if node in after)
+        for node, at in before.items():
+            if node in after and after[node] != at:
+                moved["inside" if at[2] == GROWING_HOST else "pushed"] += 1
         time.sleep(0.2)
     worker.shutdown()
     return applied_ms, drawn_ms, moved
@@ -192,14 +258,27 @@ def main() -> None:
         started = time.perf_counter()
         target, existing = build_graph()
         dashboards = scoped_dashboards()
-        from topology.inventory import queries
+        from topology.inventory import graph_layers, queries
 
-        size = len(queries.current_graph()["nodes"])
-        print(f"synthetic graph: {size} nodes, built in {time.perf_counter() - started:.1f} s")
+        # What the page asks for at first: containment and networks (not the shared host path
+        # of each host's DooD sockets, a volume).
+        whole = graph_layers.graph_in(
+            queries.current_graph(), graph_layers.parse("containment,networks")
+        )
+        size = len(whole["nodes"])
+        networks = sum(node["kind"] == "network" for node in whole["nodes"])
+        attached = sum(edge["kind"] == "network" for edge in whole["edges"])
+        print(
+            f"synthetic graph: {size} nodes ({networks} networks), {attached} attachments, "
+            f"built in {time.perf_counter() - started:.1f} s"
+        )
         stack.start_server()
         with stack.browser() as browser:
             snapshot_ms, load_ms, received, _ = snapshot_times(stack, browser, PAGE_LOADS)
             assert received == size, received
+            plain_ms, _, plain_received, _ = snapshot_times(
+                stack, browser, PAGE_LOADS, "?layers=containment"
+            )
             wide = f"?dashboard={dashboards['wide']}"
             wide_snapshot_ms, _, _, wide_drawn = snapshot_times(stack, browser, SCOPED_LOADS, wide)
             narrow = f"?dashboard={dashboards['narrow']}"
@@ -215,27 +294,42 @@ def main() -> None:
             page.context.close()
             page = stack.open_dashboard(browser)
             applied_ms, drawn_ms, moved_total = delta_times(page, target, existing, range(DELTAS))
+            overlaps = page.evaluate(OVERLAPS)
             page.context.close()
 
-        print(f"snapshot of {size} nodes, {PAGE_LOADS} page loads (ms):")
+        print(f"snapshot of {size} nodes, networks drawn, {PAGE_LOADS} page loads (ms):")
         row("message to first frame", snapshot_ms)
         row("navigation to first frame", load_ms)
+        print(f"the same, containment layer only ({plain_received} nodes, no networks):")
+        row("message to first frame", plain_ms)
+        print(f"  ratio networks drawn / not: {median(snapshot_ms) / median(plain_ms):.2f}x")
         start = size + SCOPED_DELTAS * DELTA_SIZE
         print(f"{DELTAS} deltas of {DELTA_SIZE} new nodes, from {start} nodes (ms):")
         row("message to applied", applied_ms)
         row("message to next frame", drawn_ms)
-        print(f"  nodes already on screen that moved: {moved_total}")
+        print(
+            f"  nodes already on screen that moved: {moved_total['inside']} in the growing host,"
+            f" {moved_total['pushed']} in the host pushed out of its way"
+        )
+        print(f"  pairs of boxes overlapping after the deltas: {overlaps}")
         print(f"saved dashboards, {SCOPED_LOADS} page loads each (ms):")
         row(f"scope of all, {wide_drawn} drawn", wide_snapshot_ms)
         row(f"narrow scope, {narrow_drawn} drawn", narrow_snapshot_ms)
         row(f"scope of all, {SCOPED_DELTAS} deltas", wide_applied_ms)
-        print(f"  (message to applied; nodes already on screen that moved: {wide_moved})")
+        print(
+            f"  (message to applied; nodes already on screen that moved: {wide_moved['inside']}"
+            f" in the growing host, {wide_moved['pushed']} pushed)"
+        )
         snapshots = snapshot_ms + wide_snapshot_ms + narrow_snapshot_ms
         met = p95(snapshot_ms) < 1500 and p95(snapshots) < 1500
         print(f"goal: snapshot under 1500 ms (dashboards too) -> {'met' if met else 'NOT met'}")
-        met = p95(applied_ms + wide_applied_ms) < 50 and moved_total + wide_moved == 0
+        still = moved_total["inside"] + wide_moved["inside"] == 0
+        met = p95(applied_ms + wide_applied_ms) < 50 and still and overlaps == 0
         verdict = "met" if met else "NOT met"
-        print(f"goal: 50-node delta applied under 50 ms, nothing moved -> {verdict}")
+        print(
+            "goal: 50-node delta applied under 50 ms, nothing in the growing host moved,"
+            f" no overlap -> {verdict}"
+        )
 
 
 if __name__ == "__main__":

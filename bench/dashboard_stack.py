@@ -24,7 +24,7 @@ from typing import Any
 
 from harness import ROOT, median, p95, setup_django
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
 
 USERNAME = "bench"
 PASSWORD = f"bench-{uuid.uuid4().hex}"

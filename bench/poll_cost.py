@@ -9,35 +9,16 @@ from __future__ import annotations
 
 import time
 
-from harness import containers, median, setup_django
+from harness import containers, measured_poll, median, setup_django
 
 setup_django()
 
 import docker  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from topology.engine.types import Route  # noqa: E402
 from topology.inventory import polling  # noqa: E402
 from topology.inventory.models import Container  # noqa: E402
-
-WRITES = ("INSERT", "UPDATE", "DELETE")
-
-
-def measured_poll(target: polling.Target) -> tuple[float, int, int]:
-    """One poll, timed; a poll skipped because another process held the lock is redone."""
-    while True:
-        with CaptureQueriesContext(connection) as seen:
-            started = time.perf_counter()
-            result = polling.poll_target(target, publish=False, lock_required=False)
-            elapsed = (time.perf_counter() - started) * 1000
-        if not result.skipped:
-            break
-        time.sleep(0.05)
-    assert result.error is None, result.error
-    writes = sum(q["sql"].split()[0] in WRITES for q in seen.captured_queries)
-    return elapsed, len(seen.captured_queries), writes
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -74,6 +75,100 @@ def container_info(id_or_digit: str, name: str | None = None, **fields: Any) -> 
         "runs_dockerd": False,
     }
     return ContainerInfo(**(base | fields))
+
+
+# --- Every route, with a path that reaches it --------------------------------------------------
+
+SAMPLE_VALUES = {
+    "IntConverter": 1,
+    "UUIDConverter": uuid.UUID(int=1),
+    "SlugConverter": "sample",
+    "StringConverter": "sample",
+    "PathConverter": "sample",
+}
+REGEX_SAMPLES = {"format": "json"}  # a named group of a regex route; any other takes "1"
+PROBED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+@dataclass(frozen=True)
+class RouteSample:
+    """One route of ``urls.py``, and a path to it with a valid value for each parameter."""
+
+    name: str
+    path: str
+    view: Callable[..., Any]
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        return view_methods(self.view)
+
+
+def _route_sample(pattern: Any) -> str:
+    """The route text of ``pattern`` with sample values in place of its parameters."""
+    from django.urls.resolvers import RegexPattern, RoutePattern
+    from django.utils.regex_helper import normalize
+
+    if isinstance(pattern, RoutePattern):
+        route = str(pattern)
+        for parameter, converter in pattern.converters.items():
+            kind = type(converter).__name__
+            assert kind in SAMPLE_VALUES, f"no sample value for {kind} in {route!r}"
+            value = converter.to_url(SAMPLE_VALUES[kind])
+            route = re.sub(rf"<(\w+:)?{parameter}>", value, route)
+        return route
+    assert isinstance(pattern, RegexPattern), pattern
+    text, parameters = normalize(pattern.regex.pattern)[0]
+    return text % {name: REGEX_SAMPLES.get(name, "1") for name in parameters}
+
+
+def route_samples(patterns: list[Any] | None = None, prefix: str = "/") -> list[RouteSample]:
+    """Every route the URL resolver knows, each as a path that resolves back to it.
+
+    The admin (Django's own, which asks for staff on every view) stands as its index only.
+    """
+    from django.urls import URLPattern, URLResolver, get_resolver, resolve
+
+    if patterns is None:
+        samples = route_samples(get_resolver().url_patterns, "/")
+        for sample in samples:
+            match = resolve(sample.path)
+            assert (match.view_name, match.func) == (sample.name, sample.view), sample
+        return samples
+    samples = []
+    for pattern in patterns:
+        here = prefix + _route_sample(pattern.pattern)
+        if isinstance(pattern, URLResolver) and pattern.namespace == "admin":
+            index = next(p for p in pattern.url_patterns if getattr(p, "name", None) == "index")
+            samples.append(RouteSample("admin:index", here, index.callback))
+        elif isinstance(pattern, URLResolver):
+            samples += route_samples(pattern.url_patterns, here)
+        elif isinstance(pattern, URLPattern):
+            assert pattern.name, f"{here} has no name"
+            samples.append(RouteSample(pattern.name, here, pattern.callback))
+    return samples
+
+
+def view_methods(view: Callable[..., Any]) -> tuple[str, ...]:
+    """The HTTP methods a view answers (HEAD and OPTIONS aside): what a REST framework view
+    defines, or what a page view's ``require_http_methods`` (``require_GET``, ...) allows. A
+    page view that says nothing fails here: every page names its methods."""
+    import inspect
+
+    view_class = getattr(view, "cls", None)
+    if view_class is not None:
+        names = view.actions if getattr(view, "actions", None) else vars_of(view_class)
+        return tuple(m for m in PROBED_METHODS if m.lower() in names)
+    wrapper: Any = view
+    while wrapper is not None:
+        allowed = inspect.getclosurevars(wrapper).nonlocals.get("request_method_list")
+        if allowed is not None:
+            return tuple(m for m in PROBED_METHODS if m in allowed)
+        wrapper = getattr(wrapper, "__wrapped__", None)
+    raise AssertionError(f"{view.__module__}.{view.__name__} does not say which methods it takes")
+
+
+def vars_of(view_class: type) -> set[str]:
+    return {name for name in dir(view_class) if callable(getattr(view_class, name, None))}
 
 
 def database_url_of_the_test_database(settings_dict: dict) -> str:
@@ -290,16 +385,16 @@ def _remove(container: Any) -> None:
 
 def remove_dind(container: Any) -> None:
     """Stop gracefully (the entrypoint stops the nested daemon), then remove, cgroups too."""
-    from topology.engine import images
+    from topology.engine import dind
 
-    parent = images.nested_cgroup_parent(container)
+    parent = dind.nested_cgroup_parent(container)
     try:
         container.stop(timeout=30)
     except requests.exceptions.ConnectionError:
         pass
     finally:
         _remove(container)
-        images.remove_nested_cgroups(parent)
+        dind.remove_nested_cgroups(parent)
 
 
 @dataclass
@@ -315,17 +410,17 @@ def start_dind(
 ) -> Dind:
     """A DinD container on ``client``'s engine, its socket in a host folder, cache in a volume;
     ``ports`` published as ``containers.run`` takes them (loopback addresses only)."""
-    from topology.engine import images
+    from topology.engine import dind, images
 
     socket_dir = tempfile.mkdtemp(prefix="topology-test-sock-")
     cleanup.add(shutil.rmtree, socket_dir, True)
     volume = client.volumes.create(name=f"{name}-data", labels=MANAGED)
     cleanup.add(volume.remove, True)
-    container, _profile = images.run_dind(
+    container, _profile = dind.run_dind(
         client, name=name, labels=MANAGED, socket_dir=socket_dir, volume=volume.name, ports=ports
     )
     cleanup.add(remove_dind, container)
-    nested = images.wait_for_daemon(f"{socket_dir}/docker.sock", 60, container=container)
+    nested = dind.wait_for_daemon(f"{socket_dir}/docker.sock", 60, container=container)
     cleanup.add(nested.close)
     images.seed_image(client, nested, images.WORKLOAD_IMAGE)
     return Dind(container, nested, socket_dir, volume.name)
@@ -347,6 +442,7 @@ class World:
 @pytest.fixture(scope="session")
 def world(docker_client: docker.DockerClient, offline_images: list[str]) -> Iterator[World]:
     from topology.engine import images
+    from topology.engine.dind import run_dind
 
     undo = Cleanup()
     try:
@@ -365,7 +461,7 @@ def world(docker_client: docker.DockerClient, offline_images: list[str]) -> Iter
         )
         undo.add(_remove, dood)
         images.seed_image(docker_client, dind.client, images.DIND_IMAGE)
-        inner, _profile = images.run_dind(
+        inner, _profile = run_dind(
             dind.client,
             name="inner-dind",
             labels=MANAGED,

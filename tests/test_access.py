@@ -1,17 +1,21 @@
-"""Teams: who sees which hosts, through the graph, deltas and the REST API."""
+"""Teams: role predicates, the team gate, and who sees which hosts through the graph, deltas and
+the REST API."""
 
 from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.test import Client, RequestFactory
 
 from tests.conftest import container_info
 from topology.engine.types import DaemonSnapshot, EngineInfo, Route
 from topology.inventory import graph, queries, services
 from topology.inventory.models import Host
 from topology.inventory.services import Place
-from topology.teams.access import has_team_role, visible_host_ids
+from topology.teams.access import Role, has_role, team_for, team_ids_with_role
 from topology.teams.models import Membership, Team
 
 
@@ -44,10 +48,15 @@ def two_teams(db):  # type: ignore[no-untyped-def]
 
 def test_members_see_their_team_and_shared_hosts(two_teams, admin_user) -> None:
     ann, ben, *_ = two_teams
-    slugs = dict(Host.objects.values_list("pk", "slug"))
-    assert {slugs[pk] for pk in visible_host_ids(ann)} == {"alpha-host", "shared-host"}
-    assert {slugs[pk] for pk in visible_host_ids(ben)} == {"beta-host", "shared-host"}
-    assert visible_host_ids(admin_user) is None
+
+    def slugs(user) -> set[str]:  # type: ignore[no-untyped-def]
+        return set(Host.objects.visible_to(user).values_list("slug", flat=True))
+
+    assert slugs(ann) == {"alpha-host", "shared-host"}
+    assert slugs(ben) == {"beta-host", "shared-host"}
+    assert slugs(admin_user) == {"alpha-host", "beta-host", "shared-host"}
+    assert slugs(AnonymousUser()) == set()
+    assert queries.allowed_host_nodes(admin_user) is None
 
 
 def test_graph_for_a_member_has_no_node_of_another_team(two_teams) -> None:
@@ -84,9 +93,42 @@ def test_deltas_are_cut_to_what_a_member_may_see(two_teams) -> None:
     assert graph.visible_delta(gone.message(), visible, allowed)["remove"]["nodes"] == []
 
 
+def test_roles_grow() -> None:
+    assert Role.VIEWER.and_above() == ["viewer", "operator", "admin"]
+    assert Role.OPERATOR.and_above() == ["operator", "admin"]
+    assert Role.ADMIN.and_above() == ["admin"]
+
+
 def test_team_roles(two_teams, admin_user) -> None:
     ann, ben, alpha, beta = two_teams
-    assert has_team_role(ben, beta.pk, {"operator", "admin"})
-    assert not has_team_role(ann, alpha.pk, {"operator", "admin"})
-    assert not has_team_role(ben, alpha.pk, {"viewer", "operator", "admin"})
-    assert has_team_role(admin_user, alpha.pk, {"admin"})
+    assert has_role(ben, beta.pk, Role.OPERATOR) and has_role(ben, beta.pk, Role.VIEWER)
+    assert not has_role(ben, beta.pk, Role.ADMIN)
+    assert not has_role(ann, alpha.pk, Role.OPERATOR)
+    assert not has_role(ben, alpha.pk, Role.VIEWER)
+    assert not has_role(ben, None, Role.VIEWER)
+    assert not has_role(AnonymousUser(), alpha.pk, Role.VIEWER)
+    assert has_role(admin_user, alpha.pk, Role.ADMIN)
+    assert team_ids_with_role(ben, Role.OPERATOR) == {beta.pk}
+    assert team_ids_with_role(ann, Role.OPERATOR) == set()
+    assert team_ids_with_role(admin_user, Role.ADMIN) is None
+    assert set(Team.objects.visible_to(ann)) == {alpha}
+    assert set(Team.objects.with_role(admin_user, Role.ADMIN)) == {alpha, beta}
+
+
+def test_the_team_gate_hides_a_team_from_outsiders_and_names_the_role_to_members(
+    two_teams, admin_user
+) -> None:
+    ann, _ben, alpha, _beta = two_teams
+
+    def request_of(user):  # type: ignore[no-untyped-def]
+        request = RequestFactory().get("/")
+        request.user = user
+        return request
+
+    assert team_for(request_of(ann), "alpha") == alpha
+    assert team_for(request_of(admin_user), "beta", Role.ADMIN).slug == "beta"
+    for slug in ("beta", "no-such-team"):
+        with pytest.raises(Http404):
+            team_for(request_of(ann), slug)
+    with pytest.raises(PermissionDenied, match="admin role in Alpha"):
+        team_for(request_of(ann), "alpha", Role.ADMIN)

@@ -51,21 +51,21 @@ def container(hex_digit: str, name: str, state: str = "running") -> ContainerInf
 
 
 def engine_says(
-    *containers: ContainerInfo, host: str = "test-host", engine: str = ENGINE
+    *containers: ContainerInfo, host: str = "test-host", engine: str = ENGINE, publish: bool = False
 ) -> services.ChangeSet:
-    """Reconcile what a (pretend) root engine reports: the real path to a graph change."""
+    """Reconcile what a (pretend) root engine reports: the real path to a graph change. The
+    change is published only when asked (``change_and_publish``), as a poll would."""
     snapshot = DaemonSnapshot(
         Route(url=f"unix:///nonexistent/{host}.sock"),
         EngineInfo(engine, host, "27.0.0", "1.47", "Debian GNU/Linux 12"),
         tuple(containers),
     )
-    return services.reconcile(snapshot, Place(host_name=host))
+    return services.reconcile(snapshot, Place(host_name=host), publish=publish)
 
 
 async def change_and_publish(*containers: ContainerInfo, **where: str) -> services.ChangeSet:
-    changes = await sync_to_async(engine_says)(*containers, **where)
-    assert await sync_to_async(broadcast.publish)(changes)
-    return changes
+    """Reconcile, and publish the change once it is committed (as every poll does)."""
+    return await sync_to_async(engine_says)(*containers, **where, publish=True)
 
 
 async def connected(headers: list[tuple[bytes, bytes]]) -> tuple[WebsocketCommunicator, dict]:
@@ -149,10 +149,12 @@ def test_a_script_with_a_token_needs_no_origin_but_a_cookie_does(user) -> None:
         await communicator.disconnect()
         communicator = WebsocketCommunicator(application, PATH, headers=cookie_only)
         assert not (await communicator.connect(timeout=5))[0]
+        await communicator.wait(timeout=5)
         wrong = [(b"authorization", b"Token not-a-real-key")]
         communicator = WebsocketCommunicator(application, PATH, headers=wrong)
         assert (await communicator.connect(timeout=5))[0]
         assert (await communicator.receive_output(timeout=5))["code"] == 4401
+        await communicator.wait(timeout=5)
 
     run(scenario)
 

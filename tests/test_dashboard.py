@@ -19,7 +19,7 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import Cleanup, LiveServer, World, container_info, run_workload, unique
 from topology.dashboards.models import Dashboard
 from topology.engine.types import ContainerInfo, DaemonSnapshot, EngineInfo, Mount, Route
@@ -138,7 +138,12 @@ def inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
 
 def wait_for_nodes(page: Page, ids: list[str]) -> None:
     wait_until(
-        page, "ids => ids.every(id => window.topology.cy.getElementById(id).nonempty())", ids
+        page,
+        # (window.topology is missing for a moment when boot.js reloads a page whose scripts
+        # were cut off by a network change)
+        "ids => window.topology"
+        " && ids.every(id => window.topology.cy.getElementById(id).nonempty())",
+        ids,
     )
 
 

@@ -94,6 +94,7 @@ def test_graph_query_keeps_every_value_out_of_the_controls(team) -> None:
     [
         ({}, ""),
         ({"roles": ["dind", "dood"], "states": ["running"]}, "roles dind, dood; state running"),
+        ({"exposure": ["public"]}, "exposed by public"),
         (
             SCOPE,
             "hosts host:a, host:b; daemon daemon:X; roles dind, dood; state running;"
@@ -103,6 +104,25 @@ def test_graph_query_keeps_every_value_out_of_the_controls(team) -> None:
 )
 def test_scope_summary_names_every_filter(team, filters, summary) -> None:
     assert Dashboard(team=team, filters=filters).scope_summary() == summary
+
+
+def test_an_exposure_scope_is_public_or_socket_and_saved_from_the_form(team) -> None:
+    from django.core.exceptions import ValidationError
+
+    from topology.dashboards.models import validate_filters
+
+    validate_filters({"exposure": ["public", "socket"]})
+    with pytest.raises(ValidationError, match="exposure is a list of: public, socket"):
+        validate_filters({"exposure": ["everywhere"]})
+    admin = member(team, "admin", "exposure-admin")
+    response = admin.post(
+        "/dashboards/new/",
+        {"name": "Exposed", "team": team.pk, "layout": "nested", "exposure": ["public"],
+         "tiles": ["exposure"]},
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    saved = Dashboard.objects.get(name="Exposed")
+    assert saved.filters == {"exposure": ["public"]} and saved.tiles == ["exposure"]
 
 
 def test_the_page_says_the_scope_as_text(team) -> None:

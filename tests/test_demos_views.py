@@ -26,7 +26,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import UNPULLABLE, LiveServer
 from topology.asgi import application
 from topology.demos import services

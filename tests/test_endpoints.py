@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import MANAGED, Cleanup, free_port, remove_dind, unique
 from tests.tls_material import make_authority
-from topology.engine import images
+from topology.engine import dind
 from topology.engine.connection import EngineAddress, EngineError, TLSMaterial, ping
 from topology.inventory import polling
 from topology.inventory.models import Daemon, Endpoint, Host
@@ -35,7 +35,7 @@ def tls_engine(docker_client, offline_images):  # type: ignore[no-untyped-def]
         (folder / name).write_text(text)
     port = free_port()
     try:
-        container, _profile = images.run_dind(
+        container, _profile = dind.run_dind(
             docker_client,
             name=unique("tls"),
             labels=MANAGED,

@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import MANAGED, UNPULLABLE, run_workload, unique
 from topology.engine import build_probe, demo_facts, demos, images
+from topology.engine.dind import PROFILE_COMPATIBLE, PROFILE_PRIVILEGED
 
 pytestmark = pytest.mark.docker
 
@@ -60,7 +61,7 @@ def test_dind_scenario_builds_the_seed_and_tears_down(docker_client, torn_down, 
     steps: list[str] = []
     outcome = demos.launch_dind(docker_client, demo, steps.append)
     assert steps == [key for key, _label in demos.DIND_STEPS]
-    assert outcome.profile in {images.PROFILE_PRIVILEGED, images.PROFILE_COMPATIBLE}
+    assert outcome.profile in {PROFILE_PRIVILEGED, PROFILE_COMPATIBLE}
     assert outcome.nested_endpoint == demo.nested_endpoint
     assert (demo.socket_folder / "docker.sock").stat().st_gid == 4242
 

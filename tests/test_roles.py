@@ -1,7 +1,12 @@
 """Who may do what through every door (pages, REST, websockets), and team isolation.
 
-``MATRIX`` is the specification: one row per door (an action on a team-Alpha object, or a
-listing that could show one), one column per role:
+``MATRIX`` is the specification: one row per door, one column per role. A door is a method and
+a route name from ``urls.py`` (``GET host-detail``), or a websocket route (``WS ws-topology``),
+or a variant of one that answers differently (``DOOR_VARIANTS``: the graph's layers); each is
+tried on a team-Alpha object, or as a listing that could show one. The doors are read
+from the URL resolver and the websocket router: a route missing from the matrix fails
+``test_the_matrix_has_a_row_for_every_door``. Outside it: the login form, logging out, the health
+check (open to all) and Django's admin (staff only; ``tests/test_views.py``). Roles:
 
     anon      not logged in
     noteam    logged in, member of no team
@@ -46,8 +51,8 @@ from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 
-from tests.conftest import container_info
-from topology.asgi import application
+from tests.conftest import container_info, route_samples
+from topology.asgi import application, websocket_urlpatterns
 from topology.dashboards.models import Dashboard
 from topology.demos import services as demo_services
 from topology.demos import tasks
@@ -72,50 +77,54 @@ pytestmark = pytest.mark.usefixtures("channel_layer_prefix", "no_task_dispatch")
 ROLES = ("anon", "noteam", "viewer", "operator", "admin", "other", "site")
 
 MATRIX = """
-door                     anon   noteam  viewer  operator  admin    other    site
-graph page               login  ok      ok      ok        ok       ok       ok
-api topology             401    blind   sees    sees      sees     blind    sees
-api topology.dot         401    blind   sees    sees      sees     blind    sees
-api topology networks    401    blind   sees    sees      sees     blind    sees
-api hosts list           401    blind   sees    sees      sees     blind    sees
-api host detail          401    404     sees    sees      sees     404      sees
-api daemons list         401    blind   sees    sees      sees     blind    sees
-api daemon detail        401    404     sees    sees      sees     404      sees
-api containers list      401    blind   sees    sees      sees     blind    sees
-api container detail     401    404     sees    sees      sees     404      sees
-api daemon register      401    403     403     403       invalid  403      invalid
-engine form page         login  404     403     403       ok       404      ok
-members page             login  404     ok      ok        ok       404      ok
-member add               login  404     403     403       done     404      done
-engine form submit       login  404     403     403       invalid  404      invalid
-teams page               login  blind   sees    sees      sees     blind    sees
-team page                login  404     ok      ok        ok       404      ok
-dashboard open           login  403     ok      ok        ok       403      ok
-dashboard kiosk          login  403     ok      ok        ok       403      ok
-dashboard new page       login  403     403     403       ok       ok       ok
-dashboard create         login  403     403     403       done     invalid  done
-dashboard edit page      login  403     403     403       ok       403      ok
-dashboard edit           login  403     403     403       done     403      done
-dashboard duplicate      login  403     403     403       done     403      done
-dashboard delete         login  403     403     403       done     403      done
-api dashboards list      401    blind   sees    sees      sees     blind    sees
-api dashboard detail     401    404     sees    sees      sees     404      sees
-api dashboard create     401    403     403     403       done     403      done
-api dashboard update     401    404     403     403       done     404      done
-api dashboard duplicate  401    404     403     403       done     404      done
-api dashboard delete     401    404     403     403       done     404      done
-demos page               login  blind   sees    sees      sees     blind    sees
-demo page                login  404     sees    sees      sees     404      sees
-api demos list           401    blind   sees    sees      sees     blind    sees
-api demo detail          401    404     sees    sees      sees     404      sees
-api demo launch          401    403     403     done      done     403      done
-api demo delete          401    403     403     done      done     404      done
-api demo retry           401    403     403     done      done     404      done
-api demos comparison     401    404     sees    sees      sees     404      sees
-api demo build           401    403     403     done      done     404      done
-ws topology              4401   blind   sees    sees      sees     blind    sees
-ws topology layers       4401   blind   sees    sees      sees     blind    sees
-ws demos                 4401   blind   sees    sees      sees     blind    sees
+door                         anon   noteam  viewer  operator  admin    other    site
+GET index                    login  ok      ok      ok        ok       ok       ok
+GET api-topology             401    blind   sees    sees      sees     blind    sees
+GET api-topology-dot         401    blind   sees    sees      sees     blind    sees
+GET api-topology ?layers     401    blind   sees    sees      sees     blind    sees
+GET host-list                401    blind   sees    sees      sees     blind    sees
+GET host-detail              401    404     sees    sees      sees     404      sees
+GET daemon-list              401    blind   sees    sees      sees     blind    sees
+GET daemon-detail            401    404     sees    sees      sees     404      sees
+GET container-list           401    blind   sees    sees      sees     blind    sees
+GET container-detail         401    404     sees    sees      sees     404      sees
+POST daemon-list             401    403     403     403       invalid  403      invalid
+GET engine-new               login  404     403     403       ok       404      ok
+GET team-members             login  404     ok      ok        ok       404      ok
+POST team-members            login  404     403     403       done     404      done
+POST team-member-remove      login  404     403     403       done     404      done
+POST engine-new              login  404     403     403       invalid  404      invalid
+GET teams                    login  blind   sees    sees      sees     blind    sees
+GET team                     login  404     ok      ok        ok       404      ok
+GET dashboard                login  403     ok      ok        ok       403      ok
+GET dashboard-kiosk          login  403     ok      ok        ok       403      ok
+GET dashboard-new            login  403     403     403       ok       ok       ok
+POST dashboard-new           login  403     403     403       done     invalid  done
+GET dashboard-edit           login  403     403     403       ok       403      ok
+POST dashboard-edit          login  403     403     403       done     403      done
+POST dashboard-copy          login  403     403     403       done     403      done
+POST dashboard-delete        login  403     403     403       done     403      done
+GET dashboard-list           401    blind   sees    sees      sees     blind    sees
+GET dashboard-detail         401    404     sees    sees      sees     404      sees
+POST dashboard-list          401    403     403     403       done     403      done
+PATCH dashboard-detail       401    404     403     403       done     404      done
+PUT dashboard-detail         401    404     403     403       done     404      done
+POST dashboard-duplicate     401    404     403     403       done     404      done
+DELETE dashboard-detail      401    404     403     403       done     404      done
+GET demos                    login  blind   sees    sees      sees     blind    sees
+GET demo                     login  404     sees    sees      sees     404      sees
+GET api-demos                401    blind   sees    sees      sees     blind    sees
+GET api-demo                 401    404     sees    sees      sees     404      sees
+POST api-demos               401    403     403     done      done     403      done
+DELETE api-demo              401    403     403     done      done     404      done
+POST api-demo-retry          401    403     403     done      done     404      done
+GET api-demos-comparison     401    404     sees    sees      sees     404      sees
+POST api-demo-build          401    403     403     done      done     404      done
+GET api-schema               401    ok      ok      ok        ok       ok       ok
+GET api-docs                 401    ok      ok      ok        ok       ok       ok
+WS ws-topology               4401   blind   sees    sees      sees     blind    sees
+WS ws-topology layers        4401   blind   sees    sees      sees     blind    sees
+WS ws-demos                  4401   blind   sees    sees      sees     blind    sees
 """
 
 
@@ -157,7 +166,8 @@ def on_backend(container: ContainerInfo) -> ContainerInfo:
 
 def engine_says(host: str, engine: str, *containers: ContainerInfo) -> services.ChangeSet:
     """Reconcile what a (pretend) root engine on ``host`` reports: its containers on its
-    ``backend`` network."""
+    ``backend`` network. Nothing is published: the tests publish themselves, to choose what one
+    delta holds."""
     snapshot = DaemonSnapshot(
         Route(url=f"unix:///nonexistent/{host}.sock"),
         EngineInfo(engine, host, "27.0.0", "1.47", "Debian GNU/Linux 12"),
@@ -165,7 +175,7 @@ def engine_says(host: str, engine: str, *containers: ContainerInfo) -> services.
         (NETWORK,),
         (),
     )
-    return services.reconcile(snapshot, Place(host_name=host), SAME_MACHINE)
+    return services.reconcile(snapshot, Place(host_name=host), SAME_MACHINE, publish=False)
 
 
 def nested_says(
@@ -174,7 +184,8 @@ def nested_says(
     """Reconcile what a daemon nested in container ``dind_hex`` of ``parent`` reports."""
     route = Route(f"exec://{dind_hex}", via=Route(url="unix:///nonexistent/parent.sock"))
     snapshot = DaemonSnapshot(route, EngineInfo(engine, "dind", "27", "1.47", "Alpine"), containers)
-    return services.reconcile(snapshot, Place(parent_engine_id=parent, container_hex=dind_hex))
+    place = Place(parent_engine_id=parent, container_hex=dind_hex)
+    return services.reconcile(snapshot, place, publish=False)
 
 
 # Alpha's containers are 1, 2 (and 5, 6 later); Beta's b, d (DinD), e (nested), f (DooD).
@@ -375,6 +386,14 @@ def _duplicate_board_api(c: Client, s: Scene) -> str:
     return outcome(response, Dashboard.objects.filter(team=s.alpha).count() > before)
 
 
+def _replace_board_api(c: Client, s: Scene) -> str:
+    board = fresh_board(s)
+    name = f"Replaced {board.pk}"
+    body = {"name": name, "team": "alpha", "layout": "force"}
+    response = c.put(f"/api/dashboards/{board.pk}/", body, content_type=JSON)
+    return outcome(response, Dashboard.objects.filter(pk=board.pk, name=name).exists())
+
+
 def _delete_board_api(c: Client, s: Scene) -> str:
     board = fresh_board(s)
     response = c.delete(f"/api/dashboards/{board.pk}/")
@@ -386,6 +405,14 @@ def _add_member(c: Client, s: Scene) -> str:
     get_user_model().objects.create_user(name)
     response = c.post("/teams/alpha/members/", {"username": name, "role": "viewer"})
     return outcome(response, Membership.objects.filter(user__username=name).exists())
+
+
+def _remove_member(c: Client, s: Scene) -> str:
+    name = f"leaver-{get_user_model().objects.count()}"
+    leaver = get_user_model().objects.create_user(name)
+    Membership.objects.create(team=s.alpha, user=leaver, role="viewer")
+    response = c.post(f"/teams/alpha/members/{leaver.pk}/remove/")
+    return outcome(response, not Membership.objects.filter(user=leaver).exists())
 
 
 def _launch_demo(c: Client, s: Scene) -> str:
@@ -438,51 +465,79 @@ def _alpha_container(s: Scene) -> Container:
 
 
 HTTP_DOORS: dict[str, Callable[[Client, Scene], str]] = {
-    "graph page": lambda c, s: outcome(c.get("/")),
-    "api topology": lambda c, s: listing(c.get("/api/topology/"), "host:alpha-host"),
-    "api topology.dot": lambda c, s: listing(c.get("/api/topology.dot"), "host:alpha-host"),
-    "api topology networks": lambda c, s: listing(
+    "GET index": lambda c, s: outcome(c.get("/")),
+    "GET api-topology": lambda c, s: listing(c.get("/api/topology/"), "host:alpha-host"),
+    "GET api-topology-dot": lambda c, s: listing(c.get("/api/topology.dot"), "host:alpha-host"),
+    "GET api-topology ?layers": lambda c, s: listing(
         c.get("/api/topology/?layers=networks"), ALPHA_NETWORK
     ),
-    "api hosts list": lambda c, s: listing(c.get("/api/hosts/"), '"alpha-host"'),
-    "api host detail": lambda c, s: shown(c.get(f"/api/hosts/{_host(s).pk}/")),
-    "api daemons list": lambda c, s: listing(c.get("/api/daemons/"), ALPHA_ENGINE),
-    "api daemon detail": lambda c, s: shown(c.get(f"/api/daemons/{_daemon(s).pk}/")),
-    "api containers list": lambda c, s: listing(c.get("/api/containers/"), "1" * 64),
-    "api container detail": lambda c, s: shown(c.get(f"/api/containers/{_alpha_container(s).pk}/")),
-    "api daemon register": _register,
-    "engine form page": lambda c, s: outcome(c.get("/teams/alpha/engines/new/")),
-    "members page": lambda c, s: outcome(c.get("/teams/alpha/members/")),
-    "member add": _add_member,
-    "engine form submit": lambda c, s: outcome(
+    "GET host-list": lambda c, s: listing(c.get("/api/hosts/"), '"alpha-host"'),
+    "GET host-detail": lambda c, s: shown(c.get(f"/api/hosts/{_host(s).pk}/")),
+    "GET daemon-list": lambda c, s: listing(c.get("/api/daemons/"), ALPHA_ENGINE),
+    "GET daemon-detail": lambda c, s: shown(c.get(f"/api/daemons/{_daemon(s).pk}/")),
+    "GET container-list": lambda c, s: listing(c.get("/api/containers/"), "1" * 64),
+    "GET container-detail": lambda c, s: shown(c.get(f"/api/containers/{_alpha_container(s).pk}/")),
+    "POST daemon-list": _register,
+    "GET engine-new": lambda c, s: outcome(c.get("/teams/alpha/engines/new/")),
+    "GET team-members": lambda c, s: outcome(c.get("/teams/alpha/members/")),
+    "POST team-members": _add_member,
+    "POST team-member-remove": _remove_member,
+    "POST engine-new": lambda c, s: outcome(
         c.post("/teams/alpha/engines/new/", {"name": "m", "url": "unix:///nonexistent/m.sock"})
     ),
-    "teams page": lambda c, s: listing(c.get("/teams/"), 'href="/teams/alpha/"'),
-    "team page": lambda c, s: outcome(c.get("/teams/alpha/")),
-    "dashboard open": lambda c, s: outcome(c.get(f"/dashboards/{s.alpha_board.pk}/")),
-    "dashboard kiosk": lambda c, s: outcome(c.get(f"/dashboards/{s.alpha_board.pk}/kiosk/")),
-    "dashboard new page": lambda c, s: outcome(c.get("/dashboards/new/")),
-    "dashboard create": _create_board_page,
-    "dashboard edit page": lambda c, s: outcome(c.get(f"/dashboards/{s.alpha_board.pk}/edit/")),
-    "dashboard edit": _edit_board_page,
-    "dashboard duplicate": _duplicate_board_page,
-    "dashboard delete": _delete_board_page,
-    "api dashboards list": lambda c, s: listing(c.get("/api/dashboards/"), "Alpha board"),
-    "api dashboard detail": lambda c, s: shown(c.get(f"/api/dashboards/{s.alpha_board.pk}/")),
-    "api dashboard create": _create_board_api,
-    "api dashboard update": _update_board_api,
-    "api dashboard duplicate": _duplicate_board_api,
-    "api dashboard delete": _delete_board_api,
-    "demos page": lambda c, s: listing(c.get("/demos/"), str(s.alpha_demo.pk)),
-    "demo page": lambda c, s: shown(c.get(f"/demos/{s.alpha_demo.pk}/")),
-    "api demos list": lambda c, s: listing(c.get("/api/demos/"), str(s.alpha_demo.pk)),
-    "api demo detail": lambda c, s: shown(c.get(f"/api/demos/{s.alpha_demo.pk}/")),
-    "api demo launch": _launch_demo,
-    "api demo delete": _delete_demo,
-    "api demo retry": _retry_demo,
-    "api demos comparison": _comparison,
-    "api demo build": _build_demo,
+    "GET teams": lambda c, s: listing(c.get("/teams/"), 'href="/teams/alpha/"'),
+    "GET team": lambda c, s: outcome(c.get("/teams/alpha/")),
+    "GET dashboard": lambda c, s: outcome(c.get(f"/dashboards/{s.alpha_board.pk}/")),
+    "GET dashboard-kiosk": lambda c, s: outcome(c.get(f"/dashboards/{s.alpha_board.pk}/kiosk/")),
+    "GET dashboard-new": lambda c, s: outcome(c.get("/dashboards/new/")),
+    "POST dashboard-new": _create_board_page,
+    "GET dashboard-edit": lambda c, s: outcome(c.get(f"/dashboards/{s.alpha_board.pk}/edit/")),
+    "POST dashboard-edit": _edit_board_page,
+    "POST dashboard-copy": _duplicate_board_page,
+    "POST dashboard-delete": _delete_board_page,
+    "GET dashboard-list": lambda c, s: listing(c.get("/api/dashboards/"), "Alpha board"),
+    "GET dashboard-detail": lambda c, s: shown(c.get(f"/api/dashboards/{s.alpha_board.pk}/")),
+    "POST dashboard-list": _create_board_api,
+    "PATCH dashboard-detail": _update_board_api,
+    "PUT dashboard-detail": _replace_board_api,
+    "POST dashboard-duplicate": _duplicate_board_api,
+    "DELETE dashboard-detail": _delete_board_api,
+    "GET demos": lambda c, s: listing(c.get("/demos/"), str(s.alpha_demo.pk)),
+    "GET demo": lambda c, s: shown(c.get(f"/demos/{s.alpha_demo.pk}/")),
+    "GET api-demos": lambda c, s: listing(c.get("/api/demos/"), str(s.alpha_demo.pk)),
+    "GET api-demo": lambda c, s: shown(c.get(f"/api/demos/{s.alpha_demo.pk}/")),
+    "POST api-demos": _launch_demo,
+    "DELETE api-demo": _delete_demo,
+    "POST api-demo-retry": _retry_demo,
+    "GET api-demos-comparison": _comparison,
+    "POST api-demo-build": _build_demo,
+    "GET api-schema": lambda c, s: outcome(c.get("/api/schema/")),
+    "GET api-docs": lambda c, s: outcome(c.get("/api/docs/")),
 }
+
+
+OUTSIDE_THE_MATRIX = {"login", "logout", "healthz", "admin:index"}
+#: Doors that are not routes of their own: a query that cuts what a route answers (the graph's
+#: layers), a websocket message that asks for another snapshot (``{"type": "layers"}``).
+DOOR_VARIANTS = {"GET api-topology ?layers", "WS ws-topology layers"}
+
+
+def doors() -> set[str]:
+    """Every door the project has: each method of each route of the URL resolver, and each
+    websocket route."""
+    http = {
+        f"{method} {sample.name}"
+        for sample in route_samples()
+        if sample.name not in OUTSIDE_THE_MATRIX
+        for method in sample.methods
+    }
+    return http | {f"WS {route.name}" for route in websocket_urlpatterns} | DOOR_VARIANTS
+
+
+def test_the_matrix_has_a_row_for_every_door() -> None:
+    missing, gone = doors() - set(EXPECTED), set(EXPECTED) - doors()
+    assert not missing, f"doors with no row in MATRIX: {sorted(missing)}"
+    assert not gone, f"rows in MATRIX for doors that are no more: {sorted(gone)}"
 
 
 def test_every_door_of_the_matrix_is_tested() -> None:
@@ -560,9 +615,9 @@ async def _ws_topology_layers(user: Any, scene: Scene) -> str:
 
 
 WS_DOORS: dict[str, Callable[[Any, Scene], Awaitable[str]]] = {
-    "ws topology": _ws_topology,
-    "ws topology layers": _ws_topology_layers,
-    "ws demos": _ws_demos,
+    "WS ws-topology": _ws_topology,
+    "WS ws-topology layers": _ws_topology_layers,
+    "WS ws-demos": _ws_demos,
 }
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import run_workload, start_dind, unique
 from topology.engine import images
+from topology.engine.dind import wait_for_daemon
 from topology.inventory.models import Container
 from topology.inventory.watching import Watcher
 
@@ -74,7 +75,7 @@ def test_a_broken_stream_is_repolled_in_full_then_followed_again(
 
     dind.container.restart(timeout=5)
     assert eventually(lambda: f"events of {socket} broke" in caplog.text)
-    nested = images.wait_for_daemon(f"{dind.socket_dir}/docker.sock", 60, container=dind.container)
+    nested = wait_for_daemon(f"{dind.socket_dir}/docker.sock", 60, container=dind.container)
     cleanup.add(nested.close)
     after = nested.containers.run(
         images.WORKLOAD_IMAGE,

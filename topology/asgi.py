@@ -13,16 +13,18 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from topology.demos.routing import websocket_urlpatterns as demo_routes  # noqa: E402
 from topology.inventory.routing import websocket_urlpatterns as topology_routes  # noqa: E402
-from topology.inventory.websocket_auth import (  # noqa: E402
+from topology.websocket_auth import (  # noqa: E402
     OriginOrTokenValidator,
     TokenOrSessionAuthMiddlewareStack,
 )
+
+websocket_urlpatterns = topology_routes + demo_routes
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": OriginOrTokenValidator(
-            TokenOrSessionAuthMiddlewareStack(URLRouter(topology_routes + demo_routes))
+            TokenOrSessionAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }
 )

@@ -6,6 +6,8 @@ import os
 
 from celery import Celery
 
+from topology.environment import settings_or_exit
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "topology.settings")
 
 app = Celery("topology")
@@ -16,8 +18,6 @@ app.autodiscover_tasks()
 @app.on_configure.connect
 def settings_first(sender: Celery, **kwargs: object) -> None:
     """A misconfiguration stops the worker or beat with one line, before Celery reads it."""
-    from topology.environment import settings_or_exit
-
     settings_or_exit("celery")
 
 

@@ -59,7 +59,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "topology.request_checks.LoginRequiredForPages",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -153,7 +153,7 @@ TOPOLOGY_DEMO_DIR = Path(os.environ.get("TOPOLOGY_DEMO_DIR", VAR_DIR / "demos"))
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
-    "topology.teams.backends.TeamRoleBackend",  # team operators may launch demos
+    "topology.demos.permissions.TeamOperatorsLaunchDemos",  # team operators may launch demos
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -36,7 +36,7 @@ const view = new GraphView($("graph"), shown);
 // Fits keep the graph clear of the open panels over it (the legend, the tiles, and any other).
 const OVERLAYS =
   ".graph-area details.legend[open], .graph-area > .tiles:not([hidden]), .kiosk-bar, #highlight-bar:not([hidden])";
-view.overlays = () => {
+view.viewport.overlays = () => {
   const area = $("graph").getBoundingClientRect();
   return [...document.querySelectorAll(OVERLAYS)].map((panel) => {
     const box = panel.getBoundingClientRect();
@@ -65,7 +65,7 @@ const filters = new Filters(
   () => {
     refreshVisibility();
     refreshTiles(null);
-    view.fit();
+    view.viewport.fit();
   },
   scope.active ? scope : null, // the controls narrow the dashboard's scope further
 );
@@ -84,10 +84,10 @@ const details = kiosk
       },
       {
         onClose: () => select(null),
-        onCenter: (id) => view.centerOn(id),
+        onCenter: (id) => view.viewport.centerOn(id),
         onNavigate: (id) => {
           select(id);
-          view.centerOn(id);
+          view.viewport.centerOn(id);
         },
       },
     );
@@ -157,7 +157,7 @@ function render(storeChange, type, receivedAt, message) {
   const change = scoped ? scoped.follow(storeChange) : storeChange;
   const first = !view.laidOut;
   const arrived = view.apply(change);
-  if (pinned.apply(arrived) && first) view.fitNow();
+  if (pinned.apply(arrived) && first) view.viewport.fitNow();
   filters.populate(shown);
   refreshVisibility();
   details?.refresh(shown);
@@ -169,7 +169,7 @@ function render(storeChange, type, receivedAt, message) {
     const id = pendingSelection;
     pendingSelection = null;
     select(id);
-    view.centerOn(id);
+    view.viewport.centerOn(id);
   }
   const appliedAt = performance.now();
   const entry = {
@@ -221,7 +221,7 @@ function refreshHighlight() {
   const present = highlighter.apply();
   if (present > before) {
     const bounds = highlighter.elements().boundingBox({ includeLabels: false, includeOverlays: false });
-    view.cy.viewport(view.viewportFor(bounds, 80));
+    view.viewport.show(bounds, 80);
   }
   const bar = $("highlight-bar");
   if (!bar) return;
@@ -237,7 +237,7 @@ function clearHighlight() {
   highlighter.clear();
   setParam(HIGHLIGHT_PARAM, "");
   if ($("highlight-bar")) $("highlight-bar").hidden = true;
-  view.fit();
+  view.viewport.fit();
 }
 
 // --- Connection state -------------------------------------------------------------------------
@@ -381,9 +381,9 @@ function wireControls() {
     view.runLayout(layoutSelect.value);
   });
   $("relayout").addEventListener("click", () => view.runLayout(layoutSelect.value));
-  $("fit").addEventListener("click", () => view.fit());
-  $("zoom-in").addEventListener("click", () => view.zoomBy(1.25));
-  $("zoom-out").addEventListener("click", () => view.zoomBy(0.8));
+  $("fit").addEventListener("click", () => view.viewport.fit());
+  $("zoom-in").addEventListener("click", () => view.viewport.zoomBy(1.25));
+  $("zoom-out").addEventListener("click", () => view.viewport.zoomBy(0.8));
   $("retry-now").addEventListener("click", () => connection.retryNow());
   $("empty-clear").addEventListener("click", () => filters.clear());
   $("highlight-clear").addEventListener("click", () => clearHighlight());

@@ -101,6 +101,16 @@ function addressText(edge) {
   return parts.join(" · ") || "no address";
 }
 
+/** A node's labels as a section: a table of key and value, sorted, or "none". */
+function labelsSection(node) {
+  const labels = Object.entries(node.labels || {}).sort(([a], [b]) => a.localeCompare(b));
+  const table = element("table");
+  for (const [key, value] of labels) {
+    table.append(element("tr", {}, [element("td", { text: key }), element("td", { text: value })]));
+  }
+  return section(`Labels (${labels.length})`, labels.length ? table : none());
+}
+
 const EXPOSURE_TEXT = { public: "port on all interfaces", socket: "engine socket mounted" };
 
 export class DetailsPanel {
@@ -221,11 +231,6 @@ export class DetailsPanel {
     else if (mode) rows.push(["Network mode", mode]);
     const ports = node.ports || [];
     const mounts = node.mounts || [];
-    const labels = Object.entries(node.labels || {}).sort(([a], [b]) => a.localeCompare(b));
-    const labelTable = element("table");
-    for (const [key, value] of labels) {
-      labelTable.append(element("tr", {}, [element("td", { text: key }), element("td", { text: value })]));
-    }
     const paths = outgoing.filter((edge) => edge.kind === "publishes");
     const portList = listOf(ports.map(portText));
     if (paths.length) {
@@ -240,7 +245,7 @@ export class DetailsPanel {
       ...section("Networks", this.networksOf(node, outgoing, store)),
       ...section("Ports", portList),
       ...section("Mounts", this.mountsOf(mounts, outgoing, store)),
-      ...section(`Labels (${labels.length})`, labels.length ? labelTable : none()),
+      ...labelsSection(node),
     ];
   }
 
@@ -314,15 +319,10 @@ export class DetailsPanel {
           }),
         )
       : none();
-    const labels = Object.entries(node.labels || {}).sort(([a], [b]) => a.localeCompare(b));
-    const labelTable = element("table");
-    for (const [key, value] of labels) {
-      labelTable.append(element("tr", {}, [element("td", { text: key }), element("td", { text: value })]));
-    }
     return [
       definitionList(rows),
       ...section("Members and their addresses", members),
-      ...section(`Labels (${labels.length})`, labels.length ? labelTable : none()),
+      ...labelsSection(node),
     ];
   }
 
@@ -346,15 +346,8 @@ export class DetailsPanel {
           ),
         )
       : none();
-    const labels = Object.entries(node.labels || {}).sort(([a], [b]) => a.localeCompare(b));
     const parts = [definitionList(rows), ...section("Mounted by", users)];
-    if (labels.length) {
-      const labelTable = element("table");
-      for (const [key, value] of labels) {
-        labelTable.append(element("tr", {}, [element("td", { text: key }), element("td", { text: value })]));
-      }
-      parts.push(...section(`Labels (${labels.length})`, labelTable));
-    }
+    if (Object.keys(node.labels || {}).length) parts.push(...labelsSection(node));
     return parts;
   }
 

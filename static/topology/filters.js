@@ -5,7 +5,7 @@
 // shown with the boxes that hold them (their ancestors), everything else is hidden where it
 // stands (nothing moves).
 
-import { endBatchShallow } from "./graph-view.js";
+import { endBatchShallow } from "./batches.js";
 
 const FIELDS = ["q", "host", "daemon", "role", "state", "network", "exposure"];
 const SELECTS = ["host", "daemon", "role", "state", "network", "exposure"];
@@ -19,10 +19,39 @@ function optionFor(value, text) {
 }
 
 /** The words a search looks through: name, image, labels (as key=value) and the short id. */
-function searchText(node) {
+export function searchText(node) {
   const parts = [node.label, node.name, node.image, node.endpoint, node.id.split(":")[1]?.slice(0, 12)];
   for (const [key, value] of Object.entries(node.labels || {})) parts.push(`${key}=${value}`);
   return parts.filter(Boolean).join("\n").toLowerCase();
+}
+
+/**
+ * Whether `node` passes the filter `values` (`q` a search, `host` and `daemon` node ids, `role`,
+ * `state`, `network` a network node id, `exposure` public, socket or any; an empty value filters
+ * nothing): a pure function of the node and the graph it is in.
+ *
+ * @param {{q: string, host: string, daemon: string, role: string, state: string,
+ *          network?: string, exposure?: string}} values
+ * @param {object} node  a contract node
+ * @param {import("./store.js").GraphReads} store  for the node's chain of parents
+ * @param {(node: object) => string} [textOf]  the node's search text (a cache may stand in)
+ * @param {Set<string>} [members]  the containers attached to `values.network`
+ */
+export function passes(values, node, store, textOf = searchText, members = new Set()) {
+  const { q, host, daemon, role, state, network, exposure } = values;
+  if (role && (node.kind !== "container" || node.role !== role)) return false;
+  if (state && (node.kind !== "container" || node.status !== state)) return false;
+  if (network && node.id !== network && !members.has(node.id)) return false;
+  if (exposure) {
+    const exposed = node.kind === "container" && Array.isArray(node.exposure) ? node.exposure : [];
+    if (exposure === "any" ? exposed.length === 0 : !exposed.includes(exposure)) return false;
+  }
+  if (host || daemon) {
+    const chain = [node, ...store.ancestors(node.id)];
+    if (host && chain[chain.length - 1].id !== host) return false;
+    if (daemon && !chain.some((link) => link.id === daemon)) return false;
+  }
+  return !q || textOf(node).includes(q.toLowerCase());
 }
 
 export class Filters {
@@ -155,28 +184,16 @@ export class Filters {
 
   matches(node, store) {
     if (this.scope && !this.scope.matches(node, store)) return false;
-    const { q, host, daemon, role, state, network, exposure } = this.values;
-    if (role && (node.kind !== "container" || node.role !== role)) return false;
-    if (state && (node.kind !== "container" || node.status !== state)) return false;
-    if (network && node.id !== network && !this.members.has(node.id)) return false;
-    if (exposure) {
-      const exposed = node.kind === "container" && Array.isArray(node.exposure) ? node.exposure : [];
-      if (exposure === "any" ? exposed.length === 0 : !exposed.includes(exposure)) return false;
+    return passes(this.values, node, store, (shown) => this.cachedText(shown), this.members);
+  }
+
+  cachedText(node) {
+    let text = this.searchCache.get(node);
+    if (text === undefined) {
+      text = searchText(node);
+      this.searchCache.set(node, text);
     }
-    if (host || daemon) {
-      const chain = [node, ...store.ancestors(node.id)];
-      if (host && chain[chain.length - 1].id !== host) return false;
-      if (daemon && !chain.some((link) => link.id === daemon)) return false;
-    }
-    if (q) {
-      let text = this.searchCache.get(node);
-      if (text === undefined) {
-        text = searchText(node);
-        this.searchCache.set(node, text);
-      }
-      if (!text.includes(q.toLowerCase())) return false;
-    }
-    return true;
+    return text;
   }
 
   /**

@@ -36,7 +36,7 @@ export function offscreenFilterControls() {
 /** Labels readable across a room; no panning, zooming, dragging or selecting. */
 export function setUpKioskView(view) {
   const cy = view.cy;
-  view.maxFitZoom = MAX_FIT_ZOOM;
+  view.viewport.maxFitZoom = MAX_FIT_ZOOM;
   cy.userZoomingEnabled(false);
   cy.userPanningEnabled(false);
   cy.boxSelectionEnabled(false);
@@ -73,7 +73,7 @@ export class AutoFit {
 
   /** Call after each change is drawn: refits if the extent of what is shown moved. */
   afterChange() {
-    const bounds = this.view.visibleBounds();
+    const bounds = this.view.viewport.visibleBounds();
     const key = [bounds.x1, bounds.y1, bounds.x2, bounds.y2].map(Math.round).join(",");
     if (key !== this.lastBounds) this.schedule();
   }
@@ -87,9 +87,9 @@ export class AutoFit {
     const cy = this.view.cy;
     cy.resize();
     if (cy.nodes().empty()) return;
-    const bounds = this.view.visibleBounds();
+    const bounds = this.view.viewport.visibleBounds();
     this.lastBounds = [bounds.x1, bounds.y1, bounds.x2, bounds.y2].map(Math.round).join(",");
-    this.view.fitNow();
+    this.view.viewport.fitNow();
   }
 }
 

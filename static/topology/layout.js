@@ -1,7 +1,9 @@
 // Positions: the nested grid (boxes in boxes, computed in one pass) and a place for each node
 // that arrives later, next to its siblings, without moving anything already on screen.
 
-import { COMPOUND_LABEL_SPACE, COMPOUND_PADDING, LEAF_HEIGHT, LEAF_WIDTH } from "./style.js";
+import { boxAround, separateTree, union } from "./geometry.js";
+import { BUS_HEIGHT } from "./network-layout.js";
+import { boxTitleSpace, COMPOUND_LABEL_SPACE, COMPOUND_PADDING, LEAF_HEIGHT, LEAF_WIDTH } from "./style.js";
 
 const LEAF_GAP_X = 16;
 const LEAF_GAP_Y = 14;
@@ -133,18 +135,6 @@ export function nestedGrid(rootIds, childrenOf, nodeOf, labelWidth = () => 0, op
   return { positions, width: top.width, height: top.height, sizes };
 }
 
-function union(rects) {
-  return rects.reduce(
-    (acc, r) => ({
-      x1: Math.min(acc.x1, r.x1),
-      y1: Math.min(acc.y1, r.y1),
-      x2: Math.max(acc.x2, r.x2),
-      y2: Math.max(acc.y2, r.y2),
-    }),
-    { x1: Infinity, y1: Infinity, x2: -Infinity, y2: -Infinity },
-  );
-}
-
 /**
  * Free places among a parent's children, on the grid of leaf cells that starts at their
  * top-left corner. Built once per parent for a batch of arrivals, so placing n nodes among m
@@ -153,8 +143,9 @@ function union(rects) {
 class Slots {
   /**
    * @param {object[]} taken  the siblings' rectangles
-   * @param {number} leaves  how many leaves the parent will hold: the grid may widen for them
-   *   (as the nested grid would have drawn it) rather than grow row after row
+   * @param {number} leaves  how many leaves the parent will hold: a grid much narrower than
+   *   square widens for them (as the nested grid would have drawn it) rather than grow row
+   *   after row; any other grows downwards only, so that it reaches fewer neighbours
    */
   constructor(taken, leaves) {
     this.bounds = union(taken);
@@ -162,7 +153,8 @@ class Slots {
     this.cellW = LEAF_WIDTH + LEAF_GAP_X;
     this.cellH = LEAF_HEIGHT + LEAF_GAP_Y;
     const fits = Math.floor((this.bounds.x2 - this.bounds.x1 + LEAF_GAP_X) / this.cellW);
-    this.columns = Math.max(1, fits, Math.ceil(Math.sqrt(leaves * 0.9)));
+    const square = Math.ceil(Math.sqrt(leaves * 0.9));
+    this.columns = Math.max(1, fits >= square / 2 ? fits : square);
     this.occupied = new Set();
     this.cursor = 0;
     for (const rect of taken) this.occupy(rect);
@@ -196,35 +188,58 @@ class Slots {
   }
 }
 
-/** Where a node is drawn, a box's label included (not a passing highlight or outline). */
+/**
+ * Where a node stands among its siblings: a leaf's cell (its shape, as the nested grid places
+ * it; measuring its drawing, border included, would shift the grid a little at every arrival),
+ * a box's drawing with its label.
+ */
 function rectOf(node) {
-  const box = node.boundingBox({
-    includeLabels: node.isParent(),
-    includeOverlays: false,
-    includeUnderlays: false,
-    includeOutlines: false,
-  });
-  if (box.w > 0) return box;
-  const at = node.position(); // not drawn at all (no size yet): its place as a leaf
-  const [halfW, halfH] = [LEAF_WIDTH / 2, LEAF_HEIGHT / 2];
+  if (node.isParent()) {
+    const box = node.boundingBox({
+      includeLabels: true,
+      includeOverlays: false,
+      includeUnderlays: false,
+      includeOutlines: false,
+    });
+    if (box.w > 0) return box;
+  }
+  const at = node.position();
+  const bus = node.data("kind") === "network"; // as wide as its band (network-layout.js)
+  const [halfW, halfH] = bus ? [(node.data("busWidth") || LEAF_WIDTH) / 2, BUS_HEIGHT / 2] : [LEAF_WIDTH / 2, LEAF_HEIGHT / 2];
   return { x1: at.x - halfW, y1: at.y - halfH, x2: at.x + halfW, y2: at.y + halfH };
 }
 
 /**
  * Give positions to nodes just added to `cy` (and to nodes that changed parent), leaving every
- * other node where it is. A new subtree is arranged as a nested grid and put in the first free
- * cell next to its siblings; a DinD container starts a new row, so that it can grow.
+ * other node where it is. A new leaf takes the first free cell next to its siblings; a new box
+ * (a subtree, arranged as a nested grid) starts a new row under them. A leaf that becomes a box
+ * (a DinD container whose nested daemon just appeared) moves, with what it now holds, to a new
+ * row under its siblings: it would cover them if it grew where it stood.
  *
  * @param {object} cy  the Cytoscape core
  * @param {string[]} ids  nodes to place (parents may be among them)
  * @param {(id: string) => object} nodeOf  the contract node
  * @param {(node: object) => number} labelWidth  see `nestedGrid`
+ * @returns {string[]} the ids placed: those given, and the leaves that became boxes
  */
 export function placeArrivals(cy, ids, nodeOf, labelWidth = () => 0) {
   const arriving = new Set(ids);
+  const order = [...ids];
+  const stood = new Map(); // leaves that became boxes -> where they stood
+  // A parent that holds nothing but arrivals was a leaf until now (or held nothing that stays):
+  // it is placed again, and so on up while its own parent holds nothing else.
+  for (let index = 0; index < order.length; index += 1) {
+    const parent = cy.getElementById(order[index]).parent();
+    if (parent.empty() || arriving.has(parent.id())) continue;
+    if (parent.children().every((child) => arriving.has(child.id()))) {
+      arriving.add(parent.id());
+      order.push(parent.id());
+      stood.set(parent.id(), { ...parent.position() }); // (a batch keeps a new box's position)
+    }
+  }
   const childrenOf = (id) => cy.getElementById(id).children().map((child) => child.id());
   const slotsByParent = new Map(); // parent id (or "" for the top level) -> Slots
-  for (const id of ids) {
+  for (const id of order) {
     const node = cy.getElementById(id);
     const parent = node.parent();
     if (parent.nonempty() && arriving.has(parent.id())) continue; // placed with its parent
@@ -239,16 +254,15 @@ export function placeArrivals(cy, ids, nodeOf, labelWidth = () => 0) {
     const slots = slotsByParent.get(key);
     let corner;
     if (!slots && parent.nonempty()) {
-      // The parent was a leaf until now (a DinD container whose nested daemon just appeared):
-      // grow it from its top-left corner, into the room left for it.
-      const at = parent.position();
+      // Nothing else in the parent: grow from the top-left corner of the leaf it was.
+      const at = stood.get(id) || parent.position();
       corner = { x: at.x - LEAF_WIDTH / 2, y: at.y - LEAF_HEIGHT / 2 };
     } else if (!slots) {
       corner = { x: 0, y: 0 };
     } else if (!parent.nonempty()) {
       corner = { x: slots.bounds.x2 + BOX_GAP * 2, y: slots.origin.y };
     } else {
-      const grows = arrangement.positions.size > 1 || nodeOf(id)?.role === "dind";
+      const grows = arrangement.positions.size > 1 || node.isParent();
       corner = grows ? slots.newRow() : slots.leaf();
     }
     for (const [leafId, at] of arrangement.positions) {
@@ -258,4 +272,75 @@ export function placeArrivals(cy, ids, nodeOf, labelWidth = () => 0) {
     if (slots) slots.occupy(rect);
     else slotsByParent.set(key, new Slots([rect], parent.nonempty() ? parent.children().length : 1));
   }
+  return order;
+}
+
+const LEAF_BORDER = 2.5; // drawn outside a leaf's width and height (a selected leaf's is wider)
+const BOX_INSET = COMPOUND_PADDING + 2.5; // padding and border
+
+/**
+ * Move apart whatever overlaps in the picture (see `separateTree`): after a layout (`changed`
+ * null: every box is looked at) or after live changes (`changed`: the nodes placed, grown or
+ * retitled; only the boxes holding them are looked at, and what they reach moves out of their
+ * way). Locked (pinned) nodes stay. Call it inside a batch or out of one: boxes are measured
+ * from their leaves, not from Cytoscape's bounds, which a batch (or a frame not drawn yet)
+ * leaves stale. With `fold`, rows
+ * too wide to read are first folded into lines (see `foldRows`), as wide as the nested grid's.
+ * `locks: false` says no node is locked (which spares asking each).
+ *
+ * @returns {number} how many leaves moved
+ */
+export function separateOverlaps(
+  cy,
+  changed,
+  nodeOf,
+  labelWidth = () => 0,
+  { fold = false, locks = true } = {},
+) {
+  const element = (id) => cy.getElementById(id);
+  const tree = {
+    roots: cy.nodes().orphans().map((node) => node.id()),
+    childrenOf: (id) => {
+      const node = element(id);
+      return node.isChildless() ? [] : node.children().map((child) => child.id());
+    },
+    parentOf: (id) => {
+      const parent = element(id).parent();
+      return parent.nonempty() ? parent.id() : null;
+    },
+    leafRect: (id) => {
+      const node = element(id);
+      const at = node.position();
+      const bus = node.data("kind") === "network"; // as wide as its band (network-layout.js)
+      const [w, h] = bus ? [node.data("busWidth") || LEAF_WIDTH, BUS_HEIGHT] : [LEAF_WIDTH, LEAF_HEIGHT];
+      const [halfW, halfH] = [w / 2 + LEAF_BORDER, h / 2 + LEAF_BORDER];
+      return { x1: at.x - halfW, y1: at.y - halfH, x2: at.x + halfW, y2: at.y + halfH };
+    },
+    inset: () => BOX_INSET,
+    title: (id) => {
+      const node = nodeOf(id);
+      return node ? { w: labelWidth(node) + 2, ...boxTitleSpace(node) } : null;
+    },
+    known: (id) => {
+      // Cytoscape's bounds of a box nothing inside has moved since they were last computed
+      // (a batch, or a frame not drawn yet, leaves them stale otherwise: those are measured).
+      const node = element(id);
+      if (!node._private.compoundBoundsClean) return null;
+      const shapes = { includeOverlays: false, includeUnderlays: false, includeOutlines: false };
+      const drawn = node.boundingBox({ ...shapes, includeLabels: true });
+      const body = node.boundingBox({ ...shapes, includeLabels: false });
+      return drawn.w > 0 ? union([drawn, boxAround(body, 0, tree.title(id)).title]) : null;
+    },
+  };
+  const moves = separateTree(tree, {
+    changed: changed ? changed.filter((id) => element(id).nonempty()) : null,
+    fixed: locks ? (id) => element(id).locked() : null,
+    fold: fold ? WIDE : 0,
+  });
+  for (const [id, { dx, dy }] of moves) {
+    const node = element(id);
+    const at = node.position();
+    node.position({ x: at.x + dx, y: at.y + dy });
+  }
+  return moves.size;
 }

@@ -6,6 +6,8 @@
 //   daemons  it is one of these daemon node ids or lies inside one (nested daemons included);
 //   roles    a container whose role (plain, dind, dood) is one of these;
 //   states   a container whose state (running, exited, ..., stale) is one of these;
+//   exposure a container exposed in one of these ways (public: a port on all interfaces,
+//            socket: an engine socket mounted);
 //   name     its name or label, ignoring case: a glob (`*` any run of characters, `?` one) that
 //            must match the whole name when it has a wildcard, else a part of the name;
 //   label    a container with a matching label, case as typed: `key=value` is a glob matched
@@ -18,7 +20,7 @@
 
 import { emptyChange, GraphReads } from "./store.js";
 
-const LIST_KEYS = ["hosts", "daemons", "roles", "states"];
+const LIST_KEYS = ["hosts", "daemons", "roles", "states", "exposure"];
 
 /** A whole-text matcher for a glob: `*` is any run of characters, `?` one; the rest is literal. */
 export function globPattern(glob, flags = "") {
@@ -74,8 +76,9 @@ export class Scope {
    */
   matches(node, store) {
     if (!this.active) return true;
-    const { hosts, daemons, roles, states } = this.lists;
+    const { hosts, daemons, roles, states, exposure } = this.lists;
     if (roles && (node.kind !== "container" || !roles.has(node.role))) return false;
+    if (exposure && (node.kind !== "container" || !(node.exposure || []).some((way) => exposure.has(way)))) return false;
     if (states && (node.kind !== "container" || !states.has(node.status))) return false;
     if (this.labelMatches && (node.kind !== "container" || !this.labelMatches(node.labels || {}))) return false;
     if (this.nameMatches) {

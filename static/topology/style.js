@@ -14,6 +14,11 @@ export function boxLabelFont(node) {
   return `600 ${node.kind === "host" ? 14 : 12}px ${LABEL_FONT_FAMILY}`;
 }
 
+/** How tall a box's one-line title is drawn, and how far above the box (as Cytoscape draws it). */
+export function boxTitleSpace(node) {
+  return { h: node.kind === "host" ? 18.5 : 16.5, gap: 1.5 };
+}
+
 const STATE_COLOURS = {
   running: "#3fb950",
   exited: "#6e7681",
@@ -48,7 +53,7 @@ export function stylesheet() {
       },
     },
     // A leaf's text is not drawn below zoom 0.5: a quiet leaf, one shown from too far for that
-    // (see GraphView.revealLabels), has no text and none of its properties to compute.
+    // (see QuietLabels in labels.js), has no text and none of its properties to compute.
     {
       selector: "node[!quiet]",
       style: {
@@ -149,6 +154,7 @@ export function stylesheet() {
         "border-style": "dashed",
         "background-image": ICONS.socket,
         color: "#ffcfa8",
+        "text-overflow-wrap": "anywhere", // an endpoint has no spaces to break at
       },
     },
     {
@@ -285,7 +291,7 @@ function connectivityNodeRules(ICONS) {
         "text-halign": "center",
         "text-valign": "center",
         "text-margin-x": 0,
-        "text-max-width": 2000,
+        "text-max-width": "data(textWidth)",
         "text-wrap": "ellipsis",
         "font-weight": 600,
       },
@@ -445,14 +451,14 @@ export function displayLabel(node, isBox = false) {
     return parts.join("  ·  ");
   }
   if (node.kind === "volume") {
-    const kind = node.type === "bind" ? "host folder" : `volume · ${clip(node.driver || "local", 16)}`;
-    const name = node.type === "bind" ? clipStart(node.name || node.label, 26) : clip(node.name || node.label, 26);
-    return `${name}\n${kind} · ${node.users || 0} containers`;
+    const kind = node.type === "bind" ? "host folder" : `volume · ${clip(node.driver || "local", 10)}`;
+    const name = node.type === "bind" ? clipStart(node.name || node.label, 20) : clip(node.name || node.label, 20);
+    return `${name}\n${kind}\n${node.users || 0} containers`;
   }
   if (node.kind === "ports") return "Published ports";
   if (node.kind === "socket") {
-    const endpoint = String(node.endpoint || "");
-    const tail = endpoint.length > 28 ? `…${endpoint.slice(-27)}` : endpoint;
+    const endpoint = String(node.endpoint || "").replace(/^unix:\/\//, ""); // a path says it
+    const tail = endpoint.length > 24 ? `…${endpoint.slice(-23)}` : endpoint;
     return `Docker socket\n${tail}`;
   }
   if (node.kind === "daemon") {

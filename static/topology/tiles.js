@@ -8,6 +8,7 @@ export const TILE_TITLES = {
   daemons: "Daemons",
   containers: "Containers",
   roles: "DinD · DooD",
+  exposure: "Exposed",
   last_change: "Last change",
 };
 
@@ -25,6 +26,7 @@ export function summarise(nodes, isVisible) {
     daemons: { up: 0, unreachable: 0, stale: 0 },
     containers: { total: 0, byState: {} },
     roles: { dind: 0, dood: 0 },
+    exposure: { total: 0, public: 0, socket: 0 },
   };
   for (const node of nodes) {
     if (!isVisible(node.id)) continue;
@@ -36,6 +38,9 @@ export function summarise(nodes, isVisible) {
       const state = node.status || node.state || "unknown";
       summary.containers.byState[state] = (summary.containers.byState[state] || 0) + 1;
       if (node.role === "dind" || node.role === "dood") summary.roles[node.role] += 1;
+      const exposure = Array.isArray(node.exposure) ? node.exposure : [];
+      if (exposure.length) summary.exposure.total += 1;
+      for (const way of ["public", "socket"]) if (exposure.includes(way)) summary.exposure[way] += 1;
     }
   }
   return summary;
@@ -138,6 +143,13 @@ export class Tiles {
     if (roles) {
       roles.value.textContent = `${summary.roles.dind} · ${summary.roles.dood}`;
       roles.detail.textContent = `${summary.roles.dind} DinD · ${summary.roles.dood} DooD`;
+    }
+    const exposed = this.cards.get("exposure");
+    if (exposed) {
+      const { total, socket } = summary.exposure;
+      exposed.value.textContent = String(total);
+      exposed.detail.textContent = `${summary.exposure.public} public port · ${socket} engine socket`;
+      exposed.card.dataset.tone = total ? "bad" : "good";
     }
     this.showLastChange();
   }

@@ -35,6 +35,12 @@ class DashboardForm(forms.ModelForm):
         required=False,
         help_text="Containers in any of these states, comma-separated, e.g. running, exited",
     )
+    exposure = forms.MultipleChoiceField(
+        required=False,
+        choices=[("public", "a port on all interfaces"), ("socket", "an engine socket mounted")],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Containers exposed in any of the ways ticked (none ticked: exposed or not)",
+    )
     name_pattern = forms.CharField(
         required=False,
         max_length=200,
@@ -70,6 +76,7 @@ class DashboardForm(forms.ModelForm):
         self.initial.setdefault("daemons", ", ".join(filters.get("daemons", [])))
         self.initial.setdefault("roles", filters.get("roles", []))
         self.initial.setdefault("states", ", ".join(filters.get("states", [])))
+        self.initial.setdefault("exposure", filters.get("exposure", []))
         self.initial.setdefault("name_pattern", filters.get("name", ""))
         self.initial.setdefault("label_pattern", filters.get("label", ""))
 
@@ -80,6 +87,7 @@ class DashboardForm(forms.ModelForm):
             "daemons": _words(data.get("daemons", "")),
             "roles": list(data.get("roles", [])),
             "states": _words(data.get("states", "")),
+            "exposure": list(data.get("exposure", [])),
             "name": data.get("name_pattern", ""),
             "label": data.get("label_pattern", ""),
         }

@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from topology.teams.models import Team
+
 LAYOUTS = ("nested", "hierarchical", "force")
-TILES = ("daemons", "containers", "roles", "last_change")
+TILES = ("daemons", "containers", "roles", "exposure", "last_change")
 TILE_LABELS = {
     "daemons": "Daemons up / unreachable",
     "containers": "Containers by state",
     "roles": "DinD and DooD counts",
+    "exposure": "Exposed containers (public port, engine socket)",
     "last_change": "Last change time",
 }
-FILTER_KEYS = {"hosts", "daemons", "roles", "states", "name", "label"}
+FILTER_KEYS = {"hosts", "daemons", "roles", "states", "exposure", "name", "label"}
+EXPOSURES = ("public", "socket")
 SCOPE_WORDS = (
     ("hosts", "host", "hosts"),
     ("daemons", "daemon", "daemons"),
     ("roles", "role", "roles"),
     ("states", "state", "states"),
+    ("exposure", "exposed by", "exposed by"),
 )
 
 
@@ -48,10 +54,12 @@ def validate_filters(value: object) -> None:
     unknown = set(value) - FILTER_KEYS
     if unknown:
         raise ValidationError(f"Unknown filters: {', '.join(sorted(unknown))}.")
-    for key in ("hosts", "daemons", "roles", "states"):
+    for key in ("hosts", "daemons", "roles", "states", "exposure"):
         items = value.get(key, [])
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             raise ValidationError(f"Filter {key} is a list of strings.")
+    if not set(value.get("exposure", [])) <= set(EXPOSURES):
+        raise ValidationError(f"Filter exposure is a list of: {', '.join(EXPOSURES)}.")
     for key in ("name", "label"):
         if not isinstance(value.get(key, ""), str) or len(value.get(key, "")) > 200:
             raise ValidationError(f"Filter {key} is a pattern of at most 200 characters.")
@@ -83,6 +91,12 @@ def validate_tiles(value: object) -> None:
         raise ValidationError(f"Tiles are a list of: {', '.join(TILES)}.")
 
 
+class DashboardQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> DashboardQuerySet:
+        """The dashboards of ``user``'s teams (site admins: all)."""
+        return self.filter(team__in=Team.objects.visible_to(user))
+
+
 class Dashboard(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=128)
@@ -97,6 +111,8 @@ class Dashboard(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     updated = models.DateTimeField(auto_now=True)
+
+    objects = DashboardQuerySet.as_manager()
 
     class Meta:
         ordering = ["team", "name"]

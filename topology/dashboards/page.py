@@ -11,8 +11,7 @@ from django.urls import reverse
 
 from topology.dashboards.models import Dashboard
 from topology.teams import access
-
-ANY_ROLE = {"viewer", "operator", "admin"}
+from topology.teams.access import Role
 
 
 def requested_dashboard(request: HttpRequest) -> Dashboard | None:
@@ -26,17 +25,14 @@ def requested_dashboard(request: HttpRequest) -> Dashboard | None:
         pk = uuid.UUID(raw)
     except ValueError:
         return None
-    dashboard = Dashboard.objects.filter(pk=pk).select_related("team").first()
-    if dashboard is None or not access.has_team_role(request.user, dashboard.team_id, ANY_ROLE):
-        return None
-    return dashboard
+    return Dashboard.objects.visible_to(request.user).filter(pk=pk).select_related("team").first()
 
 
 def page_config(request: HttpRequest, dashboard: Dashboard) -> dict[str, Any]:
     """Name, filters (the view's scope, applied whole in the browser), tiles and pinned positions;
     and, for those who may change the dashboard (team admins, site admins), where and how to save
     positions."""
-    may_save = access.has_team_role(request.user, dashboard.team_id, {"admin"})
+    may_save = access.has_role(request.user, dashboard.team_id, Role.ADMIN)
     config: dict[str, Any] = {
         "id": str(dashboard.pk),
         "name": dashboard.name,

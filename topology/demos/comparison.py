@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from topology.engine.demo_facts import CachedImage, DemoFacts, Listed, Privileges
-from topology.engine.images import capability_names
+from topology.engine.dind import capability_names
 
 KINDS = ("dind", "dood")
 KIND_NAMES = {"dind": "DinD", "dood": "DooD"}

@@ -1,7 +1,7 @@
 """Demo progress over a websocket (``/ws/demos/``): members watch their teams' demos.
 
 On connect: 4401 unless authenticated, then the list of demos the user may see (their teams'
-and the shared ones, ``access.visible_demos``); after that each progress message from
+and the shared ones, ``Demo.objects.visible_to``); after that each progress message from
 ``services`` about such a demo is forwarded as it comes, the others are dropped. Clients only
 listen here: launching and deleting go through the REST API, which checks the roles.
 """
@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from topology.demos import services
-from topology.teams import access
+from topology.demos.models import Demo
 from topology.teams.models import Team
 
 UNAUTHENTICATED = 4401
@@ -23,15 +23,14 @@ UNAUTHENTICATED = 4401
 @database_sync_to_async
 def _visible(user: Any) -> tuple[list[dict[str, Any]], set[str] | None]:
     """The demos ``user`` may see, and the slugs of the teams that decide it (None: all)."""
-    demos = [services.describe(demo) for demo in access.visible_demos(user)]
-    return demos, _team_slugs(user)
+    visible = Demo.objects.select_related("owner", "team").visible_to(user)
+    return [services.describe(demo) for demo in visible], _team_slugs(user)
 
 
 def _team_slugs(user: Any) -> set[str] | None:
-    ids = access.team_ids_with_role(user, access.ANY_ROLE)
-    if ids is None:
+    if user.is_superuser:
         return None
-    return set(Team.objects.filter(pk__in=ids).values_list("slug", flat=True))
+    return set(Team.objects.visible_to(user).values_list("slug", flat=True))
 
 
 class DemoProgressConsumer(AsyncJsonWebsocketConsumer):

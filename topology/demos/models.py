@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+
+from topology.teams.models import Team
+
+
+class DemoQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> DemoQuerySet:
+        """The demos of ``user``'s teams and the shared ones (no team); all for site admins,
+        none for anonymous users."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        return self.filter(Q(team__isnull=True) | Q(team__in=Team.objects.visible_to(user)))
 
 
 class Demo(models.Model):
@@ -45,6 +60,8 @@ class Demo(models.Model):
     nested_endpoint = models.CharField(max_length=500, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     expires = models.DateTimeField()
+
+    objects = DemoQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created"]

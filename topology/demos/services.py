@@ -11,17 +11,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from topology.channel_layer import send_to_group
 from topology.demos import comparison
 from topology.demos.models import AuditEntry, BuildRun, Demo
+from topology.engine import images
 from topology.engine.build_probe import BuildProbe
+from topology.engine.connection import DockerClient, EngineAddress, open_client
 from topology.engine.demo_facts import DemoFacts, demo_facts
 from topology.engine.demos import DIND_STEPS, DOOD_STEPS, IMAGE_STEP, DemoImages, DemoSpec
 from topology.teams.models import Team
@@ -45,8 +46,6 @@ def demo_images() -> DemoImages:
     else the pinned ones from settings (``auto`` may still run offline stand-ins, see
     ``topology.engine.demos.ensure_images``)."""
     if settings.TOPOLOGY_DEMO_IMAGES == "offline":
-        from topology.engine import images
-
         tag = settings.TOPOLOGY_DEMO_OFFLINE_TAG
         return DemoImages(
             images.offline_tag(images.DIND_IMAGE, tag),
@@ -147,15 +146,11 @@ def describe_build(build: BuildRun | None) -> dict[str, Any] | None:
 
 
 def _publish(demo: Demo, event: str = "demo", description: dict[str, Any] | None = None) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
+    """Send the demo as it is now to the progress websockets, once the change is committed."""
     described = description or describe(demo)
     message = {"type": "demo.progress", "message": {"type": event, "demo": described}}
-    try:
-        async_to_sync(layer.group_send)(PROGRESS_GROUP, message)
-    except Exception as error:
-        logger.warning("could not publish progress of %s: %s", demo.id, error)
+    what = f"progress of {demo.id}"
+    transaction.on_commit(lambda: send_to_group(PROGRESS_GROUP, message, what))
 
 
 def request_launch(user: AbstractBaseUser, kind: str, team: Team | None = None) -> Demo:
@@ -321,12 +316,18 @@ def shown_facts(facts: DemoFacts) -> dict[str, Any]:
     return shown
 
 
+def local_engine(read_timeout: float) -> DockerClient:
+    """A client of the engine demos run on (``DOCKER_HOST``), as the engine layer opens one."""
+    address = EngineAddress(
+        settings.DOCKER_HOST, insecure=settings.DOCKER_HOST_INSECURE, read_timeout=read_timeout
+    )
+    return open_client(address)
+
+
 def facts(demo: Demo) -> DemoFacts | None:
     """What the engines say about this demo now; None when the engine does not answer."""
-    import docker
-
     try:
-        client = docker.DockerClient(base_url=settings.DOCKER_HOST, version="auto", timeout=10)
+        client = local_engine(read_timeout=10)
         try:
             return demo_facts(client, str(demo.id))
         finally:
@@ -357,7 +358,7 @@ def request_build(user: AbstractBaseUser, demo: Demo) -> BuildRun:
     pending.update(status=BuildRun.Status.FAILED, error="abandoned", finished=timezone.now())
     build = BuildRun.objects.create(demo=demo, requested_by=user)
     _audit(user, AuditEntry.Action.BUILT, demo)
-    transaction.on_commit(lambda: _publish(demo))
+    _publish(demo)
     return build
 
 

@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 from dataclasses import replace
 
-import docker
 import redis
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from topology import locks
 from topology.demos import services
 from topology.demos.models import BuildRun, Demo
 from topology.engine import build_probe
 from topology.engine import demos as scenarios
-from topology.inventory.locks import poll_lock
+from topology.engine.connection import DockerClient, EngineError, refusal
 
 logger = logging.getLogger(__name__)
 
+TASK_LOCK_SECONDS = 300  # as long as the longest task's hard time limit
 
-def _engine() -> docker.DockerClient:
-    return docker.DockerClient(base_url=settings.DOCKER_HOST, version="auto", timeout=120)
+
+def _engine() -> DockerClient:
+    return services.local_engine(read_timeout=120)
+
+
+def _one_at_a_time(kind: str, key: str) -> AbstractContextManager[bool]:
+    """Held by one run of a task for ``key`` at a time (a redelivered message waits its turn)."""
+    return locks.held(kind, key, seconds=TASK_LOCK_SECONDS, required=False)
 
 
 @shared_task(name="topology.demos.tasks.launch_demo", acks_late=True, time_limit=300)
@@ -31,7 +39,7 @@ def launch_demo(demo_id: str) -> str:
     Idempotent by demo id: a second run (a redelivered message, a retry) waits on the same
     lock, then finds the demo no longer ``starting`` and does nothing.
     """
-    with poll_lock(f"demo:{demo_id}", required=False) as held:
+    with _one_at_a_time("launch", demo_id) as held:
         if not held:
             return "already under way"
         demo = Demo.objects.select_related("owner").filter(pk=demo_id).first()
@@ -40,7 +48,7 @@ def launch_demo(demo_id: str) -> str:
         spec = services.spec_for(demo)
         try:
             client = _engine()
-        except docker.errors.DockerException:
+        except EngineError:
             services.mark_failed(
                 demo,
                 f"The Docker engine at {settings.DOCKER_HOST} did not answer: start it "
@@ -77,8 +85,9 @@ def launch_demo(demo_id: str) -> str:
 
 
 def _plain(error: Exception) -> str:
-    if isinstance(error, docker.errors.APIError):
-        return f"the Docker engine refused: {error.explanation}"
+    refused = refusal(error)
+    if refused is not None:
+        return f"the Docker engine refused: {refused}"
     if isinstance(error, redis.RedisError):
         return "Redis did not answer"
     return f"{type(error).__name__}: {error}"
@@ -91,7 +100,7 @@ def build_twice(build_id: int) -> str:
     On the ``launch`` queue like launches: it is slow (seconds to a minute), so pages never wait
     for it; its result is stored by ``services`` and pushed to the demo pages when ready.
     """
-    with poll_lock(f"build:{build_id}", required=False) as held:
+    with _one_at_a_time("build", str(build_id)) as held:
         if not held:
             return "already under way"
         build = BuildRun.objects.select_related("demo").filter(pk=build_id).first()

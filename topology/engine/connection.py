@@ -22,7 +22,16 @@ from docker.utils import version_lt
 from topology.engine.errors import EngineError, EngineUnreachable
 from topology.engine.ssh import KeyedSSHAdapter, SSHMaterial
 
-__all__ = ["EngineAddress", "EngineError", "EngineUnreachable", "SSHMaterial", "TLSMaterial"]
+__all__ = [
+    "DockerClient",
+    "EngineAddress",
+    "EngineError",
+    "EngineUnreachable",
+    "SSHMaterial",
+    "TLSMaterial",
+]
+
+DockerClient = docker.DockerClient  # what ``open_client`` gives, for the callers' type hints
 
 
 @dataclass(frozen=True)
@@ -227,6 +236,11 @@ def _as_engine_error(url: str, error: Exception) -> EngineError:
 def _short(text: str, limit: int = 300) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def refusal(error: Exception) -> str | None:
+    """What the engine said when it refused a request (a Docker API error); None otherwise."""
+    return str(error.explanation) if isinstance(error, docker.errors.APIError) else None
 
 
 def as_engine_error(url: str, error: Exception) -> EngineError:

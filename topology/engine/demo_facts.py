@@ -18,8 +18,8 @@ from typing import Any
 
 import docker
 
-from topology.engine import images
 from topology.engine.demos import DEMO, MANAGED, ROLE, creation_claims
+from topology.engine.dind import PROFILE_COMPATIBLE, PROFILE_PRIVILEGED, capability_names
 
 ENGINE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._-]{0,199}$")
 CONTAINER_HEX = re.compile(r"^[0-9a-f]{64}$")
@@ -193,7 +193,7 @@ def parse_status(lines: list[str]) -> tuple[tuple[str, ...] | None, str, bool | 
         values[key.strip()] = value.strip()
     capabilities = None
     if re.fullmatch(r"[0-9a-fA-F]{1,16}", values.get("CapEff", "")):
-        capabilities = tuple(images.capability_names(int(values["CapEff"], 16)))
+        capabilities = tuple(capability_names(int(values["CapEff"], 16)))
     seccomp = SECCOMP_MODES.get(values.get("Seccomp", ""), "unknown")
     no_new = {"0": False, "1": True}.get(values.get("NoNewPrivs", ""))
     return capabilities, seccomp, no_new
@@ -226,14 +226,14 @@ def privileges(attrs: dict[str, Any], inside: dict[str, list[str]]) -> Privilege
     last = _first_count(inside.get("caplast", []))
     profile = "default"
     if host_config.get("Privileged"):
-        profile = images.PROFILE_PRIVILEGED
+        profile = PROFILE_PRIVILEGED
     elif "ALL" in (host_config.get("CapAdd") or []):
-        profile = images.PROFILE_COMPATIBLE
+        profile = PROFILE_COMPATIBLE
     return Privileges(
         privileged=bool(host_config.get("Privileged")),
         profile=profile,
         capabilities=capabilities or (),
-        capabilities_known=(last + 1) if last is not None else len(images.capability_names(~0)),
+        capabilities_known=(last + 1) if last is not None else len(capability_names(~0)),
         seccomp=seccomp,
         no_new_privileges=no_new,
         apparmor=clipped(attrs.get("AppArmorProfile")) or "none",

@@ -25,6 +25,14 @@ import docker.errors
 import requests.exceptions
 
 from topology.engine import images
+from topology.engine.dind import (
+    PROFILE_COMPATIBLE,
+    PROFILE_PRIVILEGED,
+    nested_cgroup_parent,
+    remove_nested_cgroups,
+    run_dind,
+    wait_for_daemon,
+)
 from topology.engine.nesting import ENDPOINT_LABEL
 
 MANAGED = "topology.managed"
@@ -314,7 +322,7 @@ def launch_dind(client: docker.DockerClient, spec: DemoSpec, step: Step) -> Laun
     profile = None
     if dind is None:
         try:
-            dind, profile = images.run_dind(
+            dind, profile = run_dind(
                 client,
                 name=spec.name("dind"),
                 labels={**spec.labels("dind"), ENDPOINT_LABEL: spec.nested_endpoint},
@@ -333,14 +341,12 @@ def launch_dind(client: docker.DockerClient, spec: DemoSpec, step: Step) -> Laun
         if dind.status != "running":
             dind.start()
         profile = (
-            images.PROFILE_PRIVILEGED
-            if dind.attrs["HostConfig"].get("Privileged")
-            else images.PROFILE_COMPATIBLE
+            PROFILE_PRIVILEGED if dind.attrs["HostConfig"].get("Privileged") else PROFILE_COMPATIBLE
         )
 
     step("daemon")
     try:
-        nested = images.wait_for_daemon(socket, timeout=60, container=dind)
+        nested = wait_for_daemon(socket, timeout=60, container=dind)
     except (TimeoutError, RuntimeError) as error:
         raise DemoError(f"the nested daemon did not start: {error}") from error
     try:
@@ -484,14 +490,14 @@ def tear_down(client: docker.DockerClient, demo_id: str, folder: Path | None) ->
     for container in client.containers.list(all=True, filters=_ours(demo_id)):
         parent = None
         if container.labels.get(ROLE) == "dind":
-            parent = images.nested_cgroup_parent(container)
+            parent = nested_cgroup_parent(container)
             with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
                 container.stop(timeout=10)
         with contextlib.suppress(docker.errors.NotFound):
             container.remove(force=True, v=True)
             removed += 1
         if parent:
-            images.remove_nested_cgroups(parent)
+            remove_nested_cgroups(parent)
     for image in client.images.list(filters=_ours(demo_id)):  # build probes a run left
         with contextlib.suppress(docker.errors.APIError):
             client.images.remove(image.id, force=True)

@@ -18,6 +18,7 @@ from django.conf import settings
 
 from topology.engine.types import NetworkInfo, VolumeInfo
 from topology.inventory import connectivity, graph
+from topology.inventory.digests import fingerprint
 from topology.inventory.models import Container, Daemon, Host, Network, Volume
 
 Node = dict[str, Any]
@@ -60,12 +61,6 @@ class RowChanges:
         return [*self.old_containers.values(), *self.gone_containers]
 
 
-def _digest(fields: dict[str, Any]) -> str:
-    from topology.inventory.services import fingerprint
-
-    return fingerprint(fields)
-
-
 def _network_fields(info: NetworkInfo) -> dict[str, Any]:
     fields = asdict(info)
     fields.pop("complete")
@@ -103,7 +98,7 @@ def _reconcile_rows(
     created = []
     updates: dict[int, dict[str, Any]] = {}
     for name, fields in wanted.items():
-        fields["fingerprint"] = _digest(fields)
+        fields["fingerprint"] = fingerprint(fields)
         known = existing.get(name)
         if known is None:
             created.append(model(daemon=daemon, **fields))

@@ -33,7 +33,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from topology.inventory import graph, layers, queries
+from topology.inventory import graph, graph_layers, queries
 from topology.inventory.broadcast import GROUP
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class TopologyConsumer(AsyncWebsocketConsumer):
         self.snapshot_task: asyncio.Task[None] | None = None
         self.snapshot_requested = False
         self.last_snapshot_at = 0.0
-        self.layers = layers.ALL
+        self.layers = graph_layers.ALL
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -83,8 +83,8 @@ class TopologyConsumer(AsyncWebsocketConsumer):
         problem = None
         if "layers" in query:
             try:
-                self.layers = layers.parse(",".join(query["layers"]))
-            except layers.UnknownLayer as error:
+                self.layers = graph_layers.parse(",".join(query["layers"]))
+            except graph_layers.UnknownLayer as error:
                 problem = str(error)
         async with self.lock:
             await self._send_snapshot()
@@ -126,12 +126,14 @@ class TopologyConsumer(AsyncWebsocketConsumer):
 
     async def _choose_layers(self, names: Any) -> None:
         """``{"type": "layers", "layers": [...]}``: from now on only those; a fresh snapshot."""
-        if not isinstance(names, list) or len(names) > len(layers.LAYERS):
-            await self._send_error("bad_layers", f"layers is a list of: {', '.join(layers.LAYERS)}")
+        if not isinstance(names, list) or len(names) > len(graph_layers.LAYERS):
+            await self._send_error(
+                "bad_layers", f"layers is a list of: {', '.join(graph_layers.LAYERS)}"
+            )
             return
         try:
-            chosen = layers.parse(names)
-        except layers.UnknownLayer as error:
+            chosen = graph_layers.parse(names)
+        except graph_layers.UnknownLayer as error:
             await self._send_error("bad_layers", str(error))
             return
         async with self.lock:
@@ -173,7 +175,7 @@ class TopologyConsumer(AsyncWebsocketConsumer):
                 self.allowed_hosts = await database_sync_to_async(queries.allowed_host_nodes)(
                     self.scope["user"]
                 )
-            wanted = layers.delta_in(message, self.layers)
+            wanted = graph_layers.delta_in(message, self.layers)
             cut = graph.visible_delta(wanted, self.visible, self.allowed_hosts)
             await self.send(text_data=_dumps(cut))
             self.version = message["version"]
@@ -204,7 +206,7 @@ class TopologyConsumer(AsyncWebsocketConsumer):
     async def _send_snapshot(self) -> None:
         """Send the whole graph (what the user may see); call under the lock."""
         current, self.allowed_hosts = await database_sync_to_async(_read_graph)(self.scope["user"])
-        current = layers.graph_in(current, self.layers)
+        current = graph_layers.graph_in(current, self.layers)
         self.pending.clear()
         self.snapshot_requested = False
         self.version = current["version"]

@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 
 from topology.engine.connection import TLSMaterial, tls_material_problems
 from topology.engine.errors import EngineError
 from topology.engine.ssh import load_private_key, parse_known_hosts
 from topology.engine.types import Route
+from topology.teams.models import Membership
 
 
 class Status(models.TextChoices):
     UP = "up", "up"
     UNREACHABLE = "unreachable", "unreachable"
     STALE = "stale", "stale"
+
+
+class HostQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> HostQuerySet:
+        """The hosts of ``user``'s teams and those of no team (shared); all of them for site
+        admins, none for anonymous users. What is nested under a host goes with it."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        teams = Membership.objects.filter(user=user).values("team")
+        return self.filter(Q(team__isnull=True) | Q(team__in=teams))
 
 
 class Host(models.Model):
@@ -34,6 +49,8 @@ class Host(models.Model):
         related_name="hosts",
         help_text="Who sees this host and what runs on it; no team: every user.",
     )
+
+    objects = HostQuerySet.as_manager()
 
     class Meta:
         ordering = ["slug"]
@@ -146,6 +163,22 @@ class Endpoint(models.Model):
         )
 
 
+class DaemonQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> DaemonQuerySet:
+        """The daemons on hosts ``user`` may see and, level by level, those nested in their
+        containers."""
+        if user.is_authenticated and user.is_superuser:
+            return self
+        every = self.model.objects
+        ids = set(every.filter(host__in=Host.objects.visible_to(user)).values_list("pk", flat=True))
+        frontier = set(ids)
+        while frontier:
+            nested = every.filter(container__daemon_id__in=frontier).values_list("pk", flat=True)
+            frontier = set(nested) - ids
+            ids |= frontier
+        return self.filter(pk__in=ids)
+
+
 class Daemon(models.Model):
     """A container engine (Docker, Podman...), identified by a stable engine ID: Docker's from
     ``GET /info``, others' derived from what they keep (``engine.identity``).
@@ -195,6 +228,8 @@ class Daemon(models.Model):
     last_seen = models.DateTimeField(null=True, blank=True)
     unreachable_since = models.DateTimeField(null=True, blank=True)
 
+    objects = DaemonQuerySet.as_manager()
+
     class Meta:
         ordering = ["nesting", "name"]
         constraints = [
@@ -214,6 +249,14 @@ class Daemon(models.Model):
     @property
     def reachable(self) -> bool:
         return self.status == Status.UP
+
+
+class ContainerQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> ContainerQuerySet:
+        """The containers of the daemons ``user`` may see."""
+        if user.is_authenticated and user.is_superuser:
+            return self
+        return self.filter(daemon__in=Daemon.objects.visible_to(user))
 
 
 class Container(models.Model):
@@ -289,6 +332,8 @@ class Container(models.Model):
     fingerprint = models.CharField(
         max_length=32, blank=True, editable=False, help_text="Digest of the fields above."
     )
+
+    objects = ContainerQuerySet.as_manager()
 
     class Meta:
         ordering = ["daemon", "name"]

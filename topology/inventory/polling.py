@@ -1,4 +1,5 @@
-"""Polling a daemon: read it through the engine layer, reconcile, publish, find nested daemons.
+"""Polling a daemon: read it through the engine layer, reconcile (which publishes what changed),
+find nested daemons.
 
 ``poll_target`` is the action behind the Celery task, the events watcher and the
 ``poll_daemons --once`` command.
@@ -32,9 +33,10 @@ from topology.engine.types import (
     NetworkInfo,
     Route,
 )
-from topology.inventory import broadcast, locks, services
+from topology.inventory import locks, services
+from topology.inventory.changes import ChangeSet
 from topology.inventory.models import Container, Daemon, Endpoint
-from topology.inventory.services import ChangeSet, Place
+from topology.inventory.services import Place
 
 logger = logging.getLogger(__name__)
 
@@ -313,22 +315,20 @@ def poll_target(target: Target, *, publish: bool = True, lock_required: bool = T
             result.skipped = True
             return result
         for _ in range(3):
-            changes = _poll_once(target, result)
-            if publish:
-                broadcast.publish(changes)
+            changes = _poll_once(target, result, publish)
             result.changes.absorb(changes)
             if not locks.take_dirty(target.route.key):
                 break
     return result
 
 
-def _poll_once(target: Target, result: PollResult) -> ChangeSet:
+def _poll_once(target: Target, result: PollResult, publish: bool) -> ChangeSet:
     result.error = None
     try:
         snapshot = _read(target)
     except EngineError as error:
         result.error = str(error)
-        return services.mark_unreachable(target.route, target.place, str(error))
+        return services.mark_unreachable(target.route, target.place, str(error), publish=publish)
     engine_id = snapshot.info.engine_id
     result.engine_id = engine_id
     if _is_elsewhere(engine_id, target):
@@ -336,7 +336,9 @@ def _poll_once(target: Target, result: PollResult) -> ChangeSet:
         result.error = f"{target.route.url} leads to {engine_id}, already known elsewhere"
         return ChangeSet()
     path_map = path_map_for(target)
-    changes = services.reconcile(snapshot, target.place, path_map, target.endpoint_pk)
+    changes = services.reconcile(
+        snapshot, target.place, path_map, target.endpoint_pk, publish=publish
+    )
     result.nested = _nested_targets(target, engine_id, list(snapshot.containers), path_map)
     return changes
 
@@ -363,7 +365,5 @@ def poll_everything(*, publish: bool = True, lock_required: bool = True) -> list
             if nested.route.key not in queued:
                 queue.append(nested)
                 queued.add(nested.route.key)
-    pruned = services.prune_stale()
-    if publish:
-        broadcast.publish(pruned)
+    services.prune_stale(publish=publish)
     return results

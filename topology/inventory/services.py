@@ -1,25 +1,28 @@
 """The one place that changes the inventory: reconcile what an engine said into the database.
 
 Each action runs in one transaction, writes only what differs, bumps the graph version when
-something changed, and returns a ``ChangeSet`` that carries the graph delta to broadcast.
+something changed, and returns a ``ChangeSet`` that carries the graph delta. Unless told not
+to, it publishes that delta once the transaction commits, so no client hears of a row that
+is not there yet.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
 from topology.engine.clients import Candidate, Client, resolve
+from topology.engine.connection import EngineError, EngineUnreachable, ping
 from topology.engine.demos import creation_claims
 from topology.engine.nesting import (
     PathMap,
@@ -27,10 +30,14 @@ from topology.engine.nesting import (
     socket_paths,
     socket_target,
 )
+from topology.engine.reading import engine_address
 from topology.engine.types import Attachment, ContainerInfo, DaemonSnapshot, Route
-from topology.inventory import connectivity_services, graph, provenance
+from topology.inventory import broadcast, connectivity_services, graph, provenance
+from topology.inventory.changes import ChangeSet
 from topology.inventory.connectivity_services import RowChanges
+from topology.inventory.digests import fingerprint
 from topology.inventory.models import Container, Daemon, Endpoint, GraphRevision, Host, Status
+from topology.inventory.queries import load_rows
 
 
 @dataclass(frozen=True)
@@ -53,33 +60,6 @@ class Place:
         }
 
 
-@dataclass
-class ChangeSet:
-    added: int = 0
-    changed: int = 0
-    removed: int = 0
-    delta: graph.GraphDelta = field(default_factory=graph.GraphDelta)
-    version: int = 0
-    since: int = 0
-
-    def __bool__(self) -> bool:
-        return bool(self.delta)
-
-    def message(self) -> dict[str, Any]:
-        return self.delta.message(self.version, self.since)
-
-    def absorb(self, later: ChangeSet) -> None:
-        """Fold a later change set into this one (counts add up, the delta grows)."""
-        if not later:
-            return
-        self.since = self.since if self else later.since
-        self.version = later.version
-        self.added += later.added
-        self.changed += later.changed
-        self.removed += later.removed
-        self.delta.extend(later.delta)
-
-
 @dataclass(frozen=True)
 class KnownContainer:
     state: str
@@ -88,6 +68,12 @@ class KnownContainer:
     recently_started: bool
     attachments: tuple[Attachment, ...] = ()
     client_pending: bool = False
+
+
+def _publish_on_commit(changes: ChangeSet, publish: bool) -> ChangeSet:
+    if publish and changes:
+        transaction.on_commit(partial(broadcast.publish, changes))
+    return changes
 
 
 def bump_version() -> tuple[int, int]:
@@ -282,6 +268,8 @@ def reconcile(
     place: Place,
     path_map: PathMap = (),
     endpoint_pk: int | None = None,
+    *,
+    publish: bool = True,
 ) -> ChangeSet:
     """Make the database say what ``snapshot`` says of one daemon; return what changed.
 
@@ -374,7 +362,7 @@ def reconcile(
     settle(changes.delta)
     if changes:
         changes.since, changes.version = bump_version()
-    return changes
+    return _publish_on_commit(changes, publish)
 
 
 def _inside(container: Container, engine_id: str) -> bool:
@@ -454,9 +442,7 @@ def settle(delta: graph.GraphDelta) -> None:
     both_edges = set(delta.remove_edges) & {edge["id"] for edge in delta.upsert_edges}
     if not (both_nodes or both_edges):
         return
-    from topology.inventory import queries
-
-    nodes, edges = graph.nodes_and_edges(queries.load_rows())
+    nodes, edges = graph.nodes_and_edges(load_rows())
     now_nodes = {node["id"]: node for node in nodes if node["id"] in both_nodes}
     now_edges = {edge["id"]: edge for edge in edges if edge["id"] in both_edges}
     delta.remove_nodes = [i for i in delta.remove_nodes if i not in now_nodes]
@@ -608,12 +594,6 @@ def _client_fields(
     engine_id = resolve(address, client, [c for c in candidates if c.engine_id != own])
     target = Daemon.objects.filter(engine_id=engine_id).values_list("pk", flat=True).first()
     return {"sets_docker_host": True, "client_target_id": target}
-
-
-def fingerprint(fields: dict[str, Any]) -> str:
-    """A short digest of a container's stored fields: equal digests, nothing to write."""
-    text = json.dumps(fields, sort_keys=True, default=str)
-    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 def _reconcile_containers(
@@ -808,7 +788,7 @@ def daemon_for_route(route: Route, place: Place) -> Daemon | None:
 
 
 @transaction.atomic
-def mark_unreachable(route: Route, place: Place, error: str) -> ChangeSet:
+def mark_unreachable(route: Route, place: Place, error: str, *, publish: bool = True) -> ChangeSet:
     """A daemon stopped answering: say so once, and mark what was under it stale."""
     changes = ChangeSet()
     daemon = daemon_for_route(route, place)
@@ -818,7 +798,7 @@ def mark_unreachable(route: Route, place: Place, error: str) -> ChangeSet:
     _mark_down(daemon, error, changes)
     if changes:
         changes.since, changes.version = bump_version()
-    return changes
+    return _publish_on_commit(changes, publish)
 
 
 def _mark_down(daemon: Daemon, error: str, changes: ChangeSet) -> None:
@@ -853,10 +833,10 @@ def _mark_stale_under(daemon: Daemon, changes: ChangeSet) -> None:
 
 
 @transaction.atomic
-def prune_stale(now: datetime | None = None, grace: timedelta | None = None) -> ChangeSet:
+def prune_stale(
+    now: datetime | None = None, grace: timedelta | None = None, *, publish: bool = True
+) -> ChangeSet:
     """Remove what was under daemons unreachable for longer than the grace period."""
-    from django.conf import settings
-
     now = now or timezone.now()
     grace = grace if grace is not None else timedelta(seconds=settings.TOPOLOGY_STALE_GRACE_SECONDS)
     changes = ChangeSet()
@@ -890,7 +870,7 @@ def prune_stale(now: datetime | None = None, grace: timedelta | None = None) -> 
     if changes:
         settle(changes.delta)
         changes.since, changes.version = bump_version()
-    return changes
+    return _publish_on_commit(changes, publish)
 
 
 def _replaced_daemons(expired: Any) -> list[Daemon]:
@@ -909,9 +889,6 @@ class RegistrationRefused(Exception):
 
 def register_endpoint(fields: dict[str, Any], tls_dir: Any) -> Endpoint:
     """Test the connection to a root engine, then save it (never the other way round)."""
-    from topology.engine.connection import EngineError, EngineUnreachable, ping
-    from topology.engine.reading import engine_address
-
     endpoint = Endpoint(**fields)
     try:
         ping(engine_address(endpoint.route, connect_timeout=3, read_timeout=5, tls_dir=tls_dir))

@@ -10,7 +10,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
 
-from topology.inventory import broadcast, polling, services
+from topology.inventory import polling, services
 from topology.inventory.models import Daemon
 
 TRANSIENT = (redis.RedisError, OperationalError)
@@ -47,7 +47,7 @@ def poll_all_daemons() -> int:
     targets = polling.root_targets() + polling.known_nested_targets()
     for target in targets:
         poll_daemon.apply_async((target.to_dict(),), expires=_expiry())
-    broadcast.publish(services.prune_stale())
+    services.prune_stale()
     return len(targets)
 
 

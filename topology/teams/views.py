@@ -4,30 +4,18 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from topology.teams import access, services
+from topology.teams.access import Role
 from topology.teams.forms import MemberForm
-from topology.teams.models import Team
-
-ANY_ROLE = {"viewer", "operator", "admin"}
 
 
-def _team(request: HttpRequest, slug: str, *, manage: bool) -> Team:
-    """The team, for its members (404 for anyone else); ``manage`` needs the team admin role."""
-    team = get_object_or_404(Team, slug=slug)
-    if not access.has_team_role(request.user, team.pk, ANY_ROLE):
-        raise Http404("No such team.")
-    if manage and not access.has_team_role(request.user, team.pk, {"admin"}):
-        raise PermissionDenied("Changing a team's members needs the team admin role.")
-    return team
-
-
+@require_http_methods(["GET", "POST"])
 def members(request: HttpRequest, slug: str) -> HttpResponse:
-    team = _team(request, slug, manage=request.method == "POST")
+    team = access.team_for(request, slug, Role.ADMIN if request.method == "POST" else Role.VIEWER)
     form = MemberForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -46,14 +34,14 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
             "team": team,
             "memberships": team.memberships.select_related("user").order_by("user__username"),
             "form": form,
-            "may_manage": access.has_team_role(request.user, team.pk, {"admin"}),
+            "may_manage": access.has_role(request.user, team.pk, Role.ADMIN),
         },
     )
 
 
 @require_POST
 def remove_member(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
-    team = _team(request, slug, manage=True)
+    team = access.team_for(request, slug, Role.ADMIN)
     user = get_object_or_404(get_user_model(), pk=user_id)
     try:
         services.remove_member(team, user)

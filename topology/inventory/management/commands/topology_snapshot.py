@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from topology.inventory import graph, queries
-from topology.inventory import layers as _layers
+from topology.inventory import graph_layers as _layers
 
 
 class Command(BaseCommand):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -17,7 +18,9 @@ from rest_framework.views import APIView
 
 from topology.demos import services, tasks
 from topology.demos.models import Demo
+from topology.demos.permissions import LAUNCH_DEMO, may_operate_demo
 from topology.teams import access
+from topology.teams.access import Role
 from topology.teams.models import Team
 
 
@@ -33,7 +36,7 @@ class CanLaunchDemos(BasePermission):
     def has_permission(self, request: Request, view: APIView) -> bool:
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return True
-        return request.user.has_perm("demos.launch_demo")
+        return request.user.has_perm(LAUNCH_DEMO)
 
 
 class LaunchSerializer(serializers.Serializer):
@@ -60,16 +63,25 @@ def launch_team(request: Request, slug: str | None) -> Team | None:
     user = request.user
     if slug is not None:
         team = Team.objects.filter(slug=slug).first()
-        if team is None or not access.has_team_role(user, team.pk, access.OPERATORS):
+        if team is None or not access.has_role(user, team.pk, Role.OPERATOR):
             raise PermissionDenied(NOT_YOUR_TEAM)
         return team
-    operated = access.team_ids_with_role(user, access.OPERATORS)
+    operated = access.team_ids_with_role(user, Role.OPERATOR)
     if not operated:
         return None
     if len(operated) > 1:
         slugs = Team.objects.filter(pk__in=operated).values_list("slug", flat=True)
         raise serializers.ValidationError({"team": [f"Choose a team: {', '.join(slugs)}."]})
     return Team.objects.get(pk=next(iter(operated)))
+
+
+def _visible_demos(request: Request) -> QuerySet[Demo]:
+    return Demo.objects.select_related("owner", "team").visible_to(request.user)
+
+
+def _get_demo_for_user(request: Request, demo_id: str) -> Demo:
+    """The demo, if the user's teams may see it; otherwise a 404, as if there were none."""
+    return get_object_or_404(_visible_demos(request), pk=demo_id)
 
 
 DEMO = OpenApiResponse(OpenApiTypes.OBJECT, description="A demo: status and progress.")
@@ -80,7 +92,7 @@ class DemoListView(APIView):
 
     @extend_schema(operation_id="demos_list", responses={200: DEMO})
     def get(self, request: Request) -> Response:
-        demos = access.visible_demos(request.user)
+        demos = _visible_demos(request)
         return Response([services.describe(demo) for demo in demos])
 
     @extend_schema(
@@ -130,7 +142,7 @@ class DemoComparisonView(APIView):
         responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The table.")},
     )
     def get(self, request: Request) -> Response:
-        visible = access.visible_demos(request.user)
+        visible = _visible_demos(request)
         pinned = None
         if "demo" in request.query_params:
             try:
@@ -140,7 +152,7 @@ class DemoComparisonView(APIView):
             pinned = get_object_or_404(visible, pk=demo_id)
 
         def may_build(demo: Demo) -> bool:
-            return access.may_operate_demo(request.user, demo.team_id)
+            return may_operate_demo(request.user, demo.team_id)
 
         return Response(services.compare(visible, pinned, may_build))
 
@@ -155,8 +167,8 @@ class DemoBuildView(APIView):
         responses={202: OpenApiResponse(OpenApiTypes.OBJECT), 409: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request, demo_id: str) -> Response:
-        demo = get_object_or_404(access.visible_demos(request.user), pk=demo_id)
-        if not access.may_operate_demo(request.user, demo.team_id):
+        demo = _get_demo_for_user(request, demo_id)
+        if not may_operate_demo(request.user, demo.team_id):
             raise PermissionDenied(NOT_YOUR_TEAM)
         try:
             build = services.request_build(request.user, demo)
@@ -171,7 +183,7 @@ class DemoDetailView(APIView):
 
     @extend_schema(operation_id="demos_retrieve", responses={200: DEMO})
     def get(self, request: Request, demo_id: str) -> Response:
-        demo = get_object_or_404(access.visible_demos(request.user), pk=demo_id)
+        demo = _get_demo_for_user(request, demo_id)
         described = services.describe(demo)
         if demo.status == Demo.Status.RUNNING:
             facts = services.facts(demo)
@@ -180,8 +192,8 @@ class DemoDetailView(APIView):
 
     @extend_schema(responses={202: DEMO})
     def delete(self, request: Request, demo_id: str) -> Response:
-        demo = get_object_or_404(access.visible_demos(request.user), pk=demo_id)
-        if not access.may_operate_demo(request.user, demo.team_id):
+        demo = _get_demo_for_user(request, demo_id)
+        if not may_operate_demo(request.user, demo.team_id):
             raise PermissionDenied(NOT_YOUR_TEAM)
         if demo.status != Demo.Status.STOPPING:
             services.request_teardown(request.user, demo)
@@ -201,8 +213,8 @@ class DemoRetryView(APIView):
         request=None, responses={202: DEMO, 409: OpenApiTypes.OBJECT, 429: OpenApiTypes.OBJECT}
     )
     def post(self, request: Request, demo_id: str) -> Response:
-        demo = get_object_or_404(access.visible_demos(request.user), pk=demo_id)
-        if not access.may_operate_demo(request.user, demo.team_id):
+        demo = _get_demo_for_user(request, demo_id)
+        if not may_operate_demo(request.user, demo.team_id):
             raise PermissionDenied(NOT_YOUR_TEAM)
         try:
             demo = services.request_retry(request.user, demo)

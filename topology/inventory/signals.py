@@ -18,13 +18,13 @@ def _after_commit() -> None:
     transaction.on_commit(broadcast.publish_access_change)
 
 
-@receiver(post_save, sender=Membership, dispatch_uid="teams-membership-saved")
-@receiver(post_delete, sender=Membership, dispatch_uid="teams-membership-deleted")
+@receiver(post_save, sender=Membership, dispatch_uid="inventory-membership-saved")
+@receiver(post_delete, sender=Membership, dispatch_uid="inventory-membership-deleted")
 def membership_changed(sender: type, **kwargs: Any) -> None:
     _after_commit()
 
 
-@receiver(post_save, sender=Host, dispatch_uid="teams-host-saved")
+@receiver(post_save, sender=Host, dispatch_uid="inventory-host-saved")
 def host_saved(sender: type, created: bool, update_fields: Any = None, **kwargs: Any) -> None:
     """A saved host may have changed team: always from forms (no ``update_fields``), and from
     the services only when they name the team."""

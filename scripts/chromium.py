@@ -1,5 +1,5 @@
-"""Debian's Chromium as the browser tests and the dashboard benchmarks launch it (as root, never
-downloaded by Playwright)."""
+"""Debian's Chromium (installed by ``provision.sh``) as the browser tests and the dashboard
+benchmarks launch it: as root, never downloaded by Playwright."""
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

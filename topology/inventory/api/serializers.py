@@ -1,29 +1,15 @@
-"""REST representations. Container environment variables are never part of any of them."""
+"""REST representations of the inventory. Container environment variables are never part of
+any of them."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from django.core.exceptions import ValidationError as ModelValidationError
 from rest_framework import serializers
 
-from topology.dashboards.models import Dashboard
 from topology.inventory.models import Container, Daemon, Endpoint, Host
-from topology.teams.models import Team
-
-
-class TeamField(serializers.SlugRelatedField):
-    """A team, written as its slug; a slug with a NUL character is not one (and never reaches
-    the database, which refuses NUL in text)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(slug_field="slug", queryset=Team.objects.all(), **kwargs)
-
-    def to_internal_value(self, data: Any) -> Team:
-        if isinstance(data, str) and "\x00" in data:
-            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
-        return super().to_internal_value(data)
+from topology.teams.serializers import TeamField
 
 
 class HostSerializer(serializers.ModelSerializer):
@@ -117,27 +103,6 @@ class EngineRegistrationSerializer(serializers.ModelSerializer):
         endpoint = Endpoint(**attrs)
         try:
             endpoint.full_clean(exclude=["host"], validate_unique=False)
-        except ModelValidationError as error:
-            raise serializers.ValidationError(error.message_dict) from error
-        return attrs
-
-
-class DashboardSerializer(serializers.ModelSerializer):
-    team = TeamField()
-
-    class Meta:
-        model = Dashboard
-        fields = ["id", "name", "team", "filters", "layout", "positions", "tiles", "updated"]
-        read_only_fields = ["id", "updated"]
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        # A change is checked as the saved row it will become: the one-name-per-team constraint
-        # then leaves the dashboard itself out (a copy of a saved instance is not "adding").
-        dashboard = Dashboard() if self.instance is None else copy.copy(self.instance)
-        for field, value in attrs.items():
-            setattr(dashboard, field, value)
-        try:
-            dashboard.full_clean(exclude=["created_by"], validate_unique=False)
         except ModelValidationError as error:
             raise serializers.ValidationError(error.message_dict) from error
         return attrs

@@ -1,0 +1,56 @@
+"""Redis locks on the real Redis: one holder at a time, per key and database; a lock that is not
+required lets the work go on when Redis is down."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis
+from django.db import connection
+from django.test import override_settings
+
+from topology import locks
+from topology.inventory.locks import poll_lock, take_dirty
+
+
+def test_one_holder_at_a_time_per_key() -> None:
+    key = uuid.uuid4().hex
+    with locks.held("test", key, seconds=5) as first:
+        with locks.held("test", key, seconds=5) as second:
+            assert (first, second) == (True, False)
+        with locks.held("test", f"{key}-other", seconds=5) as other:
+            assert other
+        with locks.held("other-kind", key, seconds=5) as other_kind:
+            assert other_kind
+    with locks.held("test", key, seconds=5) as again:
+        assert again  # let go when the block ended
+
+
+def test_two_installations_on_one_redis_do_not_share_locks(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    here = locks.lock_name("poll", "k")
+    assert here.startswith("topology:poll:") and here != locks.lock_name("poll", "k2")
+    monkeypatch.setitem(connection.settings_dict, "NAME", "another-installation")
+    assert locks.lock_name("poll", "k") != here
+
+
+def test_a_poll_that_finds_the_lock_taken_asks_the_holder_to_poll_again() -> None:
+    key = uuid.uuid4().hex
+    with poll_lock(key) as held:
+        assert held
+        with poll_lock(key) as second:
+            assert not second
+        assert take_dirty(key)
+        assert not take_dirty(key)  # taken once
+
+
+def test_without_redis_a_lock_that_is_not_required_lets_the_work_go_on(private_redis) -> None:
+    url, process = private_redis
+    process.kill()
+    process.wait()
+    with override_settings(REDIS_URL=url):
+        with locks.held("test", "key", seconds=5, required=False) as held:
+            assert held
+        with pytest.raises(redis.RedisError), locks.held("test", "key", seconds=5):
+            pass
+        assert take_dirty("key") is False
