@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from tests.conftest import free_port
 from tests.tls_material import make_authority
 from topology.dashboards.models import Dashboard
 from topology.inventory.models import Endpoint
@@ -37,12 +38,24 @@ def register(client: Client, **fields) -> tuple[int, dict]:
         ({"url": "http://lab:2375"}, "Use unix://, tcp:// or ssh://"),
         ({"url": "tcp://127.0.0.1:9"}, "Plain tcp:// is refused"),
         ({"url": "tcp://127.0.0.1:9", "tls_client_cert": "PEM"}, "needs its key"),
-        ({"url": "unix:///nonexistent/docker.sock"}, "The engine did not answer"),
     ],
 )
 def test_registration_refuses_with_a_clear_message(team, fields, message) -> None:
     status, body = register(member(team, "admin"), **fields)
     assert status == 400 and message in str(body)
+    assert not Endpoint.objects.exists()
+
+
+def test_an_engine_that_does_not_answer_is_not_registered(team) -> None:
+    authority = make_authority()
+    status, body = register(
+        member(team, "admin"),
+        url=f"tcp://127.0.0.1:{free_port()}",
+        tls_ca_cert=authority.ca.cert,
+        tls_client_cert=authority.client.cert,
+        tls_client_key=authority.client.key,
+    )
+    assert status == 400 and "The engine did not answer" in str(body)
     assert not Endpoint.objects.exists()
 
 
@@ -64,9 +77,21 @@ def test_only_team_admins_register_and_only_site_admins_allow_insecure(team, adm
     assert status == 403 and "site admin" in body["detail"]
 
 
+def test_a_team_admin_registers_no_local_socket(team) -> None:
+    """A local socket reaches this machine's engines (the shared one under any spelling, other
+    teams' nested daemons): a team admin is refused before anything is connected to."""
+    admin = member(team, "admin")
+    for url in ("unix:///run/docker.sock", "unix:///var/run/docker.sock", "unix:///tmp/x.sock"):
+        status, body = register(admin, url=url, name=f"n{len(url)}")
+        assert status == 403 and "only a site admin" in body["detail"], (url, body)
+    assert not Endpoint.objects.exists()
+
+
 @pytest.mark.docker
-def test_team_admin_registers_a_reachable_engine_and_the_key_is_never_shown(team) -> None:
-    status, body = register(member(team, "admin"), url="unix:///var/run/docker.sock", name="local")
+def test_a_site_admin_registers_a_local_socket_and_the_key_is_never_shown(team, admin_user) -> None:
+    site = Client()
+    site.force_login(admin_user)
+    status, body = register(site, url="unix:///var/run/docker.sock", name="local")
     assert status == 201, body
     assert "tls_client_key" not in body and body["team"] == "ops"
     assert Endpoint.objects.get(name="local").team == team

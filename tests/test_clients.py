@@ -4,7 +4,9 @@ the real engine (a job container next to a dind service with network alias docke
 from __future__ import annotations
 
 import json
+import random
 
+import docker
 import pytest
 
 from tests.conftest import MANAGED, _remove, start_dind, unique
@@ -68,12 +70,27 @@ def test_an_address_resolves_to_the_daemon_the_container_would_reach(
     assert resolve(ClientAddress(host, port), client, [DIND, OTHER, REMOTE]) == expected
 
 
+def _network_clear_of_nested_bridges(client: docker.DockerClient, name: str):  # type: ignore[no-untyped-def]
+    """A user network in 10.x, away from 172.17-31 where the host's next network and a nested
+    daemon's own bridge are both placed (the same subnet on both sides cannot be connected);
+    another subnet is tried when one is taken on the shared engine."""
+    for _ in range(20):
+        subnet = f"10.{random.randint(100, 250)}.{random.randint(0, 255)}.0/24"
+        ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
+        try:
+            return client.networks.create(name, labels=MANAGED, ipam=ipam)
+        except docker.errors.APIError as error:
+            if "overlap" not in str(error).lower():
+                raise
+    pytest.fail("no free 10.x subnet for the CI network")
+
+
 @pytest.mark.docker
 @pytest.mark.django_db(transaction=True)
 def test_a_ci_job_next_to_a_dind_service_is_its_client(docker_client, offline_images, cleanup):
     """A GitLab-CI-like job: on a user network with DOCKER_HOST=tcp://docker:2375, next to a
     dind service whose network alias is docker. The job need not reach it, only say so."""
-    network = docker_client.networks.create(unique("ci"), labels=MANAGED)
+    network = _network_clear_of_nested_bridges(docker_client, unique("ci"))
     cleanup.add(network.remove)
     service = start_dind(docker_client, cleanup, unique("dind-service"))
     network.connect(service.container, aliases=["docker"])

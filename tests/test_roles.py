@@ -51,7 +51,8 @@ from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 
-from tests.conftest import container_info, route_samples
+from tests.conftest import container_info, free_port, route_samples
+from tests.tls_material import make_authority
 from topology.asgi import application, websocket_urlpatterns
 from topology.dashboards.models import Dashboard
 from topology.demos import services as demo_services
@@ -362,7 +363,15 @@ def _delete_board_page(c: Client, s: Scene) -> str:
 
 
 def _register(c: Client, s: Scene) -> str:
-    body = {"name": "matrix-engine", "url": "unix:///nonexistent/matrix.sock", "team": "alpha"}
+    authority = make_authority()
+    body = {
+        "name": "matrix-engine",
+        "url": f"tcp://127.0.0.1:{free_port()}",  # TLS, answering no one: refused as invalid
+        "team": "alpha",
+        "tls_ca_cert": authority.ca.cert,
+        "tls_client_cert": authority.client.cert,
+        "tls_client_key": authority.client.key,
+    }
     response = c.post("/api/daemons/", body, content_type=JSON)
     return outcome(response, Endpoint.objects.filter(name="matrix-engine").exists())
 
@@ -483,7 +492,7 @@ HTTP_DOORS: dict[str, Callable[[Client, Scene], str]] = {
     "POST team-members": _add_member,
     "POST team-member-remove": _remove_member,
     "POST engine-new": lambda c, s: outcome(
-        c.post("/teams/alpha/engines/new/", {"name": "m", "url": "unix:///nonexistent/m.sock"})
+        c.post("/teams/alpha/engines/new/", {"name": "m", "url": "tcp://127.0.0.1:9"})
     ),
     "GET teams": lambda c, s: listing(c.get("/teams/"), 'href="/teams/alpha/"'),
     "GET team": lambda c, s: outcome(c.get("/teams/alpha/")),

@@ -96,6 +96,14 @@ class Endpoint(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    #: Schemes a team admin may register; a local socket (unix://) is the machine's own, and
+    #: only a site admin may hand one to a team.
+    TEAM_ADMIN_SCHEMES = ("tcp", "ssh")
+
+    @property
+    def scheme(self) -> str:
+        return urlsplit(self.url).scheme
+
     @property
     def uses_tls(self) -> bool:
         return bool(self.tls_client_cert and self.tls_client_key)

@@ -883,6 +883,24 @@ def _replaced_daemons(expired: Any) -> list[Daemon]:
     return [d for d in expired.filter(container__isnull=True) if d.endpoint in answering]
 
 
+LOCAL_SOCKETS_ARE_FOR_SITE_ADMINS = (
+    "A local socket (unix://) reaches this machine's own engines: only a site admin may "
+    "register one. Team admins register tcp:// engines with TLS client certificates, or ssh://."
+)
+
+
+def registration_forbidden(user: Any, fields: dict[str, Any]) -> str | None:
+    """Why ``user`` (a team admin of the registration's team; the caller checks that) may not
+    register this engine, or None: local sockets and plain tcp:// are a site admin's choice."""
+    if user.is_superuser:
+        return None
+    if Endpoint(url=fields.get("url", "")).scheme not in Endpoint.TEAM_ADMIN_SCHEMES:
+        return LOCAL_SOCKETS_ARE_FOR_SITE_ADMINS
+    if fields.get("insecure"):
+        return "Only a site admin may allow a plain (insecure) tcp:// engine."
+    return None
+
+
 class RegistrationRefused(Exception):
     """The engine did not answer as it should; the message says why, for people."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -16,7 +17,8 @@ from topology.teams.access import Role
 
 @require_http_methods(["GET", "POST"])
 def register_engine(request: HttpRequest, slug: str) -> HttpResponse:
-    """A team admin registers a root engine; the connection is tested before it is saved.
+    """A team admin registers a root engine (tcp:// with TLS, or ssh://; a site admin also a
+    local socket); the connection is tested before it is saved.
 
     Someone outside the team gets a 404, as on the team's page: the slug tells them nothing."""
     team = access.team_for(request, slug, Role.ADMIN)
@@ -26,6 +28,9 @@ def register_engine(request: HttpRequest, slug: str) -> HttpResponse:
             request.POST, request.FILES, may_allow_insecure=may_allow_insecure
         )
         if form.is_valid():
+            forbidden = services.registration_forbidden(request.user, form.credentials())
+            if forbidden is not None:
+                raise PermissionDenied(forbidden)
             try:
                 endpoint = services.register_endpoint(
                     {**form.credentials(), "team": team}, settings.RUN_DIR / "tls"

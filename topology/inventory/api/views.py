@@ -92,7 +92,8 @@ class HostViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class DaemonViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """Daemons; ``POST`` registers a root engine (team admins), after testing the connection."""
+    """Daemons; ``POST`` registers a root engine (team admins: tcp:// with TLS or ssh://; site
+    admins also local sockets and plain tcp://), after testing the connection."""
 
     filterset_fields = ["status", "access", "nesting"]
 
@@ -114,8 +115,9 @@ class DaemonViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         fields = dict(serializer.validated_data)
         if not access.has_role(request.user, fields["team"].pk, Role.ADMIN):
             raise PermissionDenied("Registering an engine needs the team admin role in that team.")
-        if fields.get("insecure") and not request.user.is_superuser:
-            raise PermissionDenied("Only a site admin may allow a plain (insecure) tcp:// engine.")
+        forbidden = services.registration_forbidden(request.user, fields)
+        if forbidden is not None:
+            raise PermissionDenied(forbidden)
         try:
             endpoint = services.register_endpoint(fields, settings.RUN_DIR / "tls")
         except services.RegistrationRefused as refusal:
