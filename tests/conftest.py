@@ -820,3 +820,64 @@ def _unmount_under(folder: Path) -> None:
     for point in sorted((line.split()[1] for line in mounts), key=len, reverse=True):
         if point.startswith(f"{folder}/"):
             subprocess.run(["umount", point], capture_output=True, check=False)
+
+
+# --- Docker CLI contexts, made by the real CLI under a DOCKER_CONFIG of the test's own ----------
+
+
+def openssl_client_material(folder: Path) -> dict[str, Path]:
+    """A CA and a client certificate with its key, made by openssl (PEM files in ``folder``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    curve = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+    run(
+        "req",
+        "-x509",
+        *curve,
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=ca",
+    )
+    run("req", *curve, "-keyout", "key.pem", "-out", "client.csr", "-subj", "/CN=client")
+    run(
+        "x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem",
+        "-CAcreateserial", "-out", "cert.pem", "-days", "2",
+    )  # fmt: skip
+    return {part: folder / f"{part}.pem" for part in ("ca", "cert", "key")}
+
+
+def docker_context_create(config: Path, name: str, docker: str, description: str = "") -> None:
+    """The real CLI, with DOCKER_CONFIG pointing at the test's folder."""
+    if shutil.which("docker") is None:
+        pytest.fail("the docker CLI is missing")
+    command = ["docker", "context", "create", name, "--docker", docker]
+    if description:
+        command += ["--description", description]
+    env = {**os.environ, "DOCKER_CONFIG": str(config)}
+    env.pop("DOCKER_HOST", None)
+    subprocess.run(command, env=env, check=True, capture_output=True)
+
+
+@pytest.fixture
+def cli_contexts(tmp_path: Path) -> tuple[Path, dict[str, Path]]:
+    """Three contexts by the real CLI: the local socket, tcp:// with TLS files, ssh://."""
+    config = tmp_path / "docker-config"
+    tls = openssl_client_material(tmp_path / "certs")
+    docker_context_create(
+        config, "local", "host=unix:///var/run/docker.sock", description="this machine"
+    )
+    docker_context_create(
+        config,
+        "lab-tls",
+        f"host=tcp://127.0.0.1:23760,ca={tls['ca']},cert={tls['cert']},key={tls['key']}",
+    )
+    docker_context_create(config, "build-box", "host=ssh://ci@build.example:2222")
+    return config, tls
