@@ -741,12 +741,14 @@ def events_watcher(transactional_db, channel_layer_prefix) -> Iterator[Any]:  # 
 @dataclass
 class PodmanEngine:
     """``podman system service`` on a store of its own (nothing else's containers or images);
-    ``url`` is its socket, ``second_url`` a second service of the same store."""
+    ``url`` is its socket where rootless Podman puts it (``$XDG_RUNTIME_DIR/podman/podman.sock``
+    under ``runtime_dir``), ``second_url`` a second service of the same store."""
 
     url: str
     second_url: str
     client: docker.DockerClient
     folder: Path
+    runtime_dir: Path
 
 
 def _start_podman(folder: Path, socket_path: Path, log: Path) -> subprocess.Popen:
@@ -788,12 +790,15 @@ def podman_engine(docker_client: docker.DockerClient, offline_images: list[str])
     processes = []
     client = None
     try:
-        processes.append(_start_podman(folder, folder / "podman.sock", folder / "service.log"))
+        runtime_dir = folder / "xdg-runtime"
+        socket_path = runtime_dir / "podman" / "podman.sock"
+        socket_path.parent.mkdir(parents=True)
+        processes.append(_start_podman(folder, socket_path, folder / "service.log"))
         processes.append(_start_podman(folder, folder / "second.sock", folder / "second.log"))
-        client = docker.DockerClient(base_url=f"unix://{folder}/podman.sock", version="1.41")
+        client = docker.DockerClient(base_url=f"unix://{socket_path}", version="1.41")
         images.seed_image(docker_client, client, images.WORKLOAD_IMAGE)
         yield PodmanEngine(
-            f"unix://{folder}/podman.sock", f"unix://{folder}/second.sock", client, folder
+            f"unix://{socket_path}", f"unix://{folder}/second.sock", client, folder, runtime_dir
         )
     finally:
         if client is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
 
 from tests.conftest import MANAGED, _remove, unique
 from tests.graph_schema import validate_graph
@@ -14,6 +16,7 @@ from topology.engine.reading import engine_info
 from topology.inventory import polling, queries
 from topology.inventory.models import Daemon, Endpoint
 from topology.inventory.services import Place
+from topology.teams.models import Membership, Team
 
 DOCKER_VERSION = {"Components": [{"Name": "Engine", "Version": "27.3.1"}], "Version": "27.3.1"}
 PODMAN_VERSION = {"Components": [{"Name": "Podman Engine", "Version": "4.3.1"}], "Version": "4.3.1"}
@@ -141,3 +144,30 @@ def test_a_podman_engine_polled_many_times_is_one_daemon(podman_engine, cleanup)
     dood_node = next(n for n in graph["nodes"] if n["id"] == f"container:{dood.id}")
     assert dood_node["role"] == "dood"
     assert "ID" not in json.dumps(nodes[0])  # no random compat ID anywhere in the node
+
+
+@pytest.mark.docker
+@pytest.mark.django_db(transaction=True)
+def test_a_rootless_podman_socket_is_a_site_admins_to_register(podman_engine, admin_user) -> None:
+    """Podman's socket where rootless Podman puts it, ``$XDG_RUNTIME_DIR/podman/podman.sock``:
+    a team admin is refused (a local socket), a site admin registers it, and it polls as one
+    Podman daemon of that team."""
+    team = Team.objects.create(slug="ops", name="Ops")
+    body = {"name": "rootless-podman", "url": podman_engine.url, "team": "ops"}
+    assert podman_engine.url.endswith("/xdg-runtime/podman/podman.sock")
+    team_admin = Client()
+    alice = get_user_model().objects.create_user("alice")
+    Membership.objects.create(team=team, user=alice, role="admin")
+    team_admin.force_login(alice)
+    refused = team_admin.post("/api/daemons/", body, content_type="application/json")
+    assert refused.status_code == 403 and "only a site admin" in refused.json()["detail"]
+    site = Client()
+    site.force_login(admin_user)
+    response = site.post("/api/daemons/", body, content_type="application/json")
+    assert response.status_code == 201, response.content
+    endpoint = Endpoint.objects.get(name="rootless-podman")
+    target = polling.Target(endpoint.route, Place(), endpoint.pk)
+    result = polling.poll_target(target, publish=False)
+    assert result.error is None, result.error
+    daemon = Daemon.objects.get(endpoint=podman_engine.url)
+    assert (daemon.engine, daemon.identity, daemon.host.team) == ("podman", "store", team)
