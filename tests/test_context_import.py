@@ -84,6 +84,8 @@ def test_only_a_team_admin_of_that_team_imports(cli_contexts, ops, team_admin) -
     for who, team in (("bob", "ops"), ("alice", "nope"), ("nobody", "ops")):
         _out, error = run(str(config), "--team", team, "--as", who)
         assert error is not None and "is not a team admin" in str(error)
+    _out, error = run(str(config), "--as", "alice")
+    assert error is not None and "alice is not a site admin: name a --team" in str(error)
     _out, error = run(str(config / "nowhere"), "--team", "ops", "--as", "alice")
     assert error is not None and "holds no Docker contexts" in str(error)
 
@@ -120,5 +122,5 @@ def test_a_site_admin_registers_the_picked_local_context(cli_contexts, admin_use
         "unix:///var/run/docker.sock",
         "ops",
     )
-    out, error = run(str(config), "--team", "ops", "--as", "boss", "--context", "local")
-    assert error is None and "already registered, as 'local'" in out
+    out, error = run(str(config), "--as", "boss", "--context", "local")
+    assert error is None and "for no team" in out and "already registered, as 'local'" in out

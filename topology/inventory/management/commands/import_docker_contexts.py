@@ -26,7 +26,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument("folder", type=Path, help="a Docker configuration folder")
-        parser.add_argument("--team", required=True, help="the team's slug")
+        parser.add_argument(
+            "--team", help="the team's slug (without it: no team, seen by all; a site admin's)"
+        )
         parser.add_argument(
             "--as", dest="username", required=True, help="who registers (a team admin)"
         )
@@ -46,11 +48,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: Any) -> None:
         user = get_user_model().objects.filter(username=options["username"]).first()
-        team = Team.objects.filter(slug=options["team"]).first()
-        if user is None or team is None or not access.has_role(user, team.pk, Role.ADMIN):
-            raise CommandError(
-                f"{options['username']} is not a team admin of a team {options['team']!r}"
-            )
+        slug = options["team"]
+        team = Team.objects.filter(slug=slug).first() if slug else None
+        if slug is None and not (user and user.is_superuser):
+            raise CommandError(f"{options['username']} is not a site admin: name a --team")
+        if slug is not None and not (user and team and access.has_role(user, team.pk, Role.ADMIN)):
+            raise CommandError(f"{options['username']} is not a team admin of a team {slug!r}")
         try:
             contexts, problems = read_contexts(options["folder"])
         except (ContextsFolderError, OSError) as error:
@@ -58,7 +61,8 @@ class Command(BaseCommand):
         offers = [offer(c, user, team, allow_insecure=options["allow_insecure"]) for c in contexts]
         picked: list[str] = options["picked"]
         unknown = sorted(set(picked) - {o.context for o in offers})
-        self.stdout.write(f"Docker contexts in {options['folder']}, for team {team.slug}:")
+        whose = f"team {team.slug}" if team else "no team"
+        self.stdout.write(f"Docker contexts in {options['folder']}, for {whose}:")
         for item in offers:
             self.stdout.write(f"  {self._line(item, picked)}")
         for problem in problems:
