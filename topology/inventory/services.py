@@ -256,6 +256,12 @@ def _edges_from(rows: Iterable[Container]) -> list[str]:
     return edges
 
 
+def _daemon_node(daemon: Daemon) -> dict[str, Any]:
+    """The daemon's node as the graph draws it: stale while the DinD container it runs in is."""
+    stale = daemon.container_id is not None and daemon.container.stale
+    return graph.daemon_node(daemon, _daemon_parent_id(daemon), stale)
+
+
 def _daemon_parent_id(daemon: Daemon) -> str:
     if daemon.container_id:
         return graph.container_id(daemon.container.container_id)
@@ -337,7 +343,7 @@ def reconcile(
     if daemon is None:
         daemon = Daemon.objects.create(engine_id=info.engine_id, last_seen=timezone.now(), **wanted)
         changes.added += 1
-        changes.delta.upsert_nodes.append(graph.daemon_node(daemon, _daemon_parent_id(daemon)))
+        changes.delta.upsert_nodes.append(_daemon_node(daemon))
     else:
         different = [name for name, value in wanted.items() if getattr(daemon, name) != value]
         if different:
@@ -346,7 +352,7 @@ def reconcile(
             daemon.last_seen = timezone.now()
             daemon.save(update_fields=[*different, "last_seen"])
             changes.changed += 1
-            changes.delta.upsert_nodes.append(graph.daemon_node(daemon, _daemon_parent_id(daemon)))
+            changes.delta.upsert_nodes.append(_daemon_node(daemon))
 
     _reconcile_containers(daemon, snapshot, path_map, changes, rows)
     rows.is_stale = _is_stale(daemon)
