@@ -90,6 +90,8 @@ def read_contexts(folder: Path) -> tuple[list[DockerContext], list[ContextProble
             found.append(_read_context(root, entry))
         except _Unreadable as problem:
             problems.append(ContextProblem(problem.where or entry.name, str(problem)))
+        except OSError as error:
+            problems.append(ContextProblem(entry.name, f"cannot be read: {error.strerror}"))
     return sorted(found, key=lambda c: c.name), problems
 
 
