@@ -3,7 +3,8 @@
 # Idempotent: each step checks first and does nothing when all is in place.
 #   provision.sh packages      Docker engine, docker-compose, Redis, PostgreSQL, Chromium,
 #                              busybox-static, Node.js/npm, OpenSSH (tests reach an engine
-#                              over ssh:// through a private sshd on loopback), Podman with
+#                              over ssh:// through a private sshd on loopback), Graphviz
+#                              (tests read the DOT export back with dot), Podman with
 #                              crun and conmon (tests read a Podman engine's Docker API)
 #   provision.sh services      a Docker engine at DOCKER_HOST and a Redis at REDIS_URL
 #   provision.sh postgres      a private PostgreSQL cluster for the tests, under var/postgres
@@ -43,6 +44,7 @@ packages() {
   postgres_bin >/dev/null || missing+=(postgresql)
   [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
   command -v ssh-keygen >/dev/null || missing+=(openssh-client)
+  command -v dot >/dev/null || missing+=(graphviz)
   command -v podman >/dev/null || missing+=(podman)
   command -v crun >/dev/null || missing+=(crun)
   command -v conmon >/dev/null || [ -x /usr/libexec/podman/conmon ] || missing+=(conmon)

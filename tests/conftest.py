@@ -234,17 +234,20 @@ def _keypair(folder: Path, name: str) -> tuple[str, str]:
     return path.read_text(), (folder / f"{name}.pub").read_text().strip()
 
 
-@pytest.fixture(scope="session")
-def ssh_engine() -> Iterator[SshEngine]:
+@contextlib.contextmanager
+def sshd(docker_host: str | None = None) -> Iterator[SshEngine]:
     """An sshd on a free loopback port that lets one throw-away key in as root, so that
-    ``docker system dial-stdio`` on the far side reaches this machine's engine."""
+    ``docker system dial-stdio`` on the far side reaches this machine's engine; with
+    ``docker_host``, the key's forced command dials that engine instead (another engine over
+    ssh, e.g. a DinD's socket)."""
     if not Path("/usr/sbin/sshd").exists() or shutil.which("ssh-keygen") is None:
         pytest.fail("OpenSSH is missing: make test installs openssh-server and openssh-client")
     folder = Path(tempfile.mkdtemp(prefix="topology-sshd-"))
     port = free_port()
     _host_key, host_public = _keypair(folder, "host_key")
     client_key, client_public = _keypair(folder, "client_key")
-    (folder / "authorized_keys").write_text(client_public + "\n")
+    forced = f'command="docker -H {docker_host} system dial-stdio" ' if docker_host else ""
+    (folder / "authorized_keys").write_text(forced + client_public + "\n")
     (folder / "sshd_config").write_text(
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder / 'host_key'}\n"
         f"AuthorizedKeysFile {folder / 'authorized_keys'}\nPidFile {folder / 'sshd.pid'}\n"
@@ -280,6 +283,13 @@ def ssh_engine() -> Iterator[SshEngine]:
         process.wait(timeout=10)
         log.close()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def ssh_engine() -> Iterator[SshEngine]:
+    """The local engine over ssh:// (see ``sshd``)."""
+    with sshd() as engine:
+        yield engine
 
 
 @pytest.fixture(scope="session")
@@ -370,8 +380,9 @@ def run_workload(client: docker.DockerClient, cleanup: Cleanup, name: str, **opt
     from topology.engine.images import IDLE_COMMAND, WORKLOAD_IMAGE
 
     labels = {**MANAGED, **options.pop("labels", {})}
+    image = options.pop("image", WORKLOAD_IMAGE)
     container = client.containers.run(
-        WORKLOAD_IMAGE, IDLE_COMMAND, name=name, labels=labels, detach=True, **options
+        image, IDLE_COMMAND, name=name, labels=labels, detach=True, **options
     )
     cleanup.add(_remove, container)
     return container

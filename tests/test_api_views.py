@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tests.conftest import free_port
+from tests.conftest import container_info, free_port
 from tests.tls_material import make_authority
 from topology.dashboards.models import Dashboard
 from topology.inventory.models import Endpoint
@@ -87,14 +87,41 @@ def test_a_team_admin_registers_no_local_socket(team) -> None:
     assert not Endpoint.objects.exists()
 
 
+def test_an_engine_already_known_is_refused_naming_who_has_it(team, admin_user, tmp_path) -> None:
+    """Beta's nested daemon, registered by its socket: refused, the sentence names Beta."""
+    from tests.fake_engine import FakeEngine
+    from topology.engine.types import DaemonSnapshot, EngineInfo, Route
+    from topology.inventory import services
+    from topology.inventory.models import Daemon, Host
+    from topology.inventory.services import Place
+
+    beta = Team.objects.create(slug="beta", name="Beta")
+    with FakeEngine(tmp_path / "beta-dind.sock", engine_id="BETA:NESTED") as fake:
+        root = EngineInfo("HOST:ID", "vm", "27", "1.47", "Debian")
+        dind = container_info("d", "beta-dind", runs_dockerd=True)
+        services.reconcile(DaemonSnapshot(Route("unix:///x.sock"), root, (dind,)), Place())
+        Host.objects.update(team=beta)
+        nested = EngineInfo("BETA:NESTED", "dind", "27", "1.47", "Alpine")
+        services.reconcile(
+            DaemonSnapshot(Route(fake.url), nested, ()),
+            Place(parent_engine_id="HOST:ID", container_hex="d" * 64),
+        )
+        site = Client()
+        site.force_login(admin_user)
+        status, body = register(site, url=fake.url, name="grab")
+    assert status == 400, body
+    assert "already on the map" in body["url"][0] and "team Beta" in body["url"][0]
+    assert not Endpoint.objects.exists()
+    assert Daemon.objects.get(engine_id="BETA:NESTED").container.container_id == "d" * 64
+
+
 @pytest.mark.docker
-def test_a_site_admin_registers_a_local_socket_and_the_key_is_never_shown(team, admin_user) -> None:
+def test_the_local_engine_under_another_spelling_is_refused(team, admin_user) -> None:
     site = Client()
     site.force_login(admin_user)
-    status, body = register(site, url="unix:///var/run/docker.sock", name="local")
-    assert status == 201, body
-    assert "tls_client_key" not in body and body["team"] == "ops"
-    assert Endpoint.objects.get(name="local").team == team
+    status, body = register(site, url="unix:///run/docker.sock", name="again")
+    assert status == 400 and "the local engine (DOCKER_HOST)" in body["url"][0], body
+    assert not Endpoint.objects.exists()
 
 
 def test_dashboard_role_matrix(team) -> None:

@@ -32,6 +32,7 @@ pytestmark = [
 
 PATH = "/ws/topology/"
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+HOST = (b"host", b"127.0.0.1:8000")
 ENGINE = "TEST:ENGINE:0001"
 
 
@@ -43,7 +44,7 @@ def run(scenario: Callable[[], Awaitable[None]]) -> None:
 def session_headers(user: Any) -> list[tuple[bytes, bytes]]:
     client = Client()
     client.force_login(user)
-    return [ORIGIN, (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
+    return [ORIGIN, (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()), HOST]
 
 
 def container(hex_digit: str, name: str, state: str = "running") -> ContainerInfo:
@@ -106,7 +107,7 @@ async def publish_raw(since: int, version: int, node_label: str = "x") -> None:
 
 def test_unauthenticated_connection_is_closed_with_4401(db) -> None:
     async def scenario() -> None:
-        communicator = WebsocketCommunicator(application, PATH, headers=[ORIGIN])
+        communicator = WebsocketCommunicator(application, PATH, headers=[ORIGIN, HOST])
         accepted, _ = await communicator.connect(timeout=5)
         assert accepted  # accepted first, so that the client sees the code, not a bare 403
         closed = await communicator.receive_output(timeout=5)
@@ -118,7 +119,7 @@ def test_unauthenticated_connection_is_closed_with_4401(db) -> None:
 
 def test_a_wrong_token_is_closed_with_4401(user) -> None:
     async def scenario() -> None:
-        headers = [ORIGIN, (b"authorization", b"Token not-a-real-key")]
+        headers = [ORIGIN, HOST, (b"authorization", b"Token not-a-real-key")]
         communicator = WebsocketCommunicator(application, PATH, headers=headers)
         assert (await communicator.connect(timeout=5))[0]
         assert (await communicator.receive_output(timeout=5))["code"] == 4401
@@ -136,6 +137,46 @@ def test_a_foreign_origin_is_refused(user) -> None:
         assert not accepted
 
     run(scenario)
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "trusted", "accepted"),
+    [
+        ("http://127.0.0.1:8000", "127.0.0.1:8000", [], True),
+        ("http://127.0.0.1:18899", "127.0.0.1:8000", [], False),  # another port, same machine
+        ("https://127.0.0.1:8000", "127.0.0.1:8000", [], False),  # another scheme
+        ("http://localhost:8000", "127.0.0.1:8000", [], False),  # another (allowed) host name
+        ("http://127.0.0.1", "127.0.0.1:8000", [], False),
+        ("http://127.0.0.1:8000", "evil.example:8000", [], False),  # a Host not allowed
+        ("null", "127.0.0.1:8000", [], False),
+        ("http://127.0.0.1:8000/page", "127.0.0.1:8000", [], False),
+        ("https://map.example.com", "127.0.0.1:8000", ["https://map.example.com"], True),
+        ("https://map.example.com:8443", "127.0.0.1:8000", ["https://map.example.com"], False),
+        ("https://a.example.com", "127.0.0.1:8000", ["https://*.example.com"], True),
+        ("http://a.example.com", "127.0.0.1:8000", ["https://*.example.com"], False),
+    ],
+)
+def test_only_the_sites_own_origin_opens_a_websocket_with_a_cookie(
+    user, settings, origin, host, trusted, accepted
+) -> None:
+    """Cross-site websocket hijacking: the session cookie goes with any page's websocket to
+    this machine, whatever its port; the origin decides, scheme, host and port compared whole
+    against the site's own (its Host) and CSRF_TRUSTED_ORIGINS."""
+    settings.CSRF_TRUSTED_ORIGINS = trusted
+    cookie = session_headers(user)[1]
+    headers = [(b"origin", origin.encode()), (b"host", host.encode()), cookie]
+
+    async def scenario() -> tuple[bool, str | None]:
+        communicator = WebsocketCommunicator(application, PATH, headers=headers)
+        connected, _ = await communicator.connect(timeout=5)
+        if not connected:
+            return False, None
+        first = (await communicator.receive_json_from(timeout=5))["type"]
+        await communicator.disconnect()
+        return True, first
+
+    connected, first = async_to_sync(scenario)()
+    assert connected is accepted and first in ({"snapshot"} if accepted else {None})
 
 
 def test_a_script_with_a_token_needs_no_origin_but_a_cookie_does(user) -> None:
@@ -178,7 +219,7 @@ def test_token_user_gets_a_snapshot(user) -> None:
     key = Token.objects.create(user=user).key
 
     async def scenario() -> None:
-        headers = [ORIGIN, (b"authorization", f"Token {key}".encode())]
+        headers = [ORIGIN, HOST, (b"authorization", f"Token {key}".encode())]
         communicator, snapshot = await connected(headers)
         validate_graph(snapshot["graph"])
         await communicator.disconnect()
@@ -361,7 +402,11 @@ def test_an_idle_client_stays_connected(admin_user) -> None:
 
     async def scenario() -> None:
         communicator, snapshot = await connected(headers)
-        assert await communicator.receive_nothing(timeout=12, interval=0.5)
+        quiet_until = asyncio.get_running_loop().time() + 12
+        while (left := quiet_until - asyncio.get_running_loop().time()) > 0:
+            if not await communicator.receive_nothing(timeout=left, interval=0.5):
+                beat = await communicator.receive_json_from(timeout=5)  # only heartbeats come
+                assert beat == {"type": "heartbeat", "version": snapshot["version"]}
         version = snapshot["version"]
         await publish_raw(version, version + 1, "after a quiet spell")
         delta = await communicator.receive_json_from(timeout=5)
@@ -531,6 +576,42 @@ def test_created_edges_of_a_dood_demo_reach_the_websocket(user) -> None:
         fresh = await communicator.receive_json_from(timeout=5)
         validate_graph(fresh["graph"])
         assert edge in fresh["graph"]["edges"]
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+def test_a_quiet_graph_still_sends_heartbeats(admin_user, settings) -> None:
+    settings.TOPOLOGY_WEBSOCKET_HEARTBEAT_SECONDS = 0.3
+    headers = session_headers(admin_user)
+
+    async def scenario() -> None:
+        communicator, snapshot = await connected(headers)
+        for _ in range(3):
+            beat = await communicator.receive_json_from(timeout=5)
+            assert beat == {"type": "heartbeat", "version": snapshot["version"]}
+        await communicator.send_json_to({"type": "ping"})
+        kinds = set()
+        while "pong" not in kinds:
+            kinds.add((await communicator.receive_json_from(timeout=5))["type"])
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+def test_a_delta_that_never_came_is_made_up_with_a_snapshot(admin_user, settings) -> None:
+    """A change is committed but its delta is lost (never published): within two heartbeats
+    the consumer sees the database ahead of its client and sends a snapshot with the change."""
+    settings.TOPOLOGY_WEBSOCKET_HEARTBEAT_SECONDS = 0.3
+    headers = session_headers(admin_user)
+
+    async def scenario() -> None:
+        communicator, snapshot = await connected(headers)
+        await sync_to_async(engine_says)(container("b", "lost-delta"))  # not published
+        while (message := await communicator.receive_json_from(timeout=5))["type"] != "snapshot":
+            assert message["type"] == "heartbeat"
+        assert message["version"] > snapshot["version"]
+        assert f"container:{'b' * 64}" in {n["id"] for n in message["graph"]["nodes"]}
         await communicator.disconnect()
 
     run(scenario)

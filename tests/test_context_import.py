@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from tests.conftest import docker_context_create
+from tests.conftest import docker_context_create, start_dind, unique
 from topology.engine.contexts import read_contexts
 from topology.inventory.context_import import offer
 from topology.inventory.models import Endpoint
@@ -108,19 +108,26 @@ def test_registering_tests_each_connection_and_keeps_the_tls_material(
 
 @pytest.mark.docker
 @pytest.mark.django_db(transaction=True)
-def test_a_site_admin_registers_the_picked_local_context(cli_contexts, admin_user) -> None:
+def test_a_site_admin_registers_a_picked_context_after_its_connection_test(
+    cli_contexts, admin_user, docker_client, offline_images, cleanup
+) -> None:
+    """A context for a DinD's daemon (an engine the map does not know yet) is registered; the
+    local engine's context is refused, being already on the map (the ownership rule)."""
     config, _tls = cli_contexts
+    nested = start_dind(docker_client, cleanup, unique("context-dind"))
+    url = f"unix://{nested.socket_dir}/docker.sock"
+    docker_context_create(config, "dind", f"host={url}")
     Team.objects.create(slug="ops", name="Ops")
     out, error = run(
         str(config), "--team", "ops", "--as", "boss", "--register", "--context", "local"
     )
-    assert error is None, out
-    assert "local: registered" in out and "lab-tls: tcp://127.0.0.1:23760 (TLS): not picked" in out
-    endpoint = Endpoint.objects.get()
-    assert (endpoint.name, endpoint.url, endpoint.team.slug) == (
-        "local",
-        "unix:///var/run/docker.sock",
-        "ops",
+    assert error is not None and "local: not registered: This engine is the local engine" in out
+    out, error = run(
+        str(config), "--team", "ops", "--as", "boss", "--register", "--context", "dind"
     )
-    out, error = run(str(config), "--as", "boss", "--context", "local")
-    assert error is None and "for no team" in out and "already registered, as 'local'" in out
+    assert error is None, out
+    assert "dind: registered" in out and "lab-tls: tcp://127.0.0.1:23760 (TLS): not picked" in out
+    endpoint = Endpoint.objects.get()
+    assert (endpoint.name, endpoint.url, endpoint.team.slug) == ("dind", url, "ops")
+    out, error = run(str(config), "--as", "boss", "--context", "dind")
+    assert error is None and "for no team" in out and "already registered, as 'dind'" in out

@@ -162,7 +162,7 @@ def pretend_engine(
     )
     info = EngineInfo(engine_id, "pretend-engine", "27.0.0", "1.47", "Debian GNU/Linux 12")
     snapshot = DaemonSnapshot(Route(url=f"unix:///nonexistent/{engine_id}.sock"), info, infos)
-    return services.reconcile(snapshot, Place(host_name=host))
+    return services.reconcile(snapshot, Place(host_name=host), publish=False)  # tests publish
 
 
 @pytest.mark.docker
@@ -417,6 +417,66 @@ def test_kiosk_fits_shows_tiles_and_reconnects_by_itself(
     )
     wait_until(page, FITS)
     assert page.evaluate("window.__sameDocument") is True
+    assert [e for e in page_errors if "ERR_CONNECTION_REFUSED" not in e] == []
+
+
+@pytest.fixture
+def quick_heartbeats(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Daphne (started after this) sends a heartbeat every second."""
+    monkeypatch.setenv("TOPOLOGY_WEBSOCKET_HEARTBEAT_SECONDS", "1")
+
+
+def test_a_wall_screen_with_pongs_but_no_news_says_stale_and_reconnects(
+    quick_heartbeats: None,
+    user: Any,
+    daphne_server: LiveServer,
+    dashboard: Page,
+    page_errors: list[str],
+    artifacts_dir: Path,
+) -> None:
+    """Between the page and Daphne sits a relay that, once muted, drops the server's snapshots,
+    deltas and heartbeats and answers pongs itself (a link that proves only the socket): the badge
+    turns to "stale" after three heartbeats, then the page opens a new link and is live again."""
+    pretend_engine("stale-host", "TEST:STALE:1", ("d" * 64, "web-1", {}))
+    wall = team_dashboard(user, "viewer", tiles=["containers"])
+    page = dashboard
+    links: list[Any] = []
+    muted = {"on": False}
+    seen: list[str] = []
+
+    def relay(ws: Any) -> None:
+        server = ws.connect_to_server()
+        links.append(ws)
+
+        def from_server(message: str | bytes) -> None:
+            kind = json.loads(message).get("type") if isinstance(message, str) else None
+            seen.append(str(kind))
+            if not (muted["on"] and ws is links[0]):
+                ws.send(message)
+
+        server.on_message(from_server)
+
+    page.route_web_socket(re.compile(r".*/ws/topology/(\?.*)?$"), relay)
+    page.goto(f"{daphne_server.url}/dashboards/{wall.pk}/kiosk/")
+    page.wait_for_selector('#connection[data-state="live"][data-stale="false"]', timeout=WAIT_MS)
+    page.wait_for_timeout(2500)
+    assert "heartbeat" in seen
+    assert page.locator('#connection[data-stale="false"]').count() == 1  # heartbeats keep it live
+
+    muted["on"] = True
+    deadline = time.monotonic() + 30
+    while not page.text_content("#connection-text").startswith("stale · no update for"):
+        assert time.monotonic() < deadline, page.text_content("#connection-text")
+        assert len(links) == 1, "the page reconnected before it said stale"
+        links[0].send(json.dumps({"type": "pong"}))  # the socket answers, the picture is old
+        page.wait_for_timeout(100)
+    assert page.locator('#connection[data-stale="true"]').count() == 1
+    page.screenshot(path=str(artifacts_dir / "kiosk-stale.png"))
+    deadline = time.monotonic() + 30
+    while len(links) < 2:
+        assert time.monotonic() < deadline, "the page never opened a new link"
+        page.wait_for_timeout(200)
+    page.wait_for_selector('#connection[data-state="live"][data-stale="false"]', timeout=WAIT_MS)
     assert [e for e in page_errors if "ERR_CONNECTION_REFUSED" not in e] == []
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +16,7 @@ from typing import Any
 import docker
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -125,6 +129,37 @@ def test_quota_refuses_the_third_and_the_cap_refuses_everyone(launcher, settings
     assert capped.status_code == 429 and "most it allows" in capped.json()["detail"]
     assert Demo.objects.count() == 2
     assert AuditEntry.objects.filter(action="refused").count() == 2
+
+
+@pytest.mark.parametrize(("quota", "cap"), [(2, 100), (100, 3)])
+def test_concurrent_launches_hold_the_quota_and_the_cap(
+    django_user_model, settings, monkeypatch, quota, cap
+) -> None:
+    """Eight launches at the same moment (eight threads, eight database connections): the
+    quota (2) or the cap (3) lets exactly that many through, the rest are 429s."""
+    settings.TOPOLOGY_DEMO_QUOTA, settings.TOPOLOGY_DEMO_MAX_RUNNING = quota, cap
+    user = django_user_model.objects.create_user(OPERATOR)
+    user.user_permissions.add(Permission.objects.get(codename="launch_demo"))
+    sent: list[str] = []
+    monkeypatch.setattr(tasks.launch_demo, "delay", sent.append)
+    start = threading.Barrier(8)
+
+    def launch() -> int:
+        try:
+            client = Client()
+            client.force_login(user)
+            start.wait(timeout=30)
+            body = {"kind": "dood"}
+            return client.post("/api/demos/", body, content_type="application/json").status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = sorted(pool.map(lambda _: launch(), range(8)))
+    allowed = min(quota, cap)
+    assert answers == [202] * allowed + [429] * (8 - allowed)
+    assert Demo.objects.count() == allowed == len(sent)
+    assert AuditEntry.objects.filter(action="refused").count() == 8 - allowed
 
 
 @pytest.mark.docker
@@ -504,3 +539,60 @@ def test_a_dood_demos_facts_name_only_its_own_containers(
     table = launcher.get(f"/api/demos/comparison/?demo={demo_id}").content.decode()
     for text in (body, table):
         assert stranger.name not in text and stranger.id not in text
+
+
+def reset_broker_pools() -> None:
+    """Forget every broker connection: kombu keeps its pools in a registry of its own, by URL
+    (a pool closed here would stay closed for the real broker's next task)."""
+    from kombu import pools
+
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def no_broker(settings, private_redis) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Celery's broker is a Redis that has just been stopped (the app's connection pool is
+    reset so the next task goes there, and back to the real broker after)."""
+    url, process = private_redis
+    process.kill()
+    process.wait()
+    before = app.conf.broker_url
+    app.conf.broker_url = url
+    reset_broker_pools()
+    try:
+        yield
+    finally:
+        app.conf.broker_url = before
+        reset_broker_pools()
+
+
+def test_a_launch_with_redis_down_is_a_503_and_leaves_nothing(launcher, no_broker) -> None:
+    started = time.monotonic()
+    response = launcher.post("/api/demos/", {"kind": "dood"}, content_type="application/json")
+    assert response.status_code == 503 and "task queue (Redis)" in response.json()["detail"]
+    assert time.monotonic() - started < 10
+    assert not Demo.objects.exists()
+    assert list(AuditEntry.objects.values_list("action", flat=True)) == ["refused"]
+
+
+def test_a_retry_a_removal_and_a_build_with_redis_down_change_nothing(
+    launcher, no_broker, django_user_model
+) -> None:
+    user = django_user_model.objects.get(username=OPERATOR)
+    expires = timezone.now() + timedelta(minutes=30)
+    failed = Demo.objects.create(kind="dood", owner=user, status="failed", expires=expires)
+    running = Demo.objects.create(kind="dind", owner=user, status="running", expires=expires)
+    for url, method in [
+        (f"/api/demos/{failed.pk}/retry/", launcher.post),
+        (f"/api/demos/{running.pk}/", launcher.delete),
+        (f"/api/demos/{running.pk}/build/", launcher.post),
+    ]:
+        response = method(url)
+        assert response.status_code == 503, (url, response.content)
+    failed.refresh_from_db()
+    running.refresh_from_db()
+    assert failed.status == "failed" and "did not answer" in failed.error
+    assert running.status == "running"
+    assert not running.builds.filter(status__in=("queued", "running")).exists()

@@ -93,6 +93,36 @@ def test_progress_socket_sends_list_then_progress(admin_user, channel_layer_pref
     async_to_sync(scenario)()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_progress_socket_answers_bad_frames_with_an_error_and_stays_open(admin_user) -> None:
+    """Not JSON, binary, too deep to parse, too large (refused unread): each an error message;
+    the connection stays open and a ping after them is answered."""
+    http = Client()
+    http.force_login(admin_user)
+    cookie = f"sessionid={http.cookies['sessionid'].value}".encode()
+
+    async def scenario() -> list[str]:
+        communicator = WebsocketCommunicator(
+            application, "/ws/demos/", headers=[*HEADERS, (b"cookie", cookie)]
+        )
+        assert (await communicator.connect())[0]
+        assert (await communicator.receive_json_from())["type"] == "demos"
+        codes = []
+        for frame in ({"text_data": "{nope"}, {"bytes_data": b"\x00\x01"}):
+            await communicator.send_to(**frame)
+            codes.append((await communicator.receive_json_from(timeout=5))["code"])
+        await communicator.send_to(text_data="[" * 2040 + "]" * 2040)  # under 4 KiB, too deep
+        codes.append((await communicator.receive_json_from(timeout=5))["code"])
+        await communicator.send_to(text_data='{"type": "ping", "pad": "' + "x" * 2**21 + '"}')
+        codes.append((await communicator.receive_json_from(timeout=5))["code"])
+        await communicator.send_json_to({"type": "ping"})
+        codes.append((await communicator.receive_json_from(timeout=5))["type"])
+        await communicator.disconnect()
+        return codes
+
+    assert async_to_sync(scenario)() == ["bad_json", "bad_message", "bad_json", "too_large", "pong"]
+
+
 def test_graph_page_has_a_demo_panel(logged_in_client, client, admin_user) -> None:
     page = logged_in_client.get("/").content.decode()
     assert 'id="demo-panel"' in page and 'data-may-launch="false"' in page

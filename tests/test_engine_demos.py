@@ -14,10 +14,13 @@ import pytest
 from tests.conftest import MANAGED, UNPULLABLE, run_workload, unique
 from topology.engine import build_probe, demo_facts, demos, images
 from topology.engine.dind import PROFILE_COMPATIBLE, PROFILE_PRIVILEGED
+from topology.engine.nesting import SAME_MACHINE, vouched_endpoint
+from topology.engine.reading import container_from_inspect
 
 pytestmark = pytest.mark.docker
 
 OFFLINE = demos.DemoImages(images.DIND_IMAGE, images.WORKLOAD_IMAGE, images.CLI_IMAGE)
+LABEL_KEY = b"this installation's label key, 32+"
 
 
 def spec(tmp_path: Path, expires: datetime | None = None, **image_fields) -> demos.DemoSpec:
@@ -30,6 +33,7 @@ def spec(tmp_path: Path, expires: datetime | None = None, **image_fields) -> dem
         images=demos.DemoImages(**{**OFFLINE.__dict__, **image_fields}),
         folder=tmp_path / demo_id[:8],
         host_socket="/var/run/docker.sock",
+        label_key=LABEL_KEY,
         socket_gid=4242,
     )
 
@@ -70,6 +74,9 @@ def test_dind_scenario_builds_the_seed_and_tears_down(docker_client, torn_down, 
     assert set(by_role) == {"c1", "c2", "dind"} and len(volumes) == 1
     dind = by_role["dind"]
     assert dind.labels["topology.endpoint"] == demo.nested_endpoint
+    read = container_from_inspect(dind.attrs)  # as the poller reads it: the label is vouched for
+    assert vouched_endpoint(read, LABEL_KEY, SAME_MACHINE) == demo.nested_endpoint
+    assert vouched_endpoint(read, b"another installation", SAME_MACHINE) is None
     assert dind.labels["topology.owner"] == "o'brien"
     for container in on_host:
         host_config = container.attrs["HostConfig"]

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import html
+import json
+import shutil
+import subprocess
 from datetime import UTC, datetime
+
+import pytest
 
 from tests.graph_schema import validate_graph
 from topology.inventory import graph
@@ -124,6 +130,62 @@ def test_dot_nests_clusters_and_escapes_labels() -> None:
     assert '"container:' + "3" * 64 + '" -> "container:' + "5" * 64 + '"' in dot
     assert 'label="created", style=dotted' in dot
     assert dot.index('"cluster_container:' + "2" * 64) < dot.index('"container:' + "4" * 64)
+
+
+TRICKY = [
+    "ends with a backslash\\",
+    'a "quoted" word',
+    'x\\"]; injected [label="pwned',
+    "<b>bold</b> & more",
+    "two\nlines\x00and a NUL",
+    "\\N \\G \\l escapes",
+    "plain",
+]
+
+
+def _graphviz(text: str) -> dict:
+    dot = shutil.which("dot")
+    if dot is None:
+        pytest.fail("Graphviz is missing: make test installs graphviz (the dot command)")
+    done = subprocess.run([dot, "-Tjson"], input=text, capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_dot_says_what_daemons_said_and_nothing_more() -> None:
+    """Daemon text in node ids (engine ids) and labels, read back by Graphviz itself: the same
+    nodes, no more (nothing breaks out of a string), each drawn with exactly its text."""
+    nodes = [{"id": "host:h", "kind": "host", "parent": None, "label": "h", "status": "up"}]
+    for index, text in enumerate(TRICKY):
+        nodes.append(
+            {"id": f"daemon:{text}", "kind": "daemon", "parent": "host:h", "label": "d"}
+            | {"status": "up"}
+        )
+        nodes.append(
+            {"id": f"container:{index}", "kind": "container", "parent": f"daemon:{text}"}
+            | {"label": text, "status": "running"}
+        )
+    edges = [
+        {"id": "e", "kind": "socket", "source": "container:0", "target": f"daemon:{TRICKY[2]}"}
+    ]
+    parsed = _graphviz(graph.to_dot({"version": 1, "nodes": nodes, "edges": edges}))
+    drawn = {  # names as Graphviz keeps them: an HTML-like ID's entities are not decoded
+        html.unescape(item["name"]): "".join(
+            op["text"] for op in item.get("_ldraw_", []) if op["op"] == "T"
+        )
+        for item in parsed["objects"]
+        if "nodes" not in item  # clusters are drawn by their label too, but hold nodes
+    }
+
+    def shown(text: str) -> str:  # control characters are replaced, everything else kept
+        return text.replace("\n", "\ufffd").replace("\x00", "\ufffd")
+
+    assert set(drawn) == {shown(node["id"]) for node in nodes}
+    for index, text in enumerate(TRICKY):
+        assert drawn[f"container:{index}"] == f"container: {shown(text)} (running)"
+    clusters = {html.unescape(item["name"]) for item in parsed["objects"] if "nodes" in item}
+    assert clusters == {"cluster_host:h", *(f"cluster_daemon:{shown(t)}" for t in TRICKY)}
+    assert len(parsed["edges"]) == 1
 
 
 def test_delta_message_shape() -> None:

@@ -1,6 +1,7 @@
 """The house's layers, read from the source (every import statement, at any depth, parsed with
 ``ast``; nothing is imported to find them). Lowest first:
 
+    (footing)  outages: saying once that Redis or the database went, with backoff; imports nothing
     ground     engine (the only code that talks to Docker), environment, locks, channel_layer
     teams      teams, memberships, roles
     inventory  hosts, engines, daemons, containers, the graph
@@ -26,6 +27,7 @@ PACKAGE = ROOT / "topology"
 
 GROUND = ("topology.engine", "topology.environment", "topology.locks", "topology.channel_layer")
 FLOORS: tuple[tuple[str, ...], ...] = (
+    ("topology.outages",),  # the ground's own footing: the ground's parts may all use it
     GROUND,
     ("topology.teams",),
     ("topology.inventory",),
@@ -108,9 +110,9 @@ def test_the_parser_sees_every_kind_of_import() -> None:
     assert ("topology.inventory.apps", "topology.inventory.signals", "ready") in {
         (source, target, function and function.rsplit(".")[-1]) for source, target, function in seen
     }
-    assert floor_of("topology.inventory.api.views") == (2, "topology.inventory")
-    assert floor_of("topology.views") == (4, "topology")
-    assert floor_of("topology.engine.images") == (0, "topology.engine")
+    assert floor_of("topology.inventory.api.views") == (3, "topology.inventory")
+    assert floor_of("topology.views") == (5, "topology")
+    assert floor_of("topology.engine.images") == (1, "topology.engine")
 
 
 def test_nothing_imports_from_a_layer_above() -> None:

@@ -3,6 +3,10 @@ required lets the work go on when Redis is down."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 import uuid
 
 import pytest
@@ -10,6 +14,7 @@ import redis
 from django.db import connection
 from django.test import override_settings
 
+from tests.conftest import database_url_of_the_test_database
 from topology import locks
 from topology.inventory.locks import poll_lock, take_dirty
 
@@ -54,3 +59,39 @@ def test_without_redis_a_lock_that_is_not_required_lets_the_work_go_on(private_r
         with pytest.raises(redis.RedisError), locks.held("test", "key", seconds=5):
             pass
         assert take_dirty("key") is False
+
+
+def test_a_renewed_lock_outlives_its_seconds_and_a_dead_holder_frees_it_soon() -> None:
+    """A long launch keeps a 0.6 s lock renewed; killed, its holder keeps it 0.6 s at most."""
+    with locks.held("test-renewed", "k", seconds=0.6, renewed=True) as mine:
+        assert mine
+        time.sleep(1.5)
+        with locks.held("test-renewed", "k", seconds=0.6) as other:
+            assert not other
+    with locks.held("test-renewed", "k", seconds=0.6) as after:
+        assert after
+    script = (
+        "import os, time, django; os.environ['DJANGO_SETTINGS_MODULE'] = 'topology.settings';"
+        "django.setup(); from topology import locks;"
+        "cm = locks.held('test-renewed', 'dead', seconds=0.6, renewed=True); cm.__enter__();"
+        "print('held', flush=True); time.sleep(60)"
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_of_the_test_database(connection.settings_dict),
+    }
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        time.sleep(1.2)  # renewed meanwhile
+        with locks.held("test-renewed", "dead", seconds=5) as taken:
+            assert not taken
+        holder.kill()
+        holder.wait()
+        time.sleep(0.8)
+        with locks.held("test-renewed", "dead", seconds=5) as taken:
+            assert taken
+    finally:
+        holder.kill()

@@ -6,6 +6,7 @@ from tests.conftest import container_info
 from topology.engine.nesting import (
     SAME_MACHINE,
     bind_path_map,
+    endpoint_labels,
     looks_like_dind,
     nested_route,
     path_here,
@@ -34,11 +35,45 @@ def test_dind_by_process_or_image() -> None:
     assert not looks_like_dind(container(image="dindustries/app"))
 
 
-def test_our_label_wins() -> None:
+KEY = b"k" * 32
+
+
+def signed(endpoint: str, *, name: str = "x", key: bytes = KEY, **extra: str) -> dict[str, str]:
+    return {"topology.managed": "true", **endpoint_labels(key, name, endpoint), **extra}
+
+
+def test_our_signed_label_wins() -> None:
     labelled = container(
-        labels={"topology.endpoint": "unix:///srv/d.sock"}, mounts=(bind("/x", "/var/run"),)
+        labels=signed("unix:///srv/d/run/docker.sock"),
+        mounts=(bind("/srv/d/run", "/var/run/inner"), bind("/x", "/var/run")),
     )
-    assert nested_route(labelled, HOST, SAME_MACHINE).url == "unix:///srv/d.sock"
+    route = nested_route(labelled, HOST, SAME_MACHINE, KEY)
+    assert route.url == "unix:///srv/d/run/docker.sock" and not route.insecure
+
+
+def test_a_label_anyone_could_write_leads_nowhere_new() -> None:
+    """Only the project's own label counts: managed, signed with this installation's key, a
+    unix socket inside the container's own bind mounts. Everything else is ignored, and the
+    nested daemon is reached as if there were no label (here: by exec)."""
+    mounts = (bind("/srv/d/run", "/data"),)
+    forged = [
+        {"topology.endpoint": "unix:///srv/d/run/docker.sock"},  # no signature
+        {"topology.endpoint": "tcp://127.0.0.1:2375", "topology.managed": "true"},
+        signed("tcp://127.0.0.1:2375"),  # signed, but plain TCP
+        signed("unix:///var/run/docker.sock"),  # signed, but not in its mounts: the host's
+        signed("unix:///srv/d/run/../../../run/docker.sock"),
+        signed("unix:///srv/d/run/docker.sock", key=b"another installation's key"),
+        signed("unix:///srv/d/run/docker.sock", name="another-container"),
+        {**signed("unix:///srv/d/run/docker.sock"), "topology.managed": "false"},
+    ]
+    for labels in forged:
+        route = nested_route(container(labels=labels, mounts=mounts), HOST, SAME_MACHINE, KEY)
+        assert route.is_exec, labels
+    honest = container(labels=signed("unix:///srv/d/run/docker.sock"), mounts=mounts)
+    assert nested_route(honest, HOST, SAME_MACHINE, KEY).url == "unix:///srv/d/run/docker.sock"
+    assert nested_route(honest, HOST, SAME_MACHINE, b"").is_exec  # no key: no label is trusted
+    remote = Route(url="tcp://build:2376")
+    assert nested_route(honest, remote, (), KEY).is_exec  # its paths are not ours
 
 
 def test_host_path_mount_over_var_run_or_run_or_the_socket() -> None:

@@ -2,8 +2,11 @@
 
 ``MATRIX`` is the specification: one row per door, one column per role. A door is a method and
 a route name from ``urls.py`` (``GET host-detail``), or a websocket route (``WS ws-topology``),
-or a variant of one that answers differently (``DOOR_VARIANTS``: the graph's layers); each is
-tried on a team-Alpha object, or as a listing that could show one. The doors are read
+or a variant of one that answers differently (``DOOR_VARIANTS``: the graph's layers);
+each is tried on a team-Alpha object, or as a listing that could show one; a door tried several
+ways has a row for each, the way in brackets (``POST daemon-list[unix]``: registering a local
+socket, which only site admins may; ``[tcp+tls]`` and ``[ssh]``, which team admins may, at an
+address where nothing answers; ``[known]``: an engine already on the map). The doors are read
 from the URL resolver and the websocket router: a route missing from the matrix fails
 ``test_the_matrix_has_a_row_for_every_door``. Outside it: the login form, logging out, the health
 check (open to all) and Django's admin (staff only; ``tests/test_views.py``). Roles:
@@ -38,21 +41,33 @@ never dispatched (their ``delay`` is replaced by a recorder).
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+import shutil
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 
 from tests.conftest import container_info, free_port, route_samples
-from tests.tls_material import make_authority
+from tests.fake_engine import FakeEngine
+from tests.tls_material import Authority, make_authority
 from topology.asgi import application, websocket_urlpatterns
 from topology.dashboards.models import Dashboard
 from topology.demos import services as demo_services
@@ -89,12 +104,16 @@ GET daemon-list              401    blind   sees    sees      sees     blind    
 GET daemon-detail            401    404     sees    sees      sees     404      sees
 GET container-list           401    blind   sees    sees      sees     blind    sees
 GET container-detail         401    404     sees    sees      sees     404      sees
-POST daemon-list             401    403     403     403       invalid  403      invalid
+POST daemon-list[unix]       401    403     403     403       403      403      done
+POST daemon-list[tcp+tls]    401    403     403     403       invalid  403      invalid
+POST daemon-list[ssh]        401    403     403     403       invalid  403      invalid
+POST daemon-list[known]      401    403     403     403       invalid  403      invalid
 GET engine-new               login  404     403     403       ok       404      ok
 GET team-members             login  404     ok      ok        ok       404      ok
 POST team-members            login  404     403     403       done     404      done
 POST team-member-remove      login  404     403     403       done     404      done
-POST engine-new              login  404     403     403       invalid  404      invalid
+POST engine-new[unix]        login  404     403     403       403      404      done
+POST engine-new[tcp+tls]     login  404     403     403       invalid  404      invalid
 GET teams                    login  blind   sees    sees      sees     blind    sees
 GET team                     login  404     ok      ok        ok       404      ok
 GET dashboard                login  403     ok      ok        ok       403      ok
@@ -142,6 +161,7 @@ def _expected() -> dict[str, dict[str, str]]:
 
 EXPECTED = _expected()
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+HOST = (b"host", b"127.0.0.1:8000")
 
 
 # --- The two teams' world ---------------------------------------------------------------------
@@ -212,6 +232,53 @@ def beta_engine(*extra: ContainerInfo) -> services.ChangeSet:
 
 
 @dataclass
+class MatrixEngines:
+    """Where registrations of the matrix go: a fake engine on a local socket (new to the map),
+    addresses where nothing answers, and a fake TLS engine that is Beta's nested daemon."""
+
+    local: FakeEngine
+    known: FakeEngine
+    authority: Authority
+    nowhere: int
+
+    def fields(self, how: str) -> dict[str, str]:
+        tls = {
+            "tls_ca_cert": self.authority.ca.cert,
+            "tls_client_cert": self.authority.client.cert,
+            "tls_client_key": self.authority.client.key,
+        }
+        if how == "unix":
+            return {"url": self.local.url}
+        if how == "tcp+tls":
+            return {"url": f"tcp://127.0.0.1:{self.nowhere}", **tls}
+        if how == "known":
+            return {"url": self.known.url, **tls}
+        assert how == "ssh", how
+        key = ed25519.Ed25519PrivateKey.generate()
+        private = key.private_bytes(Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption())
+        public = key.public_key().public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode()
+        return {
+            "url": f"ssh://root@127.0.0.1:{self.nowhere}",
+            "ssh_private_key": private.decode(),
+            "ssh_known_hosts": f"[127.0.0.1]:{self.nowhere} {public}\n",
+        }
+
+
+@pytest.fixture
+def matrix_engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MatrixEngines]:
+    folder = Path(tempfile.mkdtemp(prefix="topology-matrix-"))  # short: a socket path
+    authority = make_authority()
+    try:
+        with (
+            FakeEngine(folder / "new.sock", engine_id="MATRIX:NEW") as local,
+            FakeEngine(folder / "known", engine_id=BETA_NESTED, tls=authority) as known,
+        ):
+            yield MatrixEngines(local, known, authority, free_port())
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass
 class Scene:
     alpha: Team
     beta: Team
@@ -221,8 +288,14 @@ class Scene:
     alpha_demo: Demo
     beta_demo: Demo
     dispatched: list[tuple[str, str]] = field(default_factory=list)
+    engines: MatrixEngines | None = None
 
     http: Client = field(default_factory=Client)
+
+    def registration(self, how: str) -> dict[str, str]:
+        """What a registration sends, by the way in (see ``MATRIX``)."""
+        assert self.engines is not None
+        return self.engines.fields(how)
 
     def client(self, role: str) -> Client:
         """The test client, logged in as ``role``: one client, as building one loads the
@@ -250,7 +323,7 @@ def no_task_dispatch(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def scene(db, settings, no_task_dispatch) -> Scene:  # type: ignore[no-untyped-def]
+def scene(db, settings, no_task_dispatch, matrix_engines) -> Scene:  # type: ignore[no-untyped-def]
     settings.TOPOLOGY_DEMO_MAX_RUNNING = 100
     settings.TOPOLOGY_DEMO_QUOTA = 100
     users_model = get_user_model()
@@ -288,6 +361,7 @@ def scene(db, settings, no_task_dispatch) -> Scene:  # type: ignore[no-untyped-d
             kind="dood", owner=users["other"], team=beta, expires=expires
         ),
         dispatched=no_task_dispatch,
+        engines=matrix_engines,
     )
 
 
@@ -362,18 +436,27 @@ def _delete_board_page(c: Client, s: Scene) -> str:
     return outcome(response, not Dashboard.objects.filter(pk=board.pk).exists())
 
 
-def _register(c: Client, s: Scene) -> str:
-    authority = make_authority()
-    body = {
-        "name": "matrix-engine",
-        "url": f"tcp://127.0.0.1:{free_port()}",  # TLS, answering no one: refused as invalid
-        "team": "alpha",
-        "tls_ca_cert": authority.ca.cert,
-        "tls_client_cert": authority.client.cert,
-        "tls_client_key": authority.client.key,
-    }
-    response = c.post("/api/daemons/", body, content_type=JSON)
-    return outcome(response, Endpoint.objects.filter(name="matrix-engine").exists())
+def _register_api(how: str) -> Callable[[Client, Scene], str]:
+    def register(c: Client, s: Scene) -> str:
+        body = {"name": "matrix-engine", "team": "alpha", **s.registration(how)}
+        response = c.post("/api/daemons/", body, content_type=JSON)
+        return outcome(response, Endpoint.objects.filter(name="matrix-engine").exists())
+
+    return register
+
+
+def _register_page(how: str) -> Callable[[Client, Scene], str]:
+    def register(c: Client, s: Scene) -> str:
+        fields = s.registration(how)
+        uploads = {
+            name: SimpleUploadedFile(f"{name}.pem", fields.pop(name).encode())
+            for name in ("tls_ca_cert", "tls_client_cert", "tls_client_key", "ssh_private_key")
+            if name in fields
+        }
+        response = c.post("/teams/alpha/engines/new/", {"name": "m", **fields, **uploads})
+        return outcome(response, Endpoint.objects.filter(name="m").exists())
+
+    return register
 
 
 def _create_board_api(c: Client, s: Scene) -> str:
@@ -486,14 +569,16 @@ HTTP_DOORS: dict[str, Callable[[Client, Scene], str]] = {
     "GET daemon-detail": lambda c, s: shown(c.get(f"/api/daemons/{_daemon(s).pk}/")),
     "GET container-list": lambda c, s: listing(c.get("/api/containers/"), "1" * 64),
     "GET container-detail": lambda c, s: shown(c.get(f"/api/containers/{_alpha_container(s).pk}/")),
-    "POST daemon-list": _register,
+    "POST daemon-list[unix]": _register_api("unix"),
+    "POST daemon-list[tcp+tls]": _register_api("tcp+tls"),
+    "POST daemon-list[ssh]": _register_api("ssh"),
+    "POST daemon-list[known]": _register_api("known"),
     "GET engine-new": lambda c, s: outcome(c.get("/teams/alpha/engines/new/")),
     "GET team-members": lambda c, s: outcome(c.get("/teams/alpha/members/")),
     "POST team-members": _add_member,
     "POST team-member-remove": _remove_member,
-    "POST engine-new": lambda c, s: outcome(
-        c.post("/teams/alpha/engines/new/", {"name": "m", "url": "tcp://127.0.0.1:9"})
-    ),
+    "POST engine-new[unix]": _register_page("unix"),
+    "POST engine-new[tcp+tls]": _register_page("tcp+tls"),
     "GET teams": lambda c, s: listing(c.get("/teams/"), 'href="/teams/alpha/"'),
     "GET team": lambda c, s: outcome(c.get("/teams/alpha/")),
     "GET dashboard": lambda c, s: outcome(c.get(f"/dashboards/{s.alpha_board.pk}/")),
@@ -543,8 +628,14 @@ def doors() -> set[str]:
     return http | {f"WS {route.name}" for route in websocket_urlpatterns} | DOOR_VARIANTS
 
 
+def door_of(row: str) -> str:
+    """The door a row tries: ``POST daemon-list[unix]`` tries ``POST daemon-list``."""
+    return row.partition("[")[0]
+
+
 def test_the_matrix_has_a_row_for_every_door() -> None:
-    missing, gone = doors() - set(EXPECTED), set(EXPECTED) - doors()
+    rows = {door_of(row) for row in EXPECTED}
+    missing, gone = doors() - rows, rows - doors()
     assert not missing, f"doors with no row in MATRIX: {sorted(missing)}"
     assert not gone, f"rows in MATRIX for doors that are no more: {sorted(gone)}"
 
@@ -573,10 +664,10 @@ def run(scenario: Callable[[], Awaitable[Any]]) -> Any:
 
 def ws_headers(user: Any) -> list[tuple[bytes, bytes]]:
     if user is None:
-        return [ORIGIN]
+        return [ORIGIN, HOST]
     client = Client()
     client.force_login(user)
-    return [ORIGIN, (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
+    return [ORIGIN, HOST, (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
 
 
 async def first_frame(path: str, user: Any) -> tuple[WebsocketCommunicator, dict[str, Any]]:
@@ -730,6 +821,20 @@ def test_an_operator_of_one_team_launches_for_it_without_naming_it(scene: Scene)
         "/api/demos/", {"kind": "dood", "team": "alpha"}, content_type=JSON
     )
     assert in_the_body.status_code == 400 and "team" in in_the_body.json()  # contract: kind only
+
+
+def test_registering_an_engine_already_known_says_who_has_it(scene: Scene) -> None:
+    """Beta's nested daemon, reached by a registration of Alpha's admin: refused, and the answer
+    says it is Beta's; nothing moves."""
+    body = {"name": "grab", "team": "alpha", **scene.registration("known")}
+    response = scene.client("admin").post("/api/daemons/", body, content_type=JSON)
+    assert response.status_code == 400
+    assert "already on the map" in response.json()["url"][0] and "team Beta" in str(response.json())
+    nested = Daemon.objects.get(engine_id=BETA_NESTED)
+    assert nested.container.container_id == "d" * 64 and not Endpoint.objects.exists()
+    nowhere = {"name": "lab", "team": "alpha", **scene.registration("tcp+tls")}
+    response = scene.client("admin").post("/api/daemons/", nowhere, content_type=JSON)
+    assert response.status_code == 400 and "did not answer" in response.json()["url"][0]
 
 
 def test_registering_is_refused_before_team_slugs_are_checked(scene: Scene) -> None:

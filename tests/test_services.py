@@ -218,3 +218,109 @@ def test_an_ambiguous_hostname_draws_nothing(known_demo) -> None:
     twin = info_of("a" * 12 + "e" * 52, name="twin", labels=demo_labels("dood"))
     changes = services.reconcile(dood_demo_snapshot(twin), Place(), SAME_MACHINE)
     assert created(changes.delta.upsert_edges) == []
+
+
+# --- Engine ownership: the project decides where a root engine is, never the engine -------------
+
+
+def _team(slug: str):  # type: ignore[no-untyped-def]
+    from topology.teams.models import Team
+
+    return Team.objects.create(slug=slug, name=slug.title())
+
+
+@pytest.mark.django_db
+def test_an_engine_naming_another_teams_host_gets_a_host_of_its_own() -> None:
+    """An engine reports the name of Beta's host in /info: it stays out of Beta's host, and
+    the shared host of the local engine keeps no team."""
+    from topology.inventory.models import Endpoint, Host
+
+    alpha, beta = _team("alpha"), _team("beta")
+    services.reconcile(snapshot(info_of("1")), Place())  # the local engine: host build-01
+    shared = Host.objects.get()
+    beta_lab = Endpoint.objects.create(name="beta-lab", url="tcp://beta:2376", team=beta)
+    services.reconcile(
+        snapshot(info=EngineInfo("BETA:ID", "beta-lab", "27", "1.47", "Debian")),
+        Place(),
+        endpoint_pk=beta_lab.pk,
+    )
+    beta_host = Host.objects.get(team=beta)
+    alpha_lab = Endpoint.objects.create(name="alpha-lab", url="tcp://alpha:2376", team=alpha)
+    liar = EngineInfo("ALPHA:ID", "beta-lab", "27", "1.47", "Debian")  # says it is beta-lab
+    services.reconcile(snapshot(info_of("2"), info=liar), Place(), endpoint_pk=alpha_lab.pk)
+    alpha_daemon = Daemon.objects.get(engine_id="ALPHA:ID")
+    assert alpha_daemon.host != beta_host and alpha_daemon.host.team == alpha
+    assert alpha_daemon.host.name == "alpha-lab"
+    assert list(Daemon.objects.filter(host=beta_host).values_list("engine_id", flat=True)) == [
+        "BETA:ID"
+    ]
+    shared.refresh_from_db()
+    assert shared.team is None and shared.slug == "build-01"
+    # A second local engine that says it is build-01 is not build-01 either.
+    impostor = EngineInfo("OTHER:ID", "build-01", "27", "1.47", "x")
+    services.reconcile(snapshot(info=impostor), Place())
+    assert Daemon.objects.get(engine_id="OTHER:ID").host.slug == "build-01-2"
+
+
+@pytest.mark.django_db
+def test_a_registration_takes_no_shared_host(settings) -> None:
+    """Registering an engine never gives the shared host (the local engine's) to a team, even
+    when a site admin put the registration on that host."""
+    from topology.inventory.models import Endpoint, Host
+
+    services.reconcile(snapshot(info_of("1")), Place())
+    shared = Host.objects.get()
+    team = _team("alpha")
+    endpoint = Endpoint.objects.create(name="lab", url="tcp://lab:2376", team=team, host=shared)
+    info = EngineInfo("LAB:ID", "lab", "27", "1.47", "Debian")
+    services.reconcile(snapshot(info=info), Place(), endpoint_pk=endpoint.pk)
+    shared.refresh_from_db()
+    assert shared.team is None
+    assert Daemon.objects.get(engine_id="LAB:ID").host == shared
+
+
+@pytest.mark.django_db
+def test_deleting_a_registration_removes_what_only_it_reached() -> None:
+    from topology.inventory.models import Endpoint, Host
+
+    services.reconcile(snapshot(info_of("1")), Place())  # the local engine
+    team = _team("alpha")
+    endpoint = Endpoint.objects.create(name="lab", url="tcp://lab:2376", team=team)
+    lab = EngineInfo("LAB:ID", "lab", "27", "1.47", "Debian")
+    lab_route = Route(url="tcp://lab:2376")
+    services.reconcile(
+        DaemonSnapshot(lab_route, lab, (info_of("d", runs_dockerd=True), info_of("2"))),
+        Place(),
+        endpoint_pk=endpoint.pk,
+    )
+    services.reconcile(
+        DaemonSnapshot(
+            Route("exec://" + "d" * 64, via=lab_route),
+            EngineInfo("NESTED:ID", "dind", "27", "1.47", "Alpine"),
+            (info_of("3"),),
+        ),
+        Place(parent_engine_id="LAB:ID", container_hex="d" * 64),
+    )
+    lab_host = Daemon.objects.get(engine_id="LAB:ID").host
+    published = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(services.broadcast, "publish", published.append)
+        with django_on_commit():
+            endpoint.delete()
+    assert set(Daemon.objects.values_list("engine_id", flat=True)) == {"HOST:ID"}
+    assert set(Container.objects.values_list("container_id", flat=True)) == {"1" * 64}
+    assert not Host.objects.filter(pk=lab_host.pk).exists()
+    (removal,) = published
+    assert set(removal.delta.remove_nodes) == {
+        "daemon:LAB:ID",
+        "daemon:NESTED:ID",
+        f"host:{lab_host.slug}",
+        *(f"container:{digit * 64}" for digit in "d23"),
+    }
+
+
+def django_on_commit():  # type: ignore[no-untyped-def]
+    """Run the on-commit callbacks of the block (the test's transaction never commits)."""
+    from django.test import TestCase
+
+    return TestCase.captureOnCommitCallbacks(execute=True)

@@ -16,7 +16,7 @@ from topology.engine.reading import open_reader
 from topology.engine.ssh import load_private_key, parse_known_hosts, sessions
 from topology.engine.types import Route
 from topology.inventory import polling
-from topology.inventory.models import Daemon, Endpoint, Host
+from topology.inventory.models import Daemon, Endpoint
 from topology.teams.models import Membership, Team
 
 
@@ -121,10 +121,11 @@ def test_polls_share_one_ssh_session_and_a_dead_one_is_replaced(ssh_engine: SshE
 
 @pytest.mark.docker
 @pytest.mark.django_db(transaction=True)
-def test_a_team_admin_registers_an_ssh_engine_and_it_is_one_daemon(
+def test_the_local_engine_over_ssh_is_refused_and_stays_one_daemon(
     ssh_engine: SshEngine, docker_client
 ) -> None:
-    """The same engine reached by its socket and over ssh is one daemon (its engine ID)."""
+    """The local engine reached over ssh is the engine already on the map: a team admin's
+    registration of it is refused, saying so, and it stays one daemon (its engine ID)."""
     team = Team.objects.create(slug="ops", name="Ops")
     user = get_user_model().objects.create_user("ada")
     Membership.objects.create(team=team, user=user, role="admin")
@@ -138,15 +139,11 @@ def test_a_team_admin_registers_an_ssh_engine_and_it_is_one_daemon(
         "ssh_known_hosts": ssh_engine.known_hosts,
     }
     response = client.post("/api/daemons/", body, content_type="application/json")
-    assert response.status_code == 201, response.content
+    assert response.status_code == 400, response.content
+    assert "already on the map" in response.content.decode()
     assert "PRIVATE KEY" not in response.content.decode()
-    endpoint = Endpoint.objects.get(name="over-ssh")
-    endpoint.host = Host.objects.create(slug="lab", name="lab")
-    endpoint.save()
+    assert not Endpoint.objects.filter(name="over-ssh").exists()
 
-    results = polling.poll_everything(publish=False)
-    by_url = {r.target.route.url: r for r in results}
-    assert by_url[ssh_engine.url].error is None
+    polling.poll_everything(publish=False)
     engine_id = docker_client.info()["ID"]
-    assert by_url[ssh_engine.url].engine_id == engine_id
     assert Daemon.objects.filter(engine_id=engine_id).count() == 1

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 
-from tests.conftest import route_samples
+from tests.conftest import free_port, route_samples, sshd, start_dind, unique
 from topology.inventory.models import Endpoint
 from topology.request_checks import is_api_view
 from topology.teams.models import Membership, Team
@@ -122,6 +122,7 @@ def test_the_engine_form_refuses_bad_input_clearly_and_keeps_what_was_typed(db) 
             {"url": "tcp://127.0.0.1:9", "tls_client_key": _upload("key.pem", "PEM\x00")},
             "Client key (PEM): the file is not a text (PEM or OpenSSH) file.",
         ),
+        ({"url": f"tcp://127.0.0.1:{free_port()}", **_tls_uploads()}, "The engine did not answer"),
     ]
     for fields, message in cases:
         response = client.post(page, {"name": "lab-engine", **fields})
@@ -155,8 +156,49 @@ def test_insecure_tcp_is_a_site_admin_choice(db) -> None:
     assert 'name="insecure"' in site_admin.get(page).content.decode()
 
 
+def _tls_uploads() -> dict[str, SimpleUploadedFile]:
+    from tests.tls_material import make_authority
+
+    authority = make_authority()
+    return {
+        "tls_ca_cert": _upload("ca.pem", authority.ca.cert),
+        "tls_client_cert": _upload("cert.pem", authority.client.cert),
+        "tls_client_key": _upload("key.pem", authority.client.key),
+    }
+
+
+@pytest.fixture
+def ssh_to_another_engine(docker_client, offline_images, cleanup):  # type: ignore[no-untyped-def]
+    """An engine the map does not know yet (a DinD's daemon), over ssh:// (the key's forced
+    command dials its socket)."""
+    nested = start_dind(docker_client, cleanup, unique("ssh-target"))
+    with sshd(f"unix://{nested.socket_dir}/docker.sock") as engine:
+        yield engine
+
+
 @pytest.mark.docker
-def test_a_team_admin_registers_an_ssh_engine_from_the_form(db, ssh_engine) -> None:
+def test_a_team_admin_registers_an_ssh_engine_from_the_form(db, ssh_to_another_engine) -> None:
+    engine = ssh_to_another_engine
+    client, team = _team_member("admin")
+    response = client.post(
+        f"/teams/{team.slug}/engines/new/",
+        {
+            "name": "over-ssh",
+            "url": engine.url,
+            "ssh_private_key": _upload("id_ed25519", engine.private_key),
+            "ssh_known_hosts": engine.known_hosts,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    endpoint = Endpoint.objects.get(name="over-ssh")
+    assert endpoint.team == team and "PRIVATE KEY" in endpoint.ssh_private_key
+    home = client.get(f"/teams/{team.slug}/").content.decode()
+    assert "over-ssh" in home and engine.url in home and "PRIVATE KEY" not in home
+
+
+@pytest.mark.docker
+def test_the_local_engine_over_ssh_is_refused_as_already_known(db, ssh_engine) -> None:
+    """The same engine by another way in (ssh to this machine) is the local engine."""
     client, team = _team_member("admin")
     response = client.post(
         f"/teams/{team.slug}/engines/new/",
@@ -167,11 +209,9 @@ def test_a_team_admin_registers_an_ssh_engine_from_the_form(db, ssh_engine) -> N
             "ssh_known_hosts": ssh_engine.known_hosts,
         },
     )
-    assert response.status_code == 302, response.content.decode()[-2000:]
-    endpoint = Endpoint.objects.get(name="over-ssh")
-    assert endpoint.team == team and "PRIVATE KEY" in endpoint.ssh_private_key
-    home = client.get(f"/teams/{team.slug}/").content.decode()
-    assert "over-ssh" in home and ssh_engine.url in home and "PRIVATE KEY" not in home
+    text = response.content.decode()
+    assert response.status_code == 200 and "the local engine (DOCKER_HOST)" in text
+    assert not Endpoint.objects.exists()
 
 
 @pytest.mark.docker

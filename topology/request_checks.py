@@ -12,13 +12,17 @@ from rest_framework.views import APIView
 
 class RejectNulCharacters:
     """A query string with a NUL character gets a 400: no view looks it up, and PostgreSQL
-    refuses NUL in text (which would otherwise surface as a 500 from any filter)."""
+    refuses NUL in text (which would otherwise surface as a 500 from any filter). Every value
+    of a repeated key counts (``?name=a&name=b\\x00``), not only the last one."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if any("\x00" in key or "\x00" in value for key, value in request.GET.items()):
+        if any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
+        ):
             return JsonResponse(
                 {"detail": "The query string contains a NUL character."}, status=400
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 from pathlib import Path
 
@@ -29,6 +30,9 @@ RUN_DIR = VAR_DIR / "run"
 
 DEBUG = read_bool("DEBUG", False)
 SECRET_KEY = read_secret_key()
+# The installation's key for the labels the poller trusts (``topology.endpoint-signature`` on a
+# DinD container the project made): derived from SECRET_KEY, so it is per installation.
+TOPOLOGY_LABEL_KEY = hmac.new(SECRET_KEY.encode(), b"topology.endpoint-label", "sha256").digest()
 ALLOWED_HOSTS = read_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = read_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -117,6 +121,10 @@ TOPOLOGY_WEBSOCKET_MAX_MESSAGE_BYTES = int(
     read_number(
         "TOPOLOGY_WEBSOCKET_MAX_MESSAGE_BYTES", 16 * 2**20, minimum=2**20, maximum=256 * 2**20
     )
+)
+# How often each live websocket says the picture is current (wall screens go stale without it).
+TOPOLOGY_WEBSOCKET_HEARTBEAT_SECONDS = read_number(
+    "TOPOLOGY_WEBSOCKET_HEARTBEAT_SECONDS", 5.0, minimum=0.2, maximum=60
 )
 TOPOLOGY_DOCKER_CONNECT_TIMEOUT = read_number("TOPOLOGY_DOCKER_CONNECT_TIMEOUT", 2.0, minimum=0.1)
 TOPOLOGY_DOCKER_READ_TIMEOUT = read_number("TOPOLOGY_DOCKER_READ_TIMEOUT", 10.0, minimum=0.1)
@@ -208,7 +216,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PARSER_CLASSES": [
+        "topology.api_limits.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "topology.api_limits.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -234,6 +247,9 @@ CHANNEL_LAYERS = {
             "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
             "prefix": "topology:channels",
             "capacity": 200,
+            # channels_redis's default: a member not seen joining for a day is dropped; every
+            # consumer joins again long before (see topology.inventory.consumers).
+            "group_expiry": 86400,
         },
     }
 }
@@ -242,13 +258,25 @@ CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
+# Redis may go away for a while: the worker and beat wait for it, however long (never exit),
+# and a request that queues a task finds out within about a second (then answers 503).
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 10}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ROUTES = {
     "topology.inventory.tasks.poll_*": {"queue": "poll"},
     "topology.demos.tasks.*": {"queue": "launch"},
 }
 CELERY_TASK_ACKS_LATE = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(RUN_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULER = "topology.celery:OutageAwareScheduler"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
 LOGGING = {

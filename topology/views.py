@@ -3,6 +3,7 @@ health check for probes."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -58,6 +59,7 @@ def index(request: HttpRequest) -> HttpResponse:
     dashboard = dashboard_page.requested_dashboard(request)
     config = {
         "websocketPath": "/ws/topology/",
+        "heartbeatSeconds": settings.TOPOLOGY_WEBSOCKET_HEARTBEAT_SECONDS,
         "graphUrl": reverse("api-topology"),
         "dotUrl": reverse("api-topology-dot"),
         "loginUrl": reverse("login"),

@@ -123,7 +123,7 @@ if (dashboard?.maySavePositions && $("save-positions")) {
 if (kiosk) setUpKioskView(view);
 const autoFit = kiosk ? new AutoFit(view, [$("graph"), document.querySelector(".kiosk-bar")]) : null;
 const freshness = kiosk
-  ? new Freshness({ root: $("connection"), text: $("connection-text") }, () => connection.lastHeard)
+  ? new Freshness({ root: $("connection"), text: $("connection-text") }, () => connection.clock)
   : null;
 
 function isShown(id) {
@@ -245,6 +245,7 @@ function clearHighlight() {
 const CONNECTION_TEXT = {
   connecting: "Connecting…",
   live: "Live",
+  stale: "Stale",
   reconnecting: "Reconnecting…",
   offline: "Offline",
   "signed-out": "Signed out",
@@ -284,6 +285,12 @@ function onState(state, detail) {
     retry.hidden = true;
     return;
   }
+  if (state === "stale") {
+    const shown = store.version === null ? "" : ` — showing the graph as of ${timeText(store.updatedAt)}`;
+    text.textContent = `No update from the server for a while${shown}. Reconnecting…`;
+    retry.hidden = true;
+    return;
+  }
   retry.hidden = false;
   const update = () => {
     const seconds = detail.retryAt ? Math.max(0, Math.ceil((detail.retryAt - Date.now()) / 1000)) : 0;
@@ -298,7 +305,10 @@ function onState(state, detail) {
 
 const wsUrl = new URL(config.websocketPath, window.location.href);
 wsUrl.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
-const connection = new LiveConnection(websocketUrl(wsUrl.href, layers), { onMessage, onState }, kiosk ? KIOSK_CONNECTION : {});
+const connection = new LiveConnection(websocketUrl(wsUrl.href, layers), { onMessage, onState }, {
+  ...(kiosk ? KIOSK_CONNECTION : {}),
+  heartbeatMs: config.heartbeatSeconds * 1000,
+});
 
 /** Show `chosen` layers: the server sends a fresh snapshot of them, which is laid out anew. */
 function chooseLayers(chosen) {

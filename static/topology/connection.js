@@ -1,24 +1,29 @@
 // The websocket to /ws/topology/: reconnects with backoff, notices a dead link, reports its state.
 //
-// States: "connecting" (first attempt), "live", "reconnecting" (lost, retrying soon),
+// States: "connecting" (first attempt), "live", "stale" (open, but no snapshot, delta or
+// heartbeat for three heartbeats: see freshness.js), "reconnecting" (lost, retrying soon),
 // "offline" (several attempts failed; still retrying, more slowly) and "signed-out" (4401).
+// A link silent for a fourth heartbeat is dropped and opened again: pongs keep no link alive.
 // Options tune it for a wall screen: shorter backoff cap, quicker pings, retrying even when
 // signed out (someone may sign the screen's browser in again).
+
+import { FreshnessClock } from "./freshness.js";
 
 const UNAUTHENTICATED = 4401;
 const FIRST_DELAY_MS = 500;
 const MAX_DELAY_MS = 30000;
 const OFFLINE_AFTER_ATTEMPTS = 3;
 const PING_EVERY_MS = 20000;
-const SILENCE_LIMIT_MS = 45000;
+const HEARTBEAT_MS = 5000;
+const CHECK_EVERY_MS = 1000;
 
 export class LiveConnection {
   /**
    * @param {string} url  ws:// or wss:// address
    * @param {{onMessage: (message: object, receivedAt: number) => void,
    *          onState: (state: string, detail: object) => void}} handlers
-   * @param {{maxDelayMs?: number, pingEveryMs?: number, silenceLimitMs?: number,
-   *          retryWhenSignedOut?: boolean}} options
+   * @param {{maxDelayMs?: number, pingEveryMs?: number, heartbeatMs?: number,
+   *          retryWhenSignedOut?: boolean}} options  heartbeatMs: the server's heartbeat
    */
   constructor(url, handlers, options = {}) {
     this.url = url;
@@ -26,7 +31,7 @@ export class LiveConnection {
     this.options = {
       maxDelayMs: MAX_DELAY_MS,
       pingEveryMs: PING_EVERY_MS,
-      silenceLimitMs: SILENCE_LIMIT_MS,
+      heartbeatMs: HEARTBEAT_MS,
       retryWhenSignedOut: false,
       ...options,
     };
@@ -35,8 +40,9 @@ export class LiveConnection {
     this.failures = 0;
     this.retryTimer = null;
     this.retryAt = null;
-    this.heartbeat = null;
-    this.lastHeard = 0;
+    this.pinger = null;
+    this.watcher = null;
+    this.clock = new FreshnessClock(this.options.heartbeatMs);
     this.stopped = false;
     window.addEventListener("online", () => this.retryNow());
     window.addEventListener("offline", () => this.drop());
@@ -77,13 +83,13 @@ export class LiveConnection {
     }
     this.socket = socket;
     socket.addEventListener("open", () => {
-      this.lastHeard = Date.now();
-      this.startHeartbeat();
+      if (socket !== this.socket) return;
+      this.clock.opened(Date.now());
+      this.startWatching();
     });
     socket.addEventListener("message", (event) => {
       if (socket !== this.socket) return;
       const receivedAt = performance.now();
-      this.lastHeard = Date.now();
       let message;
       try {
         message = JSON.parse(event.data);
@@ -91,15 +97,18 @@ export class LiveConnection {
         console.warn("topology: a frame that is not JSON", error);
         return;
       }
+      const news = this.clock.heard(message, Date.now());
       if (message.type === "snapshot" && this.state !== "live") {
         this.failures = 0;
+        this.setState("live");
+      } else if (this.state === "stale" && news) {
         this.setState("live");
       }
       this.handlers.onMessage(message, receivedAt);
     });
     socket.addEventListener("close", (event) => {
       if (socket !== this.socket) return;
-      this.stopHeartbeat();
+      this.stopWatching();
       this.socket = null;
       if (event.code === UNAUTHENTICATED) {
         if (this.options.retryWhenSignedOut) {
@@ -128,15 +137,25 @@ export class LiveConnection {
     this.setState(this.failures >= OFFLINE_AFTER_ATTEMPTS || !navigator.onLine ? "offline" : "reconnecting");
   }
 
-  startHeartbeat() {
-    this.stopHeartbeat();
-    this.heartbeat = setInterval(() => {
-      if (Date.now() - this.lastHeard > this.options.silenceLimitMs) {
-        this.drop(); // a half-open link: start over without waiting for a closing handshake
-        return;
-      }
-      this.send({ type: "ping" });
-    }, this.options.pingEveryMs);
+  /** Last news from the server (ms since the epoch), or null: what the kiosk badge shows. */
+  get lastNews() {
+    return this.clock.lastNews;
+  }
+
+  startWatching() {
+    this.stopWatching();
+    this.pinger = setInterval(() => this.send({ type: "ping" }), this.options.pingEveryMs);
+    this.watcher = setInterval(() => this.check(), CHECK_EVERY_MS);
+  }
+
+  /** A link that stays silent (pongs aside) is called stale, then dropped and opened again. */
+  check() {
+    const now = Date.now();
+    if (this.clock.shouldReconnect(now)) {
+      this.drop(); // start over without waiting for a closing handshake
+    } else if (this.state === "live" && this.clock.isStale(now)) {
+      this.setState("stale");
+    }
   }
 
   /** Give up on the current socket now and retry (its late events are ignored). */
@@ -144,14 +163,16 @@ export class LiveConnection {
     const socket = this.socket;
     if (!socket || this.stopped) return;
     this.socket = null;
-    this.stopHeartbeat();
+    this.stopWatching();
     socket.close();
     this.failures += 1;
     this.scheduleRetry();
   }
 
-  stopHeartbeat() {
-    clearInterval(this.heartbeat);
-    this.heartbeat = null;
+  stopWatching() {
+    clearInterval(this.pinger);
+    clearInterval(this.watcher);
+    this.pinger = null;
+    this.watcher = null;
   }
 }

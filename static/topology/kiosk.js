@@ -1,16 +1,15 @@
 // Wall-screen mode (`?kiosk=1`): no controls, the graph always fitted to the screen, large labels,
 // a connection that never gives up, and a badge that says how fresh the picture is.
 
+import { badge } from "./freshness.js";
+
 /** A wall screen retries every few seconds at most, pings often, and keeps trying signed out. */
 export const KIOSK_CONNECTION = {
   maxDelayMs: 4000,
   pingEveryMs: 5000,
-  silenceLimitMs: 15000,
   retryWhenSignedOut: true,
 };
 
-/** With nothing heard for this long (pongs included), the picture is called stale. */
-export const STALE_AFTER_MS = 12000;
 const MAX_FIT_ZOOM = 2.5;
 const REFIT_DELAY_MS = 200;
 
@@ -93,26 +92,19 @@ export class AutoFit {
   }
 }
 
-function ago(ms, round = Math.round) {
-  const seconds = Math.max(0, round(ms / 1000));
-  if (seconds < 90) return `${seconds} s`;
-  const minutes = Math.round(seconds / 60);
-  return minutes < 90 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
-}
-
 /**
- * The badge in the corner: "live · updated 3 s ago" while messages (pongs included) keep coming;
- * a warning when the link is down or has been silent for a while. `data-state` is the
- * connection's state; `data-stale` marks the warning.
+ * The badge in the corner: "live · updated 3 s ago" while snapshots, deltas and heartbeats keep
+ * coming (pongs do not count); a warning when the link is down or has brought no news for three
+ * heartbeats. `data-state` is the connection's state; `data-stale` marks the warning.
  */
 export class Freshness {
   /**
    * @param {{root: HTMLElement, text: HTMLElement}} elements
-   * @param {() => number} lastHeard  when the server last said anything (ms since the epoch)
+   * @param {() => import("./freshness.js").FreshnessClock} clock  the connection's
    */
-  constructor(elements, lastHeard) {
+  constructor(elements, clock) {
     this.elements = elements;
-    this.lastHeard = lastHeard;
+    this.clock = clock;
     this.state = "connecting";
     this.retryAt = null;
     setInterval(() => this.show(), 1000);
@@ -126,25 +118,7 @@ export class Freshness {
 
   show() {
     const { root, text } = this.elements;
-    const heard = this.lastHeard();
-    const age = heard ? Date.now() - heard : null;
-    const since = heard ? `last update ${ago(age)} ago` : "no data yet";
-    const retry = this.retryAt ? ` · retrying in ${ago(Math.max(0, this.retryAt - Date.now()), Math.ceil)}` : " · retrying";
-    let message;
-    let stale = true;
-    if (this.state === "live" && age !== null && age <= STALE_AFTER_MS) {
-      message = `live · updated ${ago(age)} ago`;
-      stale = false;
-    } else if (this.state === "live") {
-      message = `stale · no update for ${ago(age ?? 0)}`;
-    } else if (this.state === "connecting") {
-      message = "connecting…";
-      stale = false;
-    } else if (this.state === "signed-out") {
-      message = `signed out · ${since}${retry}`;
-    } else {
-      message = `disconnected · ${since}${retry}`;
-    }
+    const { message, stale } = badge(this.state, this.clock(), Date.now(), this.retryAt);
     root.dataset.state = this.state;
     root.dataset.stale = String(stale);
     if (text.textContent !== message) text.textContent = message;

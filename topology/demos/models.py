@@ -58,6 +58,12 @@ class Demo(models.Model):
         max_length=32, blank=True, help_text="privileged, or the compatible profile."
     )
     nested_endpoint = models.CharField(max_length=500, blank=True)
+    progress_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the launch last made progress: a launch silent for long has lost its "
+        "worker, and the watchdog rolls it back.",
+    )
     created = models.DateTimeField(auto_now_add=True)
     expires = models.DateTimeField()
 

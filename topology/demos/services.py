@@ -7,16 +7,17 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from topology import locks
 from topology.channel_layer import send_to_group
 from topology.demos import comparison
 from topology.demos.models import AuditEntry, BuildRun, Demo
@@ -39,6 +40,18 @@ class DemoRefused(Exception):
 
 class DemoNotFailed(Exception):
     """Only a failed demo can be tried again."""
+
+
+class QueueDown(Exception):
+    """The task queue (Redis) did not take the work; nothing was left behind. For people."""
+
+
+QUEUE_DOWN = (
+    "The task queue (Redis) is not answering, so nothing was {what}; try again in a moment."
+)
+
+Dispatch = Callable[[str], Any]
+"""Queues the task that does the work (``tasks.launch_demo.delay``, ...), given the demo id."""
 
 
 def demo_images() -> DemoImages:
@@ -72,13 +85,14 @@ def spec_for(demo: Demo) -> DemoSpec:
         images=demo_images(),
         folder=demo_folder(demo),
         host_socket=host.removeprefix("unix://") if host.startswith("unix://") else "",
+        label_key=settings.TOPOLOGY_LABEL_KEY,
     )
 
 
 def _audit(
     actor: AbstractBaseUser | None, action: str, demo: Demo | None, detail: str = ""
-) -> None:
-    AuditEntry.objects.create(
+) -> AuditEntry:
+    return AuditEntry.objects.create(
         actor=actor,
         actor_name=actor.get_username() if actor else "reaper",
         action=action,
@@ -88,11 +102,16 @@ def _audit(
     )
 
 
+def step_label(demo: Demo) -> str:
+    """The label of the step under way (or failed), as the progress shows it."""
+    return next((label for key, label in STEPS[Demo.Kind(demo.kind)] if key == demo.step), "")
+
+
 def describe(demo: Demo) -> dict[str, Any]:
     """The demo as the REST API and the progress websocket show it."""
     steps = STEPS[Demo.Kind(demo.kind)]
     labels = [label for _key, label in steps]
-    current = next((label for key, label in steps if key == demo.step), "")
+    current = step_label(demo)
     return {
         "id": str(demo.id),
         "kind": demo.kind,
@@ -153,19 +172,38 @@ def _publish(demo: Demo, event: str = "demo", description: dict[str, Any] | None
     transaction.on_commit(lambda: send_to_group(PROGRESS_GROUP, message, what))
 
 
-def request_launch(user: AbstractBaseUser, kind: str, team: Team | None = None) -> Demo:
-    """Create a demo of ``team`` (None: shared) in ``starting`` state, or refuse with a reason
-    (quota, global cap). Who may launch for which team is the caller's check.
+def request_launch(
+    user: AbstractBaseUser, kind: str, team: Team | None = None, dispatch: Dispatch | None = None
+) -> Demo:
+    """Create a demo of ``team`` (None: shared) in ``starting`` state and ``dispatch`` its
+    launch, or refuse with a reason (quota, global cap). Who may launch for which team is the
+    caller's check.
 
-    A refusal is audited too.
+    A refusal is audited too. When the launch cannot be queued (``QueueDown``: Redis is down),
+    the demo is withdrawn again: no ``starting`` row is left to hold a quota, and the audit
+    log says it was refused.
     """
     try:
         demo = _reserve(user, kind, team)
     except DemoRefused as refusal:
         _audit(user, AuditEntry.Action.REFUSED, None, f"{kind}: {refusal}")
         raise
+    if dispatch is not None:
+        try:
+            dispatch(str(demo.id))
+        except Exception as error:
+            _withdraw(demo, error)
+            raise QueueDown(QUEUE_DOWN.format(what="launched")) from error
     _publish(demo)
     return demo
+
+
+@transaction.atomic
+def _withdraw(demo: Demo, error: BaseException) -> None:
+    logger.warning("demo %s withdrawn: its launch could not be queued: %s", demo.id, error)
+    AuditEntry.objects.filter(demo_id=demo.id, action=AuditEntry.Action.LAUNCHED).delete()
+    _audit(demo.owner, AuditEntry.Action.REFUSED, None, f"{demo.kind}: the task queue is down")
+    demo.delete()
 
 
 @transaction.atomic
@@ -176,15 +214,21 @@ def _reserve(user: AbstractBaseUser, kind: str, team: Team | None) -> Demo:
         owner=user,
         team=team,
         expires=timezone.now() + timedelta(minutes=settings.TOPOLOGY_DEMO_TTL_MINUTES),
+        progress_at=timezone.now(),
     )
     _audit(user, AuditEntry.Action.LAUNCHED, demo)
     return demo
 
 
+LAUNCH_LOCK = "demo-launches"
+
+
 def _check_limits(user: AbstractBaseUser) -> None:
-    """Refuse a launch over the user's quota or the installation's cap (in a transaction: the
-    active demos stay locked until it ends). Failed demos count against neither."""
-    active = list(Demo.objects.select_for_update().filter(status__in=Demo.ACTIVE))
+    """Refuse a launch over the user's quota or the installation's cap. Called in the launch's
+    transaction, which holds the launch lock until it ends: launches are counted one at a time,
+    so two at once cannot both see room for one. Failed demos count against neither."""
+    locks.serialized(LAUNCH_LOCK)
+    active = list(Demo.objects.filter(status__in=Demo.ACTIVE))
     mine = sum(1 for demo in active if demo.owner_id == user.pk)
     if mine >= settings.TOPOLOGY_DEMO_QUOTA:
         raise DemoRefused(
@@ -198,14 +242,21 @@ def _check_limits(user: AbstractBaseUser) -> None:
         )
 
 
-def request_retry(user: AbstractBaseUser, demo: Demo) -> Demo:
+def request_retry(user: AbstractBaseUser, demo: Demo, dispatch: Dispatch | None = None) -> Demo:
     """Launch a failed demo again: the same kind for the same team, by ``user`` under the same
-    rules as a new launch (quota, cap), from a clean slate. Refusals are audited."""
+    rules as a new launch (quota, cap), from a clean slate, and ``dispatch`` it. Refusals are
+    audited; when the launch cannot be queued the demo is failed again, saying so."""
     try:
         demo = _restart(user, demo)
     except DemoRefused as refusal:
         _audit(user, AuditEntry.Action.REFUSED, demo, f"{demo.kind} again: {refusal}")
         raise
+    if dispatch is not None:
+        try:
+            dispatch(str(demo.id))
+        except Exception as error:
+            mark_failed(demo, "Trying again did not start: the task queue (Redis) did not answer.")
+            raise QueueDown(QUEUE_DOWN.format(what="launched")) from error
     _publish(demo)
     return demo
 
@@ -222,6 +273,7 @@ def _restart(user: AbstractBaseUser, demo: Demo) -> Demo:
     demo.steps_done = 0
     demo.error = demo.notes = demo.profile = demo.nested_endpoint = ""
     demo.expires = timezone.now() + timedelta(minutes=settings.TOPOLOGY_DEMO_TTL_MINUTES)
+    demo.progress_at = timezone.now()
     demo.save()
     _audit(user, AuditEntry.Action.LAUNCHED, demo, "tried again")
     return demo
@@ -232,7 +284,8 @@ def record_step(demo: Demo, step: str) -> None:
     keys = [key for key, _label in STEPS[Demo.Kind(demo.kind)]]
     demo.step = step
     demo.steps_done = keys.index(step)
-    demo.save(update_fields=["step", "steps_done"])
+    demo.progress_at = timezone.now()
+    demo.save(update_fields=["step", "steps_done", "progress_at"])
     _publish(demo)
 
 
@@ -243,7 +296,8 @@ def record_note(demo: Demo, text: str, *, update: bool = False) -> None:
     if update and lines:
         lines.pop()
     demo.notes = "\n".join([*lines, " ".join(text.split())[:500]])
-    demo.save(update_fields=["notes"])
+    demo.progress_at = timezone.now()
+    demo.save(update_fields=["notes", "progress_at"])
     _publish(demo)
 
 
@@ -257,6 +311,12 @@ def mark_running(demo: Demo, profile: str | None, nested_endpoint: str | None) -
     _publish(demo)
 
 
+def stalled_launches(silent_since: datetime) -> QuerySet[Demo]:
+    """Demos still starting whose launch has said nothing since ``silent_since``."""
+    silent = Q(progress_at__lt=silent_since) | Q(progress_at__isnull=True, created__lt=silent_since)
+    return Demo.objects.select_related("owner").filter(silent, status=Demo.Status.STARTING)
+
+
 def mark_failed(demo: Demo, error: str) -> None:
     demo.status = Demo.Status.FAILED
     demo.error = error[:2000]
@@ -265,10 +325,25 @@ def mark_failed(demo: Demo, error: str) -> None:
     _publish(demo)
 
 
-def request_teardown(user: AbstractBaseUser | None, demo: Demo) -> Demo:
-    demo.status = Demo.Status.STOPPING
-    demo.save(update_fields=["status"])
-    _audit(user, AuditEntry.Action.DELETED if user else AuditEntry.Action.REAPED, demo)
+def request_teardown(
+    user: AbstractBaseUser | None, demo: Demo, dispatch: Dispatch | None = None
+) -> Demo:
+    """Mark the demo ``stopping`` and ``dispatch`` its tear-down; when that cannot be queued,
+    the demo stays as it was (``QueueDown``)."""
+    before = demo.status
+    with transaction.atomic():
+        demo.status = Demo.Status.STOPPING
+        demo.save(update_fields=["status"])
+        entry = _audit(user, AuditEntry.Action.DELETED if user else AuditEntry.Action.REAPED, demo)
+    if dispatch is not None:
+        try:
+            dispatch(str(demo.id))
+        except Exception as error:
+            with transaction.atomic():
+                demo.status = before
+                demo.save(update_fields=["status"])
+                entry.delete()
+            raise QueueDown(QUEUE_DOWN.format(what="removed")) from error
     _publish(demo)
     return demo
 
@@ -345,10 +420,24 @@ class BuildRefused(Exception):
 BUILD_ABANDONED_AFTER = timedelta(minutes=10)
 
 
+def request_build(
+    user: AbstractBaseUser, demo: Demo, dispatch: Callable[[int], Any] | None = None
+) -> BuildRun:
+    """Queue the build experiment on a running demo, one at a time (``dispatch`` queues its
+    task). Who may is the caller's check (the demo's operators). A build that cannot be queued
+    fails at once, saying so (``QueueDown``), and holds no place."""
+    build = _reserve_build(user, demo)
+    if dispatch is not None:
+        try:
+            dispatch(build.pk)
+        except Exception as error:
+            build_failed(build, "The task queue (Redis) did not answer; nothing was built.")
+            raise QueueDown(QUEUE_DOWN.format(what="built")) from error
+    return build
+
+
 @transaction.atomic
-def request_build(user: AbstractBaseUser, demo: Demo) -> BuildRun:
-    """Queue the build experiment on a running demo, one at a time. Who may is the caller's
-    check (the demo's operators)."""
+def _reserve_build(user: AbstractBaseUser, demo: Demo) -> BuildRun:
     demo = Demo.objects.select_for_update().get(pk=demo.pk)
     if demo.status != Demo.Status.RUNNING:
         raise BuildRefused(f"The demo is {demo.status}; builds run on a running demo.")

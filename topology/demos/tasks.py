@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from contextlib import AbstractContextManager
 from dataclasses import replace
+from datetime import timedelta
 
 import redis
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 from django.utils import timezone
 
@@ -20,7 +21,13 @@ from topology.engine.connection import DockerClient, EngineError, refusal
 
 logger = logging.getLogger(__name__)
 
-TASK_LOCK_SECONDS = 300  # as long as the longest task's hard time limit
+#: A task's lock lapses this long after its holder stopped renewing it (a worker killed outright
+#: holds a launch up for this long at most; a live one renews it every third of it).
+TASK_LOCK_SECONDS = 15
+LAUNCH_TIME_LIMIT = 300
+#: A demo still starting with no progress for this long has lost its launch: Celery would have
+#: stopped a live one at its time limit. The watchdog rolls it back.
+LAUNCH_STALLED_AFTER = timedelta(seconds=LAUNCH_TIME_LIMIT + 60)
 
 
 def _engine() -> DockerClient:
@@ -28,20 +35,30 @@ def _engine() -> DockerClient:
 
 
 def _one_at_a_time(kind: str, key: str) -> AbstractContextManager[bool]:
-    """Held by one run of a task for ``key`` at a time (a redelivered message waits its turn)."""
-    return locks.held(kind, key, seconds=TASK_LOCK_SECONDS, required=False)
+    """Held by one run of a task for ``key`` at a time, for as long as that run lives."""
+    return locks.held(kind, key, seconds=TASK_LOCK_SECONDS, required=False, renewed=True)
 
 
-@shared_task(name="topology.demos.tasks.launch_demo", acks_late=True, time_limit=300)
-def launch_demo(demo_id: str) -> str:
+@shared_task(
+    bind=True,
+    name="topology.demos.tasks.launch_demo",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    time_limit=LAUNCH_TIME_LIMIT,
+)
+def launch_demo(self: Task, demo_id: str) -> str:
     """Build a demo step by step; on any failure, remove what was made and say why.
 
-    Idempotent by demo id: a second run (a redelivered message, a retry) waits on the same
-    lock, then finds the demo no longer ``starting`` and does nothing.
+    Resumable: the message is acknowledged only when the run ends, and a worker that dies
+    mid-launch (killed, out of memory) gives it back (``reject_on_worker_lost``), so the launch
+    runs again; every step finds what an earlier run made and goes on from there. Two runs never
+    overlap: a run that finds the demo's lock held (by a live run, or by a dead one whose lock
+    lapses within ``TASK_LOCK_SECONDS``) comes back later. A run that finds the demo no longer
+    ``starting`` does nothing.
     """
     with _one_at_a_time("launch", demo_id) as held:
         if not held:
-            return "already under way"
+            raise self.retry(countdown=TASK_LOCK_SECONDS / 3, max_retries=12)
         demo = Demo.objects.select_related("owner").filter(pk=demo_id).first()
         if demo is None or demo.status != Demo.Status.STARTING:
             return "nothing to do"
@@ -93,8 +110,14 @@ def _plain(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-@shared_task(name="topology.demos.tasks.build_twice", acks_late=True, time_limit=300)
-def build_twice(build_id: int) -> str:
+@shared_task(
+    bind=True,
+    name="topology.demos.tasks.build_twice",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    time_limit=300,
+)
+def build_twice(self: Task, build_id: int) -> str:
     """The build experiment: the same image built twice inside the demo, timed, then removed.
 
     On the ``launch`` queue like launches: it is slow (seconds to a minute), so pages never wait
@@ -102,10 +125,10 @@ def build_twice(build_id: int) -> str:
     """
     with _one_at_a_time("build", str(build_id)) as held:
         if not held:
-            return "already under way"
+            raise self.retry(countdown=TASK_LOCK_SECONDS / 3, max_retries=12)
         build = BuildRun.objects.select_related("demo").filter(pk=build_id).first()
-        if build is None or build.status != BuildRun.Status.QUEUED:
-            return "nothing to do"
+        if build is None or build.status not in BuildRun.PENDING:
+            return "nothing to do"  # a running one holds no lock: its worker died; build again
         services.build_started(build)
         client = None
         try:
@@ -125,8 +148,14 @@ def build_twice(build_id: int) -> str:
         return "done"
 
 
-@shared_task(name="topology.demos.tasks.tear_down_demo", acks_late=True, time_limit=120)
+@shared_task(
+    name="topology.demos.tasks.tear_down_demo",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    time_limit=120,
+)
 def tear_down_demo(demo_id: str) -> int:
+    """Remove everything the demo made, then the demo; idempotent (a redelivery finds less)."""
     demo = Demo.objects.filter(pk=demo_id).first()
     folder = services.demo_folder(demo) if demo else None
     client = _engine()
@@ -166,3 +195,33 @@ def reap_expired_demos() -> list[str]:
     finally:
         client.close()
     return reaped
+
+
+@shared_task(name="topology.demos.tasks.roll_back_stalled_launches", time_limit=120)
+def roll_back_stalled_launches() -> list[str]:
+    """Every minute, the watchdog: a demo still ``starting`` with no progress for
+    ``LAUNCH_STALLED_AFTER`` lost its launch with its worker (a message not given back: the
+    whole worker was killed). Unless a live run holds its lock, what was made is removed and
+    the demo fails, saying so; it counts against no quota, and **Try again** launches it anew.
+    """
+    rolled_back = []
+    for demo in services.stalled_launches(timezone.now() - LAUNCH_STALLED_AFTER):
+        with _one_at_a_time("launch", str(demo.id)) as held:
+            if not held:
+                continue  # a live run has it
+            demo.refresh_from_db()
+            if demo.status != Demo.Status.STARTING:
+                continue
+            step = services.step_label(demo) or "the start"
+            client = _engine()
+            try:
+                scenarios.tear_down(client, str(demo.id), services.demo_folder(demo))
+            finally:
+                client.close()
+            services.mark_failed(
+                demo,
+                f"The launch stopped at {step} (its worker went away) and was rolled back; "
+                "try again.",
+            )
+            rolled_back.append(str(demo.id))
+    return rolled_back

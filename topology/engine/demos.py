@@ -33,9 +33,9 @@ from topology.engine.dind import (
     run_dind,
     wait_for_daemon,
 )
-from topology.engine.nesting import ENDPOINT_LABEL
+from topology.engine.nesting import MANAGED_LABEL, endpoint_labels
 
-MANAGED = "topology.managed"
+MANAGED = MANAGED_LABEL
 DEMO = "topology.demo"
 OWNER = "topology.owner"
 EXPIRES = "topology.expires"
@@ -80,6 +80,9 @@ class DemoSpec:
     images: DemoImages
     folder: Path
     host_socket: str
+    label_key: bytes = field(default=b"", repr=False)
+    """The installation's key: the DinD container's endpoint label is signed with it, so the
+    poller trusts that label (``nesting.vouched_endpoint``)."""
     socket_gid: int = field(default_factory=os.getgid)
     """Group of the nested daemon's socket: the launcher's own, so that the app's other
     processes (same user and group in Compose, not root) can reach it too."""
@@ -325,7 +328,10 @@ def launch_dind(client: docker.DockerClient, spec: DemoSpec, step: Step) -> Laun
             dind, profile = run_dind(
                 client,
                 name=spec.name("dind"),
-                labels={**spec.labels("dind"), ENDPOINT_LABEL: spec.nested_endpoint},
+                labels={
+                    **spec.labels("dind"),
+                    **endpoint_labels(spec.label_key, spec.name("dind"), spec.nested_endpoint),
+                },
                 socket_dir=str(spec.socket_folder),
                 volume=volume_name,
                 image=spec.images.dind,

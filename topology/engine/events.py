@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -39,6 +40,31 @@ class StreamBroken:
 
 
 QUIET_SECONDS = 30.0
+#: A stream that lasted this long was healthy: the next one starts with the shortest backoff.
+STEADY_SECONDS = 10.0
+FIRST_BACKOFF = 0.5
+LONGEST_BACKOFF = 10.0
+MAX_FIELD = 256
+
+
+def _event(route: Route, event: object) -> EngineEvent | None:
+    """One decoded event as an ``EngineEvent``, or None when it is not one (untrusted input)."""
+    if not isinstance(event, dict):
+        return None
+    stamp = event.get("timeNano")
+    if isinstance(stamp, bool) or not isinstance(stamp, int) or stamp <= 0:
+        stamp = time.time_ns()
+    stamp = min(stamp, time.time_ns())  # a clock ahead would make us resubscribe in the future
+    actor = event.get("Actor") if isinstance(event.get("Actor"), dict) else {}
+    fields = (
+        event.get("Type") or "container",
+        event.get("Action") or event.get("status") or "",
+        event.get("id") or actor.get("ID") or "",
+    )
+    if not all(isinstance(field, str) and len(field) <= MAX_FIELD for field in fields):
+        return None
+    kind, action, subject = fields
+    return EngineEvent(route.key, kind, action, subject, stamp)
 
 
 def follow(
@@ -49,17 +75,27 @@ def follow(
     The reading loop only decodes and enqueues (the queue is unbounded, so dockerd never waits
     on us). A quiet spell longer than the read timeout is not a failure: we resubscribe with
     ``since``. Any other end of the stream puts a ``StreamBroken`` in ``out`` and resubscribes
-    after a short backoff.
+    after a backoff, doubling (up to 10 s) while the streams keep ending within
+    ``STEADY_SECONDS`` of opening, even ones that "succeed" and end at once. Anything in the
+    stream that is not an event is skipped.
     """
-    backoff = 0.5
+    backoff = FIRST_BACKOFF
     last = since if since is not None else time.time()
+
+    def broken(reason: str, opened_at: float) -> None:
+        nonlocal backoff
+        out.put(StreamBroken(route.key, reason))
+        if time.monotonic() - opened_at >= STEADY_SECONDS:
+            backoff = FIRST_BACKOFF
+        stop.wait(backoff)
+        backoff = min(backoff * 2, LONGEST_BACKOFF)
+
     while not stop.is_set():
+        opened_at = time.monotonic()
         try:
             reader = open_reader(route, read_timeout=QUIET_SECONDS)
         except EngineError as error:
-            out.put(StreamBroken(route.key, str(error)))
-            stop.wait(backoff)
-            backoff = min(backoff * 2, 10)
+            broken(str(error), opened_at)
             continue
         if not isinstance(reader, ApiReader):
             reader.close()
@@ -69,38 +105,25 @@ def follow(
             stream = reader.client.api.events(
                 since=int(last), filters={"type": list(FOLLOWED_TYPES)}, decode=True
             )
-            backoff = 0.5
-            for event in stream:
+            for decoded in stream:
                 if stop.is_set():
                     break
-                if not isinstance(event, dict):
+                event = _event(route, decoded)
+                if event is None:
                     continue  # not an event: nothing to learn from it
-                stamp = event.get("timeNano")
-                stamp = stamp if isinstance(stamp, int) else time.time_ns()
-                last = stamp / 1e9
-                actor = event.get("Actor") if isinstance(event.get("Actor"), dict) else {}
-                out.put(
-                    EngineEvent(
-                        route.key,
-                        str(event.get("Type") or "container"),
-                        str(event.get("Action") or event.get("status") or ""),
-                        str(event.get("id") or actor.get("ID") or ""),
-                        stamp,
-                    )
-                )
+                last = event.time_nano / 1e9
+                out.put(event)
             else:
-                out.put(StreamBroken(route.key, "the events stream ended"))
+                broken("the events stream ended", opened_at)
         except (requests.exceptions.ReadTimeout, TimeoutError):
-            pass
+            pass  # a quiet spell: subscribe again at once, from ``last``
         except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as e:
-            out.put(StreamBroken(route.key, str(as_engine_error(route.url, e))))
-            stop.wait(backoff)
-            backoff = min(backoff * 2, 10)
+            broken(str(as_engine_error(route.url, e)), opened_at)
         except Exception as error:
             if "timed out" not in str(error):
-                out.put(StreamBroken(route.key, str(error)))
-                stop.wait(backoff)
+                broken(f"the events stream failed: {error!r:.300}", opened_at)
         finally:
             if stream is not None:
-                stream.close()
+                with contextlib.suppress(Exception):
+                    stream.close()
             reader.close()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import posixpath
 import re
 from collections.abc import Iterable, Mapping
 
 from topology.engine.types import ContainerInfo, Mount, Route
 
+MANAGED_LABEL = "topology.managed"
 ENDPOINT_LABEL = "topology.endpoint"
+ENDPOINT_SIGNATURE_LABEL = "topology.endpoint-signature"
 SOCKET_DIRECTORIES = ("/var/run", "/run")
 SOCKET_FILES = ("/var/run/docker.sock", "/run/docker.sock")
 DIND_IMAGE = re.compile(r"(^|[/:-])dind($|[-.@])")
@@ -52,18 +56,67 @@ def path_here(path: str, path_map: PathMap) -> str | None:
     return None
 
 
-def nested_route(container: ContainerInfo, parent: Route, path_map: PathMap = ()) -> Route:
+def endpoint_signature(key: bytes, container_name: str, endpoint: str) -> str:
+    """The ``topology.endpoint-signature`` the project writes beside its ``topology.endpoint``
+    label: an HMAC, with the installation's key, of the container's name and that endpoint."""
+    message = f"{container_name}\n{endpoint}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def endpoint_labels(key: bytes, container_name: str, endpoint: str) -> dict[str, str]:
+    """The labels that tell the poller where a DinD container's nested daemon is."""
+    return {
+        ENDPOINT_LABEL: endpoint,
+        ENDPOINT_SIGNATURE_LABEL: endpoint_signature(key, container_name, endpoint),
+    }
+
+
+def _inside(path: str, folder: str) -> bool:
+    path, folder = normal_path(path), normal_path(folder)
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def vouched_endpoint(container: ContainerInfo, key: bytes, path_map: PathMap) -> str | None:
+    """The ``topology.endpoint`` label of ``container``, when the project wrote it; else None.
+
+    Anyone who can start a container on a monitored engine can write any label, so the label
+    counts only on a container that carries ``topology.managed=true`` and the signature only
+    this installation can make (``endpoint_signature``), and only for a ``unix://`` socket that
+    lies inside one of the container's own bind mounts, as a path on this machine. Never plain
+    TCP, never any other socket of the server.
+    """
+    labels = container.labels
+    endpoint = labels.get(ENDPOINT_LABEL, "")
+    signature = labels.get(ENDPOINT_SIGNATURE_LABEL, "")
+    if not key or labels.get(MANAGED_LABEL) != "true" or not endpoint.startswith("unix://"):
+        return None
+    if not hmac.compare_digest(signature, endpoint_signature(key, container.name, endpoint)):
+        return None
+    path = endpoint.removeprefix("unix://")
+    for mount in container.mounts:
+        if mount.type != "bind" or not mount.source:
+            continue
+        here = path_here(mount.source, path_map)
+        if here is not None and _inside(path, here):
+            return endpoint
+    return None
+
+
+def nested_route(
+    container: ContainerInfo, parent: Route, path_map: PathMap = (), label_key: bytes = b""
+) -> Route:
     """How to reach the daemon inside a DinD container, in the order of preference.
 
-    1. our own ``topology.endpoint`` label;
+    1. our own ``topology.endpoint`` label, where the project vouches for it
+       (``vouched_endpoint``, with the installation's ``label_key``);
     2. a host-path bind mount over ``/var/run``, ``/run`` or the socket file, when the mount's
        source is a path on this machine (``path_map`` says where the parent's paths are here);
     3. port 2375 published on loopback (for a parent daemon running on this machine);
     4. otherwise ``docker exec`` into the container through the parent's route.
     """
-    label = container.labels.get(ENDPOINT_LABEL, "").strip()
-    if label.startswith(("unix://", "tcp://")):
-        return Route(url=label, insecure=label.startswith("tcp://"))
+    vouched = vouched_endpoint(container, label_key, path_map)
+    if vouched is not None:
+        return Route(url=vouched)
     for mount in container.mounts:
         if mount.type != "bind" or not mount.source:
             continue

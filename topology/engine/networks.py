@@ -47,6 +47,21 @@ def _list(value: Any, what: str) -> list[Any]:
     return value
 
 
+def object_field(value: Any, what: str) -> dict[str, Any]:
+    """``value`` as an object (``null``: empty), or ``MalformedAnswer``."""
+    return _object(value, what)
+
+
+def text_field(value: Any, what: str, limit: int = MAX_TEXT) -> str:
+    """``value`` as text of at most ``limit`` characters (``null``: empty), or MalformedAnswer."""
+    return _text(value, what, limit)
+
+
+def labels_field(value: Any, what: str) -> dict[str, str]:
+    """``value`` as labels, text to text, or ``MalformedAnswer``."""
+    return _labels(value, what)
+
+
 def list_of_objects(value: Any, what: str) -> list[dict[str, Any]]:
     """``value`` as a list of objects, or ``MalformedAnswer``."""
     if not isinstance(value, list):

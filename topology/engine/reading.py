@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import replace
@@ -27,12 +28,16 @@ from topology.engine.connection import (
 )
 from topology.engine.errors import MalformedAnswer
 from topology.engine.networks import (
+    MAX_NAME,
     attachments,
+    labels_field,
     list_of_objects,
     network_mode,
     networks_from_api,
     networks_from_cli_lines,
     networks_from_inspect,
+    object_field,
+    text_field,
     volumes_from_api,
     volumes_from_cli_lines,
 )
@@ -47,6 +52,8 @@ from topology.engine.types import (
 )
 
 DOCKER_STATES = {"running", "exited", "paused", "created", "restarting", "dead", "removing"}
+ENGINE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._-]{0,127}$")
+CONTAINER_ID = re.compile(r"^[0-9A-Za-z]{1,128}$")
 
 
 class EngineReader(Protocol):
@@ -116,19 +123,41 @@ def engine_info(
     libpod_info: Any = None,
 ) -> EngineInfo:
     """The typed identity of a daemon from its answers (``/info``, ``/version``, Podman's
-    ``/libpod/info``), any of which may be nonsense: see ``engine.identity``."""
+    ``/libpod/info``), shapes checked: a field of the wrong type is ``MalformedAnswer``; an
+    engine that gives no usable ID is identified as ``engine.identity`` says."""
     if not isinstance(info_answer, dict):
-        raise EngineError("the daemon's /info is not an object")
+        raise MalformedAnswer("the daemon's /info is not an object")
+    said_id = text_field(info_answer.get("ID"), "the daemon's engine ID", 128)
     who = identity.identify(route_key, info_answer, version_answer, libpod_info)
+    if who.source == identity.FROM_ROUTE and who.engine == identity.DOCKER and said_id:
+        raise MalformedAnswer("the daemon's engine ID is not an engine ID")
     return EngineInfo(
         engine_id=who.engine_id,
-        name=identity.text(info_answer.get("Name")),
+        name=text_field(info_answer.get("Name"), "the daemon's name", MAX_NAME),
         version=identity.engine_version(who.engine, version_answer, info_answer),
-        api_version=identity.text(api_version, 16),
-        operating_system=identity.text(info_answer.get("OperatingSystem")),
+        api_version=text_field(api_version, "the daemon's API version", 16),
+        operating_system=text_field(
+            info_answer.get("OperatingSystem"), "the daemon's system", MAX_NAME
+        ),
         engine=who.engine,
         identity=who.source,
     )
+
+
+def _container_id(value: Any) -> str:
+    text = text_field(value, "a container's Id", 128)
+    if not CONTAINER_ID.match(text):
+        raise MalformedAnswer("a container's Id is not a container ID")
+    return text
+
+
+def _port_number(value: Any, what: str) -> int | None:
+    if value is None or value == "":
+        return None
+    number = int(value) if isinstance(value, str) and value.isdigit() else value
+    if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= 65535:
+        raise MalformedAnswer(f"{what} is not a port number")
+    return number
 
 
 def _parse_time(text: str | None) -> datetime | None:
@@ -153,18 +182,24 @@ def _state(value: str | None) -> str:
     return value if value in DOCKER_STATES else "dead"
 
 
-def _mounts(items: Iterable[dict[str, Any]] | None) -> tuple[Mount, ...]:
-    mounts = (
-        Mount(
-            type=item.get("Type") or "",
-            source=item.get("Source") or item.get("Name") or "",
-            destination=item.get("Destination") or "",
-            read_write=bool(item.get("RW", True)),
-            name=(item.get("Name") or "") if item.get("Type") == "volume" else "",
-            driver=(item.get("Driver") or "") if item.get("Type") == "volume" else "",
-        )
-        for item in items or ()
+def _mount(item: dict[str, Any]) -> Mount:
+    kind = text_field(item.get("Type"), "a mount's type", 32)
+    name = text_field(item.get("Name"), "a mount's name", MAX_NAME)
+    writable = item.get("RW", True)
+    if not isinstance(writable, bool):
+        raise MalformedAnswer("a mount's RW is not true or false")
+    return Mount(
+        type=kind,
+        source=text_field(item.get("Source"), "a mount's source") or name,
+        destination=text_field(item.get("Destination"), "a mount's destination"),
+        read_write=writable,
+        name=name if kind == "volume" else "",
+        driver=text_field(item.get("Driver"), "a mount's driver", 64) if kind == "volume" else "",
     )
+
+
+def _mounts(items: Iterable[dict[str, Any]] | None) -> tuple[Mount, ...]:
+    mounts = (_mount(item) for item in items or ())
     return tuple(sorted(mounts, key=lambda m: (m.destination, m.source)))
 
 
@@ -194,28 +229,33 @@ def _json_lines(text: str, what: str) -> list[Any]:
 
 
 def container_from_listing(item: dict[str, Any]) -> ContainerInfo:
-    """From ``GET /containers/json`` (cheap; no privileged flag, no start time)."""
-    names = item.get("Names") or []
+    """From ``GET /containers/json`` (cheap; no privileged flag, no start time). Shapes are
+    checked (``MalformedAnswer``); ``parsed_containers`` names the item that failed."""
+    item = {**item, "Id": _container_id(item.get("Id"))}
+    names = [text_field(name, "a container's name", MAX_NAME) for name in item.get("Names") or []]
+    created = item.get("Created")
+    if created is not None and (isinstance(created, bool) or not isinstance(created, int | float)):
+        raise MalformedAnswer("a container's Created is not a time")
     joined = attachments(
         (item.get("NetworkSettings") or {}).get("Networks"), item["Id"], with_aliases=False
     )
     return ContainerInfo(
         id=item["Id"],
         name=(names[0] if names else item["Id"][:12]).lstrip("/"),
-        image=item.get("Image") or "",
-        image_id=item.get("ImageID") or "",
-        state=_state(item.get("State")),
-        created=datetime.fromtimestamp(item["Created"], UTC) if item.get("Created") else None,
-        labels=dict(item.get("Labels") or {}),
-        mounts=_mounts(item.get("Mounts")),
+        image=text_field(item.get("Image"), "a container's image"),
+        image_id=text_field(item.get("ImageID"), "a container's image ID"),
+        state=_state(text_field(item.get("State"), "a container's state", 32)),
+        created=datetime.fromtimestamp(created, UTC) if created else None,
+        labels=labels_field(item.get("Labels"), "a container's labels"),
+        mounts=_mounts(list_of_objects(item.get("Mounts") or [], "a container's mounts")),
         ports=tuple(
             Port(
-                ip=port.get("IP") or "",
-                private_port=int(port.get("PrivatePort") or 0),
-                public_port=port.get("PublicPort"),
-                protocol=port.get("Type") or "tcp",
+                ip=text_field(port.get("IP"), "a port's IP", 64),
+                private_port=_port_number(port.get("PrivatePort"), "a private port") or 0,
+                public_port=_port_number(port.get("PublicPort"), "a public port"),
+                protocol=text_field(port.get("Type"), "a port's protocol", 8) or "tcp",
             )
-            for port in item.get("Ports") or ()
+            for port in list_of_objects(item.get("Ports") or [], "a container's ports")
         ),
         networks=tuple(sorted(a.network_name for a in joined)),
         attachments=joined,
@@ -224,39 +264,40 @@ def container_from_listing(item: dict[str, Any]) -> ContainerInfo:
 
 
 def container_from_inspect(data: dict[str, Any]) -> ContainerInfo:
-    """From ``GET /containers/<id>/json``. Of ``Config.Env`` only the daemon ``DOCKER_HOST``
-    names is read (``engine.clients``), never the rest."""
-    state = data.get("State") or {}
-    config = data.get("Config") or {}
-    host_config = data.get("HostConfig") or {}
-    settings = data.get("NetworkSettings") or {}
+    """From ``GET /containers/<id>/json``, shapes checked. Of ``Config.Env`` only the daemon
+    ``DOCKER_HOST`` names is read (``engine.clients``), never the rest."""
+    data = {**data, "Id": _container_id(data.get("Id"))}
+    state = object_field(data.get("State"), "a container's State")
+    config = object_field(data.get("Config"), "a container's Config")
+    host_config = object_field(data.get("HostConfig"), "a container's HostConfig")
+    settings = object_field(data.get("NetworkSettings"), "a container's NetworkSettings")
     ports = []
-    for spec, bindings in (settings.get("Ports") or {}).items():
+    for spec, bindings in object_field(settings.get("Ports"), "a container's ports").items():
         number, _, protocol = spec.partition("/")
-        for binding in bindings or [{}]:
-            public = binding.get("HostPort")
+        for binding in list_of_objects(bindings or [{}], "a port's bindings"):
             ports.append(
                 Port(
-                    ip=binding.get("HostIp") or "",
-                    private_port=int(number),
-                    public_port=int(public) if public else None,
-                    protocol=protocol or "tcp",
+                    ip=text_field(binding.get("HostIp"), "a port's IP", 64),
+                    private_port=_port_number(number, "a private port") or 0,
+                    public_port=_port_number(binding.get("HostPort"), "a public port"),
+                    protocol=text_field(protocol, "a port's protocol", 8) or "tcp",
                 )
             )
     joined = attachments(settings.get("Networks"), data["Id"], with_aliases=True)
+    name = text_field(data.get("Name"), "a container's name", MAX_NAME)
     return ContainerInfo(
         id=data["Id"],
-        name=(data.get("Name") or data["Id"][:12]).lstrip("/"),
-        image=config.get("Image") or "",
-        image_id=data.get("Image") or "",
-        state=_state(state.get("Status")),
-        created=_whole_seconds(_parse_time(data.get("Created"))),
-        labels=dict(config.get("Labels") or {}),
-        mounts=_mounts(data.get("Mounts")),
+        name=(name or data["Id"][:12]).lstrip("/"),
+        image=text_field(config.get("Image"), "a container's image"),
+        image_id=text_field(data.get("Image"), "a container's image ID"),
+        state=_state(text_field(state.get("Status"), "a container's state", 32)),
+        created=_whole_seconds(_parse_time(text_field(data.get("Created"), "a time", 64))),
+        labels=labels_field(config.get("Labels"), "a container's labels"),
+        mounts=_mounts(list_of_objects(data.get("Mounts") or [], "a container's mounts")),
         ports=tuple(sorted(ports, key=lambda p: (p.private_port, p.protocol, p.ip))),
         networks=tuple(sorted(a.network_name for a in joined)),
-        privileged=bool(host_config.get("Privileged")),
-        started_at=state.get("StartedAt"),
+        privileged=host_config.get("Privileged") is True,
+        started_at=text_field(state.get("StartedAt"), "a time", 64) or None,
         attachments=joined,
         network_mode=network_mode(host_config, data["Id"]),
         client_address=client_address(config.get("Env")),

@@ -7,6 +7,13 @@ itself: snapshots come from ``queries.current_graph`` and deltas from ``broadcas
 both cut to what the user's teams may see (``graph.visible_delta``). A delta cut to nothing is
 still sent: it carries the version forward.
 
+A wall screen stays live for days. Every ``TOPOLOGY_WEBSOCKET_HEARTBEAT_SECONDS`` the consumer
+sends a ``heartbeat`` with the version the client has, so a page can tell a quiet graph from a
+dead link (pongs only prove the socket). It joins its group again well before the channel
+layer's ``group_expiry`` would drop it (channels_redis: a day), and when the database's version
+stays ahead of what it forwarded for two heartbeats (a delta it never got), it sends a
+snapshot. A heartbeat that cannot be made (Redis or the database down) is not sent: the page
+notices the silence and reconnects.
 A client may ask for some layers of the graph only (contract v2, ``layers``): with
 ``?layers=containment,networks`` on the websocket's URL (so that the first snapshot is already
 cut), or at any time with ``{"type": "layers", "layers": [...]}``, answered with a fresh
@@ -35,6 +42,7 @@ from django.conf import settings
 
 from topology.inventory import graph, graph_layers, queries
 from topology.inventory.broadcast import GROUP
+from topology.inventory.models import GraphRevision
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +51,7 @@ MAX_FRAME_BYTES = 64 * 1024
 MAX_PENDING_DELTAS = 32
 REORDER_GRACE_SECONDS = 0.5
 MIN_SNAPSHOT_INTERVAL_SECONDS = 0.5
+LONGEST_REJOIN_SECONDS = 600.0
 
 
 def _dumps(message: dict[str, Any]) -> str:
@@ -65,8 +74,10 @@ class TopologyConsumer(AsyncWebsocketConsumer):
         self.pending: dict[int, dict[str, Any]] = {}
         self.lock = asyncio.Lock()
         self.snapshot_task: asyncio.Task[None] | None = None
+        self.heartbeat_task: asyncio.Task[None] | None = None
         self.snapshot_requested = False
         self.last_snapshot_at = 0.0
+        self.behind: int | None = None  # the database's version, last heartbeat, when ahead
         self.layers = graph_layers.ALL
 
     async def connect(self) -> None:
@@ -90,12 +101,42 @@ class TopologyConsumer(AsyncWebsocketConsumer):
             await self._send_snapshot()
         if problem:
             await self._send_error("bad_layers", f"{problem}; sending every layer")
+        self.heartbeat_task = asyncio.create_task(self._heartbeats())
 
     async def disconnect(self, code: int) -> None:
-        if self.snapshot_task is not None:
-            self.snapshot_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.snapshot_task
+        for task in (self.snapshot_task, self.heartbeat_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _heartbeats(self) -> None:
+        every = settings.TOPOLOGY_WEBSOCKET_HEARTBEAT_SECONDS
+        expiry = float(getattr(self.channel_layer, "group_expiry", 86400))
+        rejoin_every = min(max(expiry / 4, every), LONGEST_REJOIN_SECONDS)
+        joined_at = time.monotonic()
+        while True:
+            await asyncio.sleep(every)
+            try:
+                if time.monotonic() - joined_at >= rejoin_every:
+                    await self.channel_layer.group_add(GROUP, self.channel_name)
+                    joined_at = time.monotonic()
+                await self._heartbeat()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # Redis or the database: stay silent, the page reconnects
+                logger.info("no heartbeat for %s: %s", self.channel_name, error)
+
+    async def _heartbeat(self) -> None:
+        """Send a heartbeat; first a snapshot if the client has stayed behind the database."""
+        current = await database_sync_to_async(GraphRevision.current)()
+        async with self.lock:
+            if self.version is None:
+                return
+            if current > self.version and self.behind is not None and self.behind > self.version:
+                await self._send_snapshot()  # the deltas up to ``behind`` never came
+            self.behind = current if current > self.version else None
+            await self.send(text_data=_dumps({"type": "heartbeat", "version": self.version}))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.version is None:
@@ -109,7 +150,7 @@ class TopologyConsumer(AsyncWebsocketConsumer):
             return
         try:
             message = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):
             await self._send_error("bad_json", "the frame is not valid JSON")
             return
         kind = message.get("type") if isinstance(message, dict) else None

@@ -8,7 +8,8 @@ volumes and published-port paths come from ``connectivity`` (contract v2).
 
 from __future__ import annotations
 
-import json
+import html
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -291,8 +292,37 @@ EDGE_STYLES = {
 NODE_SHAPES = {"network": "hexagon", "volume": "cylinder"}
 
 
-def _dot_text(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_PLAIN_DOT_TEXT = re.compile(r'^[^"\\<>&\x00-\x1f\x7f-\x9f]*$')
+
+
+def _dot_id(value: str) -> str:
+    """A DOT ID that is ``value`` and nothing else, whatever a daemon put in it (an engine ID).
+
+    Plain text is a double-quoted string. Anything else is an HTML-like string (``<...>``) with
+    ``& < > " '`` as entities and control characters replaced: a backslash before a quoted
+    string's closing quote ends the string in some Graphviz versions and not in others, while
+    in an HTML-like string it is just a backslash (and an ID is never an escape string).
+    """
+    if _PLAIN_DOT_TEXT.match(value):
+        return f'"{value}"'
+    return f"<{html.escape(_CONTROL.sub(chr(0xFFFD), value), quote=True)}>"
+
+
+def _dot_label(value: str) -> str:
+    """A label: a double-quoted escape string, drawn as ``value`` is written.
+
+    Graphviz's rules: in a quoted string ``\\"`` is a quote and ``\\\\`` a backslash (so
+    ``\\N``, ``\\l`` and the like stay text); control characters are replaced. The labels
+    built here always end with ``)``, never with a backslash, which older Graphviz versions
+    could not read before the closing quote.
+    """
+    text = _CONTROL.sub(chr(0xFFFD), value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+def _node_label(node: Node) -> str:
+    return _dot_label(f"{node['kind']}: {node['label']} ({node['status']})")
 
 
 def _edge_label(edge: Edge) -> str:
@@ -321,31 +351,31 @@ def to_dot(graph: dict[str, Any]) -> str:
 
     def attributes(node: Node, label: str) -> str:
         shape = NODE_SHAPES.get(node["kind"])
-        return f"label={_dot_text(label)}" + (f", shape={shape}" if shape else "")
+        return f"label={label}" + (f", shape={shape}" if shape else "")
 
     def emit(parent: str | None, depth: int) -> None:
         pad = "  " * depth
         for node in children.get(parent, []):
-            label = f"{node['kind']}: {node['label']} ({node['status']})"
+            label = _node_label(node)
             if node["id"] in children:
-                lines.append(f"{pad}subgraph {_dot_text('cluster_' + node['id'])} {{")
-                lines.append(f"{pad}  label={_dot_text(label)};")
-                lines.append(f"{pad}  {_dot_text(node['id'])} [label={_dot_text(label)}];")
+                lines.append(f"{pad}subgraph {_dot_id('cluster_' + node['id'])} {{")
+                lines.append(f"{pad}  label={label};")
+                lines.append(f"{pad}  {_dot_id(node['id'])} [label={label}];")
                 emit(node["id"], depth + 1)
                 lines.append(f"{pad}}}")
             else:
-                lines.append(f"{pad}{_dot_text(node['id'])} [{attributes(node, label)}];")
+                lines.append(f"{pad}{_dot_id(node['id'])} [{attributes(node, label)}];")
 
     emit(None, 1)
     ids = {node["id"] for node in graph["nodes"]}
     orphans = [node for node in graph["nodes"] if node["parent"] and node["parent"] not in ids]
     for node in orphans:
-        lines.append(f"  {_dot_text(node['id'])} [label={_dot_text(node['label'])}];")
+        lines.append(f"  {_dot_id(node['id'])} [label={_node_label(node)}];")
     for edge in graph["edges"]:
         style = EDGE_STYLES.get(edge["kind"], "solid")
         lines.append(
-            f"  {_dot_text(edge['source'])} -> {_dot_text(edge['target'])} "
-            f"[label={_dot_text(_edge_label(edge))}, style={style}];"
+            f"  {_dot_id(edge['source'])} -> {_dot_id(edge['target'])} "
+            f"[label={_dot_label(_edge_label(edge))}, style={style}];"
         )
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import redis
 
-from topology.locks import held, lock_name, redis_client
+from topology.locks import held, lock_name, redis_client, redis_outage
 
 POLL_LOCK_SECONDS = 60  # longer than the poll task's hard time limit
 
@@ -29,6 +29,8 @@ def poll_lock(key: str, required: bool = True) -> Iterator[bool]:
 
 def take_dirty(key: str) -> bool:
     """True (and cleared) if another poll asked for this daemon while we held its lock."""
+    if not redis_outage().due:
+        return False
     try:
         return bool(redis_client().getdel(lock_name("dirty", key)))
     except redis.RedisError:

@@ -35,10 +35,22 @@ class HostQuerySet(models.QuerySet):
 
 
 class Host(models.Model):
-    """A machine that runs at least one root (non-nested) Docker daemon."""
+    """A machine that runs at least one root (non-nested) Docker daemon.
+
+    The project decides which host a root daemon is on, never the engine: a registered engine's
+    host is its registration's (``Endpoint.host``, made at its first poll and named after the
+    registration), the local engine's is the one founded by its engine ID (``engine_id``). The
+    name an engine reports is shown as a daemon's name only.
+    """
 
     slug = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=255)
+    engine_id = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The engine ID of the unregistered root engine this host was made for (the "
+        "local engine); empty for a registration's host.",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.UP)
     last_seen = models.DateTimeField(null=True, blank=True)
     team = models.ForeignKey(
@@ -54,6 +66,11 @@ class Host(models.Model):
 
     class Meta:
         ordering = ["slug"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["engine_id"], condition=~Q(engine_id=""), name="one_host_per_root_engine"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -87,11 +104,22 @@ class Endpoint(models.Model):
     team = models.ForeignKey(
         "teams.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="endpoints"
     )
+    engine_id = models.CharField(
+        max_length=255,
+        blank=True,
+        editable=False,
+        help_text="The engine ID it answered with when registered: one engine, one registration.",
+    )
     enabled = models.BooleanField(default=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["engine_id"], condition=~Q(engine_id=""), name="one_registration_per_engine"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -95,12 +95,10 @@ class PollResult:
 def root_targets() -> list[Target]:
     """The local engine (no configuration needed) and every enabled registered engine."""
     targets = [Target(Route(url=settings.DOCKER_HOST, insecure=settings.DOCKER_HOST_INSECURE))]
-    for endpoint in Endpoint.objects.filter(enabled=True).select_related("host"):
+    for endpoint in Endpoint.objects.filter(enabled=True):
         if endpoint.url == settings.DOCKER_HOST:
             continue
-        route = endpoint.route
-        host_name = endpoint.host.name if endpoint.host else None
-        targets.append(Target(route, Place(host_name=host_name), endpoint_pk=endpoint.pk))
+        targets.append(Target(endpoint.route, Place(), endpoint_pk=endpoint.pk))
     return targets
 
 
@@ -213,18 +211,29 @@ def _complete_networks(reader: Any, listed: list[NetworkInfo], engine_id: str) -
     return [inspected.get(n.id, n) for n in listed]
 
 
-def _is_elsewhere(engine_id: str, target: Target) -> bool:
-    """A nested route that leads to an engine already known in another place (a cycle, or a
-    socket of a known daemon mounted into a ``*:dind`` container) is not a nested daemon."""
-    if not target.place.nested:
-        return False
+def known_elsewhere(engine_id: str, target: Target) -> str | None:
+    """Why ``target`` may not reconcile the engine ``engine_id`` (None: it may).
+
+    An engine stays where it was first found: a root route (a registration, or the local
+    engine) that leads to an engine another registration, the local engine or a DinD container
+    already has never moves it, and neither does a nested route to a reachable engine known in
+    another place (a cycle, or a known daemon's socket mounted into a ``*:dind`` container).
+    """
+    registration = target.endpoint_pk
+    if registration is not None and not Endpoint.objects.filter(pk=registration).exists():
+        return f"{target.route.url}: its registration was removed"
     daemon = Daemon.objects.select_related("container").filter(engine_id=engine_id).first()
     if daemon is None:
-        return False
-    same_place = daemon.container is not None and (
-        daemon.container.container_id == target.place.container_hex
-    )
-    return not same_place and daemon.reachable
+        return None
+    already = f"{target.route.url} leads to {engine_id}, already known elsewhere"
+    if target.place.nested:
+        same_place = daemon.container is not None and (
+            daemon.container.container_id == target.place.container_hex
+        )
+        return already if not same_place and daemon.reachable else None
+    if daemon.container_id is not None or daemon.registered_endpoint_id != target.endpoint_pk:
+        return already
+    return None
 
 
 def path_map_for(target: Target) -> PathMap:
@@ -278,7 +287,9 @@ def _nested_targets(
         if container.id in dind_ids or looks_like_dind(container):
             nested.append(
                 Target(
-                    route=nested_route(container, target.route, path_map),
+                    route=nested_route(
+                        container, target.route, path_map, settings.TOPOLOGY_LABEL_KEY
+                    ),
                     place=Place(parent_engine_id=engine_id, container_hex=container.id),
                     depth=target.depth + 1,
                 )
@@ -331,9 +342,10 @@ def _poll_once(target: Target, result: PollResult, publish: bool) -> ChangeSet:
         return services.mark_unreachable(target.route, target.place, str(error), publish=publish)
     engine_id = snapshot.info.engine_id
     result.engine_id = engine_id
-    if _is_elsewhere(engine_id, target):
+    refused = known_elsewhere(engine_id, target)
+    if refused is not None:
         result.skipped = True
-        result.error = f"{target.route.url} leads to {engine_id}, already known elsewhere"
+        result.error = refused
         return ChangeSet()
     path_map = path_map_for(target)
     changes = services.reconcile(

@@ -16,13 +16,13 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
 from topology.engine.clients import Candidate, Client, resolve
-from topology.engine.connection import EngineError, EngineUnreachable, ping
+from topology.engine.connection import EngineError, EngineUnreachable
 from topology.engine.demos import creation_claims
 from topology.engine.nesting import (
     PathMap,
@@ -30,7 +30,7 @@ from topology.engine.nesting import (
     socket_paths,
     socket_target,
 )
-from topology.engine.reading import engine_address
+from topology.engine.reading import open_reader
 from topology.engine.types import Attachment, ContainerInfo, DaemonSnapshot, Route
 from topology.inventory import broadcast, connectivity_services, graph, provenance
 from topology.inventory.changes import ChangeSet
@@ -186,25 +186,40 @@ def _mount_fields(mount: Any) -> dict[str, Any]:
     return fields
 
 
-def _host_for(place: Place, snapshot: DaemonSnapshot, endpoint_pk: int | None) -> tuple[Host, bool]:
-    name = place.host_name or snapshot.info.name or "unknown"
-    slug = slugify(name)[:100] or "unknown"
-    host, created = Host.objects.select_related("team").get_or_create(
-        slug=slug, defaults={"name": name}
+def _new_host(name: str, *, engine_id: str = "", team_id: int | None = None) -> Host:
+    """A host of the project's own naming; its slug (the node id) is never another host's."""
+    base = slugify(name)[:90] or "host"
+    slug, number = base, 2
+    while Host.objects.filter(slug=slug).exists():
+        slug, number = f"{base}-{number}", number + 1
+    return Host.objects.create(
+        slug=slug, name=name[:255] or slug, engine_id=engine_id, team_id=team_id
     )
-    changed = []
+
+
+def _host_for(place: Place, snapshot: DaemonSnapshot, endpoint_pk: int | None) -> tuple[Host, bool]:
+    """The host of a root daemon, as the project decided it: a registered engine's is its
+    registration's host (made at the first poll, named and teamed after the registration); any
+    other root engine's (the local one) is the host founded by its engine ID. Never the host
+    whose name the engine reports."""
+    if endpoint_pk is not None:
+        endpoint = Endpoint.objects.select_related("host__team").get(pk=endpoint_pk)
+        host, created = endpoint.host, False
+        if host is None:
+            host, created = _new_host(endpoint.name, team_id=endpoint.team_id), True
+            Endpoint.objects.filter(pk=endpoint_pk).update(host=host)
+    else:
+        engine_id = snapshot.info.engine_id
+        host = Host.objects.select_related("team").filter(engine_id=engine_id).first()
+        created = host is None
+        if host is None:
+            name = place.host_name or snapshot.info.name or "unknown"
+            host = _new_host(name, engine_id=engine_id)
     if host.status != Status.UP:
         host.status = Status.UP
         host.last_seen = timezone.now()
-        changed += ["status", "last_seen"]
-    if host.team_id is None and endpoint_pk is not None:
-        team_id = Endpoint.objects.filter(pk=endpoint_pk).values_list("team", flat=True).first()
-        if team_id is not None:
-            host.team_id = team_id
-            changed.append("team")
-    if changed:
-        host.save(update_fields=changed)
-        return Host.objects.select_related("team").get(pk=host.pk), True
+        host.save(update_fields=["status", "last_seen"])
+        created = True
     return host, created
 
 
@@ -908,16 +923,153 @@ def registration_forbidden(user: Any, fields: dict[str, Any]) -> str | None:
 
 
 class RegistrationRefused(Exception):
-    """The engine did not answer as it should; the message says why, for people."""
+    """The engine did not answer as it should, or is already known; the message says why, for
+    people."""
 
 
-def register_endpoint(fields: dict[str, Any], tls_dir: Any) -> Endpoint:
-    """Test the connection to a root engine, then save it (never the other way round)."""
-    endpoint = Endpoint(**fields)
+def _answering_engine(route: Route, tls_dir: Any) -> str:
+    """The engine ID of what answers at ``route`` (the connection test of a registration)."""
     try:
-        ping(engine_address(endpoint.route, connect_timeout=3, read_timeout=5, tls_dir=tls_dir))
+        reader = open_reader(route, connect_timeout=3, read_timeout=5, tls_dir=tls_dir)
+        try:
+            return reader.info().engine_id
+        finally:
+            reader.close()
     except EngineUnreachable as error:
         raise RegistrationRefused(f"The engine did not answer: {error}") from error
     except EngineError as error:
         raise RegistrationRefused(f"The connection test failed: {error}") from error
-    return Endpoint.objects.create(**fields)
+
+
+def _local_engine_id() -> str | None:
+    """The engine ID of ``DOCKER_HOST``: as last polled, else asked now (None: no answer)."""
+    known = (
+        Daemon.objects.filter(
+            endpoint=settings.DOCKER_HOST, container__isnull=True, registered_endpoint__isnull=True
+        )
+        .values_list("engine_id", flat=True)
+        .first()
+    )
+    if known:
+        return known
+    try:
+        reader = open_reader(
+            Route(url=settings.DOCKER_HOST, insecure=settings.DOCKER_HOST_INSECURE),
+            connect_timeout=2,
+            read_timeout=5,
+        )
+        try:
+            return reader.info().engine_id
+        finally:
+            reader.close()
+    except EngineError:
+        return None
+
+
+def _whose(team: Any) -> str:
+    return f"team {team.name}" if team is not None else "shared by every team"
+
+
+def _root_host(daemon: Daemon) -> Host | None:
+    while daemon.container_id is not None:
+        daemon = Daemon.objects.select_related("host__team", "container__daemon").get(
+            pk=daemon.container.daemon_id
+        )
+    return daemon.host
+
+
+def engine_owner(engine_id: str) -> str | None:
+    """Who already has the engine ``engine_id``, as a sentence; None when no one does."""
+    endpoint = Endpoint.objects.select_related("team").filter(engine_id=engine_id).first()
+    if endpoint is not None:
+        return (
+            f"This engine is already registered, as “{endpoint.name}” of {_whose(endpoint.team)}; "
+            "an engine is registered once."
+        )
+    daemon = (
+        Daemon.objects.select_related("host__team", "registered_endpoint__team", "container")
+        .filter(engine_id=engine_id)
+        .first()
+    )
+    if daemon is None:
+        if engine_id == _local_engine_id():
+            return "This engine is the local engine (DOCKER_HOST), already on the map."
+        return None
+    host = _root_host(daemon)
+    where = f"host {host.name}, {_whose(host.team)}" if host else "an unknown host"
+    if daemon.container_id is not None:
+        return (
+            f"This engine is already on the map: it is the daemon nested in a container on {where}."
+        )
+    if daemon.registered_endpoint is not None:
+        registration = daemon.registered_endpoint
+        return (
+            f"This engine is already registered, as “{registration.name}” of "
+            f"{_whose(registration.team)}; an engine is registered once."
+        )
+    return f"This engine is the local engine (DOCKER_HOST) of {where}, already on the map."
+
+
+def register_endpoint(fields: dict[str, Any], tls_dir: Any) -> Endpoint:
+    """Test the connection to a root engine, then save it (never the other way round).
+
+    An engine already known (by its engine ID: the local engine under another path, a nested
+    daemon's socket, another registration) is refused with a sentence naming who has it.
+    """
+    endpoint = Endpoint(**fields)
+    engine_id = _answering_engine(endpoint.route, tls_dir)
+    owner = engine_owner(engine_id)
+    if owner is not None:
+        raise RegistrationRefused(owner)
+    try:
+        with transaction.atomic():
+            return Endpoint.objects.create(**fields, engine_id=engine_id)
+    except IntegrityError as error:  # the same engine, registered at the same moment
+        raise RegistrationRefused(engine_owner(engine_id) or str(error)) from error
+
+
+@transaction.atomic
+def forget_registration(endpoint: Endpoint, *, publish: bool = True) -> ChangeSet:
+    """An endpoint is going: remove what only it reached (its root daemons, everything under
+    them, and its host when nothing else runs there), and say so to every client."""
+    changes = ChangeSet()
+    daemons = list(
+        Daemon.objects.filter(registered_endpoint=endpoint, container__isnull=True).select_related(
+            "host"
+        )
+    )
+    hosts = {d.host_id for d in daemons if d.host_id} | (
+        {endpoint.host_id} if endpoint.host_id else set()
+    )
+    for daemon in daemons:
+        rows = list(Container.objects.filter(daemon=daemon).select_related("socket_target"))
+        nodes, edges = _subtree(r.pk for r in rows)
+        changes.delta.remove_nodes += [
+            *nodes,
+            *(graph.container_id(r.container_id) for r in rows),
+            graph.daemon_id(daemon.engine_id),
+        ]
+        changes.delta.remove_edges += [
+            *edges,
+            *(
+                graph.socket_edge_id(r.container_id, r.socket_target.engine_id)
+                for r in rows
+                if r.socket_target
+            ),
+            *(graph.created_edge_id(r.created_by, r.container_id) for r in rows if r.created_by),
+            *(
+                graph.socket_edge_id(hex_id, daemon.engine_id)
+                for hex_id in Container.objects.filter(socket_target=daemon).values_list(
+                    "container_id", flat=True
+                )
+            ),
+        ]
+        changes.removed += 1 + len(rows)
+        daemon.delete()
+    for host in Host.objects.filter(pk__in=hosts, engine_id="", daemons__isnull=True):
+        if not Endpoint.objects.filter(host=host).exclude(pk=endpoint.pk).exists():
+            changes.delta.remove_nodes.append(graph.host_id(host))
+            host.delete()
+    if changes:
+        changes.since, changes.version = bump_version()
+    return _publish_on_commit(changes, publish)

@@ -18,7 +18,8 @@ from topology.teams.access import Role
 @require_http_methods(["GET", "POST"])
 def register_engine(request: HttpRequest, slug: str) -> HttpResponse:
     """A team admin registers a root engine (tcp:// with TLS, or ssh://; a site admin also a
-    local socket); the connection is tested before it is saved.
+    local socket); the connection is tested before it is saved, and an engine already known is
+    refused.
 
     Someone outside the team gets a 404, as on the team's page: the slug tells them nothing."""
     team = access.team_for(request, slug, Role.ADMIN)

@@ -13,10 +13,11 @@ import time
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 
 from topology.engine.events import EngineEvent, StreamBroken, follow
 from topology.inventory import polling
+from topology.outages import Outage
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,13 @@ class Watcher:
         self.stop = threading.Event()
         self.followers: dict[str, tuple[threading.Event, threading.Thread] | None] = {}
         self.targets: dict[str, polling.Target] = {}
+        self.database = Outage(
+            "The database",
+            logger,
+            "events wait; every daemon is polled in full when it is back",
+            longest_wait=5,
+        )
+        self.repoll_all = False
 
     def refresh(self) -> None:
         """Track every known daemon; stop following those that are gone."""
@@ -70,7 +78,14 @@ class Watcher:
         if target is None:
             return
         close_old_connections()
-        result = polling.poll_target(target)
+        try:
+            # Without Redis the poll goes on unlocked (said once): no worker polls meanwhile.
+            result = polling.poll_target(target, lock_required=False)
+        except DatabaseError:
+            raise  # the run loop waits for the database
+        except Exception as error:  # one daemon's nonsense never stops the others
+            logger.warning("polling %s failed: %r", key, error)
+            return
         if result.error:
             logger.info("%s: %s", key, result.error)
         for nested in result.nested:
@@ -78,31 +93,51 @@ class Watcher:
                 self._track(nested)
 
     def run(self, until: float | None = None) -> None:
-        self.refresh()
-        next_refresh = time.monotonic() + settings.TOPOLOGY_POLL_SECONDS
+        """Follow events until stopped (or ``until``). A database outage is said once; the
+        watcher waits with backoff and, once the database answers, polls every daemon in full
+        (what happened meanwhile is read then, not lost)."""
+        self.repoll_all = True
+        next_refresh = 0.0
         while not self.stop.is_set() and (until is None or time.monotonic() < until):
             try:
-                item = self.events.get(timeout=0.5)
+                if self.repoll_all:
+                    tracked = list(self.targets)
+                    self.refresh()  # polls each daemon it starts tracking
+                    for key in tracked:
+                        self.poll(key)
+                    self.repoll_all = False
+                    next_refresh = time.monotonic() + settings.TOPOLOGY_POLL_SECONDS
+                next_refresh = self._step(next_refresh)
+                self.database.answered()
+            except DatabaseError as error:
+                self.repoll_all = True
+                with contextlib.suppress(Exception):
+                    connection.close()
+                self.stop.wait(self.database.failed(error))
+
+    def _step(self, next_refresh: float) -> float:
+        """Take what events came (debounced), poll the daemons they name; refresh when due."""
+        try:
+            item = self.events.get(timeout=0.5)
+        except queue.Empty:
+            item = None
+        due = {item.engine_key} if item else set()
+        if isinstance(item, StreamBroken):
+            logger.info("events of %s broke (%s): re-polling in full", item.engine_key, item.error)
+        # Debounce: gather what arrives within a short window, then poll each daemon once.
+        deadline = time.monotonic() + DEBOUNCE_SECONDS
+        while due and time.monotonic() < deadline:
+            try:
+                more = self.events.get(timeout=max(deadline - time.monotonic(), 0))
             except queue.Empty:
-                item = None
-            due = {item.engine_key} if item else set()
-            if isinstance(item, StreamBroken):
-                logger.info(
-                    "events of %s broke (%s): re-polling in full", item.engine_key, item.error
-                )
-            # Debounce: gather what arrives within a short window, then poll each daemon once.
-            deadline = time.monotonic() + DEBOUNCE_SECONDS
-            while due and time.monotonic() < deadline:
-                try:
-                    more = self.events.get(timeout=max(deadline - time.monotonic(), 0))
-                except queue.Empty:
-                    break
-                due.add(more.engine_key)
-            for key in due:
-                self.poll(key)
-            if time.monotonic() >= next_refresh:
-                self.refresh()
-                next_refresh = time.monotonic() + settings.TOPOLOGY_POLL_SECONDS
+                break
+            due.add(more.engine_key)
+        for key in due:
+            self.poll(key)
+        if time.monotonic() >= next_refresh:
+            self.refresh()
+            next_refresh = time.monotonic() + settings.TOPOLOGY_POLL_SECONDS
+        return next_refresh
 
     def close(self) -> None:
         self.stop.set()

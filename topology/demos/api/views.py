@@ -87,6 +87,15 @@ def _get_demo_for_user(request: Request, demo_id: str) -> Demo:
 DEMO = OpenApiResponse(OpenApiTypes.OBJECT, description="A demo: status and progress.")
 
 
+def _unavailable(down: Exception) -> Response:
+    """503: the task queue did not take the work, and nothing was left behind."""
+    return Response(
+        {"detail": str(down)},
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "5"},
+    )
+
+
 class DemoListView(APIView):
     permission_classes = [IsAuthenticated, CanLaunchDemos]
 
@@ -105,7 +114,7 @@ class DemoListView(APIView):
                 description="Slug of a team you operate; needed only when you operate several.",
             )
         ],
-        responses={202: DEMO, 429: OpenApiTypes.OBJECT},
+        responses={202: DEMO, 429: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
@@ -113,11 +122,13 @@ class DemoListView(APIView):
         serializer = LaunchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         team = launch_team(request, request.query_params.get("team"))
+        kind = serializer.validated_data["kind"]
         try:
-            demo = services.request_launch(request.user, serializer.validated_data["kind"], team)
+            demo = services.request_launch(request.user, kind, team, tasks.launch_demo.delay)
         except services.DemoRefused as refusal:
             return Response({"detail": str(refusal)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
-        tasks.launch_demo.delay(str(demo.id))
+        except services.QueueDown as down:
+            return _unavailable(down)
         return Response(
             {"id": str(demo.id), "status": demo.status}, status=status.HTTP_202_ACCEPTED
         )
@@ -164,17 +175,22 @@ class DemoBuildView(APIView):
 
     @extend_schema(
         request=None,
-        responses={202: OpenApiResponse(OpenApiTypes.OBJECT), 409: OpenApiTypes.OBJECT},
+        responses={
+            202: OpenApiResponse(OpenApiTypes.OBJECT),
+            409: OpenApiTypes.OBJECT,
+            503: OpenApiTypes.OBJECT,
+        },
     )
     def post(self, request: Request, demo_id: str) -> Response:
         demo = _get_demo_for_user(request, demo_id)
         if not may_operate_demo(request.user, demo.team_id):
             raise PermissionDenied(NOT_YOUR_TEAM)
         try:
-            build = services.request_build(request.user, demo)
+            build = services.request_build(request.user, demo, tasks.build_twice.delay)
         except services.BuildRefused as refusal:
             return Response({"detail": str(refusal)}, status=status.HTTP_409_CONFLICT)
-        tasks.build_twice.delay(build.pk)
+        except services.QueueDown as down:
+            return _unavailable(down)
         return Response(services.describe_build(build), status=status.HTTP_202_ACCEPTED)
 
 
@@ -190,14 +206,16 @@ class DemoDetailView(APIView):
             described["facts"] = services.shown_facts(facts) if facts else None
         return Response(described)
 
-    @extend_schema(responses={202: DEMO})
+    @extend_schema(responses={202: DEMO, 503: OpenApiTypes.OBJECT})
     def delete(self, request: Request, demo_id: str) -> Response:
         demo = _get_demo_for_user(request, demo_id)
         if not may_operate_demo(request.user, demo.team_id):
             raise PermissionDenied(NOT_YOUR_TEAM)
         if demo.status != Demo.Status.STOPPING:
-            services.request_teardown(request.user, demo)
-            tasks.tear_down_demo.delay(str(demo.id))
+            try:
+                services.request_teardown(request.user, demo, tasks.tear_down_demo.delay)
+            except services.QueueDown as down:
+                return _unavailable(down)
         return Response(
             {"id": str(demo.id), "status": demo.status}, status=status.HTTP_202_ACCEPTED
         )
@@ -210,19 +228,26 @@ class DemoRetryView(APIView):
     permission_classes = [IsAuthenticated, CanLaunchDemos]
 
     @extend_schema(
-        request=None, responses={202: DEMO, 409: OpenApiTypes.OBJECT, 429: OpenApiTypes.OBJECT}
+        request=None,
+        responses={
+            202: DEMO,
+            409: OpenApiTypes.OBJECT,
+            429: OpenApiTypes.OBJECT,
+            503: OpenApiTypes.OBJECT,
+        },
     )
     def post(self, request: Request, demo_id: str) -> Response:
         demo = _get_demo_for_user(request, demo_id)
         if not may_operate_demo(request.user, demo.team_id):
             raise PermissionDenied(NOT_YOUR_TEAM)
         try:
-            demo = services.request_retry(request.user, demo)
+            demo = services.request_retry(request.user, demo, tasks.launch_demo.delay)
         except services.DemoNotFailed as refusal:
             return Response({"detail": str(refusal)}, status=status.HTTP_409_CONFLICT)
         except services.DemoRefused as refusal:
             return Response({"detail": str(refusal)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
-        tasks.launch_demo.delay(str(demo.id))
+        except services.QueueDown as down:
+            return _unavailable(down)
         return Response(
             {"id": str(demo.id), "status": demo.status}, status=status.HTTP_202_ACCEPTED
         )

@@ -93,7 +93,8 @@ class HostViewSet(viewsets.ReadOnlyModelViewSet):
 
 class DaemonViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Daemons; ``POST`` registers a root engine (team admins: tcp:// with TLS or ssh://; site
-    admins also local sockets and plain tcp://), after testing the connection."""
+    admins also local sockets and plain tcp://), after testing the connection. An engine already
+    known, by its engine ID, is refused."""
 
     filterset_fields = ["status", "access", "nesting"]
 

@@ -20,7 +20,7 @@ def keep_one_row_per_container(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("inventory", "0006_networks_and_volumes"),
+        ("inventory", "0007_merge_ownership_and_networks"),
     ]
 
     operations = [
