@@ -7,6 +7,8 @@ from pathlib import Path
 
 import jsonschema
 
+from topology.inventory.invariants import check_graph
+
 CONTRACT = Path("shared") / "contract" / "graph.schema.json"
 
 
@@ -29,7 +31,9 @@ def _schema() -> dict:
 
 
 def validate_graph(graph: dict) -> None:
+    """The contract's schema, then every invariant of ``inventory.invariants``."""
     jsonschema.validate(graph, _schema(), cls=jsonschema.Draft202012Validator)
+    check_graph(graph)
     ids = [node["id"] for node in graph["nodes"]]
     assert len(ids) == len(set(ids)), "node ids are unique"
     known = set(ids)

@@ -282,6 +282,36 @@ def test_a_failing_healthcheck_reaches_the_graph(
     assert Container.objects.get(container_id=sick.id).health_log["failing_streak"] > before
 
 
+def test_a_host_container_with_a_nested_daemons_socket_drives_it(
+    docker_client, offline_images, cleanup
+) -> None:
+    """The DinD's /var/run is a host folder; a host container that bind-mounts the socket in
+    it drives the nested daemon (the path the project reaches it by): one socket edge."""
+    dind = start_dind(docker_client, cleanup, unique("sock-dind"))
+    driver = run_workload(
+        docker_client,
+        cleanup,
+        unique("sock-driver"),
+        volumes={f"{dind.socket_dir}/docker.sock": {"bind": "/var/run/docker.sock", "mode": "rw"}},
+    )
+    nested = dind.client.info()["ID"]
+    for _ in range(2):  # the first pass finds the nested daemon, the next the socket's owner
+        polling.poll_everything(publish=False)
+    graph = queries.current_graph()
+    validate_graph(graph)
+    edges = [e for e in graph["edges"] if e["source"] == f"container:{driver.id}"]
+    sockets = [e for e in edges if e["kind"] == "socket"]
+    assert sockets == [
+        {
+            "id": f"socket:{driver.id}->{nested}",
+            "kind": "socket",
+            "source": f"container:{driver.id}",
+            "target": f"daemon:{nested}",
+        }
+    ]
+    assert _nodes(graph)[f"container:{driver.id}"]["role"] == "dood"
+
+
 @pytest.mark.django_db
 def test_a_registered_socket_of_a_known_daemon_never_moves_it(tmp_path, settings) -> None:
     """Another team's DinD daemon is registered by its socket (as if the registration check had

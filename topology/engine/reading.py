@@ -14,6 +14,8 @@ from typing import Any, Protocol
 import docker
 import docker.errors
 
+from topology.engine import identity
+from topology.engine.clients import client_address
 from topology.engine.connection import (
     EngineAddress,
     EngineError,
@@ -22,6 +24,7 @@ from topology.engine.connection import (
     as_engine_error,
     forget_version,
     open_client,
+    version_answer,
 )
 from topology.engine.errors import MalformedAnswer
 from topology.engine.health import health_from_state, health_from_status_text
@@ -117,21 +120,32 @@ def open_reader(
     return ApiReader(route, open_client(address))
 
 
-def _engine_info(data: Any, api_version: str) -> EngineInfo:
-    """``GET /info`` (or ``docker info``), shapes checked: an object with a plausible engine ID."""
-    if not isinstance(data, dict):
+def engine_info(
+    route_key: str,
+    info_answer: Any,
+    api_version: str,
+    version_answer: Any = None,
+    libpod_info: Any = None,
+) -> EngineInfo:
+    """The typed identity of a daemon from its answers (``/info``, ``/version``, Podman's
+    ``/libpod/info``), shapes checked: a field of the wrong type is ``MalformedAnswer``; an
+    engine that gives no usable ID is identified as ``engine.identity`` says."""
+    if not isinstance(info_answer, dict):
         raise MalformedAnswer("the daemon's /info is not an object")
-    engine_id = text_field(data.get("ID"), "the daemon's engine ID", 128)
-    if not engine_id:
-        raise MalformedAnswer("the daemon's /info has no engine ID")
-    if not ENGINE_ID.match(engine_id):
+    said_id = text_field(info_answer.get("ID"), "the daemon's engine ID", 128)
+    who = identity.identify(route_key, info_answer, version_answer, libpod_info)
+    if who.source == identity.FROM_ROUTE and who.engine == identity.DOCKER and said_id:
         raise MalformedAnswer("the daemon's engine ID is not an engine ID")
     return EngineInfo(
-        engine_id=engine_id,
-        name=text_field(data.get("Name"), "the daemon's name", MAX_NAME),
-        version=text_field(data.get("ServerVersion"), "the daemon's version", 64),
+        engine_id=who.engine_id,
+        name=text_field(info_answer.get("Name"), "the daemon's name", MAX_NAME),
+        version=identity.engine_version(who.engine, version_answer, info_answer),
         api_version=text_field(api_version, "the daemon's API version", 16),
-        operating_system=text_field(data.get("OperatingSystem"), "the daemon's system", MAX_NAME),
+        operating_system=text_field(
+            info_answer.get("OperatingSystem"), "the daemon's system", MAX_NAME
+        ),
+        engine=who.engine,
+        identity=who.source,
     )
 
 
@@ -256,7 +270,8 @@ def container_from_listing(item: dict[str, Any]) -> ContainerInfo:
 
 
 def container_from_inspect(data: dict[str, Any]) -> ContainerInfo:
-    """From ``GET /containers/<id>/json``, shapes checked. ``Config.Env`` is never read."""
+    """From ``GET /containers/<id>/json``, shapes checked. Of ``Config.Env`` only the daemon
+    ``DOCKER_HOST`` names is read (``engine.clients``), never the rest."""
     data = {**data, "Id": _container_id(data.get("Id"))}
     state = object_field(data.get("State"), "a container's State")
     config = object_field(data.get("Config"), "a container's Config")
@@ -294,6 +309,7 @@ def container_from_inspect(data: dict[str, Any]) -> ContainerInfo:
         health_detail=health,
         attachments=joined,
         network_mode=network_mode(host_config, data["Id"]),
+        client_address=client_address(config.get("Env")),
     )
 
 
@@ -327,7 +343,28 @@ class ApiReader:
             raise as_engine_error(self.route.url, error) from error
 
     def info(self) -> EngineInfo:
-        return _engine_info(self._call(self.client.api.info), self.client.api.api_version)
+        """``/info``; for Podman also ``/libpod/info``, whose store facts identify it."""
+        answer = self._call(self.client.api.info)
+        versions = version_answer(self.route.url)
+        libpod = None
+        if identity.engine_kind(versions, answer) == identity.PODMAN:
+            libpod = self.libpod_info()
+        return engine_info(self.route.key, answer, self.client.api.api_version, versions, libpod)
+
+    def libpod_info(self) -> Any:
+        """Podman's own ``GET /libpod/info``; None when the engine refuses it for good (a 4xx:
+        then the route identifies it). No answer raises, so an identity never flips."""
+        api = self.client.api
+        try:
+            return api._result(api._get(api._url("/libpod/info")), json=True)
+        except docker.errors.APIError as error:
+            if error.is_client_error():
+                return None
+            forget_version(self.route.url)
+            raise as_engine_error(self.route.url, error) from error
+        except Exception as error:
+            forget_version(self.route.url)
+            raise as_engine_error(self.route.url, error) from error
 
     def list_containers(self) -> list[ContainerInfo]:
         items = self._call(self.client.api.containers, all=True)
@@ -413,7 +450,7 @@ class ExecReader:
         data = _json(info_text, "docker info")
         if not isinstance(data, dict):
             raise MalformedAnswer("docker info is not an object")
-        return _engine_info(data, self._api_version)
+        return engine_info(self.route.key, data, self._api_version)
 
     def list_containers(self) -> list[ContainerInfo]:
         output = self._run(

@@ -58,11 +58,16 @@ class Route:
 
 @dataclass(frozen=True)
 class EngineInfo:
+    """Who a daemon is. ``engine`` says what implements it (``docker``, ``podman``,
+    ``unknown``), ``identity`` where ``engine_id`` came from (see ``engine.identity``)."""
+
     engine_id: str
     name: str
     version: str
     api_version: str
     operating_system: str
+    engine: str = "docker"
+    identity: str = "engine-id"
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,18 @@ class VolumeInfo:
 
 
 @dataclass(frozen=True)
+class ClientAddress:
+    """The TCP daemon a container's ``DOCKER_HOST`` names. Read from its environment, it stays
+    in memory on the server for one poll (shown as hidden); only what it resolves to is kept."""
+
+    host: str
+    port: int
+
+    def __repr__(self) -> str:
+        return "ClientAddress(hidden)"
+
+
+@dataclass(frozen=True)
 class ContainerInfo:
     """One container as listed (and, where needed, inspected). Never its environment."""
 
@@ -169,6 +186,7 @@ class ContainerInfo:
     health_detail: Health | None = None  # from an inspect; a listing says only ``health``
     attachments: tuple[Attachment, ...] = ()
     network_mode: str = ""
+    client_address: ClientAddress | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

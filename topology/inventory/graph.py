@@ -45,6 +45,10 @@ def created_edge_id(creator_hex: str, child_hex: str) -> str:
     return f"created:{creator_hex}->{child_hex}"
 
 
+def client_edge_id(container_hex: str, engine_id: str) -> str:
+    return f"client:{container_hex}->{engine_id}"
+
+
 def host_node(host: Host) -> Node:
     return {
         "id": host_id(host),
@@ -65,6 +69,8 @@ def daemon_node(daemon: Daemon, parent: str, stale: bool = False) -> Node:
         "label": daemon.name or daemon.engine_id,
         "status": str(status),
         "endpoint": daemon.endpoint,
+        "engine": daemon.engine,
+        "identity": daemon.identity,
         "access": daemon.access,
         "version": daemon.version,
         "api_version": daemon.api_version,
@@ -120,6 +126,16 @@ def socket_edge(container_hex: str, engine_id: str) -> Edge:
     }
 
 
+def client_edge(container_hex: str, engine_id: str) -> Edge:
+    """The container's configuration points DOCKER_HOST at this daemon (never the value)."""
+    return {
+        "id": client_edge_id(container_hex, engine_id),
+        "kind": "client",
+        "source": container_id(container_hex),
+        "target": daemon_id(engine_id),
+    }
+
+
 def created_edge(creator_hex: str, child_hex: str) -> Edge:
     """The creator asked a daemon for the child (a DooD demo's sibling, see ``provenance``)."""
     return {
@@ -168,6 +184,9 @@ def nodes_and_edges(rows: Rows) -> tuple[list[Node], list[Edge]]:
         target = rows.engine_by_daemon_pk.get(container.socket_target_id or -1)
         if target:
             edges.append(socket_edge(container.container_id, target))
+        client = rows.engine_by_daemon_pk.get(container.client_target_id or -1)
+        if client:
+            edges.append(client_edge(container.container_id, client))
     known = set(rows.container_hex_by_pk.values())
     edges += [
         created_edge(c.created_by, c.container_id)
@@ -278,6 +297,7 @@ class GraphDelta:
 
 EDGE_STYLES = {
     "socket": "dashed",
+    "client": "dashed",
     "created": "dotted",
     "mount": "dotted",
     "netns": "bold",
@@ -445,11 +465,11 @@ def _ends_visible(edge_id: str, visible: set[str]) -> bool:
 
 
 def _edge_ends(edge_id: str) -> tuple[str, ...]:
-    """The node ids an edge id names (``socket:<container hex>-><engine id>``,
-    ``created:<container hex>-><container hex>``)."""
+    """The node ids an edge id names (``socket:<container hex>-><engine id>``, ``client:`` the
+    same, ``created:<container hex>-><container hex>``)."""
     kind, _, rest = edge_id.partition(":")
     source, _, target = rest.partition("->")
-    if kind == "socket":
+    if kind in {"socket", "client"}:
         return (container_id(source), daemon_id(target))
     if kind == "created":
         return (container_id(source), container_id(target))

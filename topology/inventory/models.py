@@ -218,7 +218,8 @@ class DaemonQuerySet(models.QuerySet):
 
 
 class Daemon(models.Model):
-    """A Docker engine, identified by the engine ID from ``GET /info``.
+    """A container engine (Docker, Podman...), identified by a stable engine ID: Docker's from
+    ``GET /info``, others' derived from what they keep (``engine.identity``).
 
     A root daemon belongs to a host; a nested (DinD) daemon points at the container it runs in.
     """
@@ -246,6 +247,15 @@ class Daemon(models.Model):
         Endpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="daemons"
     )
     endpoint = models.CharField(max_length=500, help_text="How the project reaches it.")
+    engine = models.CharField(
+        max_length=16, default="docker", help_text="What implements it: docker, podman, unknown."
+    )
+    identity = models.CharField(
+        max_length=16,
+        default="engine-id",
+        help_text="Where its engine ID comes from: engine-id (its own /info ID), store (Podman: "
+        "its host and store) or route (how the project reaches it).",
+    )
     access = models.CharField(max_length=8, choices=Access.choices, default=Access.SOCKET)
     version = models.CharField(max_length=64, blank=True)
     api_version = models.CharField(max_length=16, blank=True)
@@ -335,6 +345,20 @@ class Container(models.Model):
         related_name="socket_clients",
         help_text="For DooD: the daemon whose socket is mounted into this container.",
     )
+    client_target = models.ForeignKey(
+        Daemon,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tcp_clients",
+        help_text="The daemon its DOCKER_HOST names (drawn as a client edge); the setting itself "
+        "is never stored.",
+    )
+    sets_docker_host = models.BooleanField(
+        default=False,
+        help_text="Its configuration sets DOCKER_HOST to a TCP daemon (the value is not kept): "
+        "while that daemon is not known, each poll inspects it again.",
+    )
     created_by = models.CharField(
         max_length=64,
         blank=True,
@@ -364,7 +388,9 @@ class Container(models.Model):
         ordering = ["daemon", "name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["daemon", "container_id"], name="container_unique_per_daemon"
+                fields=["container_id"],
+                name="container_id_unique",
+                violation_error_message="A container is one node: one daemon lists it.",
             ),
             models.CheckConstraint(
                 condition=models.Q(container_id__regex=r"^[0-9a-f]{64}$"),

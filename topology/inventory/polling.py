@@ -164,6 +164,7 @@ def _complete(reader: Any, listed: list[ContainerInfo], engine_id: str) -> list[
             or old.health != container.health
             or (container.health != "none" and old.health_due)
             or _addresses(container.attachments) != _addresses(old.attachments)
+            or old.client_pending
         )
 
     def completed(container: ContainerInfo) -> ContainerInfo | None:
@@ -180,6 +181,7 @@ def _complete(reader: Any, listed: list[ContainerInfo], engine_id: str) -> list[
                 health_detail=detail.health_detail,
                 attachments=detail.attachments,
                 network_mode=detail.network_mode or container.network_mode,
+                client_address=detail.client_address,
             )
         if container.state == "running":
             return replace(container, runs_dockerd=reader.runs_dockerd(container.id))

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("inventory", "0007_merge_ownership_and_networks"),
+        ("inventory", "0008_engines_and_clients"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
