@@ -62,6 +62,8 @@ function section(title, content) {
   return [element("h3", { text: title }), content];
 }
 
+const HEALTH_TONE = { healthy: "good", starting: "warn", unhealthy: "bad" };
+
 const ROLE_TEXT = {
   plain: "plain",
   dind: "DinD: runs its own Docker daemon",
@@ -118,7 +120,9 @@ export class DetailsPanel {
   /**
    * @param {{root: HTMLElement, icon: HTMLImageElement, title: HTMLElement, subtitle: HTMLElement,
    *          body: HTMLElement, close: HTMLButtonElement, center: HTMLButtonElement}} parts
-   * @param {{onClose: () => void, onCenter: (id: string) => void, onNavigate: (id: string) => void}} actions
+   * @param {{onClose: () => void, onCenter: (id: string) => void, onNavigate: (id: string) => void,
+   *          extras?: (node: object, store: object) => Node[]}} actions  (extras: more sections
+   *   of a container, after its facts: see insight.js)
    */
   constructor(parts, actions) {
     this.parts = parts;
@@ -193,6 +197,7 @@ export class DetailsPanel {
     if (node.kind === "container" && node.role !== "plain") {
       subtitle.append(" ", pill(node.role === "dind" ? "DinD" : "DooD", node.role));
     }
+    if (node.kind === "container" && node.health === "unhealthy") subtitle.append(" ", pill("unhealthy", "bad"));
     for (const exposure of node.kind === "container" ? node.exposure || [] : []) {
       subtitle.append(" ", pill(exposure === "public" ? "public port" : "socket", "bad"));
     }
@@ -219,6 +224,7 @@ export class DetailsPanel {
       ["State", node.state],
       ["Role", ROLE_TEXT[node.role] || node.role],
       ["Privileged", node.privileged ? "yes" : "no"],
+      ["Health", node.health && node.health !== "none" ? pill(node.health, HEALTH_TONE[node.health] || "neutral") : "no healthcheck"],
       ["Created", formatTime(node.created)],
       ["Container ID", code(node.id.replace(/^container:/, ""))],
       ["Daemon", this.link(node.parent, store)],
@@ -249,6 +255,7 @@ export class DetailsPanel {
     }
     return [
       definitionList(rows),
+      ...(this.actions.extras ? this.actions.extras(node, store) : []),
       ...section("Networks", this.networksOf(node, outgoing, store)),
       ...section("Ports", portList),
       ...section("Mounts", this.mountsOf(mounts, outgoing, store)),

@@ -177,6 +177,7 @@ export function stylesheet() {
       selector: 'node[kind = "container"][status = "stale"]',
       style: { "border-style": "dashed", opacity: 0.6 },
     },
+    ...healthAndHeatRules(),
     {
       selector: "edge",
       style: {
@@ -263,6 +264,34 @@ export function stylesheet() {
     { selector: "edge.dimmed", style: { opacity: 0.15 } },
   );
   return rules;
+}
+
+/**
+ * Health (contract v2): an unhealthy container gets a thick red double border on a dark red
+ * fill, and "UNHEALTHY" in its text; one whose healthcheck is starting, a dotted amber border.
+ * Colouring by CPU or memory (the toolbar's choice) fills a container with its `heatColour` (a
+ * DinD box only tinted).
+ */
+function healthAndHeatRules() {
+  return [
+    {
+      selector: 'node[kind = "container"][health = "unhealthy"]',
+      style: { "border-color": "#ff4d4d", "border-style": "double", "border-width": 5, "background-color": "#3a1518" },
+    },
+    {
+      selector: 'node[kind = "container"][health = "starting"]',
+      style: { "border-color": "#e3b341", "border-style": "dotted", "border-width": 3 },
+    },
+    {
+      selector: 'node[kind = "container"][?heat]',
+      style: { "background-color": "data(heatColour)", "background-opacity": 0.85 },
+    },
+    {
+      // A DinD box is tinted, not filled: what it holds stays readable.
+      selector: 'node[kind = "container"][?heat]:parent',
+      style: { "background-opacity": 0.22 },
+    },
+  ];
 }
 
 /**
@@ -536,7 +565,7 @@ export function displayLabel(node, isBox = false) {
   if (node.kind === "container") {
     const image = /^sha256:[0-9a-f]{12,}$/.test(node.image) ? node.image.slice(0, 19) : node.image;
     const role = node.role === "dind" ? "  ·  DinD" : node.role === "dood" ? "  ·  DooD" : "";
-    const state = node.status !== "running" ? ` (${node.status})` : "";
+    const state = (node.status !== "running" ? ` (${node.status})` : "") + (node.health === "unhealthy" ? "  ·  UNHEALTHY" : "");
     if (isBox) return `${clip(node.name || node.label, 40)}${role}${state}  ·  ${clip(image, 40)}`;
     return `${clip(node.name || node.label, 24)}${role}${state}\n${clip(image, 28)}`;
   }

@@ -46,6 +46,10 @@ def created_edge_id(creator_hex: str, child_hex: str) -> str:
     return f"created:{creator_hex}->{child_hex}"
 
 
+def client_edge_id(container_hex: str, engine_id: str) -> str:
+    return f"client:{container_hex}->{engine_id}"
+
+
 def host_node(host: Host) -> Node:
     return {
         "id": host_id(host),
@@ -66,6 +70,8 @@ def daemon_node(daemon: Daemon, parent: str, stale: bool = False) -> Node:
         "label": daemon.name or daemon.engine_id,
         "status": str(status),
         "endpoint": daemon.endpoint,
+        "engine": daemon.engine,
+        "identity": daemon.identity,
         "access": daemon.access,
         "version": daemon.version,
         "api_version": daemon.api_version,
@@ -77,28 +83,42 @@ def daemon_node(daemon: Daemon, parent: str, stale: bool = False) -> Node:
 
 
 def container_node(container: Container, engine_id: str) -> Node:
-    node = {
-        "id": container_id(container.container_id),
-        "kind": "container",
-        "parent": daemon_id(engine_id),
-        "label": container.name,
-        "status": "stale" if container.stale else container.state,
-        "name": container.name,
-        "image": container.image,
-        "role": container.role,
-        "privileged": container.privileged,
-        "state": container.state,
-        "created": container.created.isoformat() if container.created else None,
-        "labels": container.labels,
-        "mounts": container.mounts,
-        "ports": container.ports,
-        "networks": container.networks,
-        "network_mode": container.network_mode,
-        "exposure": connectivity.exposure(container),
-    }
+    node = _with_health(
+        container,
+        {
+            "id": container_id(container.container_id),
+            "kind": "container",
+            "parent": daemon_id(engine_id),
+            "label": container.name,
+            "status": "stale" if container.stale else container.state,
+            "name": container.name,
+            "image": container.image,
+            "role": container.role,
+            "privileged": container.privileged,
+            "state": container.state,
+            "created": container.created.isoformat() if container.created else None,
+            "labels": container.labels,
+            "mounts": container.mounts,
+            "ports": container.ports,
+            "networks": container.networks,
+            "network_mode": container.network_mode,
+            "exposure": connectivity.exposure(container),
+        },
+    )
     compose = image_parts.compose(container.labels)
     if compose:
         node["compose"] = compose
+    return node
+
+
+def _with_health(container: Container, node: Node) -> Node:
+    """Contract v2's ``health``; with a healthcheck, also its failing streak and last probes
+    (``health_streak``, ``health_probes``: bounded, daemon text for the details panel)."""
+    node["health"] = container.health
+    log = container.health_log if isinstance(container.health_log, dict) else {}
+    if container.health != "none" and log:
+        node["health_streak"] = log.get("failing_streak", 0)
+        node["health_probes"] = log.get("probes", [])
     return node
 
 
@@ -106,6 +126,16 @@ def socket_edge(container_hex: str, engine_id: str) -> Edge:
     return {
         "id": socket_edge_id(container_hex, engine_id),
         "kind": "socket",
+        "source": container_id(container_hex),
+        "target": daemon_id(engine_id),
+    }
+
+
+def client_edge(container_hex: str, engine_id: str) -> Edge:
+    """The container's configuration points DOCKER_HOST at this daemon (never the value)."""
+    return {
+        "id": client_edge_id(container_hex, engine_id),
+        "kind": "client",
         "source": container_id(container_hex),
         "target": daemon_id(engine_id),
     }
@@ -160,6 +190,9 @@ def nodes_and_edges(rows: Rows) -> tuple[list[Node], list[Edge]]:
         target = rows.engine_by_daemon_pk.get(container.socket_target_id or -1)
         if target:
             edges.append(socket_edge(container.container_id, target))
+        client = rows.engine_by_daemon_pk.get(container.client_target_id or -1)
+        if client:
+            edges.append(client_edge(container.container_id, client))
     known = set(rows.container_hex_by_pk.values())
     edges += [
         created_edge(c.created_by, c.container_id)
@@ -294,6 +327,7 @@ class GraphDelta:
 
 EDGE_STYLES = {
     "socket": "dashed",
+    "client": "dashed",
     "created": "dotted",
     "mount": "dotted",
     "netns": "bold",
@@ -479,11 +513,11 @@ def _ends_visible(edge_id: str, visible: set[str]) -> bool:
 
 
 def _edge_ends(edge_id: str) -> tuple[str, ...]:
-    """The node ids an edge id names (``socket:<container hex>-><engine id>``,
-    ``created:<container hex>-><container hex>``)."""
+    """The node ids an edge id names (``socket:<container hex>-><engine id>``, ``client:`` the
+    same, ``created:<container hex>-><container hex>``)."""
     kind, _, rest = edge_id.partition(":")
     source, _, target = rest.partition("->")
-    if kind == "socket":
+    if kind in {"socket", "client"}:
         return (container_id(source), daemon_id(target))
     if kind == "created":
         return (container_id(source), container_id(target))

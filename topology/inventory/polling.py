@@ -8,6 +8,7 @@ find nested daemons.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -113,6 +114,18 @@ def _route_of(daemon: Daemon, roots: dict[str, Target]) -> Route | None:
     return Route(url=f"exec://{daemon.container.container_id}", via=via) if via else None
 
 
+def routes_to(daemons: Iterable[Daemon]) -> dict[int, Route]:
+    """The route that reaches each daemon (registered engines with their secrets), by pk, for
+    reading what a poll does not: stats, logs, a terminal."""
+    roots = {t.route.url: t for t in root_targets()}
+    routes = {}
+    for daemon in daemons:
+        route = _route_of(daemon, roots)
+        if route is not None:
+            routes[daemon.pk] = route
+    return routes
+
+
 def known_nested_targets() -> list[Target]:
     """Nested daemons already in the database, with the route that reaches each."""
     roots = {t.route.url: t for t in root_targets()}
@@ -148,7 +161,10 @@ def _complete(reader: Any, listed: list[ContainerInfo], engine_id: str) -> list[
             old is None
             or old.state != container.state
             or (container.state == "running" and old.role != "dind" and old.recently_started)
+            or old.health != container.health
+            or (container.health != "none" and old.health_due)
             or _addresses(container.attachments) != _addresses(old.attachments)
+            or old.client_pending
         )
 
     def completed(container: ContainerInfo) -> ContainerInfo | None:
@@ -161,8 +177,11 @@ def _complete(reader: Any, listed: list[ContainerInfo], engine_id: str) -> list[
                 privileged=detail.privileged,
                 started_at=detail.started_at,
                 runs_dockerd=detail.runs_dockerd,
+                health=detail.health,
+                health_detail=detail.health_detail,
                 attachments=detail.attachments,
                 network_mode=detail.network_mode or container.network_mode,
+                client_address=detail.client_address,
             )
         if container.state == "running":
             return replace(container, runs_dockerd=reader.runs_dockerd(container.id))

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from topology.inventory import graph
-from topology.inventory.models import Container, Daemon, GraphRevision, Host, Image, Network, Volume
+from topology.inventory import graph, invariants
+from topology.inventory.models import (
+    Container,
+    Daemon,
+    GraphRevision,
+    Host,
+    Image,
+    Network,
+    Volume,
+)
+
+logger = logging.getLogger(__name__)
 
 
 def load_rows() -> graph.Rows:
@@ -33,7 +44,19 @@ def current_graph(user: Any = None) -> dict[str, Any]:
         version = GraphRevision.current()
         rows = load_rows()
         allowed = None if user is None else allowed_host_nodes(user)
-    return graph.visible_graph(graph.build_graph(rows, version, timezone.now()), allowed)
+    built = graph.build_graph(rows, version, timezone.now())
+    checked(built)
+    return graph.visible_graph(built, allowed)
+
+
+def checked(built: dict[str, Any]) -> dict[str, Any]:
+    """``built``, checked against the graph's invariants as ``TOPOLOGY_GRAPH_CHECKS`` says."""
+    mode = getattr(settings, "TOPOLOGY_GRAPH_CHECKS", "off")
+    if mode == "raise":
+        invariants.check_graph(built)
+    elif mode == "log" and (problems := invariants.graph_problems(built)):
+        logger.error("the graph breaks %d invariant(s): %s", len(problems), "; ".join(problems))
+    return built
 
 
 def allowed_host_nodes(user: Any) -> set[str] | None:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("inventory", "0007_merge_ownership_and_networks"),
+        ("inventory", "0009_container_health_and_terminal_sessions"),
     ]
 
     operations = [
