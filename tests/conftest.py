@@ -780,15 +780,18 @@ def deep_container(world: World) -> Iterator[DeepContainer]:
 
 
 WS_ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+WS_HOST = (b"host", b"127.0.0.1:8000")
 
 
 def websocket_headers(
     user: Any, origin: tuple[bytes, bytes] = WS_ORIGIN
 ) -> list[tuple[bytes, bytes]]:
-    """Headers of a browser signed in as ``user``: its Origin and session cookie."""
+    """Headers of a browser signed in as ``user`` on the site at 127.0.0.1:8000: the Host it
+    asks, its Origin and session cookie (the origin check compares the two, scheme and port)."""
     client = Client()
     client.force_login(user)
-    return [origin, (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
+    cookie = (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+    return [WS_HOST, origin, cookie]
 
 
 # --- Podman: a service of the test's own, on a private store -----------------------------------
