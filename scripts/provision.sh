@@ -4,7 +4,8 @@
 #   provision.sh packages      Docker engine, docker-compose, Redis, PostgreSQL, Chromium,
 #                              busybox-static, Node.js/npm, OpenSSH (tests reach an engine
 #                              over ssh:// through a private sshd on loopback), Graphviz
-#                              (tests read the DOT export back with dot)
+#                              (tests read the DOT export back with dot), Podman with
+#                              crun and conmon (tests read a Podman engine's Docker API)
 #   provision.sh services      a Docker engine at DOCKER_HOST and a Redis at REDIS_URL
 #   provision.sh postgres      a private PostgreSQL cluster for the tests, under var/postgres
 #   provision.sh postgres-url  that cluster's DATABASE_URL (for make test)
@@ -44,6 +45,9 @@ packages() {
   [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
   command -v ssh-keygen >/dev/null || missing+=(openssh-client)
   command -v dot >/dev/null || missing+=(graphviz)
+  command -v podman >/dev/null || missing+=(podman)
+  command -v crun >/dev/null || missing+=(crun)
+  command -v conmon >/dev/null || [ -x /usr/libexec/podman/conmon ] || missing+=(conmon)
   [ ${#missing[@]} -eq 0 ] && return 0
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   if ! is_debian_root; then

@@ -300,6 +300,15 @@ def artifacts_dir() -> Path:
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("TOPOLOGY_OFFLINE", "1")
+    # Every graph a test reads back (and a live server it starts serves) is checked.
+    os.environ.setdefault("TOPOLOGY_GRAPH_CHECKS", "raise")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def graph_checks_raise() -> None:
+    """The settings were read before ``pytest_configure``: in this process too, every graph
+    read back breaks the test when it breaks an invariant (``inventory.invariants``)."""
+    settings.TOPOLOGY_GRAPH_CHECKS = "raise"
 
 
 class Cleanup:
@@ -735,3 +744,204 @@ def events_watcher(transactional_db, channel_layer_prefix) -> Iterator[Any]:  # 
 
     with Watcher().running_in_thread() as watcher:
         yield watcher
+
+
+# --- Inside containers: a container two daemons deep, websockets as a user ---------------------
+
+
+@dataclass(frozen=True)
+class DeepContainer:
+    """A workload in the DinD inside the world's DinD: its daemon is read by exec only."""
+
+    id: str
+    name: str
+
+
+@pytest.fixture(scope="session")
+def deep_container(world: World) -> Iterator[DeepContainer]:
+    """Seed the workload image two daemons down (``docker save | docker exec -i ... load``) and
+    run a workload there; removed at the end (and with the world's DinD, should that fail)."""
+    from topology.engine.images import IDLE_COMMAND, WORKLOAD_IMAGE
+
+    outer = world.dind.container.id
+    inner = world.inner_dind.id
+    down = ["docker", "exec", "-i", outer, "docker", "exec", "-i", inner]
+    save = subprocess.Popen(["docker", "save", WORKLOAD_IMAGE], stdout=subprocess.PIPE)
+    subprocess.run([*down, "docker", "load"], stdin=save.stdout, check=True, capture_output=True)
+    save.wait(timeout=60)
+    name = "deep-workload"
+    labels = [arg for key, value in MANAGED.items() for arg in ("--label", f"{key}={value}")]
+    run = [*down, "docker", "run", "-d", "--name", name, *labels, WORKLOAD_IMAGE, *IDLE_COMMAND]
+    container_id = subprocess.run(run, check=True, capture_output=True, text=True).stdout.strip()
+    try:
+        yield DeepContainer(container_id, name)
+    finally:
+        subprocess.run([*down, "docker", "rm", "-f", name], capture_output=True)
+
+
+WS_ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+WS_HOST = (b"host", b"127.0.0.1:8000")
+
+
+def websocket_headers(
+    user: Any, origin: tuple[bytes, bytes] = WS_ORIGIN
+) -> list[tuple[bytes, bytes]]:
+    """Headers of a browser signed in as ``user`` on the site at 127.0.0.1:8000: the Host it
+    asks, its Origin and session cookie (the origin check compares the two, scheme and port)."""
+    client = Client()
+    client.force_login(user)
+    cookie = (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+    return [WS_HOST, origin, cookie]
+
+
+# --- Podman: a service of the test's own, on a private store -----------------------------------
+
+
+@dataclass
+class PodmanEngine:
+    """``podman system service`` on a store of its own (nothing else's containers or images);
+    ``url`` is its socket where rootless Podman puts it (``$XDG_RUNTIME_DIR/podman/podman.sock``
+    under ``runtime_dir``), ``second_url`` a second service of the same store."""
+
+    url: str
+    second_url: str
+    client: docker.DockerClient
+    folder: Path
+    runtime_dir: Path
+
+
+def _start_podman(folder: Path, socket_path: Path, log: Path) -> subprocess.Popen:
+    command = [
+        "podman",
+        "--root",
+        str(folder / "root"),
+        "--runroot",
+        str(folder / "run"),
+        "system",
+        "service",
+        "--time=0",
+        f"unix://{socket_path}",
+    ]
+    with log.open("ab") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while not socket_path.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"podman system service did not start:\n{log.read_text()[-2000:]}")
+        time.sleep(0.1)
+    return process
+
+
+@pytest.fixture(scope="session")
+def podman_engine(docker_client: docker.DockerClient, offline_images: list[str]) -> Iterator[Any]:
+    """A Podman engine started here (``make test`` installs podman, crun and conmon), with the
+    offline workload image loaded from Docker (``docker save | podman load``, no pull).
+
+    On this VM Podman creates containers but cannot start them (crun cannot set rlimits without
+    CAP_SYS_RESOURCE): tests use created containers. Everything goes with the store at the end.
+    """
+    from topology.engine import images
+
+    if shutil.which("podman") is None:
+        pytest.fail("podman is missing: make test installs podman, crun and conmon")
+    folder = Path(tempfile.mkdtemp(prefix="topology-podman-"))
+    processes = []
+    client = None
+    try:
+        runtime_dir = folder / "xdg-runtime"
+        socket_path = runtime_dir / "podman" / "podman.sock"
+        socket_path.parent.mkdir(parents=True)
+        processes.append(_start_podman(folder, socket_path, folder / "service.log"))
+        processes.append(_start_podman(folder, folder / "second.sock", folder / "second.log"))
+        client = docker.DockerClient(base_url=f"unix://{socket_path}", version="1.41")
+        images.seed_image(docker_client, client, images.WORKLOAD_IMAGE)
+        yield PodmanEngine(
+            f"unix://{socket_path}", f"unix://{folder}/second.sock", client, folder, runtime_dir
+        )
+    finally:
+        if client is not None:
+            for item in client.api.containers(all=True):
+                with contextlib.suppress(docker.errors.APIError):
+                    client.api.remove_container(item["Id"], force=True, v=True)
+            with contextlib.suppress(docker.errors.APIError):
+                client.images.remove(images.WORKLOAD_IMAGE, force=True)
+            client.close()
+        for process in processes:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        _unmount_under(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _unmount_under(folder: Path) -> None:
+    """Podman's overlay driver mounts its store on itself: undo that before removing it."""
+    mounts = Path("/proc/self/mounts").read_text().splitlines()
+    for point in sorted((line.split()[1] for line in mounts), key=len, reverse=True):
+        if point.startswith(f"{folder}/"):
+            subprocess.run(["umount", point], capture_output=True, check=False)
+
+
+# --- Docker CLI contexts, made by the real CLI under a DOCKER_CONFIG of the test's own ----------
+
+
+def openssl_client_material(folder: Path) -> dict[str, Path]:
+    """A CA and a client certificate with its key, made by openssl (PEM files in ``folder``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    curve = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+    run(
+        "req",
+        "-x509",
+        *curve,
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=ca",
+    )
+    run("req", *curve, "-keyout", "key.pem", "-out", "client.csr", "-subj", "/CN=client")
+    run(
+        "x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem",
+        "-CAcreateserial", "-out", "cert.pem", "-days", "2",
+    )  # fmt: skip
+    return {part: folder / f"{part}.pem" for part in ("ca", "cert", "key")}
+
+
+def docker_context_create(config: Path, name: str, docker: str, description: str = "") -> None:
+    """The real CLI, with DOCKER_CONFIG pointing at the test's folder."""
+    if shutil.which("docker") is None:
+        pytest.fail("the docker CLI is missing")
+    command = ["docker", "context", "create", name, "--docker", docker]
+    if description:
+        command += ["--description", description]
+    env = {**os.environ, "DOCKER_CONFIG": str(config)}
+    env.pop("DOCKER_HOST", None)
+    subprocess.run(command, env=env, check=True, capture_output=True)
+
+
+@pytest.fixture
+def cli_contexts(tmp_path: Path) -> tuple[Path, dict[str, Path]]:
+    """Three contexts by the real CLI: the local socket, tcp:// with TLS files, ssh://."""
+    config = tmp_path / "docker-config"
+    tls = openssl_client_material(tmp_path / "certs")
+    docker_context_create(
+        config, "local", "host=unix:///var/run/docker.sock", description="this machine"
+    )
+    docker_context_create(
+        config,
+        "lab-tls",
+        f"host=tcp://127.0.0.1:23760,ca={tls['ca']},cert={tls['cert']},key={tls['key']}",
+    )
+    docker_context_create(config, "build-box", "host=ssh://ci@build.example:2222")
+    return config, tls

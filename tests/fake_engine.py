@@ -71,6 +71,7 @@ class FakeEngine:
         volumes: Any = None,
         info: Any = None,
         inspect: dict[str, Any] | None = None,
+        images: Any = (),
     ) -> None:
         self.socket_path = socket_path
         self.api_version = api_version
@@ -87,6 +88,7 @@ class FakeEngine:
         self.info = info
         self.event_queue: queue.Queue[dict[str, Any]] = queue.Queue()
         self.inspect = inspect or {}
+        self.images = list(images) if isinstance(images, tuple) else images
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -124,6 +126,8 @@ class FakeEngine:
                     body = fake.networks
                 elif path.endswith("/volumes"):
                     body = fake.volumes
+                elif path.endswith("/images/json"):
+                    body = fake.images
                 else:
                     self.send_error(404)
                     return

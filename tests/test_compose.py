@@ -33,12 +33,12 @@ REQUIRED_VALUES = {
     "ALLOWED_HOSTS": "topology.example.com",
     "DOCKER_GID": "998",
 }
-APP_SERVICES = {"migrate", "web", "worker", "launcher", "beat", "events"}
-READS_DOCKER_THROUGH_THE_PROXY = {"web", "worker", "events"}
+APP_SERVICES = {"migrate", "web", "worker", "launcher", "beat", "events", "stats"}
+READS_DOCKER_THROUGH_THE_PROXY = {"web", "worker", "events", "stats"}
 HEALTH_CHECKED = {"web", "worker", "launcher", "docker-proxy", "redis", "postgres"}
-# beat and events serve nothing to probe (each is PID 1: Compose restarts it when it exits);
-# migrate is a one-shot.
-NOT_HEALTH_CHECKED = {"beat", "events", "migrate"}
+# beat, events and stats serve nothing to probe (each is PID 1: Compose restarts it when it
+# exits); migrate is a one-shot.
+NOT_HEALTH_CHECKED = {"beat", "events", "stats", "migrate"}
 SOCKET = "/var/run/docker.sock"
 
 
@@ -222,6 +222,8 @@ def test_the_services_are_the_procfile_processes_plus_redis_postgres_and_the_pro
     assert "-m topology.serve" in procfile
     assert command_of(services["beat"])[:4] == ["celery", "-A", "topology", "beat"]
     assert command_of(services["events"])[-1] == "watch_events"
+    assert command_of(services["stats"])[-1] == "sample_stats"
+    assert "manage.py sample_stats" in procfile
     assert command_of(services["migrate"])[-2:] == ["migrate", "--noinput"]
     # Between them, the workers take every queue the Procfile's single worker takes.
     procfile_queues = set(re.search(r"-Q\s+(\S+)", procfile).group(1).split(","))
@@ -285,10 +287,10 @@ def test_the_demos_override_lets_only_the_pollers_read_the_demo_sockets(services
     assert result.returncode == 0, result.stderr
     with_demos = yaml.safe_load(result.stdout)["services"]
     demo_dir = env_of(services["launcher"])["TOPOLOGY_DEMO_DIR"]
-    for name in ("worker", "events"):
+    for name in ("worker", "events", "stats"):
         assert (demo_dir, demo_dir, "ro") in volumes_of(with_demos[name]), name
         assert not any(target == SOCKET for _s, target, _m in volumes_of(with_demos[name]))
-    for name in set(services) - {"worker", "events"}:
+    for name in set(services) - {"worker", "events", "stats"}:
         assert sorted(volumes_of(with_demos[name])) == sorted(volumes_of(services[name])), name
 
 

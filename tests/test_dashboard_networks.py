@@ -130,7 +130,12 @@ def test_networks_and_volumes_layers_details_filters_and_live_attachments(
     wait_for_nodes(page, [front, back, inner, *web])
 
     # The default layers: containment and networks, and the URL says nothing.
-    assert layer_buttons(page) == {"containment": "true", "networks": "true", "volumes": "false"}
+    assert layer_buttons(page) == {
+        "containment": "true",
+        "networks": "true",
+        "volumes": "false",
+        "images": "false",
+    }
     assert "layers=" not in page.url
 
     # A bus inside its daemon, wider than a container, its members right under it. (Seen from
@@ -263,7 +268,12 @@ def test_networks_and_volumes_layers_details_filters_and_live_attachments(
     clear_after_fit(page, "containment and volumes", world)
     page.click('#layers [data-layer="volumes"]')
     wait_until(page, "() => window.topology.cy.nodes('[kind = \"volume\"]').empty()")
-    assert layer_buttons(page) == {"containment": "true", "networks": "false", "volumes": "false"}
+    assert layer_buttons(page) == {
+        "containment": "true",
+        "networks": "false",
+        "volumes": "false",
+        "images": "false",
+    }
     page.screenshot(path=str(artifacts_dir / "map-containment.png"))
 
     # A page opened from that URL draws the same layers.

@@ -1,4 +1,5 @@
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -6,9 +7,12 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from topology import environment
 from topology.environment import (
+    default_docker_host,
     env_file_path,
     load_env_file,
+    local_engine_sockets,
     parse_env_file,
     read_bool,
     read_choice,
@@ -291,3 +295,47 @@ def test_settings_module_reports_bad_database_url(monkeypatch) -> None:
     )
     assert result.returncode != 0
     assert "DATABASE_URL" in result.stderr
+
+
+def _listening(path: Path) -> socket.socket:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen()
+    return server
+
+
+def test_docker_host_defaults_to_the_first_local_socket_rootless_or_podman(
+    tmp_path, monkeypatch
+) -> None:
+    """System Docker, rootless Docker (``$XDG_RUNTIME_DIR/docker.sock``), rootless Podman, then
+    system Podman; a file that is not a socket does not count."""
+    runtime = tmp_path / "run-user-1000"
+    environ = {"XDG_RUNTIME_DIR": str(runtime)}
+    assert local_engine_sockets(environ) == [
+        "/var/run/docker.sock",
+        f"{runtime}/docker.sock",
+        f"{runtime}/podman/podman.sock",
+        "/run/podman/podman.sock",
+    ]
+    assert local_engine_sockets({"XDG_RUNTIME_DIR": "relative"}) == [
+        "/var/run/docker.sock",
+        "/run/podman/podman.sock",
+    ]
+    monkeypatch.setattr(environment, "ROOT_DOCKER_SOCKET", str(tmp_path / "no-docker.sock"))
+    podman = _listening(runtime / "podman" / "podman.sock")
+    (runtime / "docker.sock").write_text("not a socket")
+    try:
+        assert default_docker_host(environ) == f"unix://{runtime}/podman/podman.sock"
+        (runtime / "docker.sock").unlink()
+        rootless = _listening(runtime / "docker.sock")
+        try:
+            assert default_docker_host(environ) == f"unix://{runtime}/docker.sock"
+        finally:
+            rootless.close()
+    finally:
+        podman.close()
+    assert default_docker_host({}) in (
+        f"unix://{tmp_path}/no-docker.sock",
+        "unix:///run/podman/podman.sock",
+    )

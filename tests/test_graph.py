@@ -110,14 +110,18 @@ def test_created_edges_follow_visibility_in_deltas() -> None:
 def test_stale_containers_and_the_daemons_inside_them() -> None:
     rows = seed_rows()
     rows.containers[1].stale = True
-    nodes = {n["id"]: n for n in graph.build_graph(rows, 1, NOW)["nodes"]}
+    built = graph.build_graph(rows, 1, NOW)
+    validate_graph(built)
+    nodes = {n["id"]: n for n in built["nodes"]}
     assert nodes[f"container:{'2' * 64}"]["status"] == "stale"
     assert nodes[f"container:{'2' * 64}"]["state"] == "running"
     assert nodes["daemon:NESTED:ID"]["status"] == "stale"
 
 
 def test_dot_nests_clusters_and_escapes_labels() -> None:
-    dot = graph.to_dot(graph.build_graph(seed_rows(), 1, NOW))
+    built = graph.build_graph(seed_rows(), 1, NOW)
+    validate_graph(built)
+    dot = graph.to_dot(built)
     assert dot.startswith("digraph topology {")
     assert '"cluster_host:build-01"' in dot
     assert '"cluster_container:' + "2" * 64 + '"' in dot

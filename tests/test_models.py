@@ -39,12 +39,14 @@ def test_nested_daemon_points_at_its_container(daemon: Daemon) -> None:
         Daemon.objects.create(engine_id="ENGINE:TWIN", container=dind, endpoint="unix:///t.sock")
 
 
-def test_container_unique_per_daemon(daemon: Daemon) -> None:
+def test_a_container_id_is_one_row_whatever_daemon_lists_it(daemon: Daemon) -> None:
+    other = Daemon.objects.create(engine_id="ENGINE:OTHER", host=daemon.host, endpoint="unix:///o")
     Container.objects.create(daemon=daemon, container_id=HEX, name="c1", image="i", state="running")
-    with pytest.raises(IntegrityError), transaction.atomic():
-        Container.objects.create(
-            daemon=daemon, container_id=HEX, name="c1-again", image="i", state="running"
-        )
+    for owner in (daemon, other):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Container.objects.create(
+                daemon=owner, container_id=HEX, name="c1-again", image="i", state="running"
+            )
 
 
 def test_container_id_must_be_full_hex(daemon: Daemon) -> None:

@@ -215,6 +215,103 @@ def test_task_arguments_carry_no_private_key_and_get_it_back() -> None:
     assert polling.Target.from_dict(message).route == nested
 
 
+# --- Health -------------------------------------------------------------------------------------
+
+FAILING_HEALTHCHECK = {
+    "test": ["CMD-SHELL", "echo probe says no; exit 1"],
+    "interval": 300_000_000,
+    "retries": 1,
+}
+
+
+def _wait_until(check, timeout: float = 30):  # type: ignore[no-untyped-def]
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError("never happened")
+
+
+def _unhealthy_node(container_id: str) -> dict | None:
+    polling.poll_everything(publish=False)
+    node = _nodes(queries.current_graph()).get(f"container:{container_id}")
+    return node if node and node.get("health") == "unhealthy" else None
+
+
+def test_a_failing_healthcheck_reaches_the_graph(
+    world, docker_client, cleanup, monkeypatch
+) -> None:
+    from topology.inventory import services
+
+    sick = run_workload(docker_client, cleanup, unique("sick"), healthcheck=FAILING_HEALTHCHECK)
+    nested = run_workload(
+        world.dind.client, cleanup, unique("nested-sick"), healthcheck=FAILING_HEALTHCHECK
+    )
+    node = _wait_until(lambda: _unhealthy_node(sick.id))
+    nested_node = _wait_until(lambda: _unhealthy_node(nested.id))
+    for found in (node, nested_node):
+        assert found["health_streak"] >= 1
+        assert {probe["output"] for probe in found["health_probes"]} == {"probe says no"}
+        assert all(probe["exit_code"] == 1 for probe in found["health_probes"])
+    graph = queries.current_graph()
+    validate_graph(graph)
+    healthy = _nodes(graph)[f"container:{world.c1.id}"]
+    assert healthy["health"] == "none" and "health_probes" not in healthy
+
+    # Unchanged health within the refresh: a poll reads no probe and writes nothing of it.
+    polling.poll_everything(publish=False)
+    with CaptureQueriesContext(connection) as seen:
+        polling.poll_everything(publish=False)
+    rewritten = [
+        q["sql"]
+        for q in seen.captured_queries
+        if q["sql"].startswith("UPDATE") and sick.id in q["sql"]
+    ]
+    assert rewritten == []
+    # Past the refresh, the probes are read again: the failing streak has grown.
+    before = Container.objects.get(container_id=sick.id).health_log["failing_streak"]
+    monkeypatch.setattr(services, "HEALTH_REFRESH", services.timedelta(0))
+    import time
+
+    time.sleep(1)
+    polling.poll_everything(publish=False)
+    assert Container.objects.get(container_id=sick.id).health_log["failing_streak"] > before
+
+
+def test_a_host_container_with_a_nested_daemons_socket_drives_it(
+    docker_client, offline_images, cleanup
+) -> None:
+    """The DinD's /var/run is a host folder; a host container that bind-mounts the socket in
+    it drives the nested daemon (the path the project reaches it by): one socket edge."""
+    dind = start_dind(docker_client, cleanup, unique("sock-dind"))
+    driver = run_workload(
+        docker_client,
+        cleanup,
+        unique("sock-driver"),
+        volumes={f"{dind.socket_dir}/docker.sock": {"bind": "/var/run/docker.sock", "mode": "rw"}},
+    )
+    nested = dind.client.info()["ID"]
+    for _ in range(2):  # the first pass finds the nested daemon, the next the socket's owner
+        polling.poll_everything(publish=False)
+    graph = queries.current_graph()
+    validate_graph(graph)
+    edges = [e for e in graph["edges"] if e["source"] == f"container:{driver.id}"]
+    sockets = [e for e in edges if e["kind"] == "socket"]
+    assert sockets == [
+        {
+            "id": f"socket:{driver.id}->{nested}",
+            "kind": "socket",
+            "source": f"container:{driver.id}",
+            "target": f"daemon:{nested}",
+        }
+    ]
+    assert _nodes(graph)[f"container:{driver.id}"]["role"] == "dood"
+
+
 @pytest.mark.django_db
 def test_a_registered_socket_of_a_known_daemon_never_moves_it(tmp_path, settings) -> None:
     """Another team's DinD daemon is registered by its socket (as if the registration check had

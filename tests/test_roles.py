@@ -7,9 +7,12 @@ each is tried on a team-Alpha object, or as a listing that could show one; a doo
 ways has a row for each, the way in brackets (``POST daemon-list[unix]``: registering a local
 socket, which only site admins may; ``[tcp+tls]`` and ``[ssh]``, which team admins may, at an
 address where nothing answers; ``[known]``: an engine already on the map). The doors are read
-from the URL resolver and the websocket router: a route missing from the matrix fails
+from the URL resolver and the websocket router (with the messages a websocket consumer names as
+doors, ``WS ws-topology watch``), plus the one admin switch that is a door of its own (who may
+turn terminals on for a team): a route missing from the matrix fails
 ``test_the_matrix_has_a_row_for_every_door``. Outside it: the login form, logging out, the health
-check (open to all) and Django's admin (staff only; ``tests/test_views.py``). Roles:
+check (open to all) and the rest of Django's admin (staff only; ``tests/test_views.py``).
+Alpha has terminals switched on (``exec_enabled``). Roles:
 
     anon      not logged in
     noteam    logged in, member of no team
@@ -69,6 +72,7 @@ from tests.conftest import container_info, free_port, route_samples
 from tests.fake_engine import FakeEngine
 from tests.tls_material import Authority, make_authority
 from topology.asgi import application, websocket_urlpatterns
+from topology.channel_layer import send_to_group
 from topology.dashboards.models import Dashboard
 from topology.demos import services as demo_services
 from topology.demos import tasks
@@ -86,6 +90,7 @@ from topology.engine.types import (
 from topology.inventory import broadcast, graph, services
 from topology.inventory.models import Container, Daemon, Endpoint, Host
 from topology.inventory.services import Place
+from topology.inventory.stats_store import STATS_GROUP
 from topology.teams.models import Membership, Team
 
 pytestmark = pytest.mark.usefixtures("channel_layer_prefix", "no_task_dispatch")
@@ -144,7 +149,13 @@ GET api-schema               401    ok      ok      ok        ok       ok       
 GET api-docs                 401    ok      ok      ok        ok       ok       ok
 WS ws-topology               4401   blind   sees    sees      sees     blind    sees
 WS ws-topology layers        4401   blind   sees    sees      sees     blind    sees
+WS ws-topology watch         4401   blind   sees    sees      sees     blind    sees
+WS ws-topology logs          4401   404     403     ok        ok       404      ok
+WS ws-topology logs_stop     4401   ok      ok      ok        ok       ok       ok
 WS ws-demos                  4401   blind   sees    sees      sees     blind    sees
+GET container-terminal       login  404     403     403       ok       404      ok
+WS ws-terminal               4401   404     403     403       ok       404      ok
+POST admin:teams_team_change login  login   login   login     login    login    done
 """
 
 
@@ -341,6 +352,8 @@ def scene(db, settings, no_task_dispatch, matrix_engines) -> Scene:  # type: ign
         if team is not None:
             Membership.objects.create(team=team, user=users[role], role=team_role)
     users["site"] = users_model.objects.create_superuser("site")
+    Team.objects.filter(pk=alpha.pk).update(exec_enabled=True)
+    alpha.refresh_from_db()
     alpha_engine()
     beta_engine()
     nested_says(BETA_ENGINE, "d" * 64, BETA_NESTED, _container("e", "beta-inner"))
@@ -370,7 +383,7 @@ def scene(db, settings, no_task_dispatch, matrix_engines) -> Scene:  # type: ign
 
 def outcome(response: HttpResponse, happened: bool = False) -> str:
     code = response.status_code
-    if code == 302 and response["Location"].startswith("/login/"):
+    if code == 302 and response["Location"].startswith(("/login/", "/admin/login/")):
         return "login"
     if happened:
         assert code in (200, 201, 202, 204, 302), code
@@ -556,6 +569,21 @@ def _alpha_container(s: Scene) -> Container:
     return Container.objects.get(container_id="1" * 64)
 
 
+def _switch_terminals_on(c: Client, s: Scene) -> str:
+    """The admin's team form with ``exec_enabled`` ticked (memberships left as they are)."""
+    Team.objects.filter(pk=s.alpha.pk).update(exec_enabled=False)
+    inline = {f"memberships-{k}": v for k, v in {"TOTAL_FORMS": "0", "INITIAL_FORMS": "0"}.items()}
+    body = {"name": "Alpha", "slug": "alpha", "exec_enabled": "on", **inline}
+    response = c.post(f"/admin/teams/team/{s.alpha.pk}/change/", body)
+    switched = Team.objects.filter(pk=s.alpha.pk, exec_enabled=True).exists()
+    Team.objects.filter(pk=s.alpha.pk).update(exec_enabled=True)
+    return outcome(response, switched)
+
+
+ALPHA_WEB = "1" * 64  # Alpha's container "web"
+SHARED = "3" * 64  # the container of the host of no team
+
+
 HTTP_DOORS: dict[str, Callable[[Client, Scene], str]] = {
     "GET index": lambda c, s: outcome(c.get("/")),
     "GET api-topology": lambda c, s: listing(c.get("/api/topology/"), "host:alpha-host"),
@@ -607,25 +635,33 @@ HTTP_DOORS: dict[str, Callable[[Client, Scene], str]] = {
     "POST api-demo-build": _build_demo,
     "GET api-schema": lambda c, s: outcome(c.get("/api/schema/")),
     "GET api-docs": lambda c, s: outcome(c.get("/api/docs/")),
+    "GET container-terminal": lambda c, s: outcome(c.get(f"/containers/{ALPHA_WEB}/terminal/")),
+    "POST admin:teams_team_change": _switch_terminals_on,
 }
 
 
 OUTSIDE_THE_MATRIX = {"login", "logout", "healthz", "admin:index"}
+ADMIN_DOORS = {"POST admin:teams_team_change"}  # the site-admin-only terminals switch
 #: Doors that are not routes of their own: a query that cuts what a route answers (the graph's
 #: layers), a websocket message that asks for another snapshot (``{"type": "layers"}``).
 DOOR_VARIANTS = {"GET api-topology ?layers", "WS ws-topology layers"}
 
 
 def doors() -> set[str]:
-    """Every door the project has: each method of each route of the URL resolver, and each
-    websocket route."""
+    """Every door the project has: each method of each route of the URL resolver, each
+    websocket route and each message its consumer names as a door, and the admin's switches."""
     http = {
         f"{method} {sample.name}"
         for sample in route_samples()
         if sample.name not in OUTSIDE_THE_MATRIX
         for method in sample.methods
     }
-    return http | {f"WS {route.name}" for route in websocket_urlpatterns} | DOOR_VARIANTS
+    websockets = set()
+    for route in websocket_urlpatterns:
+        websockets.add(f"WS {route.name}")
+        consumer = getattr(route.callback, "consumer_class", None)
+        websockets |= {f"WS {route.name} {kind}" for kind in getattr(consumer, "DOORS", ())}
+    return http | websockets | ADMIN_DOORS | DOOR_VARIANTS
 
 
 def door_of(row: str) -> str:
@@ -700,6 +736,71 @@ async def _ws_demos(user: Any, scene: Scene) -> str:
     return "sees" if str(scene.alpha_demo.pk) in ids else "blind"
 
 
+def _refusal(frame: dict[str, Any]) -> str:
+    """An answer as an outcome: refused (403), hidden (404), or past the role check (ok; the
+    scene's engines do not exist, so what follows is an engine error)."""
+    if "close" in frame:
+        return str(frame["close"])
+    if frame.get("type") == "error" and frame.get("code") in ("forbidden", "not_found"):
+        return {"forbidden": "403", "not_found": "404"}[frame["code"]]
+    return "ok"
+
+
+async def _ws_watch(user: Any, scene: Scene) -> str:
+    """Watch Alpha's container and the shared one; the sampler's next batch holds both: the
+    page gets Alpha's only if the user may see it."""
+    communicator, frame = await first_frame("/ws/topology/", user)
+    if "close" in frame:
+        await communicator.disconnect()
+        return str(frame["close"])
+    nodes = [f"container:{ALPHA_WEB}", f"container:{SHARED}"]
+    await communicator.send_json_to({"type": "watch", "nodes": nodes})
+    await communicator.send_json_to({"type": "ping"})
+    while (await _next_json(communicator))["type"] != "pong":
+        pass  # (a history of an earlier run's samples may come first)
+    sample = {"cpu_percent": 1.0, "mem_bytes": 1, "mem_limit": None, "limit_set": False}
+    batch = {
+        "type": "stats.samples",
+        "at": "2026-01-01T00:00:00Z",
+        "samples": {n: sample for n in nodes},
+    }
+    assert await sync_to_async(send_to_group)(STATS_GROUP, batch, "a test batch")
+    stats = await _next_json(communicator)
+    await communicator.disconnect()
+    assert stats["type"] == "stats" and f"container:{SHARED}" in stats["samples"], stats
+    return "sees" if f"container:{ALPHA_WEB}" in stats["samples"] else "blind"
+
+
+async def _ws_logs(user: Any, scene: Scene) -> str:
+    communicator, frame = await first_frame("/ws/topology/", user)
+    if "close" in frame:
+        await communicator.disconnect()
+        return str(frame["close"])
+    node = f"container:{ALPHA_WEB}"
+    await communicator.send_json_to({"type": "logs", "node": node, "tail": 10, "follow": True})
+    answer = await _next_json(communicator)
+    await communicator.disconnect()
+    return _refusal(answer)
+
+
+async def _ws_logs_stop(user: Any, scene: Scene) -> str:
+    communicator, frame = await first_frame("/ws/topology/", user)
+    if "close" in frame:
+        await communicator.disconnect()
+        return str(frame["close"])
+    await communicator.send_json_to({"type": "logs_stop", "node": f"container:{ALPHA_WEB}"})
+    await communicator.send_json_to({"type": "ping"})
+    answer = await _next_json(communicator)
+    await communicator.disconnect()
+    return "ok" if answer == {"type": "pong"} else str(answer)
+
+
+async def _ws_terminal(user: Any, scene: Scene) -> str:
+    communicator, frame = await first_frame(f"/ws/terminal/{ALPHA_WEB}/", user)
+    await communicator.disconnect()
+    return _refusal(frame)
+
+
 async def _ws_topology_layers(user: Any, scene: Scene) -> str:
     """The ``layers`` message: its fresh snapshot holds Alpha's network, for those who may."""
     communicator, frame = await first_frame("/ws/topology/", user)
@@ -717,7 +818,11 @@ async def _ws_topology_layers(user: Any, scene: Scene) -> str:
 WS_DOORS: dict[str, Callable[[Any, Scene], Awaitable[str]]] = {
     "WS ws-topology": _ws_topology,
     "WS ws-topology layers": _ws_topology_layers,
+    "WS ws-topology watch": _ws_watch,
+    "WS ws-topology logs": _ws_logs,
+    "WS ws-topology logs_stop": _ws_logs_stop,
     "WS ws-demos": _ws_demos,
+    "WS ws-terminal": _ws_terminal,
 }
 
 

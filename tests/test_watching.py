@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.conftest import run_workload, start_dind, unique
+from tests.conftest import _remove, run_workload, start_dind, unique
 from topology.engine import images
 from topology.engine.dind import wait_for_daemon
 from topology.inventory.models import Container
@@ -91,6 +91,32 @@ def test_a_broken_stream_is_repolled_in_full_then_followed_again(
         lambda: Container.objects.filter(container_id=after.id, state="exited").exists()
     )
     assert caplog.text.count("broke") == breaks
+
+
+def test_a_health_status_event_reaches_the_database(
+    watcher, docker_client, offline_images, cleanup
+) -> None:
+    """Healthy while ``/tmp/ok`` exists; its removal turns it unhealthy (the engine's
+    ``health_status`` event), and the watcher takes that to the database with the probes."""
+    healthcheck = {"test": ["CMD", "test", "-f", "/tmp/ok"], "interval": 300_000_000, "retries": 1}
+    container = docker_client.containers.run(
+        images.WORKLOAD_IMAGE,
+        ["sh", "-c", "touch /tmp/ok; exec sleep 600"],
+        name=unique("health"),
+        labels={"topology.managed": "true"},
+        detach=True,
+        healthcheck=healthcheck,
+    )
+    cleanup.add(_remove, container)
+    assert eventually(
+        lambda: Container.objects.filter(container_id=container.id, health="healthy").exists()
+    )
+    container.exec_run(["rm", "/tmp/ok"])
+    assert eventually(
+        lambda: Container.objects.filter(container_id=container.id, health="unhealthy").exists()
+    )
+    log = Container.objects.get(container_id=container.id).health_log
+    assert log["failing_streak"] >= 1 and log["probes"][-1]["exit_code"] == 1
 
 
 def test_network_events_reach_the_database(watcher, docker_client, offline_images, cleanup) -> None:

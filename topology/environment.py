@@ -81,6 +81,27 @@ def read_url(
     return value
 
 
+ROOT_DOCKER_SOCKET = "/var/run/docker.sock"
+
+
+def local_engine_sockets(environ: dict[str, str] | None = None) -> list[str]:
+    """Where a local engine's socket may be, in order: the system Docker, rootless Docker
+    (``$XDG_RUNTIME_DIR/docker.sock``), rootless then system Podman."""
+    runtime = (environ if environ is not None else os.environ).get("XDG_RUNTIME_DIR", "")
+    paths = [ROOT_DOCKER_SOCKET]
+    if runtime.startswith("/"):
+        paths += [f"{runtime.rstrip('/')}/docker.sock", f"{runtime.rstrip('/')}/podman/podman.sock"]
+    return [*paths, "/run/podman/podman.sock"]
+
+
+def default_docker_host(environ: dict[str, str] | None = None) -> str:
+    """``DOCKER_HOST`` when it is not set: the first local socket that exists, else Docker's."""
+    for path in local_engine_sockets(environ):
+        if Path(path).is_socket():
+            return f"unix://{path}"
+    return f"unix://{ROOT_DOCKER_SOCKET}"
+
+
 def read_secret_key(environ: dict[str, str] | None = None) -> str:
     """``SECRET_KEY`` from the environment (the set-up's env file gives a development one)."""
     value = (environ if environ is not None else os.environ).get("SECRET_KEY", "").strip()

@@ -10,6 +10,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from topology.environment import (
+    default_docker_host,
     env_file_path,
     load_env_file,
     read_bool,
@@ -104,8 +105,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = read_url("REDIS_URL", "redis://127.0.0.1:6379/0", ("redis", "rediss", "unix"))
+# Unset: the first local socket there is (system Docker, rootless Docker, Podman).
 DOCKER_HOST = read_url(
-    "DOCKER_HOST", "unix:///var/run/docker.sock", ("unix", "tcp", "ssh", "http", "https")
+    "DOCKER_HOST", default_docker_host(), ("unix", "tcp", "ssh", "http", "https")
 )
 
 # Plain tcp:// to DOCKER_HOST (a socket proxy on a private Compose network, say) must be allowed
@@ -133,9 +135,23 @@ TOPOLOGY_DOCKER_CONNECT_TIMEOUT = read_number("TOPOLOGY_DOCKER_CONNECT_TIMEOUT",
 TOPOLOGY_DOCKER_READ_TIMEOUT = read_number("TOPOLOGY_DOCKER_READ_TIMEOUT", 10.0, minimum=0.1)
 TOPOLOGY_HEALTH_TIMEOUT = read_number("TOPOLOGY_HEALTH_TIMEOUT", 2.0, minimum=0.1, maximum=30)
 TOPOLOGY_MAX_NESTING = int(read_number("TOPOLOGY_MAX_NESTING", 8, minimum=0, maximum=64))
+# Live stats: each container some open page shows is sampled at most this often (one-shot
+# calls); nobody looking, nothing is sampled. Interactive terminals close after this long
+# without a keystroke.
+TOPOLOGY_STATS_SECONDS = read_number("TOPOLOGY_STATS_SECONDS", 5.0, minimum=1, maximum=3600)
+TOPOLOGY_TERMINAL_IDLE_SECONDS = read_number(
+    "TOPOLOGY_TERMINAL_IDLE_SECONDS", 600.0, minimum=5, maximum=86400
+)
+# Check every graph read back against its invariants (inventory/invariants.py): "off", "log"
+# (an error in the log, the graph still served) or "raise" (the tests).
+TOPOLOGY_GRAPH_CHECKS = read_choice(
+    "TOPOLOGY_GRAPH_CHECKS", "log" if DEBUG else "off", ("off", "log", "raise")
+)
 # Each poll lists a daemon's networks and volumes (one call each); off, they are not read.
 TOPOLOGY_DISCOVER_NETWORKS = read_bool("TOPOLOGY_DISCOVER_NETWORKS", True)
 TOPOLOGY_DISCOVER_VOLUMES = read_bool("TOPOLOGY_DISCOVER_VOLUMES", True)
+# Each poll lists a daemon's image cache (one call); off, no image is read or drawn.
+TOPOLOGY_DISCOVER_IMAGES = read_bool("TOPOLOGY_DISCOVER_IMAGES", True)
 
 # Demos: images come from settings (pinned by tag), never from a request. Where they come from:
 # "pull" (the registry only), "offline" (built from this machine's binaries, never pulled) or
@@ -191,6 +207,8 @@ STATICFILES_DIRS += [
         ("cytoscape-fcose", ""),
         ("cytoscape-svg", ""),
         ("swagger-ui-dist", ""),
+        ("@xterm/xterm", ""),
+        ("@xterm/addon-fit", ""),
     ]
     if (NODE_MODULES / package / folder).is_dir()
 ]

@@ -15,7 +15,9 @@ from django.views.decorators.http import require_GET
 from topology import health
 from topology.dashboards import page as dashboard_page
 from topology.dashboards.models import Dashboard
+from topology.demos.models import Demo
 from topology.demos.views import launch_context
+from topology.inventory import container_access
 from topology.inventory.models import Endpoint
 from topology.teams import access
 from topology.teams.access import Role
@@ -66,6 +68,8 @@ def index(request: HttpRequest) -> HttpResponse:
         "vendor": static("vendor/"),
         "kiosk": kiosk,
         "dashboard": dashboard_page.page_config(request, dashboard) if dashboard else None,
+        "terminalUrl": reverse("container-terminal", args=["CONTAINER"]),
+        "observe": observe_hints(request.user),
     }
     context = {"dashboard_config": config, "kiosk": kiosk, "dashboard": dashboard}
     if not kiosk:
@@ -73,6 +77,16 @@ def index(request: HttpRequest) -> HttpResponse:
     response = render(request, "map.html", context)
     response["Content-Security-Policy"] = MAP_CSP
     return response
+
+
+def observe_hints(user: object) -> dict[str, object]:
+    """Which logs and terminal buttons the map shows (the server checks again on each use):
+    the teams whose logs and terminals ``user`` may open, and the live demos they own."""
+    live = Demo.objects.filter(owner=user, status__in=[Demo.Status.STARTING, Demo.Status.RUNNING])
+    return {
+        **container_access.page_hints(user),
+        "demos": [str(pk) for pk in live.values_list("pk", flat=True)],
+    }
 
 
 @require_GET

@@ -11,13 +11,17 @@ import { exportDot, exportJson, exportPng, exportSvg } from "./export.js";
 import { Filters } from "./filters.js";
 import { GraphView, LAYOUTS } from "./graph-view.js";
 import { HIGHLIGHT_PARAM, Highlighter, parseHighlight } from "./highlight.js";
+import { ContainerInsight } from "./insight.js";
 import { fillIcons } from "./icons.js";
 import { AutoFit, Freshness, KIOSK_CONNECTION, offscreenFilterControls, setUpKioskView } from "./kiosk.js";
 import { layersFromQuery, layersParam, toggleLayer, websocketUrl } from "./layers.js";
 import { PinnedPositions, PositionSaver } from "./positions.js";
+import { Meters } from "./meters.js";
 import { Scope, ScopedGraph } from "./scope.js";
+import { StatsBook } from "./stats.js";
 import { GraphStore } from "./store.js";
 import { Tiles } from "./tiles.js";
+import { ViewportWatch } from "./watching.js";
 
 const MAX_TIMINGS = 100;
 
@@ -58,6 +62,7 @@ const filters = new Filters(
         daemon: $("filter-daemon"),
         role: $("filter-role"),
         state: $("filter-state"),
+        health: $("filter-health"),
         network: $("filter-network"),
         exposure: $("filter-exposure"),
         clear: $("clear-filters"),
@@ -66,9 +71,23 @@ const filters = new Filters(
     refreshVisibility();
     refreshTiles(null);
     view.viewport.fit();
+    watch.schedule();
   },
   scope.active ? scope : null, // the controls narrow the dashboard's scope further
 );
+
+// Live stats of what the page shows (the server samples only what some page watches), the
+// map's bars and colours, and the inside of the selected container in the details panel.
+const book = new StatsBook();
+const meters = new Meters(view.cy, $("graph"), book);
+const insight = kiosk
+  ? null
+  : new ContainerInsight({
+      book,
+      send: (message) => connection.send(message),
+      hints: config.observe,
+      terminalUrl: (hex) => config.terminalUrl.replace("CONTAINER", hex),
+    });
 
 const details = kiosk
   ? null
@@ -89,6 +108,7 @@ const details = kiosk
           select(id);
           view.viewport.centerOn(id);
         },
+        extras: (node, graph) => insight.sections(node, graph),
       },
     );
 
@@ -140,7 +160,10 @@ function select(id) {
   view.select(id);
   setParam("node", id);
   if (id) details.show(id, shown);
-  else details.hide();
+  else {
+    details.hide();
+    insight.hide();
+  }
   // The panel takes room from the graph: tell Cytoscape its box changed.
   requestAnimationFrame(() => view.cy.resize());
 }
@@ -164,6 +187,7 @@ function render(storeChange, type, receivedAt, message) {
   refreshStatus();
   refreshTiles(change);
   autoFit?.afterChange();
+  watch.schedule();
   if (highlighter.active) refreshHighlight();
   if (pendingSelection && shown.nodes.has(pendingSelection)) {
     const id = pendingSelection;
@@ -204,6 +228,15 @@ function onMessage(message, receivedAt) {
       return;
     }
     render(store.applyDelta(message), "delta", receivedAt, message);
+  } else if (message.type === "stats") {
+    const touched = book.ingest(message);
+    insight?.onStats(touched);
+    if (meters.colourBy) meters.recolour();
+    meters.schedule();
+  } else if (message.type === "log") {
+    insight?.onLog(message);
+  } else if (message.type === "error" && message.node) {
+    insight?.onError(message);
   } else if (message.type === "error") {
     console.warn(`topology: the server said ${message.code}: ${message.message}`);
     if (message.code === "snapshot_too_large") {
@@ -257,6 +290,8 @@ function timeText(date) {
 }
 
 function onState(state, detail) {
+  if (state === "live" && connectionState !== "live") watch.reset(); // a new socket knows nothing
+  if (state !== "live") insight?.connectionLost();
   connectionState = state;
   const stale = state !== "live" && store.version !== null;
   graphArea.classList.toggle("stale", stale);
@@ -322,6 +357,12 @@ function chooseLayers(chosen) {
   relayoutOnSnapshot = true;
   connection.send({ type: "layers", layers }); // (closed: the next connection asks with its URL)
 }
+// A wall screen watches all it shows; a page, what is in its viewport (debounced).
+const watch = new ViewportWatch(view.cy, (message) => connection.send(message), { everything: kiosk });
+setInterval(() => {
+  book.prune();
+  meters.schedule();
+}, 15000);
 
 // --- Status bar, empty state ------------------------------------------------------------------
 
@@ -335,6 +376,8 @@ function refreshStatus() {
   const more = [];
   if (counts.network) more.push(plural(counts.network, "network"));
   if (counts.volume) more.push(`${counts.volume} shared ${counts.volume === 1 ? "volume" : "volumes"}`);
+  if (counts.image) more.push(plural(counts.image, "image"));
+  if (counts.registry) more.push(plural(counts.registry, "registry").replace(/ys$/, "ies"));
   $("counts").textContent =
     `${plural(counts.host, "host")} · ${plural(counts.daemon, "daemon")} · ` +
     `${plural(counts.container, "container")} (${counts.running} running)` +
@@ -397,6 +440,21 @@ function wireControls() {
   $("retry-now").addEventListener("click", () => connection.retryNow());
   $("empty-clear").addEventListener("click", () => filters.clear());
   $("highlight-clear").addEventListener("click", () => clearHighlight());
+  const colourBy = $("colour-by");
+  const showColourLegend = () => {
+    const metric = colourBy.value;
+    $("legend-heat").hidden = !metric;
+    $("legend-heat-title").textContent = metric === "cpu" ? "Colour by CPU" : "Colour by memory";
+    $("legend-heat-of").textContent = metric === "cpu" ? "of one core" : "of its limit (or the engine's memory)";
+  };
+  colourBy.value = ["cpu", "mem"].includes(params.get("colour")) ? params.get("colour") : "";
+  meters.setColourBy(colourBy.value);
+  showColourLegend();
+  colourBy.addEventListener("change", () => {
+    setParam("colour", colourBy.value);
+    meters.setColourBy(colourBy.value);
+    showColourLegend();
+  });
 
   const exportButton = $("export-button");
   const exportMenu = $("export-menu");
@@ -446,4 +504,4 @@ refreshVisibility();
 connection.start();
 
 // A handle for the browser tests and benchmarks (and the console).
-window.topology = { cy: view.cy, store, shown, view, filters, connection, timings, highlighter, layers: () => layers };
+window.topology = { cy: view.cy, store, shown, view, filters, connection, timings, highlighter, layers: () => layers, book, watch, insight, meters };

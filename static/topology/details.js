@@ -3,6 +3,7 @@
 // reaches the screen.
 
 import { ICONS, iconFor } from "./icons.js";
+import { composeText, containerImage, formatBytes, imageRegistries, imageUsers, sameImageElsewhere } from "./images.js";
 
 function element(tag, { text, className, title } = {}, children = []) {
   const node = document.createElement(tag);
@@ -61,6 +62,8 @@ function section(title, content) {
   return [element("h3", { text: title }), content];
 }
 
+const HEALTH_TONE = { healthy: "good", starting: "warn", unhealthy: "bad" };
+
 const ROLE_TEXT = {
   plain: "plain",
   dind: "DinD: runs its own Docker daemon",
@@ -117,7 +120,9 @@ export class DetailsPanel {
   /**
    * @param {{root: HTMLElement, icon: HTMLImageElement, title: HTMLElement, subtitle: HTMLElement,
    *          body: HTMLElement, close: HTMLButtonElement, center: HTMLButtonElement}} parts
-   * @param {{onClose: () => void, onCenter: (id: string) => void, onNavigate: (id: string) => void}} actions
+   * @param {{onClose: () => void, onCenter: (id: string) => void, onNavigate: (id: string) => void,
+   *          extras?: (node: object, store: object) => Node[]}} actions  (extras: more sections
+   *   of a container, after its facts: see insight.js)
    */
   constructor(parts, actions) {
     this.parts = parts;
@@ -186,10 +191,13 @@ export class DetailsPanel {
     if (node.kind === "daemon") kind = node.nesting > 0 ? `nested Docker daemon, level ${node.nesting}` : "Docker daemon";
     else if (node.kind === "network") kind = node.builtin ? "built-in network" : "network";
     else if (node.kind === "volume") kind = node.type === "bind" ? "shared host folder" : "shared volume";
+    else if (node.kind === "image") kind = "image, in its daemon's cache";
+    else if (node.kind === "registry") kind = node.docker_hub ? "registry (Docker Hub)" : "registry";
     subtitle.replaceChildren(element("span", { text: `${kind} · ` }), pill(node.status, stateTone(node.status)));
     if (node.kind === "container" && node.role !== "plain") {
       subtitle.append(" ", pill(node.role === "dind" ? "DinD" : "DooD", node.role));
     }
+    if (node.kind === "container" && node.health === "unhealthy") subtitle.append(" ", pill("unhealthy", "bad"));
     for (const exposure of node.kind === "container" ? node.exposure || [] : []) {
       subtitle.append(" ", pill(exposure === "public" ? "public port" : "socket", "bad"));
     }
@@ -199,6 +207,8 @@ export class DetailsPanel {
     else if (node.kind === "daemon") parts.push(...this.daemonSections(node, store));
     else if (node.kind === "network") parts.push(...this.networkSections(node, store));
     else if (node.kind === "volume") parts.push(...this.volumeSections(node, store));
+    else if (node.kind === "image") parts.push(...this.imageSections(node, store));
+    else if (node.kind === "registry") parts.push(...this.registrySections(node, store));
     else parts.push(...this.hostSections(node, store));
     body.replaceChildren(...parts);
   }
@@ -207,11 +217,14 @@ export class DetailsPanel {
     const outgoing = [...store.edges.values()].filter((edge) => edge.source === node.id);
     const sockets = outgoing.filter((edge) => ["socket", "client", "created"].includes(edge.kind));
     const nested = store.children(node.id).filter((child) => child.kind === "daemon");
+    const image = containerImage(store.edges.values(), node.id);
     const rows = [
-      ["Image", code(node.image)],
+      ["Image", image ? this.linkWith("", image, store, ` (${node.image})`) : code(node.image)],
+      ["Compose", node.compose ? composeText(node.compose) : undefined],
       ["State", node.state],
       ["Role", ROLE_TEXT[node.role] || node.role],
       ["Privileged", node.privileged ? "yes" : "no"],
+      ["Health", node.health && node.health !== "none" ? pill(node.health, HEALTH_TONE[node.health] || "neutral") : "no healthcheck"],
       ["Created", formatTime(node.created)],
       ["Container ID", code(node.id.replace(/^container:/, ""))],
       ["Daemon", this.link(node.parent, store)],
@@ -242,6 +255,7 @@ export class DetailsPanel {
     }
     return [
       definitionList(rows),
+      ...(this.actions.extras ? this.actions.extras(node, store) : []),
       ...section("Networks", this.networksOf(node, outgoing, store)),
       ...section("Ports", portList),
       ...section("Mounts", this.mountsOf(mounts, outgoing, store)),
@@ -349,6 +363,67 @@ export class DetailsPanel {
     const parts = [definitionList(rows), ...section("Mounted by", users)];
     if (Object.keys(node.labels || {}).length) parts.push(...labelsSection(node));
     return parts;
+  }
+
+  imageSections(node, store) {
+    const users = imageUsers(store.edges.values(), node.id);
+    const where = imageRegistries(store.edges.values(), node.id);
+    const rows = [
+      ["Image ID", code(node.image_id || node.id.split("/").pop())],
+      ["Size", `${formatBytes(node.size)} (${node.size} bytes)`],
+      ["Created", formatTime(node.created)],
+      ["Daemon", this.link(node.parent, store)],
+      ["Run by", `${users.length || node.users || 0} containers`],
+    ];
+    const copies = sameImageElsewhere(store.nodes.values(), node);
+    rows.push([
+      "Also cached in",
+      copies.length
+        ? linksTo(copies.map((copy) => copy.parent), (id) => this.link(id, store))
+        : "no other daemon you can see (each daemon has its own cache)",
+    ]);
+    const registries = where.length
+      ? element(
+          "ul",
+          { className: "plain" },
+          where.map((edge) =>
+            element("li", {}, [
+              this.linkWith("", edge.target, store, `: ${(edge.repositories || []).join(", ")}${edge.pulled ? " (pulled)" : " (tagged)"}`),
+            ]),
+          ),
+        )
+      : none("none (untagged)");
+    const parts = [
+      definitionList(rows),
+      ...section("Tags", listOf(node.tags || [])),
+      ...section("Repository digests", listOf(node.digests || [])),
+      ...section("Repositories", registries),
+      ...section("Run by", linksTo(users, (id) => this.link(id, store))),
+    ];
+    if (Object.keys(node.labels || {}).length) parts.push(...labelsSection(node));
+    return parts;
+  }
+
+  registrySections(node, store) {
+    const images = [...store.edges.values()].filter((edge) => edge.kind === "registry" && edge.target === node.id);
+    const rows = [
+      ["Host", code(node.host || node.label)],
+      ["Docker Hub", node.docker_hub ? "yes" : "no"],
+      ["Images", String(images.length)],
+    ];
+    const list = images.length
+      ? element(
+          "ul",
+          { className: "plain" },
+          images.map((edge) =>
+            element("li", {}, [
+              this.linkWith("", edge.source, store, ` (${(edge.repositories || []).join(", ")}) in `),
+              this.link(store.nodes.get(edge.source)?.parent || "", store),
+            ]),
+          ),
+        )
+      : none();
+    return [definitionList(rows), ...section("Images from here (as far as you may see)", list)];
   }
 
   daemonSections(node, store) {

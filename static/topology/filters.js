@@ -7,8 +7,8 @@
 
 import { endBatchShallow } from "./batches.js";
 
-const FIELDS = ["q", "host", "daemon", "role", "state", "network", "exposure"];
-const SELECTS = ["host", "daemon", "role", "state", "network", "exposure"];
+const FIELDS = ["q", "host", "daemon", "role", "state", "health", "network", "exposure"];
+const SELECTS = ["host", "daemon", "role", "state", "health", "network", "exposure"];
 const SEARCH_DELAY_MS = 120;
 
 function optionFor(value, text) {
@@ -27,20 +27,25 @@ export function searchText(node) {
 
 /**
  * Whether `node` passes the filter `values` (`q` a search, `host` and `daemon` node ids, `role`,
- * `state`, `network` a network node id, `exposure` public, socket or any; an empty value filters
- * nothing): a pure function of the node and the graph it is in.
+ * `state`, `health` a container's health, or "checked" for any healthcheck, `network` a network
+ * node id, `exposure` public, socket or any; an empty value filters nothing): a pure function of
+ * the node and the graph it is in.
  *
  * @param {{q: string, host: string, daemon: string, role: string, state: string,
- *          network?: string, exposure?: string}} values
+ *          health?: string, network?: string, exposure?: string}} values
  * @param {object} node  a contract node
  * @param {import("./store.js").GraphReads} store  for the node's chain of parents
  * @param {(node: object) => string} [textOf]  the node's search text (a cache may stand in)
  * @param {Set<string>} [members]  the containers attached to `values.network`
  */
 export function passes(values, node, store, textOf = searchText, members = new Set()) {
-  const { q, host, daemon, role, state, network, exposure } = values;
+  const { q, host, daemon, role, state, health, network, exposure } = values;
   if (role && (node.kind !== "container" || node.role !== role)) return false;
   if (state && (node.kind !== "container" || node.status !== state)) return false;
+  if (health) {
+    const own = node.kind === "container" ? node.health || "none" : null;
+    if (own === null || (health === "checked" ? own === "none" : own !== health)) return false;
+  }
   if (network && node.id !== network && !members.has(node.id)) return false;
   if (exposure) {
     const exposed = node.kind === "container" && Array.isArray(node.exposure) ? node.exposure : [];
@@ -58,9 +63,10 @@ export class Filters {
   /**
    * @param {{form: HTMLFormElement, search: HTMLInputElement, host: HTMLSelectElement,
    *          daemon: HTMLSelectElement, role: HTMLSelectElement, state: HTMLSelectElement,
-   *          network: HTMLSelectElement, exposure: HTMLSelectElement,
-   *          clear: HTMLButtonElement}} controls  (network: a container on that network, or the
-   *   network itself; exposure: a container exposed so, "public", "socket" or "any")
+   *          health: HTMLSelectElement, network: HTMLSelectElement,
+   *          exposure: HTMLSelectElement, clear: HTMLButtonElement}} controls  (network: a
+   *   container on that network, or the network itself; exposure: a container exposed so,
+   *   "public", "socket" or "any")
    * @param {() => void} onChange
    * @param {import("./scope.js").Scope|null} [scope]  the saved dashboard's scope, if any: the
    *   graph given to `apply` holds it and the boxes around it, and only what is in it can match
@@ -69,7 +75,7 @@ export class Filters {
     this.controls = controls;
     this.onChange = onChange;
     this.scope = scope;
-    this.values = { q: "", host: "", daemon: "", role: "", state: "", network: "", exposure: "" };
+    this.values = { q: "", host: "", daemon: "", role: "", state: "", health: "", network: "", exposure: "" };
     this.members = new Set(); // the selected network's containers, while one is
     this.searchCache = new Map();
     this.readUrl();

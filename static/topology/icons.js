@@ -11,6 +11,8 @@ const PATHS = {
   volume: '<ellipse cx="12" cy="5.5" rx="7.5" ry="2.5"/><path d="M4.5 5.5v13c0 1.4 3.4 2.5 7.5 2.5s7.5-1.1 7.5-2.5v-13"/><path d="M4.5 12c0 1.4 3.4 2.5 7.5 2.5s7.5-1.1 7.5-2.5"/>',
   folder: '<path d="M3 6.5a1.5 1.5 0 0 1 1.5-1.5h4.2l2 2.2h8.8A1.5 1.5 0 0 1 21 8.7v9.8a1.5 1.5 0 0 1-1.5 1.5h-15A1.5 1.5 0 0 1 3 18.5z"/>',
   ports: '<path d="M4 12h11"/><path d="M11 7.5l4.5 4.5-4.5 4.5"/><rect x="16.5" y="5" width="4" height="14" rx="1.2"/>',
+  image: '<rect x="3.5" y="3.5" width="17" height="17" rx="2.5"/><path d="M3.5 9h17M9 9v11.5"/>',
+  registry: '<path d="M4 9.5L12 4l8 5.5"/><path d="M5.5 10v8M10 10v8M14 10v8M18.5 10v8"/><path d="M3.5 20h17"/>',
   public: '<circle cx="12" cy="12" r="9"/><path d="M3 12h18M12 3c2.6 2.7 2.6 15.3 0 18M12 3c-2.6 2.7-2.6 15.3 0 18"/>',
 };
 
@@ -27,6 +29,8 @@ const COLOURS = {
   folder: "#e3b341",
   ports: "#ff7b72",
   public: "#ff7b72",
+  image: "#7ee787",
+  registry: "#f2cc60",
 };
 
 function svgText(path, colour) {
@@ -54,12 +58,14 @@ const SOURCES = {
   folder: [PATHS.folder, COLOURS.folder],
   ports: [PATHS.ports, COLOURS.ports],
   public: [PATHS.public, COLOURS.public],
+  image: [PATHS.image, COLOURS.image],
+  registry: [PATHS.registry, COLOURS.registry],
   "exposed-socket": [PATHS.socket, COLOURS.public],
 };
 
 /**
  * Icon URIs by name: host, daemon, nested (daemon), plain, dind, dood (containers), socket,
- * network, volume, folder (a host path), ports (a published-port pin), and the exposure badges
+ * network, volume, folder (a host path), image, registry, ports (a published-port pin), and the exposure badges
  * public and exposed-socket.
  */
 export const ICONS = Object.freeze(
@@ -100,6 +106,7 @@ export function iconFor(node) {
   if (node.kind === "container") return ICONS[node.role] ? node.role : "plain";
   if (node.kind === "network") return "network";
   if (node.kind === "volume") return node.type === "bind" ? "folder" : "volume";
+  if (node.kind === "image" || node.kind === "registry") return node.kind;
   return "plain";
 }
 

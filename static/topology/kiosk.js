@@ -26,6 +26,7 @@ export function offscreenFilterControls() {
     daemon: make("select"),
     role: make("select"),
     state: make("select"),
+    health: make("select"),
     network: make("select"),
     exposure: make("select"),
     clear: make("button"),

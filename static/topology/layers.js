@@ -1,9 +1,10 @@
 // The layer switch: which parts of the graph the map asks the server for (contract v2), kept in
 // the URL (`?layers=containment,networks`). Hosts, daemons and containers are always drawn; each
 // layer adds its own: containment the DooD socket edges, networks the buses, attachments and
-// port paths, volumes the shared volumes and host folders with their mounts.
+// port paths, volumes the shared volumes and host folders with their mounts, images each
+// daemon's image cache (chips in its box), the registries outside the hosts and the lines to them.
 
-export const LAYERS = ["containment", "networks", "volumes"];
+export const LAYERS = ["containment", "networks", "volumes", "images"];
 export const DEFAULT_LAYERS = ["containment", "networks"];
 
 /** The layers a URL's query asks for (unknown names dropped), or the default ones. */

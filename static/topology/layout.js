@@ -9,7 +9,7 @@ const LEAF_GAP_X = 16;
 const LEAF_GAP_Y = 14;
 const BOX_GAP = 30;
 const WIDE = 3; // aspect ratio aimed at when boxes are packed in rows
-const KIND_ORDER = { socket: -1, host: 0, daemon: 1, network: 2, container: 3, volume: 4, registry: 5 };
+const KIND_ORDER = { socket: -1, host: 0, daemon: 1, network: 2, container: 3, volume: 4, image: 5, registry: 6 };
 
 const ROLE_ORDER = { dood: 0, plain: 1, dind: 2 }; // DooD containers next to the socket they use
 

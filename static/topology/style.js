@@ -1,6 +1,7 @@
 // The Cytoscape stylesheet: kind and role set fill and icon, state sets the border.
 
 import { iconUrls } from "./icons.js";
+import { imageChipText, registryText } from "./images.js";
 
 export const LEAF_WIDTH = 184;
 export const LEAF_HEIGHT = 46;
@@ -162,6 +163,7 @@ export function stylesheet() {
       style: { "outline-width": 2, "outline-color": "#ff7b72", "outline-offset": 3, "outline-opacity": 0.9 },
     },
     ...connectivityNodeRules(ICONS),
+    ...imageNodeRules(ICONS),
   ];
   for (const [state, colour] of Object.entries(STATE_COLOURS)) {
     rules.push({ selector: `node[kind = "container"][status = "${state}"]`, style: { "border-color": colour } });
@@ -175,6 +177,7 @@ export function stylesheet() {
       selector: 'node[kind = "container"][status = "stale"]',
       style: { "border-style": "dashed", opacity: 0.6 },
     },
+    ...healthAndHeatRules(),
     {
       selector: "edge",
       style: {
@@ -227,10 +230,7 @@ export function stylesheet() {
       },
     },
     ...connectivityEdgeRules(),
-    {
-      selector: 'edge[kind = "registry"]',
-      style: { "line-color": "#39c5cf", "target-arrow-color": "#39c5cf", "line-style": "dotted" },
-    },
+    ...imageEdgeRules(),
     // Filtered out: not drawn, but still holding its place, so that nothing moves as filters change.
     { selector: ".filtered-out", style: { visibility: "hidden", events: "no" } },
     {
@@ -264,6 +264,34 @@ export function stylesheet() {
     { selector: "edge.dimmed", style: { opacity: 0.15 } },
   );
   return rules;
+}
+
+/**
+ * Health (contract v2): an unhealthy container gets a thick red double border on a dark red
+ * fill, and "UNHEALTHY" in its text; one whose healthcheck is starting, a dotted amber border.
+ * Colouring by CPU or memory (the toolbar's choice) fills a container with its `heatColour` (a
+ * DinD box only tinted).
+ */
+function healthAndHeatRules() {
+  return [
+    {
+      selector: 'node[kind = "container"][health = "unhealthy"]',
+      style: { "border-color": "#ff4d4d", "border-style": "double", "border-width": 5, "background-color": "#3a1518" },
+    },
+    {
+      selector: 'node[kind = "container"][health = "starting"]',
+      style: { "border-color": "#e3b341", "border-style": "dotted", "border-width": 3 },
+    },
+    {
+      selector: 'node[kind = "container"][?heat]',
+      style: { "background-color": "data(heatColour)", "background-opacity": 0.85 },
+    },
+    {
+      // A DinD box is tinted, not filled: what it holds stays readable.
+      selector: 'node[kind = "container"][?heat]:parent',
+      style: { "background-opacity": 0.22 },
+    },
+  ];
 }
 
 /**
@@ -363,6 +391,72 @@ function connectivityNodeRules(ICONS) {
 }
 
 /**
+ * An image as a chip in its daemon's box (drawn smaller than the leaf cell it stands in, so a
+ * grid of them reads as a group, not as more containers); a registry as a plain card outside
+ * the hosts.
+ */
+function imageNodeRules(ICONS) {
+  return [
+    {
+      selector: 'node[kind = "image"]',
+      style: {
+        height: LEAF_HEIGHT - 12,
+        "corner-radius": 14,
+        "background-color": "#13261a",
+        "border-color": "#2ea043",
+        "border-width": 1.5,
+        "background-image": ICONS.image,
+        "background-width": 15,
+        "background-height": 15,
+        "font-size": 10,
+        color: "#c8f5d0",
+      },
+    },
+    { selector: 'node[kind = "image"][users = 0]', style: { "border-style": "dashed", opacity: 0.8 } },
+    { selector: 'node[kind = "image"][status = "stale"]', style: { "border-color": "#d29922", opacity: 0.5 } },
+    {
+      selector: 'node[kind = "registry"]',
+      style: {
+        "background-color": "#2a2410",
+        "border-color": "#d4a72c",
+        "background-image": ICONS.registry,
+        color: "#f8e3a1",
+      },
+    },
+  ];
+}
+
+/** Which image a container runs: a thin green line; where an image lives: a dashed gold one. */
+function imageEdgeRules() {
+  return [
+    {
+      selector: 'edge[kind = "image"]',
+      style: {
+        width: 1.2,
+        "line-color": "#2ea043",
+        "target-arrow-color": "#2ea043",
+        "arrow-scale": 0.7,
+        label: "",
+        opacity: 0.7,
+      },
+    },
+    {
+      selector: 'edge[kind = "registry"]',
+      style: {
+        width: 1.2,
+        "line-color": "#d4a72c",
+        "target-arrow-color": "#d4a72c",
+        "line-style": "dashed",
+        "line-dash-pattern": [6, 4],
+        label: "",
+        opacity: 0.6,
+      },
+    },
+    { selector: 'edge[kind = "registry"][?pulled]', style: { "line-style": "solid", opacity: 0.8 } },
+  ];
+}
+
+/**
  * Attachments thin and quiet (along the bus routes where the nested grid gave them one), a
  * shared network stack dashed, mounts dotted (read-only ones labelled), published-port paths
  * bold red with their ports.
@@ -456,6 +550,8 @@ export function displayLabel(node, isBox = false) {
     return `${name}\n${kind}\n${node.users || 0} containers`;
   }
   if (node.kind === "ports") return "Published ports";
+  if (node.kind === "image") return imageChipText(node);
+  if (node.kind === "registry") return registryText(node);
   if (node.kind === "socket") {
     const endpoint = String(node.endpoint || "").replace(/^unix:\/\//, ""); // a path says it
     const tail = endpoint.length > 24 ? `…${endpoint.slice(-23)}` : endpoint;
@@ -469,7 +565,7 @@ export function displayLabel(node, isBox = false) {
   if (node.kind === "container") {
     const image = /^sha256:[0-9a-f]{12,}$/.test(node.image) ? node.image.slice(0, 19) : node.image;
     const role = node.role === "dind" ? "  ·  DinD" : node.role === "dood" ? "  ·  DooD" : "";
-    const state = node.status !== "running" ? ` (${node.status})` : "";
+    const state = (node.status !== "running" ? ` (${node.status})` : "") + (node.health === "unhealthy" ? "  ·  UNHEALTHY" : "");
     if (isBox) return `${clip(node.name || node.label, 40)}${role}${state}  ·  ${clip(image, 40)}`;
     return `${clip(node.name || node.label, 24)}${role}${state}\n${clip(image, 28)}`;
   }

@@ -2,15 +2,18 @@
 // cut it to the user's teams, the dashboard's scope to what it holds; the filters hide the rest),
 // refreshed with every change.
 //
-// Daemon text never reaches these tiles: they show numbers, fixed words and times.
+// Daemon text reaches these tiles only as text content (the health tile names the unhealthy
+// containers); the rest are numbers, fixed words and times.
 
 export const TILE_TITLES = {
   daemons: "Daemons",
   containers: "Containers",
   roles: "DinD · DooD",
+  health: "Unhealthy",
   exposure: "Exposed",
   last_change: "Last change",
 };
+const HEALTH_NAMES_SHOWN = 4;
 
 const STATE_ORDER = ["running", "restarting", "paused", "created", "exited", "removing", "dead", "stale"];
 const STATE_TONE = { running: "good", restarting: "warn", paused: "warn", stale: "warn", dead: "bad" };
@@ -26,6 +29,7 @@ export function summarise(nodes, isVisible) {
     daemons: { up: 0, unreachable: 0, stale: 0 },
     containers: { total: 0, byState: {} },
     roles: { dind: 0, dood: 0 },
+    health: { unhealthy: [], starting: 0, checked: 0 },
     exposure: { total: 0, public: 0, socket: 0 },
   };
   for (const node of nodes) {
@@ -38,6 +42,9 @@ export function summarise(nodes, isVisible) {
       const state = node.status || node.state || "unknown";
       summary.containers.byState[state] = (summary.containers.byState[state] || 0) + 1;
       if (node.role === "dind" || node.role === "dood") summary.roles[node.role] += 1;
+      if (node.health && node.health !== "none") summary.health.checked += 1;
+      if (node.health === "unhealthy") summary.health.unhealthy.push(String(node.name || node.label));
+      if (node.health === "starting") summary.health.starting += 1;
       const exposure = Array.isArray(node.exposure) ? node.exposure : [];
       if (exposure.length) summary.exposure.total += 1;
       for (const way of ["public", "socket"]) if (exposure.includes(way)) summary.exposure[way] += 1;
@@ -143,6 +150,19 @@ export class Tiles {
     if (roles) {
       roles.value.textContent = `${summary.roles.dind} · ${summary.roles.dood}`;
       roles.detail.textContent = `${summary.roles.dind} DinD · ${summary.roles.dood} DooD`;
+    }
+    const health = this.cards.get("health");
+    if (health) {
+      const { unhealthy, starting, checked } = summary.health;
+      const names = [...unhealthy].sort((a, b) => a.localeCompare(b));
+      health.value.textContent = String(names.length);
+      const shownNames = names.slice(0, HEALTH_NAMES_SHOWN).join(", ");
+      const more = names.length > HEALTH_NAMES_SHOWN ? ` and ${names.length - HEALTH_NAMES_SHOWN} more` : "";
+      health.detail.textContent = names.length
+        ? `${shownNames}${more}`
+        : `${checked} with a healthcheck${starting ? ` · ${starting} starting` : ""}, none unhealthy`;
+      health.card.title = names.join("\n");
+      health.card.dataset.tone = names.length ? "bad" : starting ? "warn" : "good";
     }
     const exposed = this.cards.get("exposure");
     if (exposed) {

@@ -24,3 +24,10 @@ test("the websocket is opened with the layers", () => {
   const url = websocketUrl("ws://127.0.0.1:8000/ws/topology/", ["volumes", "containment"]);
   assert.equal(url, "ws://127.0.0.1:8000/ws/topology/?layers=containment%2Cvolumes");
 });
+
+test("images is a layer of its own, off at first", () => {
+  assert.ok(!DEFAULT_LAYERS.includes("images"));
+  assert.deepEqual(layersFromQuery("?layers=images,containment"), ["containment", "images"]);
+  assert.deepEqual(toggleLayer(["containment", "networks"], "images"), ["containment", "networks", "images"]);
+  assert.equal(layersParam(["images", "containment"]), "containment,images");
+});

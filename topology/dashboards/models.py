@@ -12,11 +12,12 @@ from django.db import models
 from topology.teams.models import Team
 
 LAYOUTS = ("nested", "hierarchical", "force")
-TILES = ("daemons", "containers", "roles", "exposure", "last_change")
+TILES = ("daemons", "containers", "roles", "health", "exposure", "last_change")
 TILE_LABELS = {
     "daemons": "Daemons up / unreachable",
     "containers": "Containers by state",
     "roles": "DinD and DooD counts",
+    "health": "Unhealthy containers, by name",
     "exposure": "Exposed containers (public port, engine socket)",
     "last_change": "Last change time",
 }

@@ -362,6 +362,16 @@ def record_reaped_orphan(demo_id: str) -> None:
     )
 
 
+def live_demo_owner(demo_id: str) -> int | None:
+    """The owner of a starting or running demo (the id is read from an engine label)."""
+    try:
+        pk = uuid.UUID(demo_id)
+    except (ValueError, TypeError, AttributeError):
+        return None
+    live = Demo.objects.filter(pk=pk, status__in=[Demo.Status.STARTING, Demo.Status.RUNNING])
+    return live.values_list("owner_id", flat=True).first()
+
+
 def existing_demo_ids(ids: set[str]) -> set[str]:
     """Which of these demo ids (read from engine labels: untrusted) name a demo we have."""
     wanted = set()

@@ -87,6 +87,7 @@ class EngineAddress:
     insecure: bool = False
     connect_timeout: float = 2.0
     read_timeout: float = 10.0
+    pool_size: int = 10  # connections kept open for calls made at once (the SDK's default)
     tls_dir: Path = field(
         default=Path(tempfile.gettempdir()) / f"topology-tls-{os.getuid()}", compare=False
     )
@@ -134,11 +135,19 @@ def _tls_config(address: EngineAddress) -> docker.tls.TLSConfig | bool:
 
 
 _negotiated_versions: dict[str, str] = {}
+_version_answers: dict[str, dict] = {}
 
 
 def forget_version(url: str) -> None:
     """Negotiate again next time (the daemon may have been upgraded or replaced)."""
     _negotiated_versions.pop(url, None)
+    _version_answers.pop(url, None)
+
+
+def version_answer(url: str) -> dict | None:
+    """What the engine at ``url`` answered to ``GET /version`` when its API version was
+    negotiated (untrusted: ``engine.identity`` reads it), or None."""
+    return _version_answers.get(url)
 
 
 def open_client(address: EngineAddress) -> docker.DockerClient:
@@ -161,6 +170,7 @@ def open_client(address: EngineAddress) -> docker.DockerClient:
             timeout=address.read_timeout,
             tls=tls,
             use_ssh_client=ssh,
+            max_pool_size=address.pool_size,
         )
         if ssh:
             _use_engine_ssh_keys(client, address)
@@ -176,7 +186,10 @@ def open_client(address: EngineAddress) -> docker.DockerClient:
         client.api.timeout = (address.connect_timeout, address.read_timeout)
     if known is None:
         try:
-            server = client.api.version(api_version=False)["ApiVersion"]
+            answer = client.api.version(api_version=False)
+            server = answer["ApiVersion"]
+            if not isinstance(server, str):
+                raise EngineError(f"{address.url}: /version has no API version")
         except Exception as error:
             client.close()
             raise _as_engine_error(address.url, error) from error
@@ -188,6 +201,7 @@ def open_client(address: EngineAddress) -> docker.DockerClient:
             )
         client.api._version = server  # the SDK's own "auto" does this, before we could intervene
         _negotiated_versions[address.url] = server
+        _version_answers[address.url] = answer if isinstance(answer, dict) else {}
     return client
 
 

@@ -15,9 +15,10 @@ from topology.engine.connection import EngineError, as_engine_error
 from topology.engine.reading import ApiReader, open_reader
 from topology.engine.types import Route
 
-#: The event types that change the graph: containers, and networks (created, destroyed, a
-#: container connected or disconnected). Volume events add nothing a container event does not.
-FOLLOWED_TYPES = ("container", "network")
+#: The event types that change the graph: containers, networks (created, destroyed, a
+#: container connected or disconnected) and images (pulled, loaded, tagged, untagged, deleted).
+#: Volume events add nothing a container event does not.
+FOLLOWED_TYPES = ("container", "network", "image")
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def _event(route: Route, event: object) -> EngineEvent | None:
 def follow(
     route: Route, out: queue.Queue, stop: threading.Event, since: float | None = None
 ) -> None:
-    """Read container and network events from ``route`` into ``out`` until ``stop`` is set.
+    """Read container, network and image events from ``route`` into ``out`` until ``stop`` is set.
 
     The reading loop only decodes and enqueues (the queue is unbounded, so dockerd never waits
     on us). A quiet spell longer than the read timeout is not a failure: we resubscribe with

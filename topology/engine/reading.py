@@ -14,6 +14,8 @@ from typing import Any, Protocol
 import docker
 import docker.errors
 
+from topology.engine import identity
+from topology.engine.clients import client_address
 from topology.engine.connection import (
     EngineAddress,
     EngineError,
@@ -22,8 +24,11 @@ from topology.engine.connection import (
     as_engine_error,
     forget_version,
     open_client,
+    version_answer,
 )
 from topology.engine.errors import MalformedAnswer
+from topology.engine.health import health_from_state, health_from_status_text
+from topology.engine.image_listing import images_from_api, images_from_inspect
 from topology.engine.networks import (
     MAX_NAME,
     attachments,
@@ -41,6 +46,7 @@ from topology.engine.networks import (
 from topology.engine.types import (
     ContainerInfo,
     EngineInfo,
+    ImageInfo,
     Mount,
     NetworkInfo,
     Port,
@@ -62,6 +68,7 @@ class EngineReader(Protocol):
     def list_networks(self) -> list[NetworkInfo]: ...
     def inspect_networks(self, network_ids: list[str]) -> list[NetworkInfo]: ...
     def list_volumes(self) -> list[VolumeInfo]: ...
+    def list_images(self) -> list[ImageInfo]: ...
     def exec_in(self, container_id: str, command: list[str]) -> str: ...
     def close(self) -> None: ...
 
@@ -71,6 +78,7 @@ def engine_address(
     connect_timeout: float = 2.0,
     read_timeout: float = 10.0,
     tls_dir: Path | None = None,
+    pool_size: int = 10,
 ) -> EngineAddress:
     """Where and how to reach a directly reachable daemon (not an exec route)."""
     address = EngineAddress(
@@ -88,6 +96,7 @@ def engine_address(
         insecure=route.insecure,
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
+        pool_size=pool_size,
     )
     return replace(address, tls_dir=tls_dir) if tls_dir is not None else address
 
@@ -97,36 +106,49 @@ def open_reader(
     connect_timeout: float = 2.0,
     read_timeout: float = 10.0,
     tls_dir: Path | None = None,
+    pool_size: int = 10,
 ) -> Any:
     """A reader for ``route``; exec routes are read through the reader of their ``via``.
 
-    ``tls_dir`` is a private folder where TLS material is written for the SSL library.
+    ``tls_dir`` is a private folder where TLS material is written for the SSL library;
+    ``pool_size`` is how many calls the reader may make at once without opening a connection
+    for each (the stats sampler makes many).
     """
     if route.is_exec:
         if route.via is None:
             raise EngineError(f"{route.url}: an exec route needs the route of its daemon")
         parent = open_reader(route.via, connect_timeout, read_timeout, tls_dir)
         return ExecReader(route, parent)
-    return ApiReader(
-        route, open_client(engine_address(route, connect_timeout, read_timeout, tls_dir))
-    )
+    address = engine_address(route, connect_timeout, read_timeout, tls_dir, pool_size)
+    return ApiReader(route, open_client(address))
 
 
-def _engine_info(data: Any, api_version: str) -> EngineInfo:
-    """``GET /info`` (or ``docker info``), shapes checked: an object with a plausible engine ID."""
-    if not isinstance(data, dict):
+def engine_info(
+    route_key: str,
+    info_answer: Any,
+    api_version: str,
+    version_answer: Any = None,
+    libpod_info: Any = None,
+) -> EngineInfo:
+    """The typed identity of a daemon from its answers (``/info``, ``/version``, Podman's
+    ``/libpod/info``), shapes checked: a field of the wrong type is ``MalformedAnswer``; an
+    engine that gives no usable ID is identified as ``engine.identity`` says."""
+    if not isinstance(info_answer, dict):
         raise MalformedAnswer("the daemon's /info is not an object")
-    engine_id = text_field(data.get("ID"), "the daemon's engine ID", 128)
-    if not engine_id:
-        raise MalformedAnswer("the daemon's /info has no engine ID")
-    if not ENGINE_ID.match(engine_id):
+    said_id = text_field(info_answer.get("ID"), "the daemon's engine ID", 128)
+    who = identity.identify(route_key, info_answer, version_answer, libpod_info)
+    if who.source == identity.FROM_ROUTE and who.engine == identity.DOCKER and said_id:
         raise MalformedAnswer("the daemon's engine ID is not an engine ID")
     return EngineInfo(
-        engine_id=engine_id,
-        name=text_field(data.get("Name"), "the daemon's name", MAX_NAME),
-        version=text_field(data.get("ServerVersion"), "the daemon's version", 64),
+        engine_id=who.engine_id,
+        name=text_field(info_answer.get("Name"), "the daemon's name", MAX_NAME),
+        version=identity.engine_version(who.engine, version_answer, info_answer),
         api_version=text_field(api_version, "the daemon's API version", 16),
-        operating_system=text_field(data.get("OperatingSystem"), "the daemon's system", MAX_NAME),
+        operating_system=text_field(
+            info_answer.get("OperatingSystem"), "the daemon's system", MAX_NAME
+        ),
+        engine=who.engine,
+        identity=who.source,
     )
 
 
@@ -243,6 +265,7 @@ def container_from_listing(item: dict[str, Any]) -> ContainerInfo:
             )
             for port in list_of_objects(item.get("Ports") or [], "a container's ports")
         ),
+        health=health_from_status_text(item.get("Status")),
         networks=tuple(sorted(a.network_name for a in joined)),
         attachments=joined,
         network_mode=network_mode(item.get("HostConfig"), item["Id"]),
@@ -250,7 +273,8 @@ def container_from_listing(item: dict[str, Any]) -> ContainerInfo:
 
 
 def container_from_inspect(data: dict[str, Any]) -> ContainerInfo:
-    """From ``GET /containers/<id>/json``, shapes checked. ``Config.Env`` is never read."""
+    """From ``GET /containers/<id>/json``, shapes checked. Of ``Config.Env`` only the daemon
+    ``DOCKER_HOST`` names is read (``engine.clients``), never the rest."""
     data = {**data, "Id": _container_id(data.get("Id"))}
     state = object_field(data.get("State"), "a container's State")
     config = object_field(data.get("Config"), "a container's Config")
@@ -268,6 +292,7 @@ def container_from_inspect(data: dict[str, Any]) -> ContainerInfo:
                     protocol=text_field(protocol, "a port's protocol", 8) or "tcp",
                 )
             )
+    health = health_from_state(state)
     joined = attachments(settings.get("Networks"), data["Id"], with_aliases=True)
     name = text_field(data.get("Name"), "a container's name", MAX_NAME)
     return ContainerInfo(
@@ -283,8 +308,11 @@ def container_from_inspect(data: dict[str, Any]) -> ContainerInfo:
         networks=tuple(sorted(a.network_name for a in joined)),
         privileged=host_config.get("Privileged") is True,
         started_at=text_field(state.get("StartedAt"), "a time", 64) or None,
+        health=health.status,
+        health_detail=health,
         attachments=joined,
         network_mode=network_mode(host_config, data["Id"]),
+        client_address=client_address(config.get("Env")),
     )
 
 
@@ -318,7 +346,28 @@ class ApiReader:
             raise as_engine_error(self.route.url, error) from error
 
     def info(self) -> EngineInfo:
-        return _engine_info(self._call(self.client.api.info), self.client.api.api_version)
+        """``/info``; for Podman also ``/libpod/info``, whose store facts identify it."""
+        answer = self._call(self.client.api.info)
+        versions = version_answer(self.route.url)
+        libpod = None
+        if identity.engine_kind(versions, answer) == identity.PODMAN:
+            libpod = self.libpod_info()
+        return engine_info(self.route.key, answer, self.client.api.api_version, versions, libpod)
+
+    def libpod_info(self) -> Any:
+        """Podman's own ``GET /libpod/info``; None when the engine refuses it for good (a 4xx:
+        then the route identifies it). No answer raises, so an identity never flips."""
+        api = self.client.api
+        try:
+            return api._result(api._get(api._url("/libpod/info")), json=True)
+        except docker.errors.APIError as error:
+            if error.is_client_error():
+                return None
+            forget_version(self.route.url)
+            raise as_engine_error(self.route.url, error) from error
+        except Exception as error:
+            forget_version(self.route.url)
+            raise as_engine_error(self.route.url, error) from error
 
     def list_containers(self) -> list[ContainerInfo]:
         items = self._call(self.client.api.containers, all=True)
@@ -355,6 +404,13 @@ class ApiReader:
 
     def list_volumes(self) -> list[VolumeInfo]:
         return volumes_from_api(self._call(self.client.api.volumes))
+
+    def list_images(self) -> list[ImageInfo]:
+        """``GET /images/json``: the daemon's image cache in one call (no intermediate layers)."""
+        try:
+            return images_from_api(self._call(self.client.api.images))
+        except docker.errors.NotFound as error:
+            raise MalformedAnswer("the daemon has no image listing (GET /images/json)") from error
 
     def exec_in(self, container_id: str, command: list[str]) -> str:
         try:
@@ -404,7 +460,7 @@ class ExecReader:
         data = _json(info_text, "docker info")
         if not isinstance(data, dict):
             raise MalformedAnswer("docker info is not an object")
-        return _engine_info(data, self._api_version)
+        return engine_info(self.route.key, data, self._api_version)
 
     def list_containers(self) -> list[ContainerInfo]:
         output = self._run(
@@ -458,6 +514,17 @@ class ExecReader:
     def list_volumes(self) -> list[VolumeInfo]:
         output = self._run("docker volume ls --format '{{json .}}'")
         return volumes_from_cli_lines(_json_lines(output, "the volume listing"))
+
+    def list_images(self) -> list[ImageInfo]:
+        """``docker image inspect`` of every image, in one exec (a listing line of the CLI has
+        sizes only as text, ``3.5MB``, and one tag). An image deleted between the two commands
+        is left out, not an error."""
+        output = self._run(
+            "ids=$(docker image ls -q --no-trunc); "
+            'if [ -n "$ids" ]; then docker image inspect $ids 2>/dev/null || true; '
+            'else echo "[]"; fi'
+        )
+        return images_from_inspect(_json(output.strip() or "[]", "the image inspect"))
 
     def exec_in(self, container_id: str, command: list[str]) -> str:
         inner = " ".join(shlex.quote(word) for word in command)

@@ -58,11 +58,16 @@ class Route:
 
 @dataclass(frozen=True)
 class EngineInfo:
+    """Who a daemon is. ``engine`` says what implements it (``docker``, ``podman``,
+    ``unknown``), ``identity`` where ``engine_id`` came from (see ``engine.identity``)."""
+
     engine_id: str
     name: str
     version: str
     api_version: str
     operating_system: str
+    engine: str = "docker"
+    identity: str = "engine-id"
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,26 @@ class Port:
     private_port: int
     public_port: int | None
     protocol: str
+
+
+@dataclass(frozen=True)
+class HealthProbe:
+    """One run of a container's healthcheck, as the engine kept it (output cut short)."""
+
+    start: datetime | None
+    end: datetime | None
+    exit_code: int
+    output: str
+
+
+@dataclass(frozen=True)
+class Health:
+    """A container's healthcheck state: ``status`` is ``healthy``, ``unhealthy``, ``starting``
+    or ``none`` (no healthcheck); ``probes`` are the last few runs, oldest first."""
+
+    status: str = "none"
+    failing_streak: int = 0
+    probes: tuple[HealthProbe, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -129,6 +154,31 @@ class VolumeInfo:
 
 
 @dataclass(frozen=True)
+class ImageInfo:
+    """One image of a daemon's cache. ``tags`` are ``repo:tag`` references, ``digests``
+    ``repo@sha256:...`` (known once pulled or pushed); ``size`` in bytes."""
+
+    id: str
+    tags: tuple[str, ...] = ()
+    digests: tuple[str, ...] = ()
+    size: int = 0
+    created: datetime | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClientAddress:
+    """The TCP daemon a container's ``DOCKER_HOST`` names. Read from its environment, it stays
+    in memory on the server for one poll (shown as hidden); only what it resolves to is kept."""
+
+    host: str
+    port: int
+
+    def __repr__(self) -> str:
+        return "ClientAddress(hidden)"
+
+
+@dataclass(frozen=True)
 class ContainerInfo:
     """One container as listed (and, where needed, inspected). Never its environment."""
 
@@ -145,17 +195,22 @@ class ContainerInfo:
     privileged: bool | None = None
     started_at: str | None = None
     runs_dockerd: bool | None = None
+    health: str = "none"
+    health_detail: Health | None = None  # from an inspect; a listing says only ``health``
     attachments: tuple[Attachment, ...] = ()
     network_mode: str = ""
+    client_address: ClientAddress | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
 class DaemonSnapshot:
-    """What one poll read of a daemon. ``networks`` and ``volumes`` are None when they were not
-    read (their discovery is switched off): what is stored of them is then left as it is."""
+    """What one poll read of a daemon. ``networks``, ``volumes`` and ``images`` are None when
+    they were not read (their discovery is switched off): what is stored of them is then left as
+    it is."""
 
     route: Route
     info: EngineInfo
     containers: tuple[ContainerInfo, ...]
     networks: tuple[NetworkInfo, ...] | None = None
     volumes: tuple[VolumeInfo, ...] | None = None
+    images: tuple[ImageInfo, ...] | None = None

@@ -3,7 +3,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 
-from topology.inventory.models import Container, Daemon, Endpoint, Host
+from topology.inventory.models import Container, Daemon, Endpoint, Host, TerminalSession
 
 
 @admin.register(Host)
@@ -92,3 +92,32 @@ class ContainerAdmin(admin.ModelAdmin):
     list_filter = ["role", "state", "privileged", "stale"]
     search_fields = ["name", "image", "container_id"]
     readonly_fields = ["labels", "mounts", "ports", "networks"]
+
+
+@admin.register(TerminalSession)
+class TerminalSessionAdmin(admin.ModelAdmin):
+    """The audit log of interactive terminals: read only, for everyone."""
+
+    list_display = [
+        "started",
+        "ended",
+        "username",
+        "container_name",
+        "team",
+        "allowed_by",
+        "bytes_in",
+        "bytes_out",
+        "end_reason",
+    ]
+    list_filter = ["allowed_by", "team"]
+    search_fields = ["username", "container_name", "container_id", "engine_id"]
+    readonly_fields = [f.name for f in TerminalSession._meta.fields]
+
+    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False

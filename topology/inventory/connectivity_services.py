@@ -172,8 +172,12 @@ def _binds(container: Container) -> bool:
     return any(m.get("type") == "bind" for m in container.mounts or ())
 
 
-def add_derived_delta(daemon: Daemon, changes: RowChanges, delta: Any) -> None:
-    """Add to ``delta`` what ``changes`` did to the v2 parts of the graph around ``daemon``."""
+def add_derived_delta(
+    daemon: Daemon, changes: RowChanges, delta: Any, *, host_wide: bool = True
+) -> None:
+    """Add to ``delta`` what ``changes`` did to the v2 parts of the graph around ``daemon``.
+    ``host_wide`` False leaves out the parts that span daemons (host paths, port paths): for
+    containers that moved to another daemon, whose action computes those once."""
     if not changes:
         return
     after_containers = list(Container.objects.filter(daemon=daemon))
@@ -203,6 +207,8 @@ def add_derived_delta(daemon: Daemon, changes: RowChanges, delta: Any) -> None:
     )
     changed_pks = changes.new_containers | set(changes.old_containers)
     touched = changes.containers_touched() + [c for c in after_containers if c.pk in changed_pks]
+    if not host_wide:
+        return
     if daemon.container_id is None and daemon.host_id is not None and _has(touched, _binds):
         _host_paths_delta(daemon, after_containers, before_containers, delta)
     if _has(touched, lambda c: bool(c.ports)):
@@ -289,6 +295,50 @@ def prune_under(daemons: list[Daemon], containers: list[Container]) -> list[str]
     Network.objects.filter(daemon__in=daemons).delete()
     Volume.objects.filter(daemon__in=daemons).delete()
     return gone + path_ids
+
+
+def pruning_delta(pruned: list[Container], delta: Any) -> None:
+    """What removing ``pruned`` (still in the database) does to the parts that span daemons:
+    host paths they shared with containers that stay, and port paths through them."""
+    host_paths_without(pruned, delta)
+    pruned_pks = {c.pk for c in pruned}
+    if _has(pruned, lambda c: bool(c.ports)):
+        daemons = list(Daemon.objects.all())
+        hosts = list(Host.objects.all())
+        dind_hex = dict(
+            Container.objects.filter(
+                pk__in=[d.container_id for d in daemons if d.container_id]
+            ).values_list("pk", "container_id")
+        )
+        places = graph.daemon_places(daemons, hosts, dind_hex)
+        published = [c for c in Container.objects.exclude(ports=[]) if c.ports]
+        _difference(
+            ([], connectivity.publishes_edges(connectivity.PortPaths(published, places))),
+            (
+                [],
+                connectivity.publishes_edges(
+                    connectivity.PortPaths([c for c in published if c.pk not in pruned_pks], places)
+                ),
+            ),
+            delta,
+        )
+
+
+def host_paths_without(leaving: list[Container], delta: Any, *, arriving: bool = False) -> None:
+    """What ``leaving`` (on their hosts in the database) leaving their hosts does to the host
+    paths there: shared folders they were part of. ``arriving``: what their coming did."""
+    leaving_pks = {c.pk for c in leaving}
+    for host_slug in _root_containers_by_host(leaving):
+        with_them = list(
+            Container.objects.filter(daemon__host__slug=host_slug, daemon__container__isnull=True)
+        )
+        without = [c for c in with_them if c.pk not in leaving_pks]
+        before, after = (without, with_them) if arriving else (with_them, without)
+        _difference(
+            connectivity.path_parts(before, host_slug),
+            connectivity.path_parts(after, host_slug),
+            delta,
+        )
 
 
 def _root_containers_by_host(containers: Iterable[Container]) -> dict[str, list[Container]]:

@@ -7,6 +7,9 @@ itself: snapshots come from ``queries.current_graph`` and deltas from ``broadcas
 both cut to what the user's teams may see (``graph.visible_delta``). A delta cut to nothing is
 still sent: it carries the version forward.
 
+Inside containers (contract v2): ``watch`` (live stats of what the page shows), ``logs`` and
+``logs_stop`` are ``observing``'s; the sampler's batches arrive as ``stats.samples``.
+
 A wall screen stays live for days. Every ``TOPOLOGY_WEBSOCKET_HEARTBEAT_SECONDS`` the consumer
 sends a ``heartbeat`` with the version the client has, so a page can tell a quiet graph from a
 dead link (pongs only prove the socket). It joins its group again well before the channel
@@ -14,6 +17,7 @@ layer's ``group_expiry`` would drop it (channels_redis: a day), and when the dat
 stays ahead of what it forwarded for two heartbeats (a delta it never got), it sends a
 snapshot. A heartbeat that cannot be made (Redis or the database down) is not sent: the page
 notices the silence and reconnects.
+
 A client may ask for some layers of the graph only (contract v2, ``layers``): with
 ``?layers=containment,networks`` on the websocket's URL (so that the first snapshot is already
 cut), or at any time with ``{"type": "layers", "layers": [...]}``, answered with a fresh
@@ -43,6 +47,7 @@ from django.conf import settings
 from topology.inventory import graph, graph_layers, queries
 from topology.inventory.broadcast import GROUP
 from topology.inventory.models import GraphRevision
+from topology.inventory.observing import Observer
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +71,9 @@ def _read_graph(user: Any) -> tuple[dict[str, Any], set[str] | None]:
 class TopologyConsumer(AsyncWebsocketConsumer):
     """One browser tab or script following the graph."""
 
+    #: Messages that are doors of their own (the role matrix has a row for each).
+    DOORS = ("layers", "watch", "logs", "logs_stop")
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.version: int | None = None
@@ -77,6 +85,7 @@ class TopologyConsumer(AsyncWebsocketConsumer):
         self.heartbeat_task: asyncio.Task[None] | None = None
         self.snapshot_requested = False
         self.last_snapshot_at = 0.0
+        self.observer = Observer(self, self._send_json)
         self.behind: int | None = None  # the database's version, last heartbeat, when ahead
         self.layers = graph_layers.ALL
 
@@ -104,6 +113,7 @@ class TopologyConsumer(AsyncWebsocketConsumer):
         self.heartbeat_task = asyncio.create_task(self._heartbeats())
 
     async def disconnect(self, code: int) -> None:
+        await self.observer.close()
         for task in (self.snapshot_task, self.heartbeat_task):
             if task is not None:
                 task.cancel()
@@ -158,12 +168,21 @@ class TopologyConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=_dumps({"type": "pong"}))
         elif kind == "resync":
             await self._request_snapshot()
+        elif kind == "watch":
+            await self.observer.watch(message.get("nodes"))
+        elif kind == "logs":
+            await self.observer.logs(message)
+        elif kind == "logs_stop":
+            await self.observer.logs_stop(message.get("node"))
         elif kind == "layers":
             await self._choose_layers(message.get("layers"))
         elif not isinstance(message, dict) or not isinstance(kind, str):
             await self._send_error("bad_message", 'a message is an object with a "type"')
         else:
-            await self._send_error("unknown_type", 'known types are "resync", "ping" and "layers"')
+            await self._send_error(
+                "unknown_type",
+                'known types are "resync", "ping", "layers", "watch", "logs" and "logs_stop"',
+            )
 
     async def _choose_layers(self, names: Any) -> None:
         """``{"type": "layers", "layers": [...]}``: from now on only those; a fresh snapshot."""
@@ -205,6 +224,11 @@ class TopologyConsumer(AsyncWebsocketConsumer):
             allowed = await database_sync_to_async(queries.allowed_host_nodes)(self.scope["user"])
             if allowed != self.allowed_hosts:
                 await self._send_snapshot()
+        await self.observer.recheck()
+
+    async def stats_samples(self, event: dict[str, Any]) -> None:
+        """A batch from the stats sampler (``sampling``): this page's part, if any."""
+        await self.observer.stats(event)
 
     async def _forward(self, message: dict[str, Any]) -> None:
         """Send ``message`` and any buffered deltas that now follow on; call under the lock."""
@@ -264,6 +288,9 @@ class TopologyConsumer(AsyncWebsocketConsumer):
             )
             return
         await self.send(text_data=text)
+
+    async def _send_json(self, message: dict[str, Any]) -> None:
+        await self.send(text_data=_dumps(message))
 
     async def _send_error(self, code: str, text: str) -> None:
         await self.send(text_data=_dumps({"type": "error", "code": code, "message": text}))

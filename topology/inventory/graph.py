@@ -3,7 +3,8 @@
 See ``shared/contract``: nodes for hosts, daemons and containers nested by ``parent``, a
 ``socket`` edge from each DooD container to the daemon whose socket it mounts, and a ``created``
 edge from a container to each one it asked a daemon for, where that is known; networks, shared
-volumes and published-port paths come from ``connectivity`` (contract v2).
+volumes and published-port paths come from ``connectivity``, images and registries from
+``image_parts`` (contract v2).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from topology.inventory import connectivity
+from topology.inventory import connectivity, image_parts
 from topology.inventory.connectivity import DaemonPlace, PortPaths
-from topology.inventory.models import Container, Daemon, Host, Network, Status, Volume
+from topology.inventory.models import Container, Daemon, Host, Image, Network, Status, Volume
 
 CONTRACT = 2
 
@@ -45,6 +46,10 @@ def created_edge_id(creator_hex: str, child_hex: str) -> str:
     return f"created:{creator_hex}->{child_hex}"
 
 
+def client_edge_id(container_hex: str, engine_id: str) -> str:
+    return f"client:{container_hex}->{engine_id}"
+
+
 def host_node(host: Host) -> Node:
     return {
         "id": host_id(host),
@@ -65,6 +70,8 @@ def daemon_node(daemon: Daemon, parent: str, stale: bool = False) -> Node:
         "label": daemon.name or daemon.engine_id,
         "status": str(status),
         "endpoint": daemon.endpoint,
+        "engine": daemon.engine,
+        "identity": daemon.identity,
         "access": daemon.access,
         "version": daemon.version,
         "api_version": daemon.api_version,
@@ -78,31 +85,59 @@ def daemon_node(daemon: Daemon, parent: str, stale: bool = False) -> Node:
 
 
 def container_node(container: Container, engine_id: str) -> Node:
-    return {
-        "id": container_id(container.container_id),
-        "kind": "container",
-        "parent": daemon_id(engine_id),
-        "label": container.name,
-        "status": "stale" if container.stale else container.state,
-        "name": container.name,
-        "image": container.image,
-        "role": container.role,
-        "privileged": container.privileged,
-        "state": container.state,
-        "created": container.created.isoformat() if container.created else None,
-        "labels": container.labels,
-        "mounts": container.mounts,
-        "ports": container.ports,
-        "networks": container.networks,
-        "network_mode": container.network_mode,
-        "exposure": connectivity.exposure(container),
-    }
+    node = _with_health(
+        container,
+        {
+            "id": container_id(container.container_id),
+            "kind": "container",
+            "parent": daemon_id(engine_id),
+            "label": container.name,
+            "status": "stale" if container.stale else container.state,
+            "name": container.name,
+            "image": container.image,
+            "role": container.role,
+            "privileged": container.privileged,
+            "state": container.state,
+            "created": container.created.isoformat() if container.created else None,
+            "labels": container.labels,
+            "mounts": container.mounts,
+            "ports": container.ports,
+            "networks": container.networks,
+            "network_mode": container.network_mode,
+            "exposure": connectivity.exposure(container),
+        },
+    )
+    compose = image_parts.compose(container.labels)
+    if compose:
+        node["compose"] = compose
+    return node
+
+
+def _with_health(container: Container, node: Node) -> Node:
+    """Contract v2's ``health``; with a healthcheck, also its failing streak and last probes
+    (``health_streak``, ``health_probes``: bounded, daemon text for the details panel)."""
+    node["health"] = container.health
+    log = container.health_log if isinstance(container.health_log, dict) else {}
+    if container.health != "none" and log:
+        node["health_streak"] = log.get("failing_streak", 0)
+        node["health_probes"] = log.get("probes", [])
+    return node
 
 
 def socket_edge(container_hex: str, engine_id: str) -> Edge:
     return {
         "id": socket_edge_id(container_hex, engine_id),
         "kind": "socket",
+        "source": container_id(container_hex),
+        "target": daemon_id(engine_id),
+    }
+
+
+def client_edge(container_hex: str, engine_id: str) -> Edge:
+    """The container's configuration points DOCKER_HOST at this daemon (never the value)."""
+    return {
+        "id": client_edge_id(container_hex, engine_id),
+        "kind": "client",
         "source": container_id(container_hex),
         "target": daemon_id(engine_id),
     }
@@ -127,6 +162,7 @@ class Rows:
     containers: list[Container]
     networks: list[Network] = field(default_factory=list)
     volumes: list[Volume] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
     engine_by_daemon_pk: dict[int, str] = field(default_factory=dict)
     container_hex_by_pk: dict[int, str] = field(default_factory=dict)
 
@@ -156,6 +192,9 @@ def nodes_and_edges(rows: Rows) -> tuple[list[Node], list[Edge]]:
         target = rows.engine_by_daemon_pk.get(container.socket_target_id or -1)
         if target:
             edges.append(socket_edge(container.container_id, target))
+        client = rows.engine_by_daemon_pk.get(container.client_target_id or -1)
+        if client:
+            edges.append(client_edge(container.container_id, client))
     known = set(rows.container_hex_by_pk.values())
     edges += [
         created_edge(c.created_by, c.container_id)
@@ -163,7 +202,8 @@ def nodes_and_edges(rows: Rows) -> tuple[list[Node], list[Edge]]:
         if c.created_by and c.created_by in known
     ]
     more_nodes, more_edges = connectivity_parts(rows)
-    return nodes + more_nodes, edges + more_edges
+    image_nodes, image_edges = image_graph_parts(rows)
+    return nodes + more_nodes + image_nodes, edges + more_edges + image_edges
 
 
 def daemon_places(
@@ -223,6 +263,29 @@ def connectivity_parts(rows: Rows) -> tuple[list[Node], list[Edge]]:
     return nodes, edges
 
 
+def image_graph_parts(rows: Rows) -> tuple[list[Node], list[Edge]]:
+    """Every daemon's images, the edges of its containers to them, the registries (v2)."""
+    by_daemon: dict[int, list[Container]] = {}
+    for container in rows.containers:
+        by_daemon.setdefault(container.daemon_id, []).append(container)
+    images: dict[int, list[Image]] = {}
+    for image in rows.images:
+        images.setdefault(image.daemon_id, []).append(image)
+    stale_containers = {c.pk for c in rows.containers if c.stale}
+    nodes: list[Node] = []
+    edges: list[Edge] = []
+    for daemon in rows.daemons:
+        if daemon.pk not in images:
+            continue
+        stale = daemon.status != Status.UP or daemon.container_id in stale_containers
+        more_nodes, more_edges = image_parts.daemon_parts(
+            daemon.engine_id, by_daemon.get(daemon.pk, []), images[daemon.pk], stale
+        )
+        nodes += more_nodes
+        edges += more_edges
+    return nodes + image_parts.registry_nodes(rows.images), edges
+
+
 def build_graph(rows: Rows, version: int, generated_at: datetime) -> dict[str, Any]:
     nodes, edges = nodes_and_edges(rows)
     return {
@@ -266,12 +329,13 @@ class GraphDelta:
 
 EDGE_STYLES = {
     "socket": "dashed",
+    "client": "dashed",
     "created": "dotted",
     "mount": "dotted",
     "netns": "bold",
     "publishes": "bold",
 }
-NODE_SHAPES = {"network": "hexagon", "volume": "cylinder"}
+NODE_SHAPES = {"network": "hexagon", "volume": "cylinder", "image": "note", "registry": "folder"}
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -386,8 +450,18 @@ def visible_graph(graph: dict[str, Any], allowed_hosts: set[str] | None) -> dict
 
     nodes = [node for node in graph["nodes"] if root(node["id"]) in allowed_hosts]
     ids = {node["id"] for node in nodes}
+    shared = _shared_nodes_reached(graph["nodes"], graph["edges"], ids)
+    nodes += [node for node in graph["nodes"] if node["id"] in shared]
+    ids |= shared
     edges = [e for e in graph["edges"] if e["source"] in ids and e["target"] in ids]
     return {**graph, "nodes": nodes, "edges": edges}
+
+
+def _shared_nodes_reached(nodes: Iterable[Node], edges: Iterable[Edge], seen: set[str]) -> set[str]:
+    """Ids of the nodes outside every host (registries) that an edge from ``seen`` reaches: a
+    registry is shown to those whose images live there, and to no one else."""
+    shared = {node["id"] for node in nodes if node["kind"] == "registry"}
+    return {e["target"] for e in edges if e["source"] in seen and e["target"] in shared}
 
 
 def visible_delta(
@@ -402,13 +476,21 @@ def visible_delta(
             visible.discard(node_id)
         return message
     nodes = []
-    for node in message["upsert"]["nodes"]:
+    upserted = message["upsert"]["nodes"]
+    for node in upserted:
         parent = node["parent"]
+        if node["kind"] == "registry":
+            continue
         if (
             node["id"] in visible
             or (parent is None and node["id"] in allowed_hosts)
             or (parent is not None and parent in visible)
         ):
+            visible.add(node["id"])
+            nodes.append(node)
+    shared = _shared_nodes_reached(upserted, message["upsert"]["edges"], visible)
+    for node in upserted:
+        if node["kind"] == "registry" and (node["id"] in shared or node["id"] in visible):
             visible.add(node["id"])
             nodes.append(node)
     edges = [
@@ -433,12 +515,12 @@ def _ends_visible(edge_id: str, visible: set[str]) -> bool:
 
 
 def _edge_ends(edge_id: str) -> tuple[str, ...]:
-    """The node ids an edge id names (``socket:<container hex>-><engine id>``,
-    ``created:<container hex>-><container hex>``)."""
+    """The node ids an edge id names (``socket:<container hex>-><engine id>``, ``client:`` the
+    same, ``created:<container hex>-><container hex>``)."""
     kind, _, rest = edge_id.partition(":")
     source, _, target = rest.partition("->")
-    if kind == "socket":
+    if kind in {"socket", "client"}:
         return (container_id(source), daemon_id(target))
     if kind == "created":
         return (container_id(source), container_id(target))
-    return connectivity.link_ends(edge_id) or ()
+    return connectivity.link_ends(edge_id) or image_parts.edge_ends(edge_id) or ()

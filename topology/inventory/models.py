@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
 from topology.engine.connection import TLSMaterial, tls_material_problems
 from topology.engine.errors import EngineError
+from topology.engine.health import HEALTH_STATES
 from topology.engine.ssh import load_private_key, parse_known_hosts
 from topology.engine.types import Route
 from topology.teams.models import Membership
@@ -216,7 +218,8 @@ class DaemonQuerySet(models.QuerySet):
 
 
 class Daemon(models.Model):
-    """A Docker engine, identified by the engine ID from ``GET /info``.
+    """A container engine (Docker, Podman...), identified by a stable engine ID: Docker's from
+    ``GET /info``, others' derived from what they keep (``engine.identity``).
 
     A root daemon belongs to a host; a nested (DinD) daemon points at the container it runs in.
     """
@@ -244,6 +247,15 @@ class Daemon(models.Model):
         Endpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="daemons"
     )
     endpoint = models.CharField(max_length=500, help_text="How the project reaches it.")
+    engine = models.CharField(
+        max_length=16, default="docker", help_text="What implements it: docker, podman, unknown."
+    )
+    identity = models.CharField(
+        max_length=16,
+        default="engine-id",
+        help_text="Where its engine ID comes from: engine-id (its own /info ID), store (Podman: "
+        "its host and store) or route (how the project reaches it).",
+    )
     access = models.CharField(max_length=8, choices=Access.choices, default=Access.SOCKET)
     version = models.CharField(max_length=64, blank=True)
     api_version = models.CharField(max_length=16, blank=True)
@@ -340,11 +352,36 @@ class Container(models.Model):
         related_name="socket_clients",
         help_text="For DooD: the daemon whose socket is mounted into this container.",
     )
+    client_target = models.ForeignKey(
+        Daemon,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tcp_clients",
+        help_text="The daemon its DOCKER_HOST names (drawn as a client edge); the setting itself "
+        "is never stored.",
+    )
+    sets_docker_host = models.BooleanField(
+        default=False,
+        help_text="Its configuration sets DOCKER_HOST to a TCP daemon (the value is not kept): "
+        "while that daemon is not known, each poll inspects it again.",
+    )
     created_by = models.CharField(
         max_length=64,
         blank=True,
         help_text="Full ID of the container on the same daemon that asked for this one (drawn "
         "as a created edge); known for the project's own demos only.",
+    )
+    health = models.CharField(
+        max_length=16,
+        choices=[(state, state) for state in HEALTH_STATES],
+        default="none",
+        help_text="healthy, unhealthy, starting, or none (no healthcheck).",
+    )
+    health_log = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The failing streak and last probes (bounded), as last inspected.",
     )
     stale = models.BooleanField(default=False)
     last_seen = models.DateTimeField(null=True, blank=True)
@@ -358,7 +395,9 @@ class Container(models.Model):
         ordering = ["daemon", "name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["daemon", "container_id"], name="container_unique_per_daemon"
+                fields=["container_id"],
+                name="container_id_unique",
+                violation_error_message="A container is one node: one daemon lists it.",
             ),
             models.CheckConstraint(
                 condition=models.Q(container_id__regex=r"^[0-9a-f]{64}$"),
@@ -421,6 +460,30 @@ class Volume(models.Model):
         return self.name
 
 
+class Image(models.Model):
+    """An image in a daemon's cache (each daemon has its own: a DinD's is not its host's)."""
+
+    daemon = models.ForeignKey(Daemon, on_delete=models.CASCADE, related_name="images")
+    image_id = models.CharField(max_length=140, help_text="sha256:<hex>, as the engine names it.")
+    tags = models.JSONField(default=list, blank=True, help_text="repo:tag references.")
+    digests = models.JSONField(
+        default=list, blank=True, help_text="repo@sha256:... (known once pulled or pushed)."
+    )
+    size = models.PositiveBigIntegerField(default=0, help_text="Bytes.")
+    created = models.DateTimeField(null=True, blank=True)
+    labels = models.JSONField(default=dict, blank=True)
+    fingerprint = models.CharField(max_length=32, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["daemon", "image_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["daemon", "image_id"], name="image_unique_per_daemon")
+        ]
+
+    def __str__(self) -> str:
+        return self.tags[0] if self.tags else self.image_id[:19]
+
+
 class GraphRevision(models.Model):
     """One row: the graph's version, bumped in the same transaction as every change."""
 
@@ -432,3 +495,31 @@ class GraphRevision(models.Model):
     @classmethod
     def current(cls) -> int:
         return cls.objects.filter(pk=1).values_list("number", flat=True).first() or 0
+
+
+class TerminalSession(models.Model):
+    """The audit log of interactive terminals: who opened a shell in which container, when, for
+    how long, and how many bytes went each way. Rows are written by ``terminals`` only."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    username = models.CharField(max_length=150, help_text="Kept when the user is deleted.")
+    container_id = models.CharField(max_length=64)
+    container_name = models.CharField(max_length=255)
+    engine_id = models.CharField(max_length=255, help_text="The daemon that runs the container.")
+    team = models.CharField(max_length=64, blank=True, help_text="The team's slug, if any.")
+    allowed_by = models.CharField(
+        max_length=32, help_text="team-exec (a team admin, exec on) or demo-owner."
+    )
+    started = models.DateTimeField(auto_now_add=True)
+    ended = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True)
+    bytes_in = models.PositiveBigIntegerField(default=0, help_text="Typed by the user.")
+    bytes_out = models.PositiveBigIntegerField(default=0, help_text="Printed by the shell.")
+
+    class Meta:
+        ordering = ["-started"]
+
+    def __str__(self) -> str:
+        return f"{self.username} in {self.container_name} at {self.started:%Y-%m-%d %H:%M:%S}"

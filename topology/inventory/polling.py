@@ -8,6 +8,7 @@ find nested daemons.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -113,6 +114,18 @@ def _route_of(daemon: Daemon, roots: dict[str, Target]) -> Route | None:
     return Route(url=f"exec://{daemon.container.container_id}", via=via) if via else None
 
 
+def routes_to(daemons: Iterable[Daemon]) -> dict[int, Route]:
+    """The route that reaches each daemon (registered engines with their secrets), by pk, for
+    reading what a poll does not: stats, logs, a terminal."""
+    roots = {t.route.url: t for t in root_targets()}
+    routes = {}
+    for daemon in daemons:
+        route = _route_of(daemon, roots)
+        if route is not None:
+            routes[daemon.pk] = route
+    return routes
+
+
 def known_nested_targets() -> list[Target]:
     """Nested daemons already in the database, with the route that reaches each."""
     roots = {t.route.url: t for t in root_targets()}
@@ -149,7 +162,10 @@ def needs_inspect(
             old is None
             or old.state != container.state
             or (container.state == "running" and old.role != "dind" and old.recently_started)
+            or old.health != container.health
+            or (container.health != "none" and old.health_due)
             or _addresses(container.attachments) != _addresses(old.attachments)
+            or old.client_pending
         )
 
     return [c for c in listed if stale(c)]
@@ -162,8 +178,11 @@ def completed_by(container: ContainerInfo, detail: ContainerInfo) -> ContainerIn
         privileged=detail.privileged,
         started_at=detail.started_at,
         runs_dockerd=detail.runs_dockerd,
+        health=detail.health,
+        health_detail=detail.health_detail,
         attachments=detail.attachments,
         network_mode=detail.network_mode or container.network_mode,
+        client_address=detail.client_address,
     )
 
 
@@ -333,13 +352,15 @@ def _read(target: Target) -> DaemonSnapshot:
     try:
         info = reader.info()
         listed = reader.list_containers()
-        networks = volumes = None
+        networks = volumes = images = None
         if settings.TOPOLOGY_DISCOVER_NETWORKS:
             networks = tuple(_complete_networks(reader, reader.list_networks(), info.engine_id))
         if settings.TOPOLOGY_DISCOVER_VOLUMES:
             volumes = tuple(reader.list_volumes())
+        if settings.TOPOLOGY_DISCOVER_IMAGES:
+            images = tuple(reader.list_images())
         containers = tuple(_complete(reader, listed, info.engine_id))
-        return DaemonSnapshot(target.route, info, containers, networks, volumes)
+        return DaemonSnapshot(target.route, info, containers, networks, volumes, images)
     finally:
         reader.close()
 

@@ -10,6 +10,7 @@ same version costs two small queries.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,8 +19,18 @@ from django.db import connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from topology.inventory import graph
-from topology.inventory.models import Container, Daemon, GraphRevision, Host, Network, Volume
+from topology.inventory import graph, invariants
+from topology.inventory.models import (
+    Container,
+    Daemon,
+    GraphRevision,
+    Host,
+    Image,
+    Network,
+    Volume,
+)
+
+logger = logging.getLogger(__name__)
 
 
 def load_rows(hosts: list[Host] | None = None) -> graph.Rows:
@@ -30,6 +41,7 @@ def load_rows(hosts: list[Host] | None = None) -> graph.Rows:
         containers=list(Container.objects.all()),
         networks=list(Network.objects.all()) if networks else [],
         volumes=list(Volume.objects.all()),
+        images=list(Image.objects.all()) if settings.TOPOLOGY_DISCOVER_IMAGES else [],
     )
 
 
@@ -82,8 +94,9 @@ def current_graph(user: Any = None) -> dict[str, Any]:
         key = (
             version,
             settings.TOPOLOGY_DISCOVER_NETWORKS,
+            settings.TOPOLOGY_DISCOVER_IMAGES,
             tuple((h.pk, h.slug, h.name, h.status, h.team.slug if h.team else None) for h in hosts),
-            *(_extent(model) for model in (Daemon, Container, Network, Volume)),
+            *(_extent(model) for model in (Daemon, Container, Network, Volume, Image)),
         )
         alias = str(connection.settings_dict.get("NAME"))
         cached = _built.get(alias)
@@ -91,12 +104,22 @@ def current_graph(user: Any = None) -> dict[str, Any]:
             whole = cached[1]
         else:
             rows = load_rows(hosts)
-            whole = graph.build_graph(rows, version, timezone.now())
+            whole = checked(graph.build_graph(rows, version, timezone.now()))
             _built[alias] = (key, whole)
         allowed = None if user is None else allowed_host_nodes(user)
     # The cached lists are never handed out: a caller may change what it gets.
     mine = {**whole, "nodes": list(whole["nodes"]), "edges": list(whole["edges"])}
     return graph.visible_graph(mine, allowed)
+
+
+def checked(built: dict[str, Any]) -> dict[str, Any]:
+    """``built``, checked against the graph's invariants as ``TOPOLOGY_GRAPH_CHECKS`` says."""
+    mode = getattr(settings, "TOPOLOGY_GRAPH_CHECKS", "off")
+    if mode == "raise":
+        invariants.check_graph(built)
+    elif mode == "log" and (problems := invariants.graph_problems(built)):
+        logger.error("the graph breaks %d invariant(s): %s", len(problems), "; ".join(problems))
+    return built
 
 
 def allowed_host_nodes(user: Any) -> set[str] | None:

@@ -1,6 +1,6 @@
 """The events watcher: follow every reachable daemon's events and poll a daemon the moment its
-containers or networks change (debounced), so the database follows the engine within a fraction
-of a second.
+containers, networks or images change (debounced), so the database follows the engine within a
+fraction of a second.
 """
 
 from __future__ import annotations

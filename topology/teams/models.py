@@ -30,6 +30,12 @@ class Team(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
     )
+    exec_enabled = models.BooleanField(
+        "interactive terminals",
+        default=False,
+        help_text="Let this team's admins open a shell in its running containers: root on "
+        "those engines. Only a site admin may switch it on.",
+    )
 
     objects = TeamQuerySet.as_manager()
 

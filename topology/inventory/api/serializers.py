@@ -66,6 +66,8 @@ class ContainerSerializer(serializers.ModelSerializer):
             "mounts",
             "ports",
             "networks",
+            "health",
+            "health_log",
         ]
 
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("inventory", "0007_merge_ownership_and_networks"),
+        ("inventory", "0010_images"),
     ]
 
     operations = [
