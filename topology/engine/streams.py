@@ -29,6 +29,7 @@ from docker.utils import version_lt
 
 from topology.engine.connection import _tls_config
 from topology.engine.errors import EngineError, EngineUnreachable
+from topology.engine.image_listing import images_from_api
 from topology.engine.networks import networks_from_api, volumes_from_api
 from topology.engine.reading import (
     _engine_info,
@@ -38,7 +39,14 @@ from topology.engine.reading import (
     parsed_containers,
     processes_include_dockerd,
 )
-from topology.engine.types import ContainerInfo, EngineInfo, NetworkInfo, Route, VolumeInfo
+from topology.engine.types import (
+    ContainerInfo,
+    EngineInfo,
+    ImageInfo,
+    NetworkInfo,
+    Route,
+    VolumeInfo,
+)
 
 MAX_BODY_BYTES = 64 * 2**20
 MAX_EVENT_BYTES = 2**20
@@ -281,6 +289,10 @@ class AsyncEngine:
         await self.negotiate()
         return volumes_from_api(await self._ok("/volumes"))
 
+    async def list_images(self) -> list[ImageInfo]:
+        """``GET /images/json``: the daemon's image cache in one request."""
+        return images_from_api(await self._ok("/images/json"))
+
     async def runs_dockerd(self, container_id: str) -> bool | None:
         status, body = await self.get(f"/containers/{quote(container_id, safe='')}/top")
         if status != 200 or not isinstance(body, dict):
@@ -299,7 +311,7 @@ class AsyncEngine:
         Raises ``StreamUnusable`` when the daemon answers with anything but a stream.
         """
         await self.negotiate()
-        query = {"filters": json.dumps({"type": ["container", "network", "volume"]})}
+        query = {"filters": json.dumps({"type": ["container", "network", "volume", "image"]})}
         if since is not None:
             query["since"] = f"{since:.9f}"
         connection = await self._open()

@@ -298,8 +298,8 @@ class Informer:
 
     @staticmethod
     def _heard(state: Followed, event: EngineEvent) -> None:
-        """A container event asks for that container to be read; a network or volume event
-        for the daemon to be listed again (reconciled only if the listing differs)."""
+        """A container event asks for that container to be read; a network, volume or image
+        event for the daemon to be listed again (reconciled only if the listing differs)."""
         if event.kind == "container":
             if event.action.startswith(QUIET_ACTIONS):
                 return
@@ -375,11 +375,13 @@ class Informer:
         try:
             info = await engine.info()
             listed = await engine.list_containers()
-            networks = volumes = None
+            networks = volumes = images = None
             if settings.TOPOLOGY_DISCOVER_NETWORKS:
                 networks = tuple(await engine.list_networks())
             if settings.TOPOLOGY_DISCOVER_VOLUMES:
                 volumes = tuple(await engine.list_volumes())
+            if settings.TOPOLOGY_DISCOVER_IMAGES:
+                images = tuple(await engine.list_images())
         except EngineError as error:
             state.digest = None
             if state.last_error != str(error):  # said once, not rewritten every poll
@@ -389,7 +391,7 @@ class Informer:
                 state.last_error = str(error)
             return
         state.last_error = None
-        digest = listing_digest((info, networks, volumes), listed)
+        digest = listing_digest((info, networks, volumes, images), listed)
         if not forced and digest == state.digest:
             self.skipped_by_digest += 1
             state.digest_skips += 1
@@ -412,7 +414,9 @@ class Informer:
             if detail is not None:
                 fresh[container.id] = polling.completed_by(container, detail)
         completed = polling.merge_inspected(listed, stale, fresh, known)
-        snapshot = DaemonSnapshot(state.target.route, info, tuple(completed), networks, volumes)
+        snapshot = DaemonSnapshot(
+            state.target.route, info, tuple(completed), networks, volumes, images
+        )
         result = await self._in_db(self._apply, state.target, snapshot)
         if result.skipped:  # another process holds the daemon's poll lock: soon again
             state.digest = None
