@@ -5,10 +5,12 @@ refused event stream."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from django.conf import settings
 
+from tests.conftest import run_workload, unique
 from tests.fake_engine import FakeEngine
 from tests.tls_material import make_authority
 from topology.engine.errors import EngineError
@@ -22,7 +24,10 @@ def run(coroutine):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.docker
-def test_the_real_engine_reads_as_the_blocking_reader_reads_it() -> None:
+def test_the_real_engine_reads_as_the_blocking_reader_reads_it(
+    docker_client: Any, offline_images: list[str], cleanup: Any
+) -> None:
+    run_workload(docker_client, cleanup, unique("async-read"))
     route = Route(url=settings.DOCKER_HOST)
     blocking = open_reader(route)
     try:
@@ -38,7 +43,7 @@ def test_the_real_engine_reads_as_the_blocking_reader_reads_it() -> None:
             await engine.close()
 
     async_info, async_listed = run(read())
-    assert async_info.engine_id == info.engine_id
+    assert async_info == info  # the same identity rules: ID, engine kind, where it came from
     # Both listings were taken a moment apart on a shared engine: compare what both saw.
     both = {c.id for c in listed} & {c.id for c in async_listed}
     assert both

@@ -27,15 +27,16 @@ from urllib.parse import quote, urlencode, urlsplit
 from docker.constants import MINIMUM_DOCKER_API_VERSION
 from docker.utils import version_lt
 
+from topology.engine import identity
 from topology.engine.connection import _tls_config
 from topology.engine.errors import EngineError, EngineUnreachable
 from topology.engine.image_listing import images_from_api
 from topology.engine.networks import networks_from_api, volumes_from_api
 from topology.engine.reading import (
-    _engine_info,
     container_from_inspect,
     container_from_listing,
     engine_address,
+    engine_info,
     parsed_containers,
     processes_include_dockerd,
 )
@@ -117,6 +118,7 @@ class AsyncEngine:
         self.idle: list[_Connection] = []
         self.slots = asyncio.Semaphore(CONNECTIONS_PER_ENGINE)
         self.api_version = ""
+        self.version_answer: Any = None
 
     async def _open(self) -> _Connection:
         try:
@@ -254,13 +256,27 @@ class AsyncEngine:
                 f"{self.route.url}: API {server} is older than {MINIMUM_DOCKER_API_VERSION}"
             )
         self.api_version = server
+        self.version_answer = body
 
     async def info(self) -> EngineInfo:
         await self.negotiate()
         body = await self._ok("/info")
         if not isinstance(body, dict):
             raise EngineError(f"{self.route.url}: /info is not an object")
-        return _engine_info(body, self.api_version)
+        libpod = None
+        if identity.engine_kind(self.version_answer, body) == identity.PODMAN:
+            libpod = await self.libpod_info()
+        return engine_info(self.route.key, body, self.api_version, self.version_answer, libpod)
+
+    async def libpod_info(self) -> Any:
+        """Podman's own ``/libpod/info``, as the blocking reader asks it: None when refused for
+        good (a 4xx); no answer raises, so an identity never flips."""
+        status, body = await self.get("/libpod/info")
+        if 400 <= status < 500:
+            return None
+        if status != 200:
+            raise EngineError(f"{self.route.url}: /libpod/info answered {status}")
+        return body
 
     async def list_containers(self) -> list[ContainerInfo]:
         await self.negotiate()
