@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 
-from tests.conftest import run_workload, unique
+from tests.conftest import MANAGED, run_workload, unique
 from tests.fake_engine import FakeEngine
 from tests.graph_schema import validate_graph
 from tests.test_watching import eventually
@@ -23,7 +23,7 @@ from topology.engine.types import Route
 from topology.inventory import informer as informer_module
 from topology.inventory import queries
 from topology.inventory.informer import Followed, Informer, owner_of
-from topology.inventory.models import Container, Daemon, Endpoint, GraphRevision
+from topology.inventory.models import Container, Daemon, Endpoint, GraphRevision, Network
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -69,14 +69,63 @@ def test_a_docker_run_is_read_because_its_events_said_so(
     state = local_state(quiet_informer)
     assert eventually(lambda: Daemon.objects.filter(watch="events").exists() and not state.full)
     full_reads = state.full_reads  # the list that follows the stream's opening has begun
+    assert state.engine is not None
+    asked = dict(state.engine.asked)
     container = run_workload(docker_client, cleanup, unique("evented"))
     assert eventually(lambda: Container.objects.filter(container_id=container.id).exists())
     assert state.event_reads >= 1
     assert state.full_reads == full_reads  # no list-and-reconcile-everything was needed
+    # Targeted: the container listed by its ID and inspected, the network its start connected
+    # it to listed by its ID; no /info, no volumes, no images.
+    more = {p for p, n in state.engine.asked.items() if n > asked.get(p, 0)}
+    ours = {f"/containers/{container.id}/json", f"/containers/{container.id}/top"}
+    assert more <= {"/containers/json", "/networks"} | ours
     graph = queries.current_graph()
     validate_graph(graph)
     local = next(n for n in graph["nodes"] if n["id"] == f"daemon:{state.engine_id}")
     assert local["watch"] == "events" and local["watch_since"]
+
+
+@pytest.mark.docker
+def test_a_network_connect_is_read_by_its_event_alone(
+    quiet_informer, docker_client, offline_images, cleanup
+) -> None:
+    """A network made and a container connected to it: the network is listed by its ID, the
+    container (named by the connect event) inspected; no full read."""
+    assert eventually(lambda: (s := local_state(quiet_informer)) is not None and s.streaming)
+    state = local_state(quiet_informer)
+    container = run_workload(docker_client, cleanup, unique("joiner"))
+    assert eventually(lambda: Container.objects.filter(container_id=container.id).exists())
+    full_reads = state.full_reads
+    network = docker_client.networks.create(unique("evented-net"), labels=MANAGED)
+    cleanup.add(network.remove)
+    assert eventually(lambda: Network.objects.filter(network_id=network.id).exists())
+    network.connect(container)
+    cleanup.add(lambda: network.disconnect(container, force=True))
+
+    def attached() -> bool:
+        row = Container.objects.get(container_id=container.id)
+        return any(a.get("network_id") == network.id for a in row.attachments or [])
+
+    assert eventually(attached)
+    assert state.full_reads == full_reads
+    validate_graph(queries.current_graph())
+
+
+@pytest.mark.docker
+def test_a_dind_started_by_hand_has_its_daemon_found_without_a_resync(
+    quiet_informer, docker_client, offline_images, cleanup
+) -> None:
+    """No event says that a DinD's dockerd came up: the young container is read again each
+    second for a few seconds, and the nested daemon is found then, not at the next resync."""
+    from tests.conftest import start_dind
+
+    assert eventually(lambda: (s := local_state(quiet_informer)) is not None and s.streaming)
+    dind = start_dind(docker_client, cleanup, unique("hand-dind"))
+    assert eventually(
+        lambda: Daemon.objects.filter(container__container_id=dind.container.id).exists(),
+        timeout=30,
+    )
 
 
 @pytest.mark.docker

@@ -168,7 +168,9 @@ def _port_number(value: Any, what: str) -> int | None:
     return number
 
 
-def _parse_time(text: str | None) -> datetime | None:
+def engine_time(text: str | None) -> datetime | None:
+    """A time as the engine writes it (RFC 3339, nanoseconds, Z), in UTC; Docker's zero time
+    and anything unreadable are None."""
     if not text or text.startswith("0001-"):
         return None
     text = text.rstrip("Z")
@@ -301,7 +303,7 @@ def container_from_inspect(data: dict[str, Any]) -> ContainerInfo:
         image=text_field(config.get("Image"), "a container's image"),
         image_id=text_field(data.get("Image"), "a container's image ID"),
         state=_state(text_field(state.get("Status"), "a container's state", 32)),
-        created=_whole_seconds(_parse_time(text_field(data.get("Created"), "a time", 64))),
+        created=_whole_seconds(engine_time(text_field(data.get("Created"), "a time", 64))),
         labels=labels_field(config.get("Labels"), "a container's labels"),
         mounts=_mounts(list_of_objects(data.get("Mounts") or [], "a container's mounts")),
         ports=tuple(sorted(ports, key=lambda p: (p.private_port, p.protocol, p.ip))),

@@ -18,7 +18,8 @@ import asyncio
 import contextlib
 import json
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from topology.engine.errors import EngineError, EngineUnreachable
 from topology.engine.image_listing import images_from_api
 from topology.engine.networks import networks_from_api, volumes_from_api
 from topology.engine.reading import (
+    CONTAINER_ID,
     container_from_inspect,
     container_from_listing,
     engine_address,
@@ -62,6 +64,7 @@ class EngineEvent:
     action: str
     actor_id: str
     time_nano: int
+    container_id: str = ""  # a network's connect or disconnect: the container it names
 
 
 class StreamUnusable(EngineError):
@@ -119,6 +122,7 @@ class AsyncEngine:
         self.slots = asyncio.Semaphore(CONNECTIONS_PER_ENGINE)
         self.api_version = ""
         self.version_answer: Any = None
+        self.asked: Counter[str] = Counter()  # requests made, by path (tests, benchmarks)
 
     async def _open(self) -> _Connection:
         try:
@@ -188,6 +192,7 @@ class AsyncEngine:
 
         A kept-alive connection the daemon has closed meanwhile is replaced once.
         """
+        self.asked[path] += 1
         async with self.slots:
             for attempt in (1, 2):
                 reused = bool(self.idle)
@@ -278,9 +283,14 @@ class AsyncEngine:
             raise EngineError(f"{self.route.url}: /libpod/info answered {status}")
         return body
 
-    async def list_containers(self) -> list[ContainerInfo]:
+    async def list_containers(self, ids: Iterable[str] = ()) -> list[ContainerInfo]:
+        """Every container; with ``ids``, only those (Docker's ``id`` filter, which also
+        matches prefixes: the caller keeps the exact ones)."""
         await self.negotiate()
-        body = await self._ok("/containers/json", {"all": "1"})
+        query = {"all": "1"}
+        if ids := sorted(ids):
+            query["filters"] = json.dumps({"id": ids})
+        body = await self._ok("/containers/json", query)
         return parsed_containers(body, container_from_listing, "the container listing")
 
     async def inspect(self, container_id: str) -> ContainerInfo | None:
@@ -296,10 +306,13 @@ class AsyncEngine:
             info = replace(info, runs_dockerd=await self.runs_dockerd(container_id))
         return info
 
-    async def list_networks(self) -> list[NetworkInfo]:
-        """``GET /networks``: one call, every network complete (the address plan included)."""
+    async def list_networks(self, ids: Iterable[str] = ()) -> list[NetworkInfo]:
+        """``GET /networks``: one call, every network complete (the address plan included);
+        with ``ids``, only those (a prefix filter too)."""
         await self.negotiate()
-        return networks_from_api(await self._ok("/networks"))
+        wanted = sorted(ids)
+        query = {"filters": json.dumps({"id": wanted})} if wanted else None
+        return networks_from_api(await self._ok("/networks", query))
 
     async def list_volumes(self) -> list[VolumeInfo]:
         await self.negotiate()
@@ -307,6 +320,7 @@ class AsyncEngine:
 
     async def list_images(self) -> list[ImageInfo]:
         """``GET /images/json``: the daemon's image cache in one request."""
+        await self.negotiate()
         return images_from_api(await self._ok("/images/json"))
 
     async def runs_dockerd(self, container_id: str) -> bool | None:
@@ -396,4 +410,7 @@ def _event(line: bytes) -> EngineEvent | None:
     stamp = data.get("timeNano")
     if not all(isinstance(v, str) for v in (kind, action, ident)):
         return None
-    return EngineEvent(kind, action, ident, stamp if isinstance(stamp, int) else 0)
+    attributes = actor.get("Attributes") if isinstance(actor.get("Attributes"), dict) else {}
+    named = attributes.get("container") if kind == "network" else None
+    container = named if isinstance(named, str) and CONTAINER_ID.match(named) else ""
+    return EngineEvent(kind, action, ident, stamp if isinstance(stamp, int) else 0, container)

@@ -4,8 +4,12 @@ One process follows many daemons on one asyncio loop (no thread per daemon):
 
 - Each daemon it owns gets its ``/events`` stream opened; once the daemon accepts it, a full
   read (list, inspect what is new or changed, reconcile) follows, so nothing said before the
-  stream opened is missed. Container events then drive targeted reads: the evented containers
-  are inspected (the listing is read too, one request, so a removal is seen), nothing else.
+  stream opened is missed. Events then drive targeted reads against what the last read found:
+  the evented containers are listed by ID and inspected (a network's connect or disconnect
+  names its container too), an evented network is listed by ID, a volume or image event has
+  that one listing read again; nothing else is asked, not even ``/info``. A container that
+  started moments ago is read again each second for a few seconds (a DinD's dockerd comes up
+  after its container does).
 - A full read also runs every ``TOPOLOGY_RESYNC_SECONDS`` (jittered by up to a fifth, so
   daemons do not align) to find what events missed. A resync whose listing digest matches the
   last one reconciled touches the database not at all.
@@ -44,6 +48,7 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from topology.engine.errors import EngineError
+from topology.engine.reading import engine_time
 from topology.engine.streams import AsyncEngine, EngineEvent, StreamUnusable, supports
 from topology.engine.types import ContainerInfo, DaemonSnapshot
 from topology.inventory import locks, polling, services
@@ -79,6 +84,9 @@ for _, key in ipairs(KEYS) do
 end
 """
 QUIET_ACTIONS = ("exec_", "top", "attach", "resize", "copy", "archive-path", "export", "commit")
+QUIET_OBJECT_ACTIONS = ("mount", "unmount", "push", "save", "prune")
+YOUNG_SECONDS = 5.0  # as polling.RECENT_START: a DinD's dockerd may not run yet
+YOUNG_RECHECK_SECONDS = 1.0
 
 
 def owner_of(key: str, members: list[str]) -> str | None:
@@ -96,6 +104,16 @@ def listing_digest(snapshot_info: Any, listed: list[ContainerInfo]) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
+class _Unexpected(Exception):
+    """A targeted read found something it cannot place: the daemon is read whole instead."""
+
+
+def _age(started_at: str | None, now: float) -> float:
+    """Seconds since a container's ``StartedAt``; unknown is old."""
+    started = engine_time(started_at)
+    return now - started.timestamp() if started is not None else float("inf")
+
+
 @dataclass
 class Followed:
     """What the watcher keeps of one daemon it owns."""
@@ -109,7 +127,9 @@ class Followed:
     digest: str | None = None
     pending: set[str] = field(default_factory=set)  # container IDs to inspect
     full: bool = True  # the next read is a full one (the stream opened, a resync)
-    touched: bool = False  # a network or volume event: read again, reconcile if it differs
+    touched: set[str] = field(default_factory=set)  # "volume", "image": list that again
+    networks: set[str] = field(default_factory=set)  # network IDs to list again
+    last: DaemonSnapshot | None = None  # what the last read reconciled
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     next_due: float = 0.0
     read_at: float | None = None
@@ -119,6 +139,7 @@ class Followed:
     failing: bool = False  # the last read raised (the database away, say)
     full_reads: int = 0  # counted for tests and benchmarks
     event_reads: int = 0
+    fallbacks: int = 0  # targeted reads that turned into full ones
     digest_skips: int = 0
 
     @property
@@ -298,14 +319,23 @@ class Informer:
 
     @staticmethod
     def _heard(state: Followed, event: EngineEvent) -> None:
-        """A container event asks for that container to be read; a network, volume or image
-        event for the daemon to be listed again (reconciled only if the listing differs)."""
+        """What an event asks to be read: a container event that container; a network event
+        that network (and the container it connects or disconnects); a volume or image event
+        that listing. Events that change nothing drawn ask for nothing."""
         if event.kind == "container":
             if event.action.startswith(QUIET_ACTIONS):
                 return
             state.pending.add(event.actor_id)
+        elif event.kind == "network":
+            state.networks.add(event.actor_id)
+            if event.container_id:
+                state.pending.add(event.container_id)
+        elif event.kind in ("volume", "image"):
+            if event.action.startswith(QUIET_OBJECT_ACTIONS):
+                return
+            state.touched.add(event.kind)
         else:
-            state.touched = True
+            return
         state.wake.set()
 
     # -- reading -------------------------------------------------------------------------
@@ -320,11 +350,12 @@ class Informer:
             timeout = max(state.next_due - time.monotonic(), 0)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(state.wake.wait(), timeout)
-            if state.wake.is_set() and (state.pending or state.touched) and not state.full:
+            evented = bool(state.pending or state.touched or state.networks)
+            if state.wake.is_set() and evented and not state.full:
                 await asyncio.sleep(DEBOUNCE_SECONDS)  # gather a burst into one read
             state.wake.clear()
             due = time.monotonic() >= state.next_due
-            if not (due or state.pending or state.touched or state.full):
+            if not (due or state.full or state.pending or state.touched or state.networks):
                 continue
             full = state.full or due
             state.retry = False
@@ -360,18 +391,29 @@ class Informer:
 
     async def _read(self, state: Followed, full: bool) -> None:
         forced, state.pending = state.pending, set()
-        state.full = state.touched = False
+        touched, state.touched = state.touched, set()
+        networks, state.networks = state.networks, set()
+        state.full = False
         self.reads_done += 1
-        if full:
-            state.full_reads += 1
-        else:
-            state.event_reads += 1
         if state.engine is None:  # ssh, exec: the blocking readers, in a small pool
+            state.full_reads += 1
             assert self.loop is not None
             result = await self.loop.run_in_executor(self.blocking, self._poll_blocking, state)
             await self._found(result)
             return
+        if not full and state.last is not None and state.streaming:
+            state.event_reads += 1
+            await self._read_evented(state, forced, touched, networks)
+        else:
+            state.full_reads += 1
+            await self._read_whole(state, forced)
+        self._recheck_young(state)
+
+    async def _read_whole(self, state: Followed, forced: set[str]) -> None:
+        """List everything, inspect what is new or changed, reconcile (unless the listing is
+        the one last reconciled)."""
         engine = state.engine
+        assert engine is not None
         try:
             info = await engine.info()
             listed = await engine.list_containers()
@@ -384,6 +426,7 @@ class Informer:
                 images = tuple(await engine.list_images())
         except EngineError as error:
             state.digest = None
+            state.last = None
             if state.last_error != str(error):  # said once, not rewritten every poll
                 await self._in_db(
                     services.mark_unreachable, state.target.route, state.target.place, str(error)
@@ -392,7 +435,7 @@ class Informer:
             return
         state.last_error = None
         digest = listing_digest((info, networks, volumes, images), listed)
-        if not forced and digest == state.digest:
+        if not forced and digest == state.digest and state.last is not None:
             self.skipped_by_digest += 1
             state.digest_skips += 1
             state.read_at = time.time()
@@ -421,14 +464,89 @@ class Informer:
         if result.skipped:  # another process holds the daemon's poll lock: soon again
             state.digest = None
             state.pending |= forced
-            state.retry = True
+            state.full = state.retry = True
             return
         state.engine_id = result.engine_id
         state.read_at = time.time()
         recent = timezone.now() - polling.RECENT_START
         settled = not any(c.created and c.created > recent for c in listed)
         state.digest = digest if settled and result.error is None else None
+        state.last = snapshot if result.error is None else None
         await self._found(result)
+
+    async def _read_evented(
+        self, state: Followed, forced: set[str], touched: set[str], networks: set[str]
+    ) -> None:
+        """Read only what the events named, on top of what the last read found, and reconcile
+        that. Anything unexpected (a container listed under another ID, an engine error) makes
+        it a full read instead."""
+        engine, last = state.engine, state.last
+        assert engine is not None and last is not None
+        try:
+            containers = {c.id: c for c in last.containers}
+            if forced:
+                listed = {c.id: c for c in await engine.list_containers(forced) if c.id in forced}
+                for missing in forced - listed.keys():  # gone, or named another way
+                    if await engine.inspect(missing) is not None:
+                        raise _Unexpected(f"container {missing[:12]} is not listed by its ID")
+                    containers.pop(missing, None)
+                details = await asyncio.gather(*(engine.inspect(i) for i in listed))
+                for container, detail in zip(listed.values(), details, strict=True):
+                    if detail is None:  # removed between list and inspect
+                        containers.pop(container.id, None)
+                    else:
+                        containers[container.id] = polling.completed_by(container, detail)
+            nets = last.networks
+            if networks and nets is not None:
+                found = {n.id: n for n in await engine.list_networks(networks) if n.id in networks}
+                kept = [n for n in nets if n.id not in networks]
+                nets = (*kept, *(found[i] for i in sorted(found)))
+            volumes, images = last.volumes, last.images
+            if "volume" in touched and volumes is not None:
+                volumes = tuple(await engine.list_volumes())
+            if "image" in touched and images is not None:
+                images = tuple(await engine.list_images())
+        except (EngineError, _Unexpected) as error:
+            logger.debug("a targeted read of %s: %s; reading it whole", state.key, error)
+            state.fallbacks += 1
+            state.pending |= forced
+            state.full = state.retry = True
+            return
+        snapshot = DaemonSnapshot(
+            last.route, last.info, tuple(containers.values()), nets, volumes, images
+        )
+        result = await self._in_db(self._apply, state.target, snapshot)
+        state.digest = None  # the next resync reconciles what it lists, once
+        if result.skipped or result.error is not None:
+            state.pending |= forced
+            state.full = state.retry = True
+            return
+        state.last = snapshot
+        state.read_at = time.time()
+        await self._found(result)
+
+    def _recheck_young(self, state: Followed) -> None:
+        """A container started moments ago is read again in a second: its dockerd may come up
+        only now (no event says so)."""
+        last = state.last
+        if last is None or not state.streaming:
+            return
+        now = timezone.now().timestamp()
+        young = {
+            c.id
+            for c in last.containers
+            if c.state == "running"
+            and not c.runs_dockerd
+            and _age(c.started_at, now) < YOUNG_SECONDS
+        }
+        if not young or self.loop is None:
+            return
+
+        def again() -> None:
+            state.pending |= young
+            state.wake.set()
+
+        self.loop.call_later(YOUNG_RECHECK_SECONDS, again)
 
     @staticmethod
     def _apply(target: polling.Target, snapshot: DaemonSnapshot) -> polling.PollResult:
