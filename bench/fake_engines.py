@@ -31,6 +31,16 @@ def _hex() -> str:
     return uuid.uuid4().hex + uuid.uuid4().hex
 
 
+def _id_filter(query: dict[str, list[str]]) -> list[str]:
+    """The IDs of a ``filters={"id": [...]}`` query, as Docker reads them (prefixes)."""
+    try:
+        filters = json.loads(query.get("filters", ["{}"])[0])
+    except ValueError:
+        return []
+    ids = filters.get("id") if isinstance(filters, dict) else None
+    return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
+
+
 class FakeEngine:
     """One fake daemon: its engine ID, containers, and open event streams."""
 
@@ -107,7 +117,7 @@ class FakeEngine:
             "NetworkSettings": {"Ports": {}, "Networks": row["NetworkSettings"]["Networks"]},
         }
 
-    def _answer(self, path: str) -> tuple[int, Any]:
+    def _answer(self, path: str, query: dict[str, list[str]] | None = None) -> tuple[int, Any]:
         parts = [p for p in path.split("/") if p]
         if parts and parts[0].startswith("v1."):
             parts = parts[1:]
@@ -131,7 +141,9 @@ class FakeEngine:
                 "Containers": len(self.containers),
             }
         if route == "containers/json":
-            return 200, list(self.containers.values())
+            wanted = _id_filter(query or {})
+            rows = self.containers.values()
+            return 200, [r for r in rows if not wanted or r["Id"].startswith(tuple(wanted))]
         if len(parts) == 3 and parts[0] == "containers":
             row = self.containers.get(parts[1])
             if row is None:
@@ -180,7 +192,7 @@ class FakeEngine:
                 if path.rstrip("/").endswith("/events"):
                     await self._events(writer, parse_qs(urlsplit(target).query))
                     return
-                status, body = self._answer(path)
+                status, body = self._answer(path, parse_qs(urlsplit(target).query))
                 if method == "HEAD":
                     body = ""
                 data = body.encode() if isinstance(body, str) else json.dumps(body).encode()

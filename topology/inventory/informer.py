@@ -171,7 +171,10 @@ class Informer:
     # -- plumbing ------------------------------------------------------------------------
     async def _in_db(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         def run() -> T:
-            close_old_connections()
+            # One connection, kept: opened again only after an error left it unusable (the
+            # database restarted), not for every call as CONN_MAX_AGE=0 would have it.
+            if connection.errors_occurred:
+                close_old_connections()
             return call(*args, **kwargs)
 
         assert self.loop is not None
