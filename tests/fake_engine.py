@@ -218,3 +218,35 @@ def _server_context(authority: Any, folder: Path) -> ssl.SSLContext:
     context.load_cert_chain(folder / "fake-server.pem", folder / "fake-server-key.pem")
     context.verify_mode = ssl.CERT_REQUIRED
     return context
+
+
+def listed(hex_id: str, name: str) -> dict[str, Any]:
+    """A ``/containers/json`` item as a real engine writes it."""
+    return {
+        "Id": hex_id,
+        "Names": [f"/{name}"],
+        "Image": "topology/workload:offline",
+        "ImageID": "sha256:" + "f" * 64,
+        "State": "exited",
+        "Created": 1_764_000_000,
+        "Labels": {"topology.managed": "true"},
+        "Mounts": [],
+        "Ports": [],
+        "NetworkSettings": {"Networks": {}},
+        "HostConfig": {"NetworkMode": "none"},
+    }
+
+
+def inspected(hex_id: str, name: str) -> dict[str, Any]:
+    """The ``/containers/<id>/json`` of ``listed(hex_id, name)``, as a real engine writes it."""
+    return {
+        "Id": hex_id,
+        "Name": f"/{name}",
+        "Created": "2025-11-24T16:00:00.000000000Z",
+        "Image": "sha256:" + "f" * 64,
+        "State": {"Status": "exited", "Running": False, "StartedAt": "0001-01-01T00:00:00Z"},
+        "Config": {"Image": "topology/workload:offline", "Labels": {"topology.managed": "true"}},
+        "HostConfig": {"Privileged": False, "NetworkMode": "none"},
+        "Mounts": [],
+        "NetworkSettings": {"Networks": {}},
+    }

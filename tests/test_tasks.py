@@ -109,3 +109,80 @@ def test_a_real_worker_polls_what_beat_asks_for(offline_images, tmp_path) -> Non
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+def start_worker(queue: str, hostname: str, log: Path) -> subprocess.Popen:
+    """A real Celery worker (solo pool) on ``queue``, using the test database."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_of_the_test_database(connection.settings_dict),
+        "DEBUG": "1",
+    }
+    command = [sys.executable, "-m", "celery", "-A", "topology", "worker", "--pool=solo"]
+    command += ["--without-heartbeat", "--without-gossip", "--without-mingle"]
+    command += ["--prefetch-multiplier=1", "-n", hostname, "-Q", queue, "--loglevel=WARNING"]
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_share_the_poll_queue_and_each_daemon_is_read_once(settings, tmp_path) -> None:
+    """Poll mode with more read capacity: two real workers (two machines would be the same) on
+    one queue, 8 FAKE engines of 3 containers each polled in three rounds. Both workers take
+    polls; every daemon and container is in the database once (the poll lock keeps two polls of
+    one daemon apart)."""
+    from tests.fake_engine import FakeEngine, inspected, listed
+    from topology.inventory.models import Container, Endpoint
+
+    queue = f"poll-two-{os.getpid()}"
+    names = [f"two-{os.getpid()}-{n}@topology-test" for n in (1, 2)]
+    workers = [start_worker(queue, name, tmp_path / f"{n}.log") for n, name in enumerate(names)]
+    fakes = []
+    try:
+        for n in range(8):
+            ids = {f"{n:02x}{m:02x}".ljust(64, "a"): f"two-{n}-{m}" for m in range(3)}
+            fake = FakeEngine(
+                tmp_path / f"e{n}.sock",
+                engine_id=f"FAKE:TWO{n}",
+                name=f"two-{n}",
+                containers=[listed(i, name) for i, name in ids.items()],
+                inspect={i: inspected(i, name) for i, name in ids.items()},
+            )
+            fakes.append(fake.__enter__())
+            Endpoint.objects.create(name=fake.name, url=fake.url, engine_id=fake.engine_id)
+        ping = app.control.inspect(destination=names, timeout=1)
+        deadline = time.monotonic() + 60
+        while len(ping.ping() or {}) < 2:
+            assert time.monotonic() < deadline, "the two workers did not come up"
+        targets = [t for t in polling.root_targets() if t.endpoint_pk is not None]
+        for _round in range(3):
+            for target in targets:
+                tasks.poll_daemon.apply_async((target.to_dict(),), queue=queue, expires=60)
+            time.sleep(0.5)
+        fake_ids = [f.engine_id for f in fakes]
+        deadline = time.monotonic() + 60
+        while Container.objects.filter(daemon__engine_id__in=fake_ids).count() < 24:
+            assert time.monotonic() < deadline, list(Daemon.objects.values("engine_id", "status"))
+            time.sleep(0.2)
+        deadline = time.monotonic() + 30
+        while True:
+            stats = ping.stats() or {}
+            done = {
+                name: stats.get(name, {}).get("total", {}).get(tasks.poll_daemon.name, 0)
+                for name in names
+            }
+            if sum(done.values()) >= 24 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert sum(done.values()) == 24, done
+        assert all(count > 0 for count in done.values()), done
+        assert Daemon.objects.filter(engine_id__in=fake_ids).count() == 8
+        assert Container.objects.filter(daemon__engine_id__in=fake_ids).count() == 24
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=30)
+        for fake in fakes:
+            fake.__exit__(None, None, None)
