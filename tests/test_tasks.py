@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -186,3 +187,39 @@ def test_two_workers_share_the_poll_queue_and_each_daemon_is_read_once(settings,
             worker.wait(timeout=30)
         for fake in fakes:
             fake.__exit__(None, None, None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_queues_a_daemon_again_only_once_its_poll_has_run(
+    settings, tmp_path, monkeypatch
+) -> None:
+    """Poll mode under overload: no worker runs, beat fires three times; each daemon has one
+    poll waiting, not three that expire unrun. Once a daemon's poll has run it is queued again,
+    and the one read longest ago comes first."""
+    from tests.fake_engine import FakeEngine
+    from topology.inventory import locks
+    from topology.inventory.models import Endpoint
+
+    settings.DOCKER_HOST = f"unix://{tmp_path}/no-local-engine.sock"
+    sent: list[str] = []
+    monkeypatch.setattr(
+        tasks.poll_daemon, "apply_async", lambda args, **_: sent.append(args[0]["route"]["url"])
+    )
+    with contextlib.ExitStack() as stack:
+        fakes = [
+            stack.enter_context(FakeEngine(tmp_path / f"q{n}.sock", engine_id=f"FAKE:Q{n}"))
+            for n in range(3)
+        ]
+        for n, fake in enumerate(fakes):
+            Endpoint.objects.create(name=f"q{n}", url=fake.url, engine_id=fake.engine_id)
+        targets = polling.root_targets()  # the (absent) local engine, then the three fakes
+        for target in reversed(targets):  # each one read a moment after the one after it
+            locks.clear_queued(target.route.key)
+            time.sleep(0.01)
+        for _beat in range(3):
+            tasks.poll_all_daemons()
+        assert sent == [t.route.url for t in reversed(targets)]  # once each, the oldest first
+        tasks.poll_daemon.run(targets[1].to_dict())  # one poll has run
+        sent.clear()
+        tasks.poll_all_daemons()
+        assert sent == [targets[1].route.url]

@@ -126,6 +126,15 @@ def routes_to(daemons: Iterable[Daemon]) -> dict[int, Route]:
     return routes
 
 
+def longest_unread_first(targets: list[Target]) -> list[Target]:
+    """``targets`` in the order they fell due: never polled first, then the longest unread."""
+    polled = locks.last_polled([t.route.key for t in targets])
+    ordered = sorted(
+        zip(polled, range(len(targets)), targets, strict=True), key=lambda p: (p[0] or 0.0, p[1])
+    )
+    return [target for _at, _n, target in ordered]
+
+
 def known_nested_targets() -> list[Target]:
     """Nested daemons already in the database, with the route that reaches each."""
     roots = {t.route.url: t for t in root_targets()}
