@@ -81,6 +81,7 @@ def daemon_node(daemon: Daemon, parent: str, stale: bool = False) -> Node:
         "last_error": daemon.last_error,
         "watch": daemon.watch,
         "watch_since": daemon.watch_since.isoformat() if daemon.watch_since else None,
+        "behind": daemon.behind,
     }
 
 

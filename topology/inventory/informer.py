@@ -123,7 +123,9 @@ class Followed:
     engine_id: str | None = None
     streaming: bool = False  # the stream is open now
     watch: str = "polling"  # what the daemon node says (written when it differs)
-    written_watch: str | None = None
+    written_watch: tuple[str, int] | None = None
+    heard_at: float | None = None  # the first event not read yet came then
+    behind: float = 0.0  # how late the last read started
     digest: str | None = None
     pending: set[str] = field(default_factory=set)  # container IDs to inspect
     full: bool = True  # the next read is a full one (the stream opened, a resync)
@@ -339,6 +341,8 @@ class Informer:
             state.touched.add(event.kind)
         else:
             return
+        if state.heard_at is None:
+            state.heard_at = time.monotonic()
         state.wake.set()
 
     # -- reading -------------------------------------------------------------------------
@@ -362,7 +366,10 @@ class Informer:
                 continue
             full = state.full or due
             state.retry = False
+            wanted = min(state.next_due, state.heard_at or float("inf"))
             async with self.reads:
+                state.behind = max(time.monotonic() - wanted, 0.0) if wanted < float("inf") else 0
+                state.heard_at = None
                 try:
                     await self._read(state, full)
                     await self._say_watch(state)
@@ -388,9 +395,10 @@ class Informer:
 
     async def _say_watch(self, state: Followed) -> None:
         state.watch = "events" if state.streaming else "polling"
-        if state.engine_id and state.written_watch != state.watch:
-            await self._in_db(services.set_watch, state.engine_id, state.watch)
-            state.written_watch = state.watch
+        said = (state.watch, services.behind_step(state.behind))
+        if state.engine_id and state.written_watch != said:
+            await self._in_db(services.set_watch, state.engine_id, state.watch, state.behind)
+            state.written_watch = said
 
     async def _read(self, state: Followed, full: bool) -> None:
         forced, state.pending = state.pending, set()

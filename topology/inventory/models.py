@@ -272,6 +272,11 @@ class Daemon(models.Model):
         help_text="How the watcher follows it: its event stream, or polls (no usable stream).",
     )
     watch_since = models.DateTimeField(null=True, blank=True)
+    behind = models.PositiveIntegerField(
+        default=0,
+        help_text="How far its reads run behind their schedule, in seconds, rounded up to one of "
+        "0, 2, 5, 15, 60, 300 (an overloaded watcher or poll queue); written when that changes.",
+    )
 
     objects = DaemonQuerySet.as_manager()
 

@@ -1182,22 +1182,36 @@ def forget_registration(endpoint: Endpoint, *, publish: bool = True) -> ChangeSe
     return _publish_on_commit(changes, publish)
 
 
+BEHIND_STEPS = (0, 2, 5, 15, 60, 300)
+
+
+def behind_step(seconds: float) -> int:
+    """``seconds`` behind schedule, rounded up to a step (so that jitter writes nothing)."""
+    return next((step for step in BEHIND_STEPS if seconds <= step), BEHIND_STEPS[-1])
+
+
 @transaction.atomic
-def set_watch(engine_id: str, watch: str, *, publish: bool = True) -> ChangeSet:
-    """Say how the watcher follows a daemon (``events`` or ``polling``); written only when it
-    differs, so a steady daemon costs no write."""
+def set_watch(engine_id: str, watch: str, behind: float = 0, *, publish: bool = True) -> ChangeSet:
+    """Say how a daemon is followed (``events`` or ``polling``) and how far behind schedule its
+    reads run (``behind_step``); written only when either differs, so a steady daemon costs no
+    write."""
     changes = ChangeSet()
+    step = behind_step(behind)
     daemon = (
         Daemon.objects.select_related("host", "container")
         .filter(engine_id=engine_id)
-        .exclude(watch=watch)
+        .exclude(watch=watch, behind=step)
         .first()
     )
     if daemon is None:
         return changes
-    daemon.watch = watch
-    daemon.watch_since = timezone.now()
-    daemon.save(update_fields=["watch", "watch_since"])
+    fields = ["behind"]
+    if daemon.watch != watch:
+        daemon.watch = watch
+        daemon.watch_since = timezone.now()
+        fields += ["watch", "watch_since"]
+    daemon.behind = step
+    daemon.save(update_fields=fields)
     changes.changed += 1
     changes.delta.upsert_nodes.append(graph.daemon_node(daemon, _daemon_parent_id(daemon)))
     changes.since, changes.version = bump_version()

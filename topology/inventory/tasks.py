@@ -3,6 +3,7 @@ see ``CELERY_TASK_ROUTES``)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import redis
@@ -27,10 +28,14 @@ TRANSIENT = (redis.RedisError, OperationalError)
 )
 def poll_daemon(target: dict[str, Any]) -> dict[str, Any]:
     polled = polling.Target.from_dict(target)
+    last = locks.last_polled([polled.route.key])[0]
+    behind = time.time() - last - settings.TOPOLOGY_POLL_SECONDS if last else 0.0
     try:
         result = polling.poll_target(polled)
     finally:
         locks.clear_queued(polled.route.key)
+    if result.engine_id and result.error is None:
+        services.set_watch(result.engine_id, "polling", behind)
     known = set(Daemon.objects.values_list("container__container_id", flat=True))
     for nested in result.nested:
         if nested.place.container_hex not in known:

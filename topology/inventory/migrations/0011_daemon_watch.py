@@ -24,4 +24,14 @@ class Migration(migrations.Migration):
             name="watch_since",
             field=models.DateTimeField(blank=True, null=True),
         ),
+        migrations.AddField(
+            model_name="daemon",
+            name="behind",
+            field=models.PositiveIntegerField(
+                default=0,
+                help_text="How far its reads run behind their schedule, in seconds, rounded up to "
+                "one of 0, 2, 5, 15, 60, 300 (an overloaded watcher or poll queue); written when "
+                "that changes.",
+            ),
+        ),
     ]
