@@ -125,6 +125,7 @@ class Followed:
     watch: str = "polling"  # what the daemon node says (written when it differs)
     written_watch: tuple[str, int] | None = None
     heard_at: float | None = None  # the first event not read yet came then
+    recheck: asyncio.TimerHandle | None = None  # young containers are read again then
     behind: float = 0.0  # how late the last read started
     digest: str | None = None
     pending: set[str] = field(default_factory=set)  # container IDs to inspect
@@ -287,6 +288,8 @@ class Informer:
         state = self.followed.pop(key, None)
         if state is None:
             return
+        if state.recheck is not None:
+            state.recheck.cancel()
         for task in state.tasks:
             task.cancel()
         await asyncio.gather(*state.tasks, return_exceptions=True)
@@ -550,14 +553,15 @@ class Informer:
             and not c.runs_dockerd
             and _age(c.started_at, now) < YOUNG_SECONDS
         }
-        if not young or self.loop is None:
+        if not young or self.loop is None or state.recheck is not None:
             return
 
         def again() -> None:
+            state.recheck = None
             state.pending |= young
             state.wake.set()
 
-        self.loop.call_later(YOUNG_RECHECK_SECONDS, again)
+        state.recheck = self.loop.call_later(YOUNG_RECHECK_SECONDS, again)
 
     @staticmethod
     def _apply(target: polling.Target, snapshot: DaemonSnapshot) -> polling.PollResult:
