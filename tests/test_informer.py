@@ -246,9 +246,9 @@ def test_two_watchers_split_the_engines_and_a_dead_ones_share_moves(
 def test_an_overloaded_watcher_stretches_every_daemon_alike_and_says_how_far_behind(
     settings, tmp_path, no_local_engine, monkeypatch
 ) -> None:
-    """Four FAKE engines that take 0.3 s for every request, one read at a time, a resync due
-    every second: reads cannot keep up. Each daemon is still read in its turn (no one starves)
-    and its node says how far behind schedule its reads run."""
+    """Four FAKE engines that take 0.5 s for every request (a full read asks five), one read at
+    a time, a resync due every second: reads cannot keep up. Each daemon is still read in its
+    turn (no one starves), and its node says how far behind schedule its reads run."""
     settings.TOPOLOGY_RESYNC_SECONDS = 1
     monkeypatch.setattr(informer_module, "READ_CONCURRENCY", 1)
     with contextlib.ExitStack() as stack:
@@ -258,7 +258,7 @@ def test_an_overloaded_watcher_stretches_every_daemon_alike_and_says_how_far_beh
                     tmp_path / f"slow{n}.sock",
                     engine_id=f"FAKE:SLOW{n}",
                     name=f"slow-{n}",
-                    hang=0.3,
+                    hang=0.5,
                     hang_all=True,
                 )
             )
@@ -269,12 +269,12 @@ def test_an_overloaded_watcher_stretches_every_daemon_alike_and_says_how_far_beh
         with Informer().running_in_thread() as running:
             ids = [f.engine_id for f in fakes]
             assert eventually(
-                lambda: Daemon.objects.filter(engine_id__in=ids, behind__gte=2).count() == 4,
+                lambda: Daemon.objects.filter(engine_id__in=ids, behind__gte=5).count() == 4,
                 timeout=60,
             ), list(Daemon.objects.values_list("engine_id", "behind"))
             reads = [s.full_reads for s in running.followed.values() if "slow" in s.key]
-    assert len(reads) == 4 and min(reads) >= 2 and max(reads) - min(reads) <= 2, reads
+    assert len(reads) == 4 and min(reads) >= 1 and max(reads) - min(reads) <= 2, reads
     graph = queries.current_graph()
     validate_graph(graph)
     behind = [n["behind"] for n in graph["nodes"] if n["kind"] == "daemon"]
-    assert behind and all(b >= 2 for b in behind)
+    assert behind and all(b >= 5 for b in behind)

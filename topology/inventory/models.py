@@ -274,8 +274,8 @@ class Daemon(models.Model):
     watch_since = models.DateTimeField(null=True, blank=True)
     behind = models.PositiveIntegerField(
         default=0,
-        help_text="How far its reads run behind their schedule, in seconds, rounded up to one of "
-        "0, 2, 5, 15, 60, 300 (an overloaded watcher or poll queue); written when that changes.",
+        help_text="How many seconds its reads run behind their schedule, rounded down to 0, 5, 15, "
+        "60 or 300 (an overloaded watcher or poll queue); written when that changes.",
     )
 
     objects = DaemonQuerySet.as_manager()

@@ -1182,12 +1182,12 @@ def forget_registration(endpoint: Endpoint, *, publish: bool = True) -> ChangeSe
     return _publish_on_commit(changes, publish)
 
 
-BEHIND_STEPS = (0, 2, 5, 15, 60, 300)
+BEHIND_STEPS = (0, 5, 15, 60, 300)  # under 5 s late is on time: load jitter writes nothing
 
 
 def behind_step(seconds: float) -> int:
-    """``seconds`` behind schedule, rounded up to a step (so that jitter writes nothing)."""
-    return next((step for step in BEHIND_STEPS if seconds <= step), BEHIND_STEPS[-1])
+    """``seconds`` behind schedule, rounded down to a step (so that jitter writes nothing)."""
+    return max(step for step in BEHIND_STEPS if seconds >= step or step == 0)
 
 
 @transaction.atomic
