@@ -32,6 +32,7 @@ from topology.engine import identity
 from topology.engine.connection import _tls_config
 from topology.engine.errors import EngineError, EngineUnreachable
 from topology.engine.image_listing import images_from_api
+from topology.engine.nesting import may_run_dockerd
 from topology.engine.networks import networks_from_api, volumes_from_api
 from topology.engine.reading import (
     CONTAINER_ID,
@@ -302,8 +303,10 @@ class AsyncEngine:
         if status != 200:
             raise EngineError(f"{self.route.url}: inspecting {container_id[:12]} answered {status}")
         info = parsed_containers([body], container_from_inspect, "the container inspect")[0]
-        if info.state == "running":
+        if may_run_dockerd(info):
             info = replace(info, runs_dockerd=await self.runs_dockerd(container_id))
+        elif info.state == "running":
+            info = replace(info, runs_dockerd=False)
         return info
 
     async def list_networks(self, ids: Iterable[str] = ()) -> list[NetworkInfo]:
