@@ -2,6 +2,7 @@
 // It shows a fixed list of fields, so nothing else a node might carry (never an environment)
 // reaches the screen.
 
+import { following } from "./following.js";
 import { ICONS, iconFor } from "./icons.js";
 import { composeText, containerImage, formatBytes, imageRegistries, imageUsers, sameImageElsewhere } from "./images.js";
 
@@ -439,6 +440,7 @@ export class DetailsPanel {
       ["OS", node.os],
       ["Nesting", String(node.nesting)],
       ["Reachable", node.reachable ? "yes" : "no"],
+      ["Followed by", following(node)],
       ["Runs in", node.parent ? this.link(node.parent, store) : null],
       ["Containers", `${containers.length} (${running} running)`],
     ];
