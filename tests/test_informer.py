@@ -141,7 +141,8 @@ def test_a_resync_finds_what_the_events_missed(
         state = local_state(running)
         container = run_workload(docker_client, cleanup, unique("missed"))
         assert eventually(lambda: Container.objects.filter(container_id=container.id).exists())
-        assert state.event_reads == 0 and state.full_reads >= 2
+        # No event was heard: the only targeted reads were of the container just started.
+        assert state.event_reads <= state.young_reads and state.full_reads >= 2
 
 
 @contextlib.contextmanager

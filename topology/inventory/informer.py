@@ -143,6 +143,7 @@ class Followed:
     full_reads: int = 0  # counted for tests and benchmarks
     event_reads: int = 0
     fallbacks: int = 0  # targeted reads that turned into full ones
+    young_reads: int = 0  # targeted reads asked for because a container had just started
     digest_skips: int = 0
 
     @property
@@ -170,6 +171,8 @@ class Informer:
         self.closed = False
         self.leases: set[str] = set()  # daemon keys whose lease we hold
         self.found: dict[str, float] = {}  # nested daemons found by reads, and when
+        self.unsaid: dict[str, Followed] = {}  # daemons whose watch or behind changed
+        self.writing: asyncio.Task | None = None  # the write of what ``unsaid`` holds
 
     # -- plumbing ------------------------------------------------------------------------
     async def _in_db(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -397,11 +400,28 @@ class Informer:
         state.wake.set()
 
     async def _say_watch(self, state: Followed) -> None:
+        """Note how the daemon is followed; what changed is written at the next beat, all
+        daemons in one transaction (``_write_watches``)."""
         state.watch = "events" if state.streaming else "polling"
         said = (state.watch, services.behind_step(state.behind))
         if state.engine_id and state.written_watch != said:
-            await self._in_db(services.set_watch, state.engine_id, state.watch, state.behind)
-            state.written_watch = said
+            self.unsaid[state.key] = state
+
+    async def _write_watches(self) -> None:
+        unsaid, self.unsaid = self.unsaid, {}
+        said = {
+            s.engine_id: (s.watch, s.behind) for s in unsaid.values() if s.engine_id is not None
+        }
+        if not said:
+            return
+        try:
+            await self._in_db(services.set_watches, said)
+        except Exception:
+            self.unsaid = {**unsaid, **self.unsaid}  # said again at the next beat
+            logger.exception("%s: saying how %d daemons are followed failed", self.name, len(said))
+            return
+        for state in unsaid.values():
+            state.written_watch = (state.watch, services.behind_step(state.behind))
 
     async def _read(self, state: Followed, full: bool) -> None:
         forced, state.pending = state.pending, set()
@@ -558,6 +578,7 @@ class Informer:
 
         def again() -> None:
             state.recheck = None
+            state.young_reads += 1
             state.pending |= young
             state.wake.set()
 
@@ -627,6 +648,9 @@ class Informer:
                         next_refresh = now + REFRESH_SECONDS
                     else:
                         await self._share()
+                    if self.unsaid and (self.writing is None or self.writing.done()):
+                        # Beside the beat, not in it: a heartbeat never waits for the database.
+                        self.writing = asyncio.create_task(self._write_watches())
                     if now >= next_prune:
                         await self._in_db(services.prune_stale)
                         next_prune = now + settings.TOPOLOGY_RESYNC_SECONDS
@@ -635,6 +659,8 @@ class Informer:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stopping.wait(), HEARTBEAT_SECONDS)
         finally:
+            if self.writing is not None:
+                await asyncio.gather(self.writing, return_exceptions=True)
             for key in list(self.followed):
                 await self._unfollow(key)
             await self._in_redis(self._leave)

@@ -1190,30 +1190,37 @@ def behind_step(seconds: float) -> int:
     return max(step for step in BEHIND_STEPS if seconds >= step or step == 0)
 
 
-@transaction.atomic
 def set_watch(engine_id: str, watch: str, behind: float = 0, *, publish: bool = True) -> ChangeSet:
     """Say how a daemon is followed (``events`` or ``polling``) and how far behind schedule its
     reads run (``behind_step``); written only when either differs, so a steady daemon costs no
     write."""
+    return set_watches({engine_id: (watch, behind)}, publish=publish)
+
+
+@transaction.atomic
+def set_watches(said: dict[str, tuple[str, float]], *, publish: bool = True) -> ChangeSet:
+    """``set_watch`` for many daemons (engine ID: watch, seconds behind) in one transaction and
+    one delta: a watcher that starts following a hundred daemons writes once, not a hundred
+    times."""
     changes = ChangeSet()
-    step = behind_step(behind)
-    daemon = (
-        Daemon.objects.select_related("host", "container")
-        .filter(engine_id=engine_id)
-        .exclude(watch=watch, behind=step)
-        .first()
-    )
-    if daemon is None:
+    wanted = {engine: (watch, behind_step(behind)) for engine, (watch, behind) in said.items()}
+    daemons = Daemon.objects.select_related("host", "container").filter(engine_id__in=wanted)
+    now = timezone.now()
+    for daemon in daemons:
+        watch, step = wanted[daemon.engine_id]
+        if (daemon.watch, daemon.behind) == (watch, step):
+            continue
+        fields = ["behind"]
+        if daemon.watch != watch:
+            daemon.watch = watch
+            daemon.watch_since = now
+            fields += ["watch", "watch_since"]
+        daemon.behind = step
+        daemon.save(update_fields=fields)
+        changes.changed += 1
+        changes.delta.upsert_nodes.append(graph.daemon_node(daemon, _daemon_parent_id(daemon)))
+    if not changes.changed:
         return changes
-    fields = ["behind"]
-    if daemon.watch != watch:
-        daemon.watch = watch
-        daemon.watch_since = timezone.now()
-        fields += ["watch", "watch_since"]
-    daemon.behind = step
-    daemon.save(update_fields=fields)
-    changes.changed += 1
-    changes.delta.upsert_nodes.append(graph.daemon_node(daemon, _daemon_parent_id(daemon)))
     changes.since, changes.version = bump_version()
     return _publish_on_commit(changes, publish)
 
