@@ -1,0 +1,266 @@
+// Level of detail for large maps. Seen from far, with thousands of leaves, each daemon on a host
+// is drawn as one summary box (its counts) where its containers would be; zooming in gives back
+// the containers of the daemons in and around the view, and those far from it are summarised
+// again. Drawing 20,000 elements costs seconds a frame in a browser without a GPU; a few hundred
+// summaries and the boxes in view cost milliseconds. Small maps are never summarised, nor a map
+// being filtered, searched, highlighted or laid out anew (`busy`).
+//
+// A summarised daemon keeps its place and size: its box holds one summary node as large as its
+// contents were. Its contents (nodes and their edges) are taken out of Cytoscape and kept aside;
+// a change that touches them gives them back, is applied as usual, and they are summarised again.
+
+export const SUMMARY_FROM_LEAVES = 3000;
+export const SUMMARISE_BELOW_ZOOM = 0.3;
+export const EXPAND_FROM_ZOOM = 0.36;
+const SETTLE_MS = 90;
+const NEAR_VIEW = 0.5; // of the view's size, on each side
+const SUMMARY_KIND = "summary";
+
+/** The stylesheet's rule for summaries: as large as the contents they stand for. */
+export const SUMMARY_STYLE = {
+  selector: `node[kind = "${SUMMARY_KIND}"]`,
+  style: {
+    shape: "round-rectangle",
+    width: "data(summaryWidth)",
+    height: "data(summaryHeight)",
+    "background-color": "#17222e",
+    "background-image": "none",
+    "border-width": 0,
+    label: "data(display)",
+    color: "#9fb3c8",
+    "font-size": "data(summaryFont)",
+    "text-valign": "center",
+    "text-halign": "center",
+    "text-margin-x": 0,
+    "text-wrap": "wrap",
+    "text-max-width": "data(summaryWidth)",
+    "min-zoomed-font-size": 0,
+    "transition-property": "none",
+    events: "no",
+  },
+};
+
+/**
+ * Whether a daemon is to be summarised: only maps of at least `SUMMARY_FROM_LEAVES` leaves;
+ * below `SUMMARISE_BELOW_ZOOM` every daemon, from `EXPAND_FROM_ZOOM` those not near the view;
+ * in between each stays as it is (no flicker at the threshold).
+ *
+ * @returns {boolean|null} true: summarise, false: expand, null: leave as it is
+ */
+export function wantsSummary({ leaves, zoom, near, busy = false }) {
+  if (busy || leaves < SUMMARY_FROM_LEAVES) return false;
+  if (zoom < SUMMARISE_BELOW_ZOOM) return true;
+  if (zoom >= EXPAND_FROM_ZOOM) return !near;
+  return null;
+}
+
+/** What a daemon holds, counted from contract nodes (its descendants, any order). */
+export function summaryCounts(nodes) {
+  const counts = { containers: 0, running: 0, dind: 0, dood: 0, networks: 0, daemons: 0 };
+  for (const node of nodes) {
+    if (node.kind === "container") {
+      counts.containers += 1;
+      if (node.status === "running") counts.running += 1;
+      if (node.role === "dind") counts.dind += 1;
+      if (node.role === "dood") counts.dood += 1;
+    } else if (node.kind === "network") counts.networks += 1;
+    else if (node.kind === "daemon") counts.daemons += 1;
+  }
+  return counts;
+}
+
+function plural(count, word) {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+
+/** The text of a summary box. */
+export function summaryText(counts) {
+  const lines = [`${plural(counts.containers, "container")} (${counts.running} running)`];
+  const more = [];
+  if (counts.dind) more.push(`${counts.dind} DinD`);
+  if (counts.dood) more.push(`${counts.dood} DooD`);
+  if (counts.daemons) more.push(plural(counts.daemons, "nested daemon"));
+  if (counts.networks) more.push(plural(counts.networks, "network"));
+  if (more.length) lines.push(more.join(" · "));
+  lines.push("zoom in for the containers");
+  return lines.join("\n");
+}
+
+/** A font size that reads from far (about 14 screen pixels at the zoom summaries are drawn at). */
+export function summaryFontSize(box) {
+  return Math.round(Math.max(24, Math.min(box.w / 12, box.h / 5, 400)));
+}
+
+/** The daemons that summaries stand for: those directly on a host (nested ones go with them). */
+function summarisable(cy) {
+  return cy.nodes('[kind = "daemon"]').filter((daemon) => daemon.parent().data("kind") === "host");
+}
+
+export class DetailLevel {
+  /**
+   * @param {object} cy
+   * @param {{graph: import("./store.js").GraphReads, busy: () => boolean,
+   *          onRestored: () => void}} hooks  `busy`: summaries are not wanted now (a filter, a
+   *   highlight); `onRestored`: nodes came back (filters and the like apply to them)
+   */
+  constructor(cy, hooks) {
+    this.cy = cy;
+    this.hooks = { busy: () => false, onRestored: () => {}, ...hooks };
+    this.enabled = new URLSearchParams(globalThis.location?.search || "").get("detail") !== "full";
+    /** daemon id -> {nodes, edges}: what its summary stands for (Cytoscape collections). */
+    this.kept = new Map();
+    this.leaves = 0;
+    this.timer = null;
+    cy.on("viewport", () => this.schedule());
+  }
+
+  get active() {
+    return this.kept.size > 0;
+  }
+
+  isKept(id) {
+    for (const { nodes } of this.kept.values()) if (nodes.getElementById(id).nonempty()) return true;
+    return false;
+  }
+
+  schedule() {
+    if (!this.enabled || this.timer !== null) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.update();
+    }, SETTLE_MS);
+  }
+
+  /** Summarise or expand each daemon as the zoom and the view want. */
+  update() {
+    if (!this.enabled) return;
+    const cy = this.cy;
+    const leaves = this.countLeaves();
+    const busy = this.hooks.busy();
+    const view = cy.extent();
+    const [mx, my] = [view.w * NEAR_VIEW, view.h * NEAR_VIEW];
+    const near = (box) => box.x2 > view.x1 - mx && box.x1 < view.x2 + mx && box.y2 > view.y1 - my && box.y1 < view.y2 + my;
+    const expand = [];
+    const summarise = [];
+    summarisable(cy).forEach((daemon) => {
+      const summarised = this.kept.has(daemon.id());
+      const box = daemon.boundingBox({ includeLabels: false, includeOverlays: false });
+      const wanted = wantsSummary({ leaves, zoom: cy.zoom(), near: near(box), busy });
+      if (wanted === true && !summarised) summarise.push(daemon);
+      else if (wanted === false && summarised) expand.push(daemon.id());
+    });
+    if (expand.length) this.expand(expand);
+    if (summarise.length) this.summarise(summarise);
+  }
+
+  /** Leaves on the map, kept ones included (what decides whether summaries are wanted at all). */
+  countLeaves() {
+    let leaves = 0;
+    for (const node of this.hooks.graph.nodes.values()) if (node.kind === "container") leaves += 1;
+    this.leaves = leaves;
+    return leaves;
+  }
+
+  /** Take the contents of `daemons` out of the picture and draw a summary box instead. */
+  summarise(daemons) {
+    const cy = this.cy;
+    cy.startBatch();
+    try {
+      for (const daemon of daemons) {
+        const inside = daemon.descendants();
+        if (inside.empty()) continue;
+        const box = inside.boundingBox({ includeLabels: false, includeOverlays: false });
+        const counts = summaryCounts(inside.map((node) => this.hooks.graph.nodes.get(node.id()) || node.data()));
+        const edges = inside.connectedEdges();
+        this.kept.set(daemon.id(), { nodes: inside, edges });
+        cy.remove(inside); // and their edges
+        cy.add({
+          group: "nodes",
+          data: {
+            id: `${SUMMARY_KIND}:${daemon.id()}`,
+            kind: SUMMARY_KIND,
+            parent: daemon.id(),
+            display: summaryText(counts),
+            // (Cytoscape's bounds are a pixel larger on each side than the shapes they hold.)
+            summaryWidth: Math.max(1, box.w - 2),
+            summaryHeight: Math.max(1, box.h - 2),
+            summaryFont: summaryFontSize(box),
+          },
+          position: { x: (box.x1 + box.x2) / 2, y: (box.y1 + box.y2) / 2 },
+        });
+      }
+    } finally {
+      cy.endBatch();
+    }
+  }
+
+  /** Give back the contents of `ids` (daemon ids; all when omitted). */
+  expand(ids = [...this.kept.keys()]) {
+    const cy = this.cy;
+    const edges = [];
+    cy.startBatch();
+    try {
+      for (const id of ids) {
+        const kept = this.kept.get(id);
+        if (!kept) continue;
+        this.kept.delete(id);
+        cy.getElementById(`${SUMMARY_KIND}:${id}`).remove();
+        kept.nodes.restore();
+        edges.push(kept.edges);
+      }
+      // An edge comes back once both its ends are drawn (a DooD socket edge may cross daemons).
+      for (const collection of edges) {
+        collection.forEach((edge) => {
+          if (edge.removed() && this.drawn(edge.data("source")) && this.drawn(edge.data("target"))) edge.restore();
+        });
+      }
+      for (const { edges: waiting } of this.kept.values()) {
+        waiting.forEach((edge) => {
+          if (edge.removed() && this.drawn(edge.data("source")) && this.drawn(edge.data("target"))) edge.restore();
+        });
+      }
+    } finally {
+      cy.endBatch();
+    }
+    if (ids.length) this.hooks.onRestored();
+  }
+
+  drawn(id) {
+    const element = this.cy.getElementById(id);
+    return element.nonempty() && !element.removed();
+  }
+
+  /** Give back the daemon that holds `id`, if it is summarised (it is to be selected, say). */
+  reveal(id) {
+    if (!id || !this.active || this.drawn(id)) return;
+    const daemons = this.touchedBy({ addedNodes: [], updatedNodes: [], removedNodes: [id], addedEdges: [], updatedEdges: [], removedEdges: [] });
+    this.expand(daemons);
+  }
+
+  /** The summarised daemons that `change` (a store change) touches: their contents, or them. */
+  touchedBy(change) {
+    if (!this.active) return [];
+    const graph = this.hooks.graph;
+    const touched = new Set();
+    const daemonOf = (id) => {
+      if (this.kept.has(id)) return id;
+      for (const ancestor of graph.ancestors(id)) if (this.kept.has(ancestor.id)) return ancestor.id;
+      for (const [daemon, { nodes }] of this.kept) if (nodes.getElementById(id).nonempty()) return daemon;
+      return null;
+    };
+    const note = (id) => {
+      const daemon = id && daemonOf(id);
+      if (daemon) touched.add(daemon);
+    };
+    for (const node of [...change.addedNodes, ...change.updatedNodes]) note(node.id);
+    for (const id of change.removedNodes) note(id);
+    for (const edge of [...change.addedEdges, ...change.updatedEdges]) {
+      note(edge.source);
+      note(edge.target);
+    }
+    for (const id of change.removedEdges) {
+      for (const [daemon, { edges }] of this.kept) if (edges.getElementById(id).nonempty()) touched.add(daemon);
+    }
+    return [...touched];
+  }
+}
