@@ -13,7 +13,7 @@ export const SUMMARY_FROM_LEAVES = 3000;
 export const SUMMARISE_BELOW_ZOOM = 0.3;
 export const EXPAND_FROM_ZOOM = 0.36;
 const SETTLE_MS = 90;
-const NEAR_VIEW = 0.5; // of the view's size, on each side
+const NEAR_VIEW = 0.25; // of the view's size, on each side
 const SUMMARY_KIND = "summary";
 
 /** The stylesheet's rule for summaries: as large as the contents they stand for. */
@@ -33,7 +33,8 @@ export const SUMMARY_STYLE = {
     "text-halign": "center",
     "text-margin-x": 0,
     "text-wrap": "wrap",
-    "text-max-width": "data(summaryWidth)",
+    "text-max-width": "data(summaryTextWidth)",
+    "font-weight": 600,
     "min-zoomed-font-size": 0,
     "transition-property": "none",
     events: "no",
@@ -73,22 +74,23 @@ function plural(count, word) {
   return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
 
-/** The text of a summary box. */
+/** The text of a summary box: short lines, to be read from far. */
 export function summaryText(counts) {
-  const lines = [`${plural(counts.containers, "container")} (${counts.running} running)`];
+  const lines = [plural(counts.containers, "container")];
+  const kinds = [counts.running === counts.containers ? "all running" : `${counts.running} running`];
+  if (counts.dind) kinds.push(`${counts.dind} DinD`);
+  if (counts.dood) kinds.push(`${counts.dood} DooD`);
+  lines.push(kinds.join(" · "));
   const more = [];
-  if (counts.dind) more.push(`${counts.dind} DinD`);
-  if (counts.dood) more.push(`${counts.dood} DooD`);
-  if (counts.daemons) more.push(plural(counts.daemons, "nested daemon"));
   if (counts.networks) more.push(plural(counts.networks, "network"));
+  if (counts.daemons) more.push(plural(counts.daemons, "nested daemon"));
   if (more.length) lines.push(more.join(" · "));
-  lines.push("zoom in for the containers");
   return lines.join("\n");
 }
 
-/** A font size that reads from far (about 14 screen pixels at the zoom summaries are drawn at). */
+/** A font size that reads from far and keeps the longest line inside the box. */
 export function summaryFontSize(box) {
-  return Math.round(Math.max(24, Math.min(box.w / 12, box.h / 5, 400)));
+  return Math.round(Math.max(24, Math.min(box.w / 18, box.h / 5, 400)));
 }
 
 /** The daemons that summaries stand for: those directly on a host (nested ones go with them). */
@@ -185,6 +187,7 @@ export class DetailLevel {
             summaryWidth: Math.max(1, box.w - 2),
             summaryHeight: Math.max(1, box.h - 2),
             summaryFont: summaryFontSize(box),
+            summaryTextWidth: Math.max(1, box.w * 0.92),
           },
           position: { x: (box.x1 + box.x2) / 2, y: (box.y1 + box.y2) / 2 },
         });
