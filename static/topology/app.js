@@ -146,7 +146,9 @@ const freshness = kiosk
   ? new Freshness({ root: $("connection"), text: $("connection-text") }, () => connection.clock)
   : null;
 
+/** Whether a node is on the map (drawn and not filtered out, or in a daemon's summary). */
 function isShown(id) {
+  if (view.detail.isKept(id)) return true;
   const element = view.cy.getElementById(id);
   return element.nonempty() && !element.hasClass("filtered-out");
 }
@@ -507,7 +509,7 @@ refreshVisibility();
 connection.start();
 
 view.detail.hooks.busy = () => filters.userActive || highlighter.active;
-view.detail.hooks.onRestored = () => filters.apply(view.cy, shown);
+view.detail.onRestored(() => filters.apply(view.cy, shown));
 
 // A handle for the browser tests and benchmarks (and the console).
 window.topology = { cy: view.cy, store, shown, view, filters, connection, timings, highlighter, layers: () => layers, book, watch, insight, meters };

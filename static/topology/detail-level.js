@@ -74,9 +74,10 @@ function plural(count, word) {
   return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
 
-/** The text of a summary box: short lines, to be read from far. */
-export function summaryText(counts) {
-  const lines = [plural(counts.containers, "container")];
+/** The text of a summary box: short lines, to be read from far (where box titles are not
+ * drawn): what it is (`title`), then its counts. */
+export function summaryText(counts, title = "") {
+  const lines = title ? [title, plural(counts.containers, "container")] : [plural(counts.containers, "container")];
   const kinds = [counts.running === counts.containers ? "all running" : `${counts.running} running`];
   if (counts.dind) kinds.push(`${counts.dind} DinD`);
   if (counts.dood) kinds.push(`${counts.dood} DooD`);
@@ -90,7 +91,14 @@ export function summaryText(counts) {
 
 /** A font size that reads from far and keeps the longest line inside the box. */
 export function summaryFontSize(box) {
-  return Math.round(Math.max(24, Math.min(box.w / 18, box.h / 5, 400)));
+  return Math.round(Math.max(24, Math.min(box.w / 18, box.h / 6, 400)));
+}
+
+/** The name a summary goes by: its host's, and the daemon's when the host has several. */
+export function summaryTitle(daemon, host, daemonsOnHost = 1) {
+  const hostName = host?.label || "";
+  if (!daemon) return hostName;
+  return daemonsOnHost > 1 || !hostName ? [hostName, daemon.label].filter(Boolean).join(" · ") : hostName;
 }
 
 /** The daemons that summaries stand for: those directly on a host (nested ones go with them). */
@@ -101,16 +109,20 @@ function summarisable(cy) {
 export class DetailLevel {
   /**
    * @param {object} cy
-   * @param {{graph: import("./store.js").GraphReads, busy: () => boolean,
-   *          onRestored: () => void}} hooks  `busy`: summaries are not wanted now (a filter, a
-   *   highlight); `onRestored`: nodes came back (filters and the like apply to them)
+   * @param {{graph: import("./store.js").GraphReads, busy?: () => boolean}} hooks  `busy`:
+   *   summaries are not wanted now (a filter, a highlight)
    */
   constructor(cy, hooks) {
     this.cy = cy;
-    this.hooks = { busy: () => false, onRestored: () => {}, ...hooks };
+    this.hooks = { busy: () => false, ...hooks };
     this.enabled = new URLSearchParams(globalThis.location?.search || "").get("detail") !== "full";
     /** daemon id -> {nodes, edges}: what its summary stands for (Cytoscape collections). */
     this.kept = new Map();
+    /** node id -> the daemon whose summary stands for it. */
+    this.keptIds = new Map();
+    /** Edges added while one of their ends was summarised: drawn once both ends are. */
+    this.waitingEdges = new Map();
+    this.restoredListeners = [];
     this.leaves = 0;
     this.timer = null;
     cy.on("viewport", () => this.schedule());
@@ -121,8 +133,21 @@ export class DetailLevel {
   }
 
   isKept(id) {
-    for (const { nodes } of this.kept.values()) if (nodes.getElementById(id).nonempty()) return true;
-    return false;
+    return this.keptIds.has(id);
+  }
+
+  /** Call `listener` whenever summarised nodes are drawn again (filters and quiet text follow). */
+  onRestored(listener) {
+    this.restoredListeners.push(listener);
+  }
+
+  /** An edge to draw once both its ends are (one is summarised now). */
+  waitForEnds(data) {
+    this.waitingEdges.set(data.id, data);
+  }
+
+  forgetEdge(id) {
+    this.waitingEdges.delete(id);
   }
 
   schedule() {
@@ -172,9 +197,13 @@ export class DetailLevel {
         const inside = daemon.descendants();
         if (inside.empty()) continue;
         const box = inside.boundingBox({ includeLabels: false, includeOverlays: false });
-        const counts = summaryCounts(inside.map((node) => this.hooks.graph.nodes.get(node.id()) || node.data()));
+        const graph = this.hooks.graph;
+        const counts = summaryCounts(inside.map((node) => graph.nodes.get(node.id()) || node.data()));
+        const host = daemon.parent();
+        const title = summaryTitle(graph.nodes.get(daemon.id()), graph.nodes.get(host.id()), host.children().length);
         const edges = inside.connectedEdges();
         this.kept.set(daemon.id(), { nodes: inside, edges });
+        inside.forEach((node) => this.keptIds.set(node.id(), daemon.id()));
         cy.remove(inside); // and their edges
         cy.add({
           group: "nodes",
@@ -182,7 +211,7 @@ export class DetailLevel {
             id: `${SUMMARY_KIND}:${daemon.id()}`,
             kind: SUMMARY_KIND,
             parent: daemon.id(),
-            display: summaryText(counts),
+            display: summaryText(counts, title),
             // (Cytoscape's bounds are a pixel larger on each side than the shapes they hold.)
             summaryWidth: Math.max(1, box.w - 2),
             summaryHeight: Math.max(1, box.h - 2),
@@ -207,6 +236,7 @@ export class DetailLevel {
         const kept = this.kept.get(id);
         if (!kept) continue;
         this.kept.delete(id);
+        kept.nodes.forEach((node) => this.keptIds.delete(node.id()));
         cy.getElementById(`${SUMMARY_KIND}:${id}`).remove();
         kept.nodes.restore();
         edges.push(kept.edges);
@@ -222,10 +252,13 @@ export class DetailLevel {
           if (edge.removed() && this.drawn(edge.data("source")) && this.drawn(edge.data("target"))) edge.restore();
         });
       }
+      const ready = [...this.waitingEdges.values()].filter((data) => this.drawn(data.source) && this.drawn(data.target));
+      for (const data of ready) this.waitingEdges.delete(data.id);
+      if (ready.length) cy.add(ready.map((data) => ({ group: "edges", data })));
     } finally {
       cy.endBatch();
     }
-    if (ids.length) this.hooks.onRestored();
+    if (ids.length) for (const listener of this.restoredListeners) listener();
   }
 
   drawn(id) {
@@ -246,9 +279,8 @@ export class DetailLevel {
     const graph = this.hooks.graph;
     const touched = new Set();
     const daemonOf = (id) => {
-      if (this.kept.has(id)) return id;
+      if (this.keptIds.has(id)) return this.keptIds.get(id);
       for (const ancestor of graph.ancestors(id)) if (this.kept.has(ancestor.id)) return ancestor.id;
-      for (const [daemon, { nodes }] of this.kept) if (nodes.getElementById(id).nonempty()) return daemon;
       return null;
     };
     const note = (id) => {

@@ -92,6 +92,13 @@ export class GraphView {
     this.routes = null; // attachment routes planned with the first graph (see placeFirstGraph)
     /** Summaries of daemons on a large map seen from far (see detail-level.js). */
     this.detail = new DetailLevel(this.cy, { graph });
+    this.lines.kept = (id) => this.detail.isKept(id);
+    // Leaves and lines given back may still wait for their text or to be drawn.
+    this.detail.onRestored(() => {
+      this.labels.left = true;
+      this.labels.schedule();
+      this.lines.schedule();
+    });
     // A dragged node (or box) takes its attachment lines along.
     this.cy.on("drag", "node", (event) => rerouteBuses(this.cy, attachmentsAround(event.target)));
   }
@@ -186,6 +193,7 @@ export class GraphView {
     for (const id of change.removedEdges) {
       cy.getElementById(id).remove();
       this.lines.forget(id);
+      this.detail.forgetEdge(id);
     }
     const removed = new Set(change.removedNodes);
     for (const id of change.removedNodes) {
@@ -301,7 +309,10 @@ export class GraphView {
     const additions = [];
     for (const edge of edges) {
       const data = connectivityEdgeData(edgeData(edge), this.graph);
-      if (!this.exists(data.source) || !this.exists(data.target)) continue;
+      if (!this.exists(data.source) || !this.exists(data.target)) {
+        if (this.detail.isKept(data.source) || this.detail.isKept(data.target)) this.detail.waitForEnds(data);
+        continue;
+      }
       if (this.lines.has(edge.id) || (initial && this.routes === "wait" && edge.kind === "network")) {
         this.lines.wait(edge.id, data);
         continue;
@@ -518,7 +529,7 @@ export class GraphView {
   pinPositions(positions, { lock = false } = {}) {
     const cy = this.cy;
     const placed = [];
-    this.detail.expand();
+    if (Object.keys(positions || {}).length) this.detail.expand();
     cy.startBatch();
     try {
       for (const [id, at] of Object.entries(positions || {})) {

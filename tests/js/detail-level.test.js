@@ -15,6 +15,7 @@ import {
   summaryCounts,
   summaryFontSize,
   summaryText,
+  summaryTitle,
   wantsSummary,
 } from "../../static/topology/detail-level.js";
 import { edgeData, socketPinId, syncSocketPins } from "../../static/topology/pins.js";
@@ -43,6 +44,11 @@ test("a summary counts containers, running ones, DinD, DooD, nested daemons and 
   const text = summaryText(counts);
   assert.equal(text, "5 containers\n4 running · 1 DinD · 1 DooD\n1 network · 1 nested daemon");
   assert.equal(summaryText(summaryCounts([container("a", "daemon:d")])), "1 container\nall running");
+  assert.equal(summaryText(summaryCounts([]), "lab").split("\n")[0], "lab");
+  const [lab, root] = [{ label: "lab" }, { label: "root" }];
+  assert.equal(summaryTitle(root, lab), "lab");
+  assert.equal(summaryTitle(root, lab, 2), "lab · root");
+  assert.equal(summaryTitle(root, null), "root");
   assert.ok(summaryFontSize({ w: 6000, h: 3000 }) <= 400 && summaryFontSize({ w: 10, h: 10 }) >= 24);
 });
 
@@ -87,7 +93,7 @@ test("a summarised daemon keeps its box; expanding gives back every node and edg
   assert.ok(cy.getElementById("container:web").empty() && cy.edges().empty());
   const summary = cy.getElementById("summary:daemon:root");
   assert.equal(summary.parent().id(), "daemon:root");
-  assert.match(summary.data("display"), /^5 containers\n4 running/);
+  assert.match(summary.data("display"), /^lab\n5 containers\n4 running/);
   const kept = cy.getElementById("daemon:root").boundingBox();
   assert.ok(Math.abs(kept.w - box.w) < 1 && Math.abs(kept.h - box.h) < 1, JSON.stringify({ kept, box }));
   assert.ok(cy.getElementById("container:far-app").nonempty(), "other daemons are left alone");
@@ -114,7 +120,7 @@ test("a change inside a summarised daemon names it; a node there is revealed on 
   });
   assert.deepEqual(detail.touchedBy(change).sort(), ["daemon:far", "daemon:root"]);
   let restored = 0;
-  detail.hooks.onRestored = () => (restored += 1);
+  detail.onRestored(() => (restored += 1));
   detail.reveal("container:inner-app");
   assert.ok(cy.getElementById("container:inner-app").nonempty() && restored === 1);
   assert.ok(cy.edges().nonempty(), "the socket edge is back with both its ends");
