@@ -42,6 +42,7 @@ SCOPED_LOADS = 5
 SCOPED_DELTAS = 5
 DELTA_SIZE = 50
 SOCKET = "/var/run/docker.sock"
+BURST = 0xB0B5  # the first part of a burst container's ID: no host's number
 
 
 def hex_id(*parts: int) -> str:
@@ -151,7 +152,7 @@ def publish_delta(engine_id: str, round_number: int, existing: list) -> None:
 
     template = existing[0]
     added = [
-        replace(template, id=hex_id(9, round_number, n), name=f"burst-{round_number}-{n:02d}")
+        replace(template, id=hex_id(BURST, round_number, n), name=f"burst-{round_number}-{n:02d}")
         for n in range(DELTA_SIZE)
     ]
     existing.extend(added)
