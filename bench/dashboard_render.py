@@ -238,7 +238,10 @@ def delta_times(page: object, target: str, existing: list, rounds: range) -> tup
             " return t.length > n && t[t.length - 1].paintedAt && t[t.length - 1] }",
             count,
         )
-        assert timing["type"] == "delta" and timing["arrived"] == DELTA_SIZE, timing
+        # (A delta inside a daemon drawn as a summary waits there: nothing arrives on screen.)
+        waits = page.evaluate("() => window.topology.view.detail.deferred.size > 0")
+        assert timing["type"] == "delta" and timing["nodes"] == DELTA_SIZE, timing
+        assert timing["arrived"] == (0 if waits else DELTA_SIZE), timing
         applied_ms.append(timing["appliedAt"] - timing["receivedAt"])
         drawn_ms.append(timing["paintedAt"] - timing["receivedAt"])
         after = page.evaluate(POSITIONS)
@@ -339,6 +342,9 @@ LARGE_HOSTS = 19  # 19 x 528 containers and daemons, 19 hosts, some 760 networks
 LARGE_LOADS = 3
 LARGE_DELTAS = 8
 SERIALIZE_ROUNDS = 5
+NEAR_DELTAS = 4
+ZOOM_ON_GROWING = """() => { const cy = window.topology.cy; cy.zoom(0.6);
+  cy.center(cy.getElementById('daemon:BENCH:ROOT:0')); }"""
 ZOOM_NOTCHES = 80  # Cytoscape zooms some 3 % a wheel event: from the fit (0.05) to 0.7
 # Every leaf drawn (summaries given back) and its place, and then the summaries wanted again.
 ALL_POSITIONS = f"""() => {{ const view = window.topology.view; view.detail.expand();
@@ -439,6 +445,13 @@ def large_variant(
     time.sleep(0.5)
     rounds = range(first_round, first_round + LARGE_DELTAS)
     applied_ms, drawn_ms, _ = delta_times(page, target, existing, rounds)
+    # The same zoomed in on the growing daemon, its containers drawn.
+    page.evaluate(ZOOM_ON_GROWING)
+    time.sleep(0.5)
+    rounds = range(first_round + LARGE_DELTAS, first_round + LARGE_DELTAS + NEAR_DELTAS)
+    near_ms, near_drawn_ms, _ = delta_times(page, target, existing, rounds)
+    page.evaluate("window.topology.view.viewport.fitNow()")
+    time.sleep(0.5)
     after = page.evaluate(ALL_POSITIONS)
     moved = sum(
         1 for node, at in before.items() if at[2] == GROWING_HOST and after.get(node, at) != at
@@ -454,6 +467,8 @@ def large_variant(
         "zoomed": zoomed,
         "applied": applied_ms,
         "painted": drawn_ms,
+        "near": near_ms,
+        "near_painted": near_drawn_ms,
         "moved": {"inside": moved},
         "overlaps": overlaps,
     }
@@ -471,7 +486,7 @@ def large_main(hosts: int, variants: dict[str, str]) -> None:
             first_round = 0
             for name, query in variants.items():
                 results[name] = large_variant(stack, browser, query, target, existing, first_round)
-                first_round += LARGE_DELTAS
+                first_round += LARGE_DELTAS + NEAR_DELTAS
         print(
             "server: read the graph and serialize the page's snapshot (median of"
             f" {SERIALIZE_ROUNDS}):"
@@ -491,6 +506,8 @@ def large_main(hosts: int, variants: dict[str, str]) -> None:
             row("navigation to first frame", result["load"])
             row(f"{LARGE_DELTAS} deltas: applied", result["applied"])
             row(f"{LARGE_DELTAS} deltas: next frame", result["painted"])
+            row(f"{NEAR_DELTAS} near: applied", result["near"])
+            row(f"{NEAR_DELTAS} near: next frame", result["near_painted"])
             row(f"pan/zoom frames ({len(result['frames'])})", result["frames"])
             print(
                 f"  (zoomed in to {result['zoomed']:.2f};"
@@ -509,6 +526,7 @@ def large_main(hosts: int, variants: dict[str, str]) -> None:
                 ("snapshot", "message to first frame"),
                 ("applied", "delta applied"),
                 ("painted", "delta to next frame"),
+                ("near", "delta zoomed in, applied"),
                 ("frames", "pan/zoom frame p95"),
             ):
                 pick = p95 if key == "frames" else median
@@ -516,7 +534,7 @@ def large_main(hosts: int, variants: dict[str, str]) -> None:
         best = results[names[-1]]
         checks = (
             ("first frame under 2 s", median(best["snapshot"]) < 2000),
-            ("50-node delta applied under 50 ms", median(best["applied"]) < 50),
+            ("50-node delta applied under 50 ms", median(best["applied"] + best["near"]) < 50),
             ("pan/zoom frame time p95 under 33 ms", p95(best["frames"]) < 33),
             (
                 "no overlap, nothing in the growing host moved",

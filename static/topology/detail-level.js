@@ -6,14 +6,16 @@
 // being filtered, searched, highlighted or laid out anew (`busy`).
 //
 // A summarised daemon keeps its place and size: its box holds one summary node as large as its
-// contents were. Its contents (nodes and their edges) are taken out of Cytoscape and kept aside;
-// a change that touches them gives them back, is applied as usual, and they are summarised again.
+// contents were. Its contents (nodes and their edges) are taken out of Cytoscape and kept aside.
+// A change that happens all inside one summarised daemon waits with them (its summary counts it
+// at once) and is applied, in order, when they are given back; any other change that touches
+// them gives them back, is applied as usual, and they are summarised again.
 
 export const SUMMARY_FROM_LEAVES = 3000;
-export const SUMMARISE_BELOW_ZOOM = 0.3;
-export const EXPAND_FROM_ZOOM = 0.36;
+export const SUMMARISE_BELOW_ZOOM = 0.38;
+export const EXPAND_FROM_ZOOM = 0.45;
 const SETTLE_MS = 90;
-const NEAR_VIEW = 0.25; // of the view's size, on each side
+const NEAR_VIEW = 0.1; // of the view's size, on each side
 const SUMMARY_KIND = "summary";
 
 /** The stylesheet's rule for summaries: as large as the contents they stand for. */
@@ -109,12 +111,13 @@ function summarisable(cy) {
 export class DetailLevel {
   /**
    * @param {object} cy
-   * @param {{graph: import("./store.js").GraphReads, busy?: () => boolean}} hooks  `busy`:
-   *   summaries are not wanted now (a filter, a highlight)
+   * @param {{graph: import("./store.js").GraphReads, busy?: () => boolean,
+   *          applyDeferred?: (change: object) => void}} hooks  `busy`: summaries are not
+   *   wanted now (a filter, a highlight); `applyDeferred`: apply a change that waited
    */
   constructor(cy, hooks) {
     this.cy = cy;
-    this.hooks = { busy: () => false, ...hooks };
+    this.hooks = { busy: () => false, applyDeferred: () => {}, ...hooks };
     this.enabled = new URLSearchParams(globalThis.location?.search || "").get("detail") !== "full";
     /** daemon id -> {nodes, edges}: what its summary stands for (Cytoscape collections). */
     this.kept = new Map();
@@ -123,6 +126,8 @@ export class DetailLevel {
     /** Edges added while one of their ends was summarised: drawn once both ends are. */
     this.waitingEdges = new Map();
     this.restoredListeners = [];
+    /** daemon id -> the changes that wait for its contents, oldest first. */
+    this.deferred = new Map();
     this.leaves = 0;
     this.timer = null;
     cy.on("viewport", () => this.schedule());
@@ -258,6 +263,11 @@ export class DetailLevel {
     } finally {
       cy.endBatch();
     }
+    for (const id of ids) {
+      const waiting = this.deferred.get(id) || [];
+      this.deferred.delete(id);
+      for (const change of waiting) this.hooks.applyDeferred(change);
+    }
     if (ids.length) for (const listener of this.restoredListeners) listener();
   }
 
@@ -271,6 +281,67 @@ export class DetailLevel {
     if (!id || !this.active || this.drawn(id)) return;
     const daemons = this.touchedBy({ addedNodes: [], updatedNodes: [], removedNodes: [id], addedEdges: [], updatedEdges: [], removedEdges: [] });
     this.expand(daemons);
+  }
+
+  /** The summarised daemon `id` is in (a node or a daemon itself), as far as the picture and
+   * the graph say: a set, empty when none (or two when a node moved out of one). */
+  daemonsOf(id) {
+    const found = new Set();
+    if (this.keptIds.has(id)) found.add(this.keptIds.get(id));
+    if (this.kept.has(id)) found.add(id);
+    for (const ancestor of this.hooks.graph.ancestors(id)) if (this.kept.has(ancestor.id)) found.add(ancestor.id);
+    return found;
+  }
+
+  /**
+   * Keep `change` (a store change) for later if all of it happens inside one summarised daemon:
+   * nothing drawn is touched. Its summary is counted again. Returns whether it was kept.
+   */
+  defer(change) {
+    if (!this.active) return false;
+    const daemons = new Set();
+    const ids = [
+      ...change.addedNodes.map((node) => node.id),
+      ...change.updatedNodes.map((node) => node.id),
+      ...change.removedNodes,
+    ];
+    for (const id of ids) {
+      const found = this.daemonsOf(id);
+      if (found.size !== 1 || this.kept.has(id)) return false; // a daemon itself is drawn
+      daemons.add([...found][0]);
+    }
+    for (const edge of [...change.addedEdges, ...change.updatedEdges]) {
+      for (const end of [edge.source, edge.target]) {
+        const found = this.daemonsOf(end);
+        if (found.size !== 1) return false;
+        daemons.add([...found][0]);
+      }
+    }
+    for (const id of change.removedEdges) {
+      const holder = [...this.kept].find(([, { edges }]) => edges.getElementById(id).nonempty());
+      if (!holder) return false;
+      daemons.add(holder[0]);
+    }
+    if (daemons.size !== 1) return false;
+    const [daemon] = daemons;
+    if (!this.deferred.has(daemon)) this.deferred.set(daemon, []);
+    this.deferred.get(daemon).push(change);
+    this.recount(daemon);
+    return true;
+  }
+
+  /** The summary of `daemon` says what the graph holds in it now. */
+  recount(daemon) {
+    const graph = this.hooks.graph;
+    const inside = [];
+    for (const node of graph.nodes.values()) {
+      if (node.parent && graph.ancestors(node.id).some((ancestor) => ancestor.id === daemon)) inside.push(node);
+    }
+    const summary = this.cy.getElementById(`${SUMMARY_KIND}:${daemon}`);
+    const box = this.cy.getElementById(daemon);
+    const host = box.parent();
+    const title = summaryTitle(graph.nodes.get(daemon), graph.nodes.get(host.id()), host.children().length);
+    summary.data("display", summaryText(summaryCounts(inside), title));
   }
 
   /** The summarised daemons that `change` (a store change) touches: their contents, or them. */

@@ -91,7 +91,7 @@ export class GraphView {
     this.lines = new QuietLines(this.cy);
     this.routes = null; // attachment routes planned with the first graph (see placeFirstGraph)
     /** Summaries of daemons on a large map seen from far (see detail-level.js). */
-    this.detail = new DetailLevel(this.cy, { graph });
+    this.detail = new DetailLevel(this.cy, { graph, applyDeferred: (change) => this.applyDrawn(change) });
     this.lines.kept = (id) => this.detail.isKept(id);
     // Leaves and lines given back may still wait for their text or to be drawn.
     this.detail.onRestored(() => {
@@ -130,6 +130,7 @@ export class GraphView {
    * @returns {string[]} the ids of the nodes that arrived
    */
   apply(change) {
+    if (this.laidOut && this.detail.defer(change)) return []; // drawn when its daemon is
     const summarised = this.detail.touchedBy(change);
     if (summarised.length) this.detail.expand(summarised);
     const arrived = this.applyDrawn(change);

@@ -126,3 +126,34 @@ test("a change inside a summarised daemon names it; a node there is revealed on 
   assert.ok(cy.edges().nonempty(), "the socket edge is back with both its ends");
   assert.deepEqual([...detail.kept.keys()], ["daemon:far"]);
 });
+
+test("a change all inside one summarised daemon waits for it, counted in its summary at once", () => {
+  const store = drawn();
+  const applied = [];
+  const detail = new DetailLevel(cy, { graph: store, applyDeferred: (change) => applied.push(change) });
+  detail.summarise([cy.getElementById("daemon:root"), cy.getElementById("daemon:far")]);
+  const inside = store.applyDelta({
+    type: "delta",
+    version: 2,
+    since: 1,
+    upsert: { nodes: [container("new", "daemon:inner")], edges: [] },
+    remove: { nodes: [], edges: [] },
+  });
+  assert.ok(detail.defer(inside));
+  assert.match(cy.getElementById("summary:daemon:root").data("display"), /^lab\n6 containers\n5 running/);
+  const across = store.applyDelta({
+    type: "delta",
+    version: 3,
+    since: 2,
+    upsert: { nodes: [container("moved", "daemon:far")], edges: [] },
+    remove: { nodes: ["container:web"], edges: [] },
+  });
+  assert.equal(detail.defer(across), false, "two daemons: given back and applied at once");
+  const daemonChange = { ...inside, updatedNodes: [store.nodes.get("daemon:root")], addedNodes: [] };
+  assert.equal(detail.defer(daemonChange), false, "the daemon itself is drawn");
+  assert.deepEqual(applied, []);
+  detail.expand(["daemon:root"]);
+  assert.deepEqual(applied, [inside]);
+  detail.expand(["daemon:root"]);
+  assert.equal(applied.length, 1, "applied once");
+});
