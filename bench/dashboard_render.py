@@ -354,10 +354,12 @@ ALL_OVERLAPS = f"""async () => {{ const view = window.topology.view; view.detail
 
 # requestAnimationFrame timestamps while Playwright pans and zooms: the frame times.
 FRAMES_START = """() => { window.benchFrames = []; window.benchFramesOn = true;
+  window.topology.cy.autoungrabify(true);  // a drag pans, whatever it starts on
   const tick = (t) => {
     window.benchFrames.push(t); if (window.benchFramesOn) requestAnimationFrame(tick); };
   requestAnimationFrame(tick); }"""
 FRAMES_STOP = """() => { window.benchFramesOn = false; const f = window.benchFrames;
+  window.topology.cy.autoungrabify(false);
   return f.slice(1).map((t, i) => t - f[i]); }"""
 
 
@@ -405,7 +407,8 @@ def serialize_costs() -> dict[str, tuple[float, int]]:
 
 def pan_zoom_frames(page: object) -> tuple[list[float], float]:
     """Frame times (ms between animation frames) while the map, fitted, is dragged, zoomed in
-    with the wheel to where text reads, dragged there and zoomed out again."""
+    with the wheel to where text reads, dragged there and zoomed out again. Nodes cannot be
+    grabbed meanwhile: each drag pans, as on the background, and moves no node."""
     width, height = 1920, 1080
     page.mouse.move(width / 2, height / 2)
     page.evaluate(FRAMES_START)
