@@ -48,7 +48,8 @@ class FakeEngine:
     ``/containers/json`` answers, any JSON (an object instead of a list, say); ``networks``,
     ``volumes`` and ``info`` the same for theirs, ``inspect`` (by container ID) for
     ``/containers/<id>/json``. ``events``: ``"hold"`` keeps the stream open and silent, ``"end"``
-    ends it at once, ``"garbage"`` sends lines that are no events and holds. ``requests`` counts
+    ends it at once, ``"garbage"`` sends lines that are no events and holds, ``"refuse"``
+    answers it with a 500. ``requests`` counts
     the requests by path. With ``tls`` (a ``tests.tls_material.Authority``) it listens on a
     loopback port, TLS only, for clients of that authority; with ``tcp`` on a loopback port in
     plain HTTP; else on ``socket_path``."""
@@ -143,6 +144,9 @@ class FakeEngine:
 
             def _events(self) -> None:
                 """A chunked stream, as dockerd sends it (docker-py reads a plain body whole)."""
+                if fake.events == "refuse":  # a proxy that does not pass the stream
+                    self.send_error(500)
+                    return
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Transfer-Encoding", "chunked")
@@ -214,3 +218,35 @@ def _server_context(authority: Any, folder: Path) -> ssl.SSLContext:
     context.load_cert_chain(folder / "fake-server.pem", folder / "fake-server-key.pem")
     context.verify_mode = ssl.CERT_REQUIRED
     return context
+
+
+def listed(hex_id: str, name: str) -> dict[str, Any]:
+    """A ``/containers/json`` item as a real engine writes it."""
+    return {
+        "Id": hex_id,
+        "Names": [f"/{name}"],
+        "Image": "topology/workload:offline",
+        "ImageID": "sha256:" + "f" * 64,
+        "State": "exited",
+        "Created": 1_764_000_000,
+        "Labels": {"topology.managed": "true"},
+        "Mounts": [],
+        "Ports": [],
+        "NetworkSettings": {"Networks": {}},
+        "HostConfig": {"NetworkMode": "none"},
+    }
+
+
+def inspected(hex_id: str, name: str) -> dict[str, Any]:
+    """The ``/containers/<id>/json`` of ``listed(hex_id, name)``, as a real engine writes it."""
+    return {
+        "Id": hex_id,
+        "Name": f"/{name}",
+        "Created": "2025-11-24T16:00:00.000000000Z",
+        "Image": "sha256:" + "f" * 64,
+        "State": {"Status": "exited", "Running": False, "StartedAt": "0001-01-01T00:00:00Z"},
+        "Config": {"Image": "topology/workload:offline", "Labels": {"topology.managed": "true"}},
+        "HostConfig": {"Privileged": False, "NetworkMode": "none"},
+        "Mounts": [],
+        "NetworkSettings": {"Networks": {}},
+    }

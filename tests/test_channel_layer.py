@@ -39,3 +39,26 @@ def test_a_channel_layer_that_does_not_answer_is_false_and_a_warning(
     finally:
         channel_layers.backends.clear()
     assert "could not publish a test message" in caplog.text
+
+
+def test_blocking_code_publishes_through_one_loop_of_its_own() -> None:
+    """Many messages from blocking code (a worker, the watcher's database thread): every one
+    arrives, through one loop in one thread, not a new thread and loop per message."""
+    import threading
+
+    from topology import channel_layer
+
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)("test-group", channel)
+    loops = set()
+    for n in range(20):
+        assert send_to_group("test-group", {"type": "test.message", "n": n}, "a test message")
+        loops.add(channel_layer._publishing.loop)
+    assert len(loops) == 1
+    assert sum(t.name == "channel-layer" for t in threading.enumerate()) == 1
+
+    async def received() -> list[int]:
+        return [(await layer.receive(channel))["n"] for _ in range(20)]
+
+    assert sorted(async_to_sync(received)()) == list(range(20))

@@ -404,3 +404,30 @@ def test_a_team_sees_the_registries_of_its_own_images_only_live_too() -> None:
         await client.disconnect()
 
     async_to_sync(scenario)()
+
+
+@pytest.mark.docker
+@pytest.mark.django_db(transaction=True)
+def test_the_events_watcher_reads_a_new_image_because_its_event_said_so(
+    settings, world: Any, docker_client: Any, cleanup: Any
+) -> None:
+    """``TOPOLOGY_INVENTORY_MODE=events``: an image made (c1 committed, never pulled) is an
+    image event; the daemon is listed again and the image arrives, no resync needed."""
+    from tests.test_informer import local_state
+    from tests.test_watching import eventually
+    from topology.inventory.informer import Informer
+
+    settings.TOPOLOGY_RESYNC_SECONDS = 3600
+    settings.TOPOLOGY_POLL_SECONDS = 3600
+    with Informer().running_in_thread() as running:
+        assert eventually(lambda: (s := local_state(running)) is not None and s.streaming)
+        state = local_state(running)
+        assert eventually(lambda: Daemon.objects.filter(watch="events").exists() and not state.full)
+        repository = f"localhost:5000/{unique('evented-image')}"
+        image = world.c1.commit(repository=repository, tag="1", conf={"Labels": MANAGED})
+        cleanup.add(_remove_image, docker_client, image.id)
+        assert eventually(lambda: Image.objects.filter(image_id=image.id).exists())
+        assert Image.objects.get(image_id=image.id).tags == [f"{repository}:1"]
+        _remove_image(docker_client, image.id)
+        assert eventually(lambda: not Image.objects.filter(image_id=image.id).exists())
+    validate_graph(queries.current_graph())

@@ -324,3 +324,18 @@ def django_on_commit():  # type: ignore[no-untyped-def]
     from django.test import TestCase
 
     return TestCase.captureOnCommitCallbacks(execute=True)
+
+
+@pytest.mark.django_db
+def test_how_far_behind_a_daemon_is_written_only_when_its_step_changes() -> None:
+    steps = [services.behind_step(s) for s in (0, 0.4, 4.9, 5.1, 14, 61, 10_000)]
+    assert steps == [0, 0, 0, 5, 5, 60, 300]
+    services.reconcile(snapshot(), Place())
+    first = services.set_watch(INFO.engine_id, "events", 0.1, publish=False)
+    assert first.changed == 1 and Daemon.objects.get(engine_id=INFO.engine_id).watch == "events"
+    since = Daemon.objects.get(engine_id=INFO.engine_id).watch_since
+    assert services.set_watch(INFO.engine_id, "events", 4.5, publish=False).changed == 0
+    later = services.set_watch(INFO.engine_id, "events", 7, publish=False)
+    assert later.changed == 1 and later.delta.upsert_nodes[0]["behind"] == 5
+    daemon = Daemon.objects.get(engine_id=INFO.engine_id)
+    assert daemon.behind == 5 and daemon.watch_since == since  # the mode did not change

@@ -31,11 +31,12 @@ def settings_first(sender: Celery, **kwargs: object) -> None:
 def schedule_periodic_tasks(sender: Celery, **kwargs: object) -> None:
     from django.conf import settings
 
-    sender.add_periodic_task(
-        settings.TOPOLOGY_POLL_SECONDS,
-        sender.signature("topology.inventory.tasks.poll_all_daemons"),
-        name="poll every daemon",
-    )
+    if settings.TOPOLOGY_INVENTORY_MODE == "poll":
+        sender.add_periodic_task(
+            settings.TOPOLOGY_POLL_SECONDS,
+            sender.signature("topology.inventory.tasks.poll_all_daemons"),
+            name="poll every daemon",
+        )
     sender.add_periodic_task(
         60.0, sender.signature("topology.demos.tasks.reap_expired_demos"), name="reap expired demos"
     )

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import threading
 import weakref
+from collections.abc import Coroutine
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from topology.outages import Outage
@@ -14,6 +19,47 @@ from topology.outages import Outage
 logger = logging.getLogger(__name__)
 
 _outages: weakref.WeakKeyDictionary[Any, Outage] = weakref.WeakKeyDictionary()
+
+PUBLISH_TIMEOUT_SECONDS = 10.0
+
+
+class _PublishingLoop:
+    """One event loop, in a thread of its own, per process, for publishing from blocking code.
+
+    ``async_to_sync`` in a thread without a loop makes a new thread and a new loop for every
+    message, and the channel layer a new Redis connection for every loop: at a hundred daemons
+    that was a tenth of the watcher's database thread. Started on first use, again after a fork
+    (Celery's prefork children).
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.thread: threading.Thread | None = None
+        self.pid = 0
+
+    def submit(self, coroutine: Coroutine[Any, Any, Any]) -> Future:
+        with self.lock:
+            alive = self.thread is not None and self.thread.is_alive()
+            if self.loop is None or self.pid != os.getpid() or not alive:
+                self.loop = asyncio.new_event_loop()
+                self.thread = threading.Thread(
+                    target=self.loop.run_forever, name="channel-layer", daemon=True
+                )
+                self.thread.start()
+                self.pid = os.getpid()
+            return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+
+_publishing = _PublishingLoop()
+
+
+def _in_a_running_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _outage_of(layer: Any) -> Outage:
@@ -39,16 +85,15 @@ def send_to_group(group: str, message: dict[str, Any], what: str) -> bool:
     outage = _outage_of(layer)
     if not outage.due:
         return False
-    try:
-        send = async_to_sync(layer.group_send)
-    except RuntimeError as error:  # called from a thread with a running loop: not an outage
-        logger.warning("could not publish %s from this thread: %s", what, error)
+    if _in_a_running_loop():  # blocking here would stall that loop: not an outage either
+        logger.warning("could not publish %s from a thread that runs an event loop", what)
         return False
+    sent = _publishing.submit(layer.group_send(group, message))
     try:
-        send(group, message)
-    except RuntimeError as error:
-        if "same thread as an async event loop" not in str(error):
-            outage.failed(f"could not publish {what}: {error}")
+        sent.result(PUBLISH_TIMEOUT_SECONDS)
+    except FutureTimeout:
+        sent.cancel()
+        outage.failed(f"could not publish {what}: no answer in {PUBLISH_TIMEOUT_SECONDS:.0f} s")
         return False
     except Exception as error:
         outage.failed(f"could not publish {what}: {error}")

@@ -31,8 +31,19 @@ def redis_outage() -> Outage:
     return _outages[url]
 
 
+_clients: dict[str, redis.Redis] = {}
+
+
 def redis_client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=1)
+    """This process's client for ``REDIS_URL``: one connection pool per process, shared by its
+    threads (redis-py starts a fresh pool in a forked child)."""
+    url = settings.REDIS_URL
+    client = _clients.get(url)
+    if client is None:
+        client = _clients.setdefault(
+            url, redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=1)
+        )
+    return client
 
 
 def lock_name(kind: str, key: str) -> str:

@@ -115,6 +115,11 @@ DOCKER_HOST = read_url(
 DOCKER_HOST_INSECURE = read_bool("TOPOLOGY_DOCKER_HOST_INSECURE", False)
 
 TOPOLOGY_POLL_SECONDS = read_number("TOPOLOGY_POLL_SECONDS", 2.0, minimum=0.2, maximum=3600)
+# "events": each daemon's event stream drives targeted reads, a full list when the stream opens
+# and every TOPOLOGY_RESYNC_SECONDS (jittered); daemons without a usable stream are polled every
+# TOPOLOGY_POLL_SECONDS. "poll": every daemon is polled every TOPOLOGY_POLL_SECONDS (Celery).
+TOPOLOGY_INVENTORY_MODE = read_choice("TOPOLOGY_INVENTORY_MODE", "events", ("events", "poll"))
+TOPOLOGY_RESYNC_SECONDS = read_number("TOPOLOGY_RESYNC_SECONDS", 60.0, minimum=1, maximum=86400)
 TOPOLOGY_STALE_GRACE_SECONDS = read_number("TOPOLOGY_STALE_GRACE_SECONDS", 300.0, minimum=0)
 # The largest websocket message the server sends (a snapshot: about 420 bytes a node).
 TOPOLOGY_WEBSOCKET_MAX_MESSAGE_BYTES = int(

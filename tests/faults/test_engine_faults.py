@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.fake_engine import FakeEngine
+from tests.fake_engine import FakeEngine, listed
 from topology.engine import events
 from topology.engine.types import Route
 from topology.inventory import polling
@@ -23,23 +23,6 @@ from topology.inventory.watching import Watcher
 from topology.teams.models import Team
 
 GOOD, BAD = "FAULT:GOOD", "FAULT:BAD"
-
-
-def listed(hex_id: str, name: str) -> dict[str, Any]:
-    """A ``/containers/json`` item as a real engine writes it."""
-    return {
-        "Id": hex_id,
-        "Names": [f"/{name}"],
-        "Image": "topology/workload:offline",
-        "ImageID": "sha256:" + "f" * 64,
-        "State": "exited",
-        "Created": 1_764_000_000,
-        "Labels": {"topology.managed": "true"},
-        "Mounts": [],
-        "Ports": [],
-        "NetworkSettings": {"Networks": {}},
-        "HostConfig": {"NetworkMode": "none"},
-    }
 
 
 def inspected(hex_id: str, name: str) -> dict[str, Any]:

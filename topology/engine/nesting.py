@@ -24,6 +24,16 @@ def looks_like_dind(container: ContainerInfo) -> bool:
     return bool(container.runs_dockerd) or bool(DIND_IMAGE.search(container.image))
 
 
+def may_run_dockerd(container: ContainerInfo) -> bool:
+    """Whether its processes are worth a look (``/top``) for a dockerd: running, and either
+    able to run one (``nesting_capable``; unknown counts as able) or of a ``*:dind`` image.
+    A container without privileges, CAP_SYS_ADMIN or Sysbox cannot mount dockerd's storage, so
+    the thousands of plain containers of a big engine cost one request each, not two."""
+    if container.state != "running":
+        return False
+    return container.nesting_capable is not False or bool(DIND_IMAGE.search(container.image))
+
+
 def normal_path(path: str) -> str:
     """``/var/run`` is a link to ``/run`` on current systems: compare them as one."""
     path = posixpath.normpath(path)

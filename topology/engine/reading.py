@@ -29,6 +29,7 @@ from topology.engine.connection import (
 from topology.engine.errors import MalformedAnswer
 from topology.engine.health import health_from_state, health_from_status_text
 from topology.engine.image_listing import images_from_api, images_from_inspect
+from topology.engine.nesting import may_run_dockerd
 from topology.engine.networks import (
     MAX_NAME,
     attachments,
@@ -168,7 +169,9 @@ def _port_number(value: Any, what: str) -> int | None:
     return number
 
 
-def _parse_time(text: str | None) -> datetime | None:
+def engine_time(text: str | None) -> datetime | None:
+    """A time as the engine writes it (RFC 3339, nanoseconds, Z), in UTC; Docker's zero time
+    and anything unreadable are None."""
     if not text or text.startswith("0001-"):
         return None
     text = text.rstrip("Z")
@@ -301,19 +304,40 @@ def container_from_inspect(data: dict[str, Any]) -> ContainerInfo:
         image=text_field(config.get("Image"), "a container's image"),
         image_id=text_field(data.get("Image"), "a container's image ID"),
         state=_state(text_field(state.get("Status"), "a container's state", 32)),
-        created=_whole_seconds(_parse_time(text_field(data.get("Created"), "a time", 64))),
+        created=_whole_seconds(engine_time(text_field(data.get("Created"), "a time", 64))),
         labels=labels_field(config.get("Labels"), "a container's labels"),
         mounts=_mounts(list_of_objects(data.get("Mounts") or [], "a container's mounts")),
         ports=tuple(sorted(ports, key=lambda p: (p.private_port, p.protocol, p.ip))),
         networks=tuple(sorted(a.network_name for a in joined)),
         privileged=host_config.get("Privileged") is True,
         started_at=text_field(state.get("StartedAt"), "a time", 64) or None,
+        nesting_capable=_nesting_capable(host_config),
         health=health.status,
         health_detail=health,
         attachments=joined,
         network_mode=network_mode(host_config, data["Id"]),
         client_address=client_address(config.get("Env")),
     )
+
+
+def _capabilities(value: Any, what: str) -> set[str]:
+    names = value if isinstance(value, list) else []
+    if value is not None and not isinstance(value, list):
+        raise MalformedAnswer(f"{what} is not a list")
+    return {text_field(n, what, 64).upper().removeprefix("CAP_") for n in names}
+
+
+def _nesting_capable(host_config: dict[str, Any]) -> bool:
+    """Whether a dockerd could run in the container: privileged, CAP_SYS_ADMIN kept (dockerd
+    mounts its storage and cgroups), or the Sysbox runtime (DinD without either)."""
+    if host_config.get("Privileged") is True:
+        return True
+    runtime = text_field(host_config.get("Runtime"), "a container's runtime", 64)
+    if runtime.startswith("sysbox"):
+        return True
+    added = _capabilities(host_config.get("CapAdd"), "a container's added capabilities")
+    dropped = _capabilities(host_config.get("CapDrop"), "a container's dropped capabilities")
+    return bool(added & {"ALL", "SYS_ADMIN"}) and not dropped & {"ALL", "SYS_ADMIN"}
 
 
 def processes_include_dockerd(top: dict[str, Any]) -> bool:
@@ -379,8 +403,10 @@ class ApiReader:
         except docker.errors.NotFound:
             return None
         info = parsed_containers([data], container_from_inspect, "the container inspect")[0]
-        if info.state == "running":
+        if may_run_dockerd(info):
             info = replace(info, runs_dockerd=self.runs_dockerd(container_id))
+        elif info.state == "running":
+            info = replace(info, runs_dockerd=False)
         return info
 
     def runs_dockerd(self, container_id: str) -> bool | None:
@@ -479,8 +505,10 @@ class ExecReader:
         if not items:
             return None
         info = parsed_containers(items[:1], container_from_inspect, "the container inspect")[0]
-        if info.state == "running":
+        if may_run_dockerd(info):
             info = replace(info, runs_dockerd=self.runs_dockerd(container_id))
+        elif info.state == "running":
+            info = replace(info, runs_dockerd=False)
         return info
 
     def runs_dockerd(self, container_id: str) -> bool | None:

@@ -195,6 +195,7 @@ class ContainerInfo:
     privileged: bool | None = None
     started_at: str | None = None
     runs_dockerd: bool | None = None
+    nesting_capable: bool | None = None  # from an inspect: see ``nesting.may_run_dockerd``
     health: str = "none"
     health_detail: Health | None = None  # from an inspect; a listing says only ``health``
     attachments: tuple[Attachment, ...] = ()

@@ -79,6 +79,9 @@ def daemon_node(daemon: Daemon, parent: str, stale: bool = False) -> Node:
         "nesting": daemon.nesting,
         "reachable": daemon.status == Status.UP,
         "last_error": daemon.last_error,
+        "watch": daemon.watch,
+        "watch_since": daemon.watch_since.isoformat() if daemon.watch_since else None,
+        "behind": daemon.behind,
     }
 
 

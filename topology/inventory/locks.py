@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 
 import redis
@@ -10,6 +11,7 @@ import redis
 from topology.locks import held, lock_name, redis_client, redis_outage
 
 POLL_LOCK_SECONDS = 60  # longer than the poll task's hard time limit
+POLLED_KEPT_SECONDS = 86400
 
 
 @contextlib.contextmanager
@@ -35,3 +37,34 @@ def take_dirty(key: str) -> bool:
         return bool(redis_client().getdel(lock_name("dirty", key)))
     except redis.RedisError:
         return False
+
+
+def mark_queued(key: str, seconds: float) -> bool:
+    """True if no poll of ``key`` was waiting (now one is, for at most ``seconds``): beat queues
+    a daemon again only once its last poll has run, so an overloaded queue holds one poll per
+    daemon, not a backlog that expires unrun. Without Redis, True (the poll is queued anyway;
+    the broker is Redis too, so it will fail there and be said there)."""
+    try:
+        return bool(redis_client().set(lock_name("queued", key), 1, nx=True, ex=int(seconds)))
+    except redis.RedisError:
+        return True
+
+
+def clear_queued(key: str) -> None:
+    """The poll of ``key`` has run (now): the next beat may queue it again."""
+    with contextlib.suppress(redis.RedisError):
+        pipe = redis_client().pipeline(transaction=False)
+        pipe.delete(lock_name("queued", key))
+        pipe.set(lock_name("polled", key), f"{time.time():.3f}", ex=POLLED_KEPT_SECONDS)
+        pipe.execute()
+
+
+def last_polled(keys: list[str]) -> list[float | None]:
+    """When each of ``keys`` was last polled (None: never, or Redis does not say)."""
+    if not keys:
+        return []
+    try:
+        said = redis_client().mget([lock_name("polled", key) for key in keys])
+    except redis.RedisError:
+        return [None] * len(keys)
+    return [float(value) if value else None for value in said]

@@ -265,6 +265,18 @@ class Daemon(models.Model):
     last_error = models.TextField(blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)
     unreachable_since = models.DateTimeField(null=True, blank=True)
+    watch = models.CharField(
+        max_length=8,
+        choices=[("events", "events, resynced"), ("polling", "polling")],
+        default="polling",
+        help_text="How the watcher follows it: its event stream, or polls (no usable stream).",
+    )
+    watch_since = models.DateTimeField(null=True, blank=True)
+    behind = models.PositiveIntegerField(
+        default=0,
+        help_text="How many seconds its reads run behind their schedule, rounded down to 0, 5, 15, "
+        "60 or 300 (an overloaded watcher or poll queue); written when that changes.",
+    )
 
     objects = DaemonQuerySet.as_manager()
 

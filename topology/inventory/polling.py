@@ -126,6 +126,15 @@ def routes_to(daemons: Iterable[Daemon]) -> dict[int, Route]:
     return routes
 
 
+def longest_unread_first(targets: list[Target]) -> list[Target]:
+    """``targets`` in the order they fell due: never polled first, then the longest unread."""
+    polled = locks.last_polled([t.route.key for t in targets])
+    ordered = sorted(
+        zip(polled, range(len(targets)), targets, strict=True), key=lambda p: (p[0] or 0.0, p[1])
+    )
+    return [target for _at, _n, target in ordered]
+
+
 def known_nested_targets() -> list[Target]:
     """Nested daemons already in the database, with the route that reaches each."""
     roots = {t.route.url: t for t in root_targets()}
@@ -145,17 +154,18 @@ def known_nested_targets() -> list[Target]:
     return targets
 
 
-def _complete(reader: Any, listed: list[ContainerInfo], engine_id: str) -> list[ContainerInfo]:
-    """Inspect only what is new or changed since the last poll (a quiet poll inspects nothing).
+def needs_inspect(
+    listed: list[ContainerInfo], known: dict[str, services.KnownContainer]
+) -> list[ContainerInfo]:
+    """What a listing holds that is new or changed since the last read, or started so recently
+    that its dockerd may not run yet (a quiet poll inspects nothing).
 
     A listing says which networks a container is on, with its addresses, but not its aliases:
     a container whose addresses changed (connected, disconnected) is inspected, any other keeps
-    the aliases known. Inspections run a few at a time: the first poll of a busy engine waits on
-    the engine, not on us.
+    the aliases known (``merge_inspected``).
     """
-    known = services.known_containers(engine_id, RECENT_START)
 
-    def needs_recheck(container: ContainerInfo) -> bool:
+    def stale(container: ContainerInfo) -> bool:
         old = known.get(container.id)
         return (
             old is None
@@ -167,30 +177,57 @@ def _complete(reader: Any, listed: list[ContainerInfo], engine_id: str) -> list[
             or old.client_pending
         )
 
+    return [c for c in listed if stale(c)]
+
+
+def completed_by(container: ContainerInfo, detail: ContainerInfo) -> ContainerInfo:
+    """A listed container with what only its inspect says."""
+    return replace(
+        container,
+        privileged=detail.privileged,
+        started_at=detail.started_at,
+        runs_dockerd=detail.runs_dockerd,
+        health=detail.health,
+        health_detail=detail.health_detail,
+        attachments=detail.attachments,
+        network_mode=detail.network_mode or container.network_mode,
+        client_address=detail.client_address,
+    )
+
+
+def _complete(reader: Any, listed: list[ContainerInfo], engine_id: str) -> list[ContainerInfo]:
+    """Inspect only what is new or changed since the last poll (``needs_inspect``).
+
+    Inspections run a few at a time: the first poll of a busy engine waits on the engine, not
+    on us.
+    """
+    known = services.known_containers(engine_id, RECENT_START)
+
     def completed(container: ContainerInfo) -> ContainerInfo | None:
         if container.privileged is None:
             detail = reader.inspect(container.id)
             if detail is None:  # removed between list and inspect: gone, not an error
                 return None
-            return replace(
-                container,
-                privileged=detail.privileged,
-                started_at=detail.started_at,
-                runs_dockerd=detail.runs_dockerd,
-                health=detail.health,
-                health_detail=detail.health_detail,
-                attachments=detail.attachments,
-                network_mode=detail.network_mode or container.network_mode,
-                client_address=detail.client_address,
-            )
+            return completed_by(container, detail)
         if container.state == "running":
             return replace(container, runs_dockerd=reader.runs_dockerd(container.id))
         return container
 
-    stale = [c for c in listed if needs_recheck(c)]
+    stale = needs_inspect(listed, known)
     with ThreadPoolExecutor(max_workers=INSPECT_CONCURRENCY) as pool:
         fresh = {c.id: c for c in pool.map(completed, stale) if c is not None}
-    gone = {c.id for c in stale} - fresh.keys()
+    return merge_inspected(listed, stale, fresh, known)
+
+
+def merge_inspected(
+    listed: list[ContainerInfo],
+    inspected: list[ContainerInfo],
+    fresh: dict[str, ContainerInfo],
+    known: dict[str, services.KnownContainer],
+) -> list[ContainerInfo]:
+    """The listing with what was inspected put in (inspected and not found is gone), and the
+    known aliases kept for the rest."""
+    gone = {c.id for c in inspected} - fresh.keys()
     return [
         fresh[c.id] if c.id in fresh else _with_known_aliases(c, known.get(c.id))
         for c in listed
@@ -359,6 +396,14 @@ def _poll_once(target: Target, result: PollResult, publish: bool) -> ChangeSet:
     except EngineError as error:
         result.error = str(error)
         return services.mark_unreachable(target.route, target.place, str(error), publish=publish)
+    return apply_snapshot(target, snapshot, result, publish)
+
+
+def apply_snapshot(
+    target: Target, snapshot: DaemonSnapshot, result: PollResult, publish: bool = True
+) -> ChangeSet:
+    """Reconcile what was read of ``target`` (unless it is known elsewhere); ``result`` gets
+    its engine ID and the nested daemons found inside."""
     engine_id = snapshot.info.engine_id
     result.engine_id = engine_id
     refused = known_elsewhere(engine_id, target)

@@ -1182,6 +1182,42 @@ def forget_registration(endpoint: Endpoint, *, publish: bool = True) -> ChangeSe
     return _publish_on_commit(changes, publish)
 
 
+BEHIND_STEPS = (0, 5, 15, 60, 300)  # under 5 s late is on time: load jitter writes nothing
+
+
+def behind_step(seconds: float) -> int:
+    """``seconds`` behind schedule, rounded down to a step (so that jitter writes nothing)."""
+    return max(step for step in BEHIND_STEPS if seconds >= step or step == 0)
+
+
+@transaction.atomic
+def set_watch(engine_id: str, watch: str, behind: float = 0, *, publish: bool = True) -> ChangeSet:
+    """Say how a daemon is followed (``events`` or ``polling``) and how far behind schedule its
+    reads run (``behind_step``); written only when either differs, so a steady daemon costs no
+    write."""
+    changes = ChangeSet()
+    step = behind_step(behind)
+    daemon = (
+        Daemon.objects.select_related("host", "container")
+        .filter(engine_id=engine_id)
+        .exclude(watch=watch, behind=step)
+        .first()
+    )
+    if daemon is None:
+        return changes
+    fields = ["behind"]
+    if daemon.watch != watch:
+        daemon.watch = watch
+        daemon.watch_since = timezone.now()
+        fields += ["watch", "watch_since"]
+    daemon.behind = step
+    daemon.save(update_fields=fields)
+    changes.changed += 1
+    changes.delta.upsert_nodes.append(graph.daemon_node(daemon, _daemon_parent_id(daemon)))
+    changes.since, changes.version = bump_version()
+    return _publish_on_commit(changes, publish)
+
+
 # --- Terminal sessions (the audit log of interactive shells) -----------------------------------
 
 
