@@ -467,6 +467,45 @@ def test_a_snapshot_too_large_to_send_is_an_error_the_page_can_show(user, settin
     run(scenario)
 
 
+def test_a_client_may_ask_for_snapshots_deflated_and_gets_the_same_message(user) -> None:
+    """``?encoding=deflate``: each snapshot a binary frame of raw DEFLATE of the very message a
+    plain client gets as text; deltas and everything else stay text; an unknown encoding is an
+    error, and text it is."""
+    import zlib
+
+    engine_says(*(container(f"{digit:x}", f"c{digit}") for digit in range(1, 9)))
+    headers = session_headers(user)
+
+    async def scenario() -> None:
+        plain, text_snapshot = await connected(headers)
+        await plain.disconnect()
+
+        packed = WebsocketCommunicator(application, f"{PATH}?encoding=deflate", headers=headers)
+        assert (await packed.connect(timeout=5))[0]
+        frame = await packed.receive_output(timeout=5)
+        assert frame.get("bytes") and not frame.get("text"), frame
+        snapshot = json.loads(zlib.decompress(frame["bytes"], -15))
+        assert snapshot == text_snapshot
+        validate_graph(snapshot["graph"])
+        assert len(frame["bytes"]) < len(json.dumps(text_snapshot)) / 3
+        await packed.send_json_to({"type": "resync"})
+        again = await packed.receive_output(timeout=5)
+        assert json.loads(zlib.decompress(again["bytes"], -15))["type"] == "snapshot"
+        await change_and_publish(container("1", "c1"))
+        delta = await packed.receive_json_from(timeout=5)  # text
+        assert delta["type"] == "delta"
+        await packed.disconnect()
+
+        odd = WebsocketCommunicator(application, f"{PATH}?encoding=brotli", headers=headers)
+        assert (await odd.connect(timeout=5))[0]
+        assert (await odd.receive_json_from(timeout=5))["type"] == "snapshot"
+        error = await odd.receive_json_from(timeout=5)
+        assert error["code"] == "bad_encoding" and "brotli" in error["message"]
+        await odd.disconnect()
+
+    run(scenario)
+
+
 def networked(hex_digit: str, name: str) -> ContainerInfo:
     """A container on the pretend engine's ``front`` network (see ``engine_with_networks``)."""
     from topology.engine.types import Attachment

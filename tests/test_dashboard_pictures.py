@@ -464,3 +464,85 @@ def test_a_host_with_200_containers_is_clear_in_every_layout_and_live(
     assert {"legend", "demos", "details"} <= set(seen["panels"])
     page.screenshot(path=str(artifacts_dir / "pictures-200-panels.png"))
     assert page_errors == []
+
+
+# --- 10,000 containers: summaries from far, containers near ----------------------------------
+
+LARGE_ENGINES = 10
+LARGE_PER_ENGINE = 1000
+SUMMARISED = "() => window.topology && [...window.topology.view.detail.kept.keys()].sort()"
+ZOOM_ON = """([id, zoom]) => { const cy = window.topology.cy;
+  cy.zoom(zoom); cy.center(cy.getElementById(id)); }"""
+SUMMARY_OF = """id => { const s = window.topology.cy.getElementById('summary:' + id);
+  return s.nonempty() && {text: s.data('display'), parent: s.parent().id(),
+    inside: s.boundingBox().w <= s.parent().boundingBox().w}; }"""
+
+
+def large_engine(n: int, extra: int = 0) -> Any:
+    """Pretend engine ``n`` of a large map: a thousand containers (and ``extra`` more)."""
+    ids = [f"{n:02x}{c:04x}".ljust(64, "c") for c in range(LARGE_PER_ENGINE + extra)]
+    return pretend_engine(
+        f"large-{n}",
+        f"TEST:LARGE:{n}",
+        *(container_info(i, f"svc-{n}-{c:04d}") for c, i in enumerate(ids)),
+    )
+
+
+def test_a_map_of_10000_containers_is_summarised_from_far_and_clear_near_and_whole(
+    daphne_server: LiveServer,
+    dashboard: Page,  # noqa: F811
+    page_errors: list[str],  # noqa: F811
+    artifacts_dir: Path,
+) -> None:
+    daemons = [f"daemon:TEST:LARGE:{n}" for n in range(LARGE_ENGINES)]
+    for n in range(LARGE_ENGINES):
+        large_engine(n)
+    page = dashboard
+    page.reload()
+    wait_until(page, SUMMARISED, timeout_ms=60_000)
+    wait_still(page)
+    assert page.evaluate(SUMMARISED) == sorted(daemons)
+    for daemon in daemons:
+        summary = page.evaluate(SUMMARY_OF, daemon)
+        assert summary["parent"] == daemon and summary["inside"], summary
+        host = daemon.replace("daemon:TEST:LARGE:", "large-")
+        assert summary["text"].startswith(f"{host}\n1000 containers\nall running"), summary
+    assert_clear(page, "10,000 containers, summarised from far", fitted=True, readable=False)
+    page.screenshot(path=str(artifacts_dir / "pictures-10000-far.png"))
+
+    # Zoomed in on one daemon: its containers are drawn, those far from the view stay summaries.
+    page.evaluate(ZOOM_ON, [daemons[0], 0.8])
+    wait_until(page, f"() => !window.topology.view.detail.kept.has('{daemons[0]}')")
+    wait_still(page)
+    kept = page.evaluate(SUMMARISED)
+    assert daemons[0] not in kept and daemons[-1] in kept, kept
+    assert_clear(page, "10,000 containers, zoomed in on one daemon")
+    page.screenshot(path=str(artifacts_dir / "pictures-10000-near.png"))
+
+    # A delta into a summarised daemon: applied (its containers given back for it), summarised
+    # again with the new count.
+    assert publish(large_engine(LARGE_ENGINES - 1, extra=50))
+    last = f"container:{(f'{LARGE_ENGINES - 1:02x}{LARGE_PER_ENGINE + 49:04x}').ljust(64, 'c')}"
+    wait_until(page, f"() => window.topology.store.nodes.has('{last}')")
+    wait_until(
+        page,
+        f"() => window.topology.view.detail.kept.has('{daemons[-1]}')"
+        f" && window.topology.cy.getElementById('summary:{daemons[-1]}').data('display')"
+        ".includes('1050 containers')",
+    )
+
+    # Selecting a container of a summarised daemon gives its containers back.
+    page.evaluate("id => window.topology.view.select(id)", last)
+    assert page.evaluate("id => window.topology.cy.getElementById(id).selected()", last)
+
+    # Everything given back: the whole picture, 10,050 containers, clear.
+    page.evaluate(
+        "() => { const detail = window.topology.view.detail;"
+        " detail.enabled = false; detail.expand(); }"
+    )
+    assert page.evaluate(SUMMARISED) == []
+    assert page.evaluate("() => window.topology.cy.nodes('[kind = \"container\"]').length") == 10050
+    page.evaluate("() => window.topology.view.viewport.fitNow()")
+    wait_still(page)
+    assert_clear(page, "10,050 containers, all drawn", fitted=True, readable=False)
+    assert page_errors == []

@@ -149,6 +149,7 @@ GET api-schema               401    ok      ok      ok        ok       ok       
 GET api-docs                 401    ok      ok      ok        ok       ok       ok
 WS ws-topology               4401   blind   sees    sees      sees     blind    sees
 WS ws-topology layers        4401   blind   sees    sees      sees     blind    sees
+WS ws-topology ?encoding     4401   blind   sees    sees      sees     blind    sees
 WS ws-topology watch         4401   blind   sees    sees      sees     blind    sees
 WS ws-topology logs          4401   404     403     ok        ok       404      ok
 WS ws-topology logs_stop     4401   ok      ok      ok        ok       ok       ok
@@ -643,8 +644,9 @@ HTTP_DOORS: dict[str, Callable[[Client, Scene], str]] = {
 OUTSIDE_THE_MATRIX = {"login", "logout", "healthz", "admin:index"}
 ADMIN_DOORS = {"POST admin:teams_team_change"}  # the site-admin-only terminals switch
 #: Doors that are not routes of their own: a query that cuts what a route answers (the graph's
-#: layers), a websocket message that asks for another snapshot (``{"type": "layers"}``).
-DOOR_VARIANTS = {"GET api-topology ?layers", "WS ws-topology layers"}
+#: layers), a websocket message that asks for another snapshot (``{"type": "layers"}``), a
+#: websocket query that sends snapshots in another form (``?encoding=deflate``).
+DOOR_VARIANTS = {"GET api-topology ?layers", "WS ws-topology layers", "WS ws-topology ?encoding"}
 
 
 def doors() -> set[str]:
@@ -815,8 +817,28 @@ async def _ws_topology_layers(user: Any, scene: Scene) -> str:
     return "sees" if ALPHA_NETWORK in ids else "blind"
 
 
+async def _ws_topology_deflated(user: Any, scene: Scene) -> str:
+    """``?encoding=deflate``: the snapshot, compressed, holds Alpha's host for those who may."""
+    import zlib
+
+    headers = await sync_to_async(ws_headers)(user)
+    communicator = WebsocketCommunicator(
+        application, "/ws/topology/?encoding=deflate", headers=headers
+    )
+    accepted, _ = await communicator.connect(timeout=5)
+    assert accepted
+    output = await communicator.receive_output(timeout=5)
+    await communicator.disconnect()
+    if output["type"] == "websocket.close":
+        return str(output["code"])
+    snapshot = json.loads(zlib.decompress(output["bytes"], -15))
+    ids = {node["id"] for node in snapshot["graph"]["nodes"]}
+    return "sees" if "host:alpha-host" in ids else "blind"
+
+
 WS_DOORS: dict[str, Callable[[Any, Scene], Awaitable[str]]] = {
     "WS ws-topology": _ws_topology,
+    "WS ws-topology ?encoding": _ws_topology_deflated,
     "WS ws-topology layers": _ws_topology_layers,
     "WS ws-topology watch": _ws_watch,
     "WS ws-topology logs": _ws_logs,

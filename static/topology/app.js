@@ -146,7 +146,9 @@ const freshness = kiosk
   ? new Freshness({ root: $("connection"), text: $("connection-text") }, () => connection.clock)
   : null;
 
+/** Whether a node is on the map (drawn and not filtered out, or in a daemon's summary). */
 function isShown(id) {
+  if (view.detail.isKept(id)) return true;
   const element = view.cy.getElementById(id);
   return element.nonempty() && !element.hasClass("filtered-out");
 }
@@ -340,6 +342,8 @@ function onState(state, detail) {
 
 const wsUrl = new URL(config.websocketPath, window.location.href);
 wsUrl.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
+// Snapshots compressed (a tenth of the bytes), unless `?wire=plain` asks for the contract's text.
+if (params.get("wire") !== "plain") wsUrl.searchParams.set("encoding", "deflate");
 const connection = new LiveConnection(websocketUrl(wsUrl.href, layers), { onMessage, onState }, {
   ...(kiosk ? KIOSK_CONNECTION : {}),
   heartbeatMs: config.heartbeatSeconds * 1000,
@@ -387,6 +391,7 @@ function refreshStatus() {
 }
 
 function refreshVisibility() {
+  if (filters.userActive || highlighter.active) view.detail.expand(); // filters see everything
   const matched = filters.apply(view.cy, shown);
   const empty = $("empty-state");
   const clear = $("empty-clear") || document.createElement("button"); // none on a wall screen
@@ -502,6 +507,9 @@ if (!kiosk) wireControls();
 fillIcons(document);
 refreshVisibility();
 connection.start();
+
+view.detail.hooks.busy = () => filters.userActive || highlighter.active;
+view.detail.onRestored(() => filters.apply(view.cy, shown));
 
 // A handle for the browser tests and benchmarks (and the console).
 window.topology = { cy: view.cy, store, shown, view, filters, connection, timings, highlighter, layers: () => layers, book, watch, insight, meters };

@@ -6,6 +6,8 @@
 // A link silent for a fourth heartbeat is dropped and opened again: pongs keep no link alive.
 // Options tune it for a wall screen: shorter backoff cap, quicker pings, retrying even when
 // signed out (someone may sign the screen's browser in again).
+// A snapshot may come compressed (a binary frame of raw DEFLATE, when the URL asks for
+// `encoding=deflate`): it is inflated off the main thread, and what comes after it waits its turn.
 
 import { FreshnessClock } from "./freshness.js";
 
@@ -16,6 +18,12 @@ const OFFLINE_AFTER_ATTEMPTS = 3;
 const PING_EVERY_MS = 20000;
 const HEARTBEAT_MS = 5000;
 const CHECK_EVERY_MS = 1000;
+
+/** The text of a binary frame of raw DEFLATE (inflated by the browser, off the main thread). */
+export async function inflated(buffer) {
+  const stream = new Blob([buffer]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
+  return new Response(stream).text();
+}
 
 export class LiveConnection {
   /**
@@ -44,6 +52,8 @@ export class LiveConnection {
     this.watcher = null;
     this.clock = new FreshnessClock(this.options.heartbeatMs);
     this.stopped = false;
+    this.inbox = Promise.resolve(); // frames still being inflated, in order
+    this.inflating = 0;
     window.addEventListener("online", () => this.retryNow());
     window.addEventListener("offline", () => this.drop());
   }
@@ -82,6 +92,7 @@ export class LiveConnection {
       return;
     }
     this.socket = socket;
+    socket.binaryType = "arraybuffer";
     socket.addEventListener("open", () => {
       if (socket !== this.socket) return;
       this.clock.opened(Date.now());
@@ -90,21 +101,20 @@ export class LiveConnection {
     socket.addEventListener("message", (event) => {
       if (socket !== this.socket) return;
       const receivedAt = performance.now();
-      let message;
-      try {
-        message = JSON.parse(event.data);
-      } catch (error) {
-        console.warn("topology: a frame that is not JSON", error);
+      if (typeof event.data === "string" && this.inflating === 0) {
+        this.receive(event.data, receivedAt);
         return;
       }
-      const news = this.clock.heard(message, Date.now());
-      if (message.type === "snapshot" && this.state !== "live") {
-        this.failures = 0;
-        this.setState("live");
-      } else if (this.state === "stale" && news) {
-        this.setState("live");
-      }
-      this.handlers.onMessage(message, receivedAt);
+      this.inflating += 1;
+      this.inbox = this.inbox
+        .then(async () => {
+          const text = typeof event.data === "string" ? event.data : await inflated(event.data);
+          if (socket === this.socket) this.receive(text, receivedAt);
+        })
+        .catch((error) => console.warn("topology: a compressed frame that does not inflate", error))
+        .finally(() => {
+          this.inflating -= 1;
+        });
     });
     socket.addEventListener("close", (event) => {
       if (socket !== this.socket) return;
@@ -124,6 +134,25 @@ export class LiveConnection {
       this.failures += 1;
       this.scheduleRetry();
     });
+  }
+
+  /** One frame's text, in the order frames came. */
+  receive(text, receivedAt) {
+    let message;
+    try {
+      message = JSON.parse(text);
+    } catch (error) {
+      console.warn("topology: a frame that is not JSON", error);
+      return;
+    }
+    const news = this.clock.heard(message, Date.now());
+    if (message.type === "snapshot" && this.state !== "live") {
+      this.failures = 0;
+      this.setState("live");
+    } else if (this.state === "stale" && news) {
+      this.setState("live");
+    }
+    this.handlers.onMessage(message, receivedAt);
   }
 
   scheduleRetry(atLeastMs = 0) {

@@ -4,6 +4,7 @@
 // concerns of their own.
 
 import { endBatchShallow, styleFreshGraph } from "./batches.js";
+import { DetailLevel } from "./detail-level.js";
 import { labelMeasurer, QuietLabels, textOf } from "./labels.js";
 import { nestedGrid, placeArrivals, separateOverlaps } from "./layout.js";
 import { BUS_HEIGHT, busBands, busRoute } from "./network-layout.js";
@@ -89,6 +90,15 @@ export class GraphView {
     this.labels = new QuietLabels(this.cy);
     this.lines = new QuietLines(this.cy);
     this.routes = null; // attachment routes planned with the first graph (see placeFirstGraph)
+    /** Summaries of daemons on a large map seen from far (see detail-level.js). */
+    this.detail = new DetailLevel(this.cy, { graph, applyDeferred: (change) => this.applyDrawn(change) });
+    this.lines.kept = (id) => this.detail.isKept(id);
+    // Leaves and lines given back may still wait for their text or to be drawn.
+    this.detail.onRestored(() => {
+      this.labels.left = true;
+      this.labels.schedule();
+      this.lines.schedule();
+    });
     // A dragged node (or box) takes its attachment lines along.
     this.cy.on("drag", "node", (event) => rerouteBuses(this.cy, attachmentsAround(event.target)));
   }
@@ -120,6 +130,17 @@ export class GraphView {
    * @returns {string[]} the ids of the nodes that arrived
    */
   apply(change) {
+    if (this.laidOut && this.detail.defer(change)) return []; // drawn when its daemon is
+    const summarised = this.detail.touchedBy(change);
+    if (summarised.length) this.detail.expand(summarised);
+    const arrived = this.applyDrawn(change);
+    // Summarised again once the view settles, if it still wants them so (a frame later).
+    if (summarised.length) this.detail.schedule();
+    return arrived;
+  }
+
+  /** `apply`, once everything the change touches is drawn. */
+  applyDrawn(change) {
     const cy = this.cy;
     const initial = !this.laidOut;
     const pass = new Pass(this.graph);
@@ -132,7 +153,7 @@ export class GraphView {
       if (initial && this.layoutName === "nested") initialViewport = this.placeFirstGraph(additions);
       if (additions.length) cy.add(additions);
       this.updateNodes(updates, pass);
-      syncSocketPins(cy, this.graph, pass.arrived);
+      syncSocketPins(cy, this.graph, pass.arrived, (id) => this.detail.kept.has(id));
       const added = this.syncEdges([...change.addedEdges, ...change.updatedEdges], initial);
       this.retitleTouched(pass);
       if (!initial) this.placeLive(pass);
@@ -150,6 +171,7 @@ export class GraphView {
       styleFreshGraph(cy);
       if (initialViewport) {
         cy.viewport(initialViewport);
+        this.detail.update(); // a large map seen from far: summaries before the first frame
         // Lines out of boxes (DinD containers) follow once the boxes have been drawn.
         requestAnimationFrame(() =>
           rerouteBuses(cy, cy.edges('[kind = "network"]').filter((edge) => edge.source().isParent())),
@@ -172,6 +194,7 @@ export class GraphView {
     for (const id of change.removedEdges) {
       cy.getElementById(id).remove();
       this.lines.forget(id);
+      this.detail.forgetEdge(id);
     }
     const removed = new Set(change.removedNodes);
     for (const id of change.removedNodes) {
@@ -287,7 +310,10 @@ export class GraphView {
     const additions = [];
     for (const edge of edges) {
       const data = connectivityEdgeData(edgeData(edge), this.graph);
-      if (!this.exists(data.source) || !this.exists(data.target)) continue;
+      if (!this.exists(data.source) || !this.exists(data.target)) {
+        if (this.detail.isKept(data.source) || this.detail.isKept(data.target)) this.detail.waitForEnds(data);
+        continue;
+      }
       if (this.lines.has(edge.id) || (initial && this.routes === "wait" && edge.kind === "network")) {
         this.lines.wait(edge.id, data);
         continue;
@@ -421,6 +447,7 @@ export class GraphView {
   runLayout(name, { animate = true } = {}) {
     this.layoutName = name in LAYOUTS ? name : "nested";
     const cy = this.cy;
+    this.detail.expand();
     if (cy.nodes().empty()) return;
     const from = animate ? this.leafPlaces() : null;
     if (this.layoutName === "nested") this.applyNestedGrid();
@@ -477,12 +504,14 @@ export class GraphView {
   }
 
   select(id) {
+    this.detail.reveal(id);
     this.cy.$(":selected").unselect();
     if (id) this.cy.getElementById(id).select();
   }
 
   /** Where each leaf is drawn (boxes are drawn around their leaves): {id: {x, y}}, rounded. */
   leafPositions() {
+    this.detail.expand();
     const positions = {};
     this.cy.nodes().forEach((node) => {
       if (node.isParent()) return;
@@ -501,6 +530,7 @@ export class GraphView {
   pinPositions(positions, { lock = false } = {}) {
     const cy = this.cy;
     const placed = [];
+    if (Object.keys(positions || {}).length) this.detail.expand();
     cy.startBatch();
     try {
       for (const [id, at] of Object.entries(positions || {})) {

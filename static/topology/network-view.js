@@ -116,6 +116,8 @@ export class QuietLines {
     this.cy = cy;
     this.waiting = new Map(); // edge id -> edge data
     this.timer = null;
+    /** Whether a node is out of the picture for now only (summarised: see detail-level.js). */
+    this.kept = () => false;
     cy.on("viewport", () => this.schedule());
   }
 
@@ -149,7 +151,7 @@ export class QuietLines {
       const source = cy.getElementById(data.source);
       const target = cy.getElementById(data.target);
       if (source.empty() || target.empty()) {
-        this.waiting.delete(id);
+        if (!this.kept(data.source) && !this.kept(data.target)) this.waiting.delete(id);
       } else if (wanted(source)) {
         additions.push({ group: "edges", data });
         this.waiting.delete(id);

@@ -57,10 +57,12 @@ export function wantedPins(graph, boxExists) {
 }
 
 /** One pin in each drawn box that an edge of its kind reaches, none elsewhere; new pins' ids
- * are added to `arrived`. */
-export function syncSocketPins(cy, graph, arrived) {
-  const wanted = wantedPins(graph, (id) => cy.getElementById(id).nonempty());
+ * are added to `arrived`. A box whose contents are `summarised` (a daemon drawn as a summary,
+ * see detail-level.js) keeps its pin aside with them. */
+export function syncSocketPins(cy, graph, arrived, summarised = () => false) {
+  const wanted = wantedPins(graph, (id) => !summarised(id) && cy.getElementById(id).nonempty());
   cy.nodes('[kind = "socket"], [kind = "ports"]').forEach((pin) => {
+    if (summarised(pin.data("owner"))) return;
     if (wanted.get(pin.data("owner"))?.id !== pin.id()) pin.remove();
   });
   const additions = [];

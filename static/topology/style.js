@@ -1,5 +1,6 @@
 // The Cytoscape stylesheet: kind and role set fill and icon, state sets the border.
 
+import { SUMMARY_STYLE } from "./detail-level.js";
 import { iconUrls } from "./icons.js";
 import { imageChipText, registryText } from "./images.js";
 
@@ -164,6 +165,7 @@ export function stylesheet() {
     },
     ...connectivityNodeRules(ICONS),
     ...imageNodeRules(ICONS),
+    SUMMARY_STYLE, // a daemon's contents seen from far on a large map
   ];
   for (const [state, colour] of Object.entries(STATE_COLOURS)) {
     rules.push({ selector: `node[kind = "container"][status = "${state}"]`, style: { "border-color": colour } });
