@@ -21,7 +21,7 @@ networks: the buses and their attachment lines).
   everything (the whole graph through the scoped path) and for a narrow one (roles dind, dood),
   5 page loads each; 5 deltas with the first (before the 20 above). Same goals.
 
-``--at-10000``: the same graph with 19 hosts (some 10,200 nodes, networks on), in three ways of
+``--at-10000``: the same graph with 19 hosts (some 10,200 nodes, networks on), in four ways of
 the page in one run: every node drawn with text snapshots (``?detail=full``: the page as it
 was), every node with deflated snapshots (``?detail=full&wire=deflate``), the level of detail
 with deflated snapshots (``?wire=deflate``) and with text (the page as it is by default).
