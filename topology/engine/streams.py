@@ -136,7 +136,8 @@ class AsyncEngine:
                     ssl=self.ssl,
                     server_hostname=self.host if self.ssl else None,
                 )
-            reader, writer = await asyncio.wait_for(opening, self.connect_timeout)
+            async with asyncio.timeout(self.connect_timeout):  # (wait_for may swallow a cancel)
+                reader, writer = await opening
         except (OSError, TimeoutError, ssl.SSLError) as error:
             raise EngineUnreachable(f"{self.route.url}: {error or type(error).__name__}") from None
         return _Connection(reader, writer)
@@ -351,7 +352,8 @@ class AsyncEngine:
         try:
             connection.writer.write(self._request_bytes("/events", query))
             await connection.writer.drain()
-            status, headers = await asyncio.wait_for(self._head(connection), self.read_timeout)
+            async with asyncio.timeout(self.read_timeout):
+                status, headers = await self._head(connection)
             if status != 200:
                 raise StreamUnusable(f"{self.route.url}: /events answered {status}")
             if opened is not None:

@@ -69,6 +69,7 @@ READ_CONCURRENCY = 4
 RETRY_SECONDS = 0.5
 FAILED_RETRY_SECONDS = 5.0
 FOUND_GRACE_SECONDS = 60.0
+UNFOLLOW_WAIT_SECONDS = 2.0
 RENEW = """
 local kept = {}
 for i, key in ipairs(KEYS) do
@@ -177,10 +178,7 @@ class Informer:
     # -- plumbing ------------------------------------------------------------------------
     async def _in_db(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         def run() -> T:
-            # One connection, kept: opened again only after an error left it unusable (the
-            # database restarted), not for every call as CONN_MAX_AGE=0 would have it.
-            if connection.errors_occurred:
-                close_old_connections()
+            close_old_connections()
             return call(*args, **kwargs)
 
         assert self.loop is not None
@@ -293,9 +291,11 @@ class Informer:
             return
         if state.recheck is not None:
             state.recheck.cancel()
-        for task in state.tasks:
-            task.cancel()
-        await asyncio.gather(*state.tasks, return_exceptions=True)
+        pending = set(state.tasks)
+        while pending:  # a cancellation swallowed somewhere below is asked for again
+            for task in pending:
+                task.cancel()
+            _done, pending = await asyncio.wait(pending, timeout=UNFOLLOW_WAIT_SECONDS)
         if state.engine is not None:
             await state.engine.close()
 
@@ -360,9 +360,12 @@ class Informer:
     async def _reading(self, state: Followed) -> None:
         assert self.reads is not None
         while True:
-            timeout = max(state.next_due - time.monotonic(), 0)
+            wait = max(state.next_due - time.monotonic(), 0)
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation
+            # that comes as the wake does, and a daemon let go would then never stop reading.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(state.wake.wait(), timeout)
+                async with asyncio.timeout(wait if wait != float("inf") else None):
+                    await state.wake.wait()
             evented = bool(state.pending or state.touched or state.networks)
             if state.wake.is_set() and evented and not state.full:
                 await asyncio.sleep(DEBOUNCE_SECONDS)  # gather a burst into one read
@@ -657,7 +660,8 @@ class Informer:
                 except Exception:  # the database away: try again at the next beat
                     logger.exception("%s: refreshing the daemons failed", self.name)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stopping.wait(), HEARTBEAT_SECONDS)
+                    async with asyncio.timeout(HEARTBEAT_SECONDS):
+                        await self.stopping.wait()
         finally:
             if self.writing is not None:
                 await asyncio.gather(self.writing, return_exceptions=True)
