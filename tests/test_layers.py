@@ -1,7 +1,8 @@
 """The house's layers, read from the source (every import statement, at any depth, parsed with
 ``ast``; nothing is imported to find them). Lowest first:
 
-    (footing)  outages: saying once that Redis or the database went, with backoff; imports nothing
+    (footing)  outages: saying once that Redis or the database went, with backoff; background:
+               a loop run in a thread for a with-block; they import nothing of the project
     ground     engine (the only code that talks to Docker), environment, locks, channel_layer
     teams      teams, memberships, roles
     inventory  hosts, engines, daemons, containers, the graph
@@ -27,7 +28,7 @@ PACKAGE = ROOT / "topology"
 
 GROUND = ("topology.engine", "topology.environment", "topology.locks", "topology.channel_layer")
 FLOORS: tuple[tuple[str, ...], ...] = (
-    ("topology.outages",),  # the ground's own footing: the ground's parts may all use it
+    ("topology.outages", "topology.background"),  # the ground's footing: all of it may use it
     GROUND,
     ("topology.teams",),
     ("topology.inventory",),

@@ -47,6 +47,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from topology import background
 from topology.engine.errors import EngineError
 from topology.engine.reading import engine_time
 from topology.engine.streams import AsyncEngine, EngineEvent, StreamUnusable, supports
@@ -681,14 +682,9 @@ class Informer:
     @contextlib.contextmanager
     def running_in_thread(self) -> Any:
         """Run in a background thread for the ``with`` block (tests, benchmarks), then stop."""
-        import threading
-
-        thread = threading.Thread(target=self.run, name=self.name, daemon=True)
-        thread.start()
         try:
-            yield self
+            with background.running_in_thread(self.run, self.close, self.name):
+                yield self
         finally:
-            self.close()
-            thread.join(timeout=30)
             for pool in (self.db, self.blocking, self.redis):
                 pool.shutdown(wait=True)

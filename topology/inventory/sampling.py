@@ -27,8 +27,9 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, close_old_connections
 
+from topology import background
 from topology.channel_layer import send_to_group
 from topology.engine.connection import EngineError
 from topology.engine.reading import open_reader
@@ -236,20 +237,8 @@ class Sampler:
     @contextlib.contextmanager
     def running_in_thread(self) -> Iterator[Sampler]:
         """Run in a background thread for the ``with`` block (tests, benchmarks), then stop."""
-
-        def run() -> None:
-            try:
-                self.run()
-            finally:
-                connection.close()
-
-        thread = threading.Thread(target=run, name="stats-sampler", daemon=True)
-        thread.start()
-        try:
+        with background.running_in_thread(self.run, self.close, "stats-sampler"):
             yield self
-        finally:
-            self.close()
-            thread.join(timeout=30)
 
     def close(self) -> None:
         self.stop.set()

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
+from topology import background
 from topology.engine.events import EngineEvent, StreamBroken, follow
 from topology.inventory import polling
 from topology.outages import Outage
@@ -148,20 +149,8 @@ class Watcher:
     @contextlib.contextmanager
     def running_in_thread(self) -> Iterator[Watcher]:
         """Run in a background thread for the ``with`` block (tests, benchmarks), then stop."""
-
-        def run() -> None:
-            try:
-                self.run()
-            finally:
-                connection.close()
-
-        thread = threading.Thread(target=run, name="events-watcher", daemon=True)
-        thread.start()
-        try:
+        with background.running_in_thread(self.run, self.close, "events-watcher"):
             yield self
-        finally:
-            self.close()
-            thread.join(timeout=30)
 
 
 __all__ = ["EngineEvent", "Watcher"]
