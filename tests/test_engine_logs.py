@@ -6,13 +6,22 @@ from __future__ import annotations
 
 import threading
 import time
+from http.client import IncompleteRead
 
 import pytest
+import urllib3.exceptions
 
 from tests.conftest import MANAGED, _remove, unique
 from topology.engine.connection import EngineError
 from topology.engine.images import WORKLOAD_IMAGE
-from topology.engine.logs import MAX_LINE_CHARS, LogLine, _Lines, open_logs, split_stamp
+from topology.engine.logs import (
+    MAX_LINE_CHARS,
+    LogLine,
+    LogSource,
+    _Lines,
+    open_logs,
+    split_stamp,
+)
 from topology.engine.types import Route
 
 HOST = Route("unix:///var/run/docker.sock")
@@ -38,6 +47,30 @@ def test_lines_are_assembled_per_stream_and_cut_short() -> None:
 def test_a_stamp_must_look_like_one() -> None:
     assert split_stamp("2026-01-01T00:00:00Z ok") == ("2026-01-01T00:00:00Z", "ok")
     assert split_stamp("<script> x") == ("", "<script> x")
+
+
+def _cut(source_closed: list[LogSource]):  # type: ignore[no-untyped-def]
+    yield "stdout", b"first\n"
+    source_closed[0].close()
+    raise urllib3.exceptions.ProtocolError("Connection broken", IncompleteRead(b""))
+
+
+def test_a_stream_we_closed_ends_quietly_even_when_cut_between_chunks() -> None:
+    holder: list[LogSource] = []
+    source = LogSource(_cut(holder), closer=lambda: None)
+    holder.append(source)
+    assert [line.text for line in source.lines()] == ["first"]
+
+
+def test_a_stream_the_engine_cut_is_an_engine_error() -> None:
+    def cut():  # type: ignore[no-untyped-def]
+        yield "stdout", b"first\n"
+        raise urllib3.exceptions.ProtocolError("Connection broken", IncompleteRead(b""))
+
+    lines = LogSource(cut(), closer=lambda: None).lines()
+    assert next(lines).text == "first"
+    with pytest.raises(EngineError, match="broke"):
+        next(lines)
 
 
 def test_bad_arguments_are_refused() -> None:

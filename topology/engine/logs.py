@@ -10,6 +10,7 @@ container wrote: untrusted, kept as text (never markup), each line cut short.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import re
 import shlex
 import socket as pysocket
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import docker.errors
+import urllib3.exceptions
 
 from topology.engine.chains import ExecStream, Opener, cli_path, open_exec, raw_socket
 from topology.engine.connection import EngineError, as_engine_error
@@ -31,6 +33,16 @@ MAX_TAIL = 5000
 _STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 _HEX = re.compile(r"^[0-9a-f]{12,64}$")
 STREAMS = {1: "stdout", 2: "stderr"}
+# What reading a stream can raise when the engine, or our own ``close``, cuts it: a cut
+# between chunks comes up as urllib3's ProtocolError (over http.client's IncompleteRead).
+_BROKEN = (
+    OSError,
+    ValueError,
+    AttributeError,
+    http.client.HTTPException,
+    urllib3.exceptions.HTTPError,
+    docker.errors.DockerException,
+)
 
 
 @dataclass(frozen=True)
@@ -94,7 +106,7 @@ class LogSource:
         try:
             for stream, data in self._chunks:
                 yield from assembler.feed(stream, data)
-        except (OSError, docker.errors.DockerException, ValueError, AttributeError) as error:
+        except _BROKEN as error:
             if not self.closed:
                 raise EngineError(f"the log stream broke: {error}") from error
         yield from assembler.flush()
