@@ -13,6 +13,11 @@ transaction, the graph built once per version):
   keeps building anew: the worst case for the cache.
 
 Goal: no write waits on a reader (worst write close to an idle one).
+
+Then, for issue 16's "loaded as values, not 10,000 model objects" and "the serialized snapshot
+is cached per graph version": a new version's graph built from model objects against one built
+from values (``graph_rows``), and what each of 10 clients asking for one version costs when it
+serializes the graph itself against the text made once (``queries.serialized_graph``).
 """
 
 from __future__ import annotations
@@ -30,7 +35,15 @@ from django.utils import timezone  # noqa: E402
 
 from topology.engine.types import ContainerInfo, DaemonSnapshot, EngineInfo, Route  # noqa: E402
 from topology.inventory import graph, queries, services  # noqa: E402
-from topology.inventory.models import GraphRevision  # noqa: E402
+from topology.inventory.models import (  # noqa: E402
+    Container,
+    Daemon,
+    GraphRevision,
+    Host,
+    Image,
+    Network,
+    Volume,
+)
 from topology.inventory.services import Place  # noqa: E402
 
 DAEMONS = 100
@@ -49,7 +62,12 @@ def fill() -> None:
                 image_id="",
                 state="running",
                 created=now,
-                labels={"team": f"t{c % 7}"},
+                labels={  # one of a kind per container, as Compose writes them
+                    "team": f"t{c % 7}",
+                    "com.docker.compose.project": f"project-{d}",
+                    "com.docker.compose.service": "app",
+                    "com.docker.compose.container-number": str(c),
+                },
                 mounts=(),
                 ports=(),
                 networks=("bridge",),
@@ -66,11 +84,46 @@ def fill() -> None:
         )
 
 
+def model_rows() -> graph.Rows:
+    """The rows as model objects, as the graph was loaded before ``graph_rows``."""
+    return graph.Rows(
+        hosts=list(Host.objects.select_related("team")),
+        daemons=list(Daemon.objects.all()),
+        containers=list(Container.objects.all()),
+        networks=list(Network.objects.all()),
+        volumes=list(Volume.objects.all()),
+        images=list(Image.objects.all()),
+    )
+
+
 def old_read() -> dict:
     with transaction.atomic():
         version = GraphRevision.current()
-        rows = queries.load_rows()
+        rows = model_rows()
     return graph.build_graph(rows, version, timezone.now())
+
+
+def cold_builds() -> dict[str, float]:
+    """A new version's graph built from model objects, and from values (load + build)."""
+    found = {}
+    for name, load in (("model objects", model_rows), ("values", queries.load_rows)):
+        found[name] = median(
+            [
+                timed(lambda load=load: graph.build_graph(load(), 1, timezone.now()))
+                for _ in range(7)
+            ]
+        )
+    return found
+
+
+def snapshot_texts(clients: int = 10) -> dict[str, float]:
+    """What each of ``clients`` asking for one version costs: serializing the graph itself
+    (before), or the text made once for that version (``queries.serialized_graph``)."""
+    queries.current_graph()
+    each = [timed(lambda: queries.json_text(queries.current_graph())) for _ in range(clients)]
+    queries._serialized.clear()
+    cached = [timed(queries.serialized_graph) for _ in range(clients)]
+    return {"each client serializes": median(each), "serialized once": median(cached)}
 
 
 def timed(read) -> float:  # type: ignore[no-untyped-def]
@@ -143,6 +196,19 @@ def main() -> None:
         f"ratios before/now: read of a known version {before[1] / now[1]:.0f}x, "
         f"write p95 beside a reader {before[3] / now[3]:.1f}x, "
         f"worst write {before[4] / now[4]:.1f}x"
+    )
+    builds = cold_builds()
+    print(f"{'cold build of a new version':<28} {'median ms':>9}")
+    for name, value in builds.items():
+        print(f"{name:<28} {value:>9.0f}")
+    print(f"ratio model objects/values: {builds['model objects'] / builds['values']:.1f}x")
+    texts = snapshot_texts()
+    print(f"{'snapshot text, per client':<28} {'median ms':>9}  (10 clients, one version)")
+    for name, value in texts.items():
+        print(f"{name:<28} {value:>9.1f}")
+    print(
+        f"ratio: {texts['each client serializes'] / texts['serialized once']:.0f}x "
+        f"({len(queries.serialized_graph().text) / 2**20:.1f} MB of JSON)"
     )
     print(
         f"goal: no write waits on a reader -> "

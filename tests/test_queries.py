@@ -3,6 +3,8 @@ graph version."""
 
 from __future__ import annotations
 
+import itertools
+import json
 import threading
 
 import pytest
@@ -10,9 +12,10 @@ from django.db import connection, transaction
 
 from tests.graph_schema import validate_graph
 from tests.test_services import info_of, snapshot
-from topology.inventory import graph, queries, services
+from topology.inventory import graph, graph_layers, queries, services
 from topology.inventory.models import GraphRevision, Host
 from topology.inventory.services import Place
+from topology.teams.models import Team
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -78,3 +81,58 @@ def test_the_graph_is_built_once_per_version(monkeypatch) -> None:
     renamed = queries.current_graph()
     assert len(builds) == 3
     assert any(n["label"] == "renamed without a new version" for n in renamed["nodes"])
+
+
+def test_the_graph_is_serialized_once_per_version_and_view(monkeypatch, user, admin_user) -> None:
+    made: list[int] = []
+    real = queries.json_text
+
+    def counted(value):  # type: ignore[no-untyped-def]
+        made.append(value["version"])
+        return real(value)
+
+    monkeypatch.setattr(queries, "json_text", counted)
+    services.reconcile(snapshot(info_of("a"), info_of("b")), Place())
+    Host.objects.update(team=Team.objects.create(slug="others", name="Others"))
+    first = queries.serialized_graph(admin_user)
+    assert json.loads(first.text) == queries.current_graph(admin_user)
+    assert json.loads(first.snapshot_message) == {
+        "type": "snapshot",
+        "version": first.version,
+        "graph": json.loads(first.text),
+    }
+    assert first.snapshot_bytes == len(first.snapshot_message.encode())
+    assert queries.serialized_graph(admin_user) is first and len(made) == 1
+    assert first.allowed_hosts is None and f"container:{'a' * 64}" in first.node_ids
+
+    outsider = queries.serialized_graph(user)  # not in the host's team
+    assert outsider.allowed_hosts == frozenset() and outsider.node_ids == frozenset()
+    networks_only = queries.serialized_graph(admin_user, graph_layers.parse("networks"))
+    assert len(made) == 3 and networks_only is not first
+    assert queries.serialized_graph(user) is outsider and len(made) == 3
+
+    services.reconcile(snapshot(info_of("a")), Place())  # b is gone: a new version
+    second = queries.serialized_graph(admin_user)
+    assert second.version == first.version + 1 and len(made) == 4
+    assert f"container:{'b' * 64}" not in second.node_ids
+
+
+def test_only_a_few_views_are_kept() -> None:
+    services.reconcile(snapshot(info_of("a")), Place())
+    views = [
+        frozenset(chosen)
+        for size in range(1, len(graph_layers.LAYERS) + 1)
+        for chosen in itertools.combinations(graph_layers.LAYERS, size)
+    ]
+    assert len(views) > queries.MAX_SERIALIZED_VIEWS
+    for layers in views:
+        queries.serialized_graph(None, layers)
+    (kept,) = [entry for _key, entry in queries._serialized.values()]
+    assert len(kept) == queries.MAX_SERIALIZED_VIEWS
+    assert list(kept)[-1] == (None, views[-1])
+
+
+def test_serialized_text_is_json_a_script_can_hold() -> None:
+    text = queries.json_text({"name": "a\u2028b\u2029c", "é": 1})
+    assert "\u2028" not in text and "\u2029" not in text and "é" in text
+    assert json.loads(text) == {"name": "a\u2028b\u2029c", "é": 1}

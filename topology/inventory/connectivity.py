@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from topology.engine.networks import BUILT_IN_NETWORKS, shared_netns_target
-from topology.inventory.models import Container, Network, Volume
+from topology.inventory.graph_rows import ContainerLike, NetworkLike, VolumeLike
 
 Node = dict[str, Any]
 Edge = dict[str, Any]
@@ -68,7 +68,7 @@ def _container_node_id(container_hex: str) -> str:
     return f"container:{container_hex}"
 
 
-def exposure(container: Container) -> list[str]:
+def exposure(container: ContainerLike) -> list[str]:
     """``public`` for a port published on all interfaces, ``socket`` for a mounted engine
     socket (a known daemon's, or a file named like one)."""
     found = []
@@ -86,7 +86,7 @@ def exposure(container: Container) -> list[str]:
     return found
 
 
-def network_node(network: Network, engine_id: str, stale: bool = False) -> Node:
+def network_node(network: NetworkLike, engine_id: str, stale: bool = False) -> Node:
     return {
         "id": network_id(engine_id, network.network_id),
         "kind": "network",
@@ -108,7 +108,7 @@ def network_node(network: Network, engine_id: str, stale: bool = False) -> Node:
     }
 
 
-def network_edges(container: Container, engine_id: str, known: Mapping[str, str]) -> list[Edge]:
+def network_edges(container: ContainerLike, engine_id: str, known: Mapping[str, str]) -> list[Edge]:
     """One edge per attachment to a known network (``known``: network id to name)."""
     edges = []
     for attachment in container.attachments or ():
@@ -131,7 +131,7 @@ def network_edges(container: Container, engine_id: str, known: Mapping[str, str]
     return edges
 
 
-def netns_edges(containers: Iterable[Container]) -> list[Edge]:
+def netns_edges(containers: Iterable[ContainerLike]) -> list[Edge]:
     """``netns`` edges of one daemon's containers: each to the container whose network stack it
     shares (named by full id, an id prefix or a name, as the engine recorded it)."""
     rows = list(containers)
@@ -158,7 +158,7 @@ def netns_edges(containers: Iterable[Container]) -> list[Edge]:
     return edges
 
 
-def _mount_edge(container: Container, target: str, mounts: list[dict[str, Any]]) -> Edge:
+def _mount_edge(container: ContainerLike, target: str, mounts: list[dict[str, Any]]) -> Edge:
     first = mounts[0]
     return {
         "id": link_id("mount", container.container_id, target),
@@ -175,10 +175,10 @@ def _mount_edge(container: Container, target: str, mounts: list[dict[str, Any]])
 
 
 def _users(
-    containers: Iterable[Container], key: Any
-) -> dict[str, list[tuple[Container, list[dict[str, Any]]]]]:
+    containers: Iterable[ContainerLike], key: Any
+) -> dict[str, list[tuple[ContainerLike, list[dict[str, Any]]]]]:
     """``key(mount)`` (or None) to the containers that mount it, each with those mounts."""
-    users: dict[str, dict[str, tuple[Container, list[dict[str, Any]]]]] = defaultdict(dict)
+    users: dict[str, dict[str, tuple[ContainerLike, list[dict[str, Any]]]]] = defaultdict(dict)
     for container in containers:
         for mount in container.mounts or ():
             name = key(mount)
@@ -190,9 +190,9 @@ def _users(
 
 
 def volume_parts(
-    containers: Iterable[Container],
+    containers: Iterable[ContainerLike],
     engine_id: str,
-    volumes: Mapping[str, Volume],
+    volumes: Mapping[str, VolumeLike],
     stale: bool = False,
 ) -> tuple[list[Node], list[Edge]]:
     """Named volumes mounted by two or more of one daemon's containers, with their mounts."""
@@ -230,7 +230,9 @@ def _bind_source(mount: dict[str, Any]) -> str | None:
     return posixpath.normpath(mount["source"])
 
 
-def path_parts(containers: Iterable[Container], host_slug: str) -> tuple[list[Node], list[Edge]]:
+def path_parts(
+    containers: Iterable[ContainerLike], host_slug: str
+) -> tuple[list[Node], list[Edge]]:
     """Host folders (or files) bind-mounted into two or more containers of a host's root
     daemons (which share the host's filesystem), with their mounts."""
     nodes: list[Node] = []
@@ -267,15 +269,15 @@ class DaemonPlace:
 class PortPaths:
     """Containers with ports (any daemon) and where each daemon sits, for ``publishes`` edges."""
 
-    containers: list[Container]
+    containers: list[ContainerLike]
     places: dict[int, DaemonPlace]
-    by_hex: dict[str, Container] = field(default_factory=dict)
+    by_hex: dict[str, ContainerLike] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.by_hex = {c.container_id: c for c in self.containers}
 
 
-def _forwards(binding: dict[str, Any], outer: dict[str, Any], dind: Container) -> bool:
+def _forwards(binding: dict[str, Any], outer: dict[str, Any], dind: ContainerLike) -> bool:
     """Whether the DinD's published ``outer`` port reaches the nested ``binding``: same
     protocol, the outer port's container side is the nested host port, on an address of the
     DinD container that its own engine forwards to."""
@@ -291,8 +293,8 @@ def _forwards(binding: dict[str, Any], outer: dict[str, Any], dind: Container) -
 
 
 def _hops(
-    container: Container, binding: dict[str, Any], paths: PortPaths, depth: int = 0
-) -> list[tuple[Container, str, dict[str, Any]]] | None:
+    container: ContainerLike, binding: dict[str, Any], paths: PortPaths, depth: int = 0
+) -> list[tuple[ContainerLike, str, dict[str, Any]]] | None:
     """The hops from ``container``'s published ``binding`` out to a host, or None."""
     place = paths.places.get(container.daemon_id)
     if place is None or depth > 16:
@@ -338,9 +340,9 @@ def publishes_edges(paths: PortPaths) -> list[Edge]:
 
 def daemon_parts(
     engine_id: str,
-    containers: list[Container],
-    networks: Iterable[Network],
-    volumes: Iterable[Volume],
+    containers: list[ContainerLike],
+    networks: Iterable[NetworkLike],
+    volumes: Iterable[VolumeLike],
     stale: bool = False,
 ) -> tuple[list[Node], list[Edge]]:
     """A daemon's networks, shared named volumes and the edges to them, and its netns edges."""

@@ -77,11 +77,6 @@ def _deflated(text: str) -> bytes:
     return packer.compress(text.encode()) + packer.flush()
 
 
-def _read_graph(user: Any) -> tuple[dict[str, Any], set[str] | None]:
-    """The graph ``user`` may see, and the host nodes that decide it (``None``: all)."""
-    return queries.current_graph(user), queries.allowed_host_nodes(user)
-
-
 class TopologyConsumer(AsyncWebsocketConsumer):
     """One browser tab or script following the graph."""
 
@@ -291,21 +286,28 @@ class TopologyConsumer(AsyncWebsocketConsumer):
                 await self._send_snapshot()
 
     async def _send_snapshot(self) -> None:
-        """Send the whole graph (what the user may see); call under the lock."""
-        current, self.allowed_hosts = await database_sync_to_async(_read_graph)(self.scope["user"])
-        current = graph_layers.graph_in(current, self.layers)
+        """Send the whole graph (what the user may see); call under the lock. The text, and
+        its deflated form, are made once per graph version for everyone who sees the same."""
+        current = await database_sync_to_async(queries.serialized_graph)(
+            self.scope["user"], self.layers
+        )
+        self.allowed_hosts = None if current.allowed_hosts is None else set(current.allowed_hosts)
         self.pending.clear()
         self.snapshot_requested = False
-        self.version = current["version"]
-        self.visible = {node["id"] for node in current["nodes"]}
+        self.version = current.version
+        self.visible = set(current.node_ids)
         self.last_snapshot_at = time.monotonic()
-        text = _dumps({"type": "snapshot", "version": current["version"], "graph": current})
-        packed = await asyncio.to_thread(_deflated, text) if self.deflate else None
-        size = len(packed) if packed is not None else len(text.encode())
+        text = current.snapshot_message
+        packed = None
+        if self.deflate:
+            packed = current.packed.get("deflate")
+            if packed is None:
+                packed = current.packed["deflate"] = await asyncio.to_thread(_deflated, text)
+        size = len(packed) if packed is not None else current.snapshot_bytes
         if size > settings.TOPOLOGY_WEBSOCKET_MAX_MESSAGE_BYTES:
             await self._send_error(
                 "snapshot_too_large",
-                f"the graph ({len(current['nodes'])} nodes, {size} bytes) is larger than this "
+                f"the graph ({current.nodes} nodes, {size} bytes) is larger than this "
                 f"server sends in one message ({settings.TOPOLOGY_WEBSOCKET_MAX_MESSAGE_BYTES} "
                 "bytes): raise TOPOLOGY_WEBSOCKET_MAX_MESSAGE_BYTES",
             )

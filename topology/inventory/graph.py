@@ -18,7 +18,14 @@ from typing import Any
 
 from topology.inventory import connectivity, image_parts
 from topology.inventory.connectivity import DaemonPlace, PortPaths
-from topology.inventory.models import Container, Daemon, Host, Image, Network, Status, Volume
+from topology.inventory.graph_rows import (
+    ContainerLike,
+    DaemonLike,
+    ImageLike,
+    NetworkLike,
+    VolumeLike,
+)
+from topology.inventory.models import Host, Status
 
 CONTRACT = 2
 
@@ -61,7 +68,7 @@ def host_node(host: Host) -> Node:
     }
 
 
-def daemon_node(daemon: Daemon, parent: str, stale: bool = False) -> Node:
+def daemon_node(daemon: DaemonLike, parent: str, stale: bool = False) -> Node:
     status = Status.STALE if stale and daemon.status == Status.UP else daemon.status
     return {
         "id": daemon_id(daemon.engine_id),
@@ -85,7 +92,7 @@ def daemon_node(daemon: Daemon, parent: str, stale: bool = False) -> Node:
     }
 
 
-def container_node(container: Container, engine_id: str) -> Node:
+def container_node(container: ContainerLike, engine_id: str) -> Node:
     node = _with_health(
         container,
         {
@@ -114,7 +121,7 @@ def container_node(container: Container, engine_id: str) -> Node:
     return node
 
 
-def _with_health(container: Container, node: Node) -> Node:
+def _with_health(container: ContainerLike, node: Node) -> Node:
     """Contract v2's ``health``; with a healthcheck, also its failing streak and last probes
     (``health_streak``, ``health_probes``: bounded, daemon text for the details panel)."""
     node["health"] = container.health
@@ -159,11 +166,11 @@ class Rows:
     """Everything the graph is built from, loaded by ``queries.load_rows``."""
 
     hosts: list[Host]
-    daemons: list[Daemon]
-    containers: list[Container]
-    networks: list[Network] = field(default_factory=list)
-    volumes: list[Volume] = field(default_factory=list)
-    images: list[Image] = field(default_factory=list)
+    daemons: list[DaemonLike]
+    containers: list[ContainerLike]
+    networks: list[NetworkLike] = field(default_factory=list)
+    volumes: list[VolumeLike] = field(default_factory=list)
+    images: list[ImageLike] = field(default_factory=list)
     engine_by_daemon_pk: dict[int, str] = field(default_factory=dict)
     container_hex_by_pk: dict[int, str] = field(default_factory=dict)
 
@@ -172,7 +179,7 @@ class Rows:
         self.container_hex_by_pk = {c.pk: c.container_id for c in self.containers}
 
 
-def daemon_parent(daemon: Daemon, rows: Rows) -> str:
+def daemon_parent(daemon: DaemonLike, rows: Rows) -> str:
     if daemon.container_id is not None and daemon.container_id in rows.container_hex_by_pk:
         return container_id(rows.container_hex_by_pk[daemon.container_id])
     host = next((h for h in rows.hosts if h.pk == daemon.host_id), None)
@@ -208,7 +215,7 @@ def nodes_and_edges(rows: Rows) -> tuple[list[Node], list[Edge]]:
 
 
 def daemon_places(
-    daemons: Iterable[Daemon], hosts: Iterable[Host], containers: dict[int, str]
+    daemons: Iterable[DaemonLike], hosts: Iterable[Host], containers: dict[int, str]
 ) -> dict[int, DaemonPlace]:
     """Where each daemon's published ports land (``connectivity.DaemonPlace``), by daemon pk;
     ``containers`` maps a container pk to its hex id."""
@@ -224,13 +231,13 @@ def daemon_places(
 
 def connectivity_parts(rows: Rows) -> tuple[list[Node], list[Edge]]:
     """Networks, shared volumes and host paths, and the edges to them; port paths (v2)."""
-    by_daemon: dict[int, list[Container]] = {}
+    by_daemon: dict[int, list[ContainerLike]] = {}
     for container in rows.containers:
         by_daemon.setdefault(container.daemon_id, []).append(container)
-    networks: dict[int, list[Network]] = {}
+    networks: dict[int, list[NetworkLike]] = {}
     for network in rows.networks:
         networks.setdefault(network.daemon_id, []).append(network)
-    volumes: dict[int, list[Volume]] = {}
+    volumes: dict[int, list[VolumeLike]] = {}
     for volume in rows.volumes:
         volumes.setdefault(volume.daemon_id, []).append(volume)
     nodes: list[Node] = []
@@ -266,10 +273,10 @@ def connectivity_parts(rows: Rows) -> tuple[list[Node], list[Edge]]:
 
 def image_graph_parts(rows: Rows) -> tuple[list[Node], list[Edge]]:
     """Every daemon's images, the edges of its containers to them, the registries (v2)."""
-    by_daemon: dict[int, list[Container]] = {}
+    by_daemon: dict[int, list[ContainerLike]] = {}
     for container in rows.containers:
         by_daemon.setdefault(container.daemon_id, []).append(container)
-    images: dict[int, list[Image]] = {}
+    images: dict[int, list[ImageLike]] = {}
     for image in rows.images:
         images.setdefault(image.daemon_id, []).append(image)
     stale_containers = {c.pk for c in rows.containers if c.stale}

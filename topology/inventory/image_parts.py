@@ -17,7 +17,7 @@ from typing import Any
 
 from topology.engine.errors import MalformedAnswer
 from topology.engine.references import DOCKER_HUB, parse_reference
-from topology.inventory.models import Container, Image
+from topology.inventory.graph_rows import ContainerLike, ImageLike
 
 Node = dict[str, Any]
 Edge = dict[str, Any]
@@ -73,7 +73,7 @@ def short_id(image_hex: str) -> str:
     return image_hex.partition(":")[2][:12] or image_hex[:12]
 
 
-def image_node(image: Image, engine_id: str, users: int = 0, stale: bool = False) -> Node:
+def image_node(image: ImageLike, engine_id: str, users: int = 0, stale: bool = False) -> Node:
     tags = list(image.tags or ())
     return {
         "id": image_id(engine_id, image.image_id),
@@ -106,7 +106,10 @@ def registry_node(registry: str) -> Node:
 
 
 def daemon_parts(
-    engine_id: str, containers: Iterable[Container], images: Iterable[Image], stale: bool = False
+    engine_id: str,
+    containers: Iterable[ContainerLike],
+    images: Iterable[ImageLike],
+    stale: bool = False,
 ) -> tuple[list[Node], list[Edge]]:
     """A daemon's image nodes, the ``image`` edges of its containers to them and their
     ``registry`` edges (the registry nodes are global: ``registry_nodes``)."""
@@ -149,7 +152,7 @@ def daemon_parts(
     return nodes, edges
 
 
-def registry_nodes(images: Iterable[Image]) -> list[Node]:
+def registry_nodes(images: Iterable[ImageLike]) -> list[Node]:
     """One node for every registry some image's repository lives in."""
     found: set[str] = set()
     for image in images:

@@ -4,14 +4,21 @@ Reads never hold up writes: the graph is read in a read-only transaction (SQLite
 transaction, which in WAL mode reads a snapshot and takes no lock a writer waits for, where the
 project's write transactions begin IMMEDIATE; PostgreSQL: repeatable read, read only), and the
 graph built for a version is kept until the version moves, so a second client asking for the
-same version costs two small queries.
+same version costs a few small queries. The graph is built from rows read as values
+(``graph_rows``), and its JSON text is made once per version for each set of visible hosts and
+layers (``serialized_graph``): the API's body and every websocket snapshot are that text.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +26,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from topology.inventory import graph, invariants
+from topology.inventory import graph, graph_layers, graph_rows, invariants
 from topology.inventory.models import (
     Container,
     Daemon,
@@ -34,14 +41,18 @@ logger = logging.getLogger(__name__)
 
 
 def load_rows(hosts: list[Host] | None = None) -> graph.Rows:
-    networks = settings.TOPOLOGY_DISCOVER_NETWORKS
+    """What the graph is built from: hosts as model objects (a few, with their team), the rest
+    as values (``graph_rows``)."""
+    tables = graph_rows.read_tables(
+        networks=settings.TOPOLOGY_DISCOVER_NETWORKS, images=settings.TOPOLOGY_DISCOVER_IMAGES
+    )
     return graph.Rows(
         hosts=hosts if hosts is not None else list(Host.objects.select_related("team")),
-        daemons=list(Daemon.objects.all()),
-        containers=list(Container.objects.all()),
-        networks=list(Network.objects.all()) if networks else [],
-        volumes=list(Volume.objects.all()),
-        images=list(Image.objects.all()) if settings.TOPOLOGY_DISCOVER_IMAGES else [],
+        daemons=tables.daemons,
+        containers=tables.containers,
+        networks=tables.networks,
+        volumes=tables.volumes,
+        images=tables.images,
     )
 
 
@@ -73,6 +84,35 @@ def read_only() -> Iterator[None]:
 
 
 _built: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+_serialized: dict[str, tuple[tuple[Any, ...], OrderedDict[Any, SerializedGraph]]] = {}
+_serialized_lock = threading.Lock()
+MAX_SERIALIZED_VIEWS = 6  # kept per graph version: everything, and the teams' cuts asked last
+
+
+@dataclass
+class SerializedGraph:
+    """The graph one kind of reader sees (a set of hosts, some layers) as JSON text, made once
+    per graph version however many clients ask; ``packed`` holds its compressed forms, made by
+    whoever sends them first (``{"deflate": bytes}``)."""
+
+    version: int
+    text: str
+    node_ids: frozenset[str]
+    allowed_hosts: frozenset[str] | None
+    packed: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def nodes(self) -> int:
+        return len(self.node_ids)
+
+    @cached_property
+    def snapshot_message(self) -> str:
+        """The websocket's ``snapshot`` message, as the contract writes it."""
+        return f'{{"type":"snapshot","version":{self.version},"graph":{self.text}}}'
+
+    @cached_property
+    def snapshot_bytes(self) -> int:
+        return len(self.snapshot_message.encode())
 
 
 def _extent(model: Any) -> tuple[int, int | None]:
@@ -80,13 +120,13 @@ def _extent(model: Any) -> tuple[int, int | None]:
     return found["rows"], found["top"]
 
 
-def current_graph(user: Any = None) -> dict[str, Any]:
-    """The graph and its version, read in one read-only transaction so they agree.
+def _whole_graph(user: Any) -> tuple[tuple[Any, ...], dict[str, Any], set[str] | None]:
+    """The key of what is in the database now, the whole graph for it, and the host nodes
+    ``user`` may see (``None``: all; also for no user), read in one read-only transaction.
 
-    The whole graph is built once per version (hosts, which change without one when renamed or
-    given to a team, are part of what is compared, and so are how many rows each table has and
-    its highest key: rows made or removed without a new version, by a test or a shell, are
-    seen). With ``user``, only what that user may see (teams); without, everything (commands).
+    The whole graph is built once per key: the version, the hosts (which change without one
+    when renamed or given to a team), and how many rows each table has and its highest key
+    (rows made or removed without a new version, by a test or a shell, are seen).
     """
     with read_only():
         version = GraphRevision.current()
@@ -107,9 +147,52 @@ def current_graph(user: Any = None) -> dict[str, Any]:
             whole = checked(graph.build_graph(rows, version, timezone.now()))
             _built[alias] = (key, whole)
         allowed = None if user is None else allowed_host_nodes(user)
+    return (alias, *key), whole, allowed
+
+
+def current_graph(user: Any = None) -> dict[str, Any]:
+    """The graph and its version, read in one read-only transaction so they agree. With
+    ``user``, only what that user may see (teams); without, everything (commands)."""
+    _key, whole, allowed = _whole_graph(user)
     # The cached lists are never handed out: a caller may change what it gets.
     mine = {**whole, "nodes": list(whole["nodes"]), "edges": list(whole["edges"])}
     return graph.visible_graph(mine, allowed)
+
+
+def serialized_graph(
+    user: Any = None, layers: frozenset[str] = graph_layers.ALL
+) -> SerializedGraph:
+    """What ``current_graph(user)`` cut to ``layers`` is, as JSON text: serialized once per
+    graph version for each set of visible hosts and layers (the last few asked are kept)."""
+    key, whole, allowed = _whole_graph(user)
+    view = (None if allowed is None else frozenset(allowed), layers)
+    with _serialized_lock:
+        kept = _serialized.get(key[0])
+        if kept is not None and kept[0] == key and view in kept[1]:
+            kept[1].move_to_end(view)
+            return kept[1][view]
+    mine = {**whole, "nodes": list(whole["nodes"]), "edges": list(whole["edges"])}
+    cut = graph_layers.graph_in(graph.visible_graph(mine, allowed), layers)
+    made = SerializedGraph(
+        version=cut["version"],
+        text=json_text(cut),
+        node_ids=frozenset(node["id"] for node in cut["nodes"]),
+        allowed_hosts=view[0],
+    )
+    with _serialized_lock:
+        kept = _serialized.get(key[0])
+        if kept is None or kept[0] != key:
+            kept = _serialized[key[0]] = (key, OrderedDict())
+        kept[1][view] = made
+        while len(kept[1]) > MAX_SERIALIZED_VIEWS:
+            kept[1].popitem(last=False)
+    return made
+
+
+def json_text(value: Any) -> str:
+    """Compact JSON, as REST framework writes it (U+2028 and U+2029 escaped for scripts)."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def checked(built: dict[str, Any]) -> dict[str, Any]:
