@@ -7,7 +7,9 @@ Celery, as before; ``events``, the default: events first, a full list only when 
 and every ``TOPOLOGY_RESYNC_SECONDS``), it starts the worker, beat, the events watcher and
 Daphne as the Procfile does, and measures:
 
-- discovery: from starting the processes to every fake container being in the database;
+- discovery: from starting the processes to every fake container being in the database (said
+  apart: when the first watcher joined, when the first container came in, and the CPU seconds
+  each process spent meanwhile, the fakes' with the benchmark's own);
 - quiet CPU: worker + watcher CPU (their whole process trees) over 20 s with nothing changing,
   as a share of one core (beat apart);
 - change to websocket delta: a client connected with a token, 10 changes alternating a fake
@@ -25,6 +27,7 @@ import base64
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -124,8 +127,8 @@ class WebSocket:
             self.sock.close()
 
 
-def tree_cpu_seconds(root: int) -> float:
-    """CPU seconds (user + system) of ``root`` and every process under it, now."""
+def _process_table() -> tuple[dict[int, int], dict[int, float]]:
+    """Every process's parent, and its CPU seconds (user + system) so far."""
     parents: dict[int, int] = {}
     cpu: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
@@ -137,12 +140,24 @@ def tree_cpu_seconds(root: int) -> float:
             continue
         parents[int(entry.name)] = int(fields[1])
         cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / TICKS
-    total, frontier = 0.0, [root]
+    return parents, cpu
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process under it, now."""
+    parents, _cpu = _process_table()
+    found, frontier = [], [root]
     while frontier:
         pid = frontier.pop()
-        total += cpu.get(pid, 0.0)
+        found.append(pid)
         frontier += [child for child, parent in parents.items() if parent == pid]
-    return total
+    return found
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds (user + system) of ``root`` and every process under it, now."""
+    _parents, cpu = _process_table()
+    return sum(cpu.get(pid, 0.0) for pid in process_tree(root))
 
 
 class Product:
@@ -150,7 +165,8 @@ class Product:
 
     def __init__(self, stack: Stack, mode: str) -> None:
         self.stack = stack
-        env = os.environ.copy() | {"TOPOLOGY_INVENTORY_MODE": mode}
+        # As the Procfile starts them: the background processes keep no query log (DEBUG=0).
+        env = os.environ.copy() | {"TOPOLOGY_INVENTORY_MODE": mode, "DEBUG": "0"}
         var = stack.folder / f"var-{mode}-{uuid.uuid4().hex[:6]}"
         (var / "run").mkdir(parents=True)
         env["TOPOLOGY_VAR_DIR"] = str(var)
@@ -181,6 +197,9 @@ class Product:
         return sum(tree_cpu_seconds(self.processes[n].pid) for n in names)
 
     def stop(self) -> None:
+        """Stop every process and what it started (a worker's pool included): nothing of one
+        run may still work, or hold a daemon's poll lock, while the next one is measured."""
+        tree = [pid for p in self.processes.values() for pid in process_tree(p.pid)]
         for process in self.processes.values():
             process.terminate()
         for process in self.processes.values():
@@ -189,6 +208,16 @@ class Product:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        deadline = time.monotonic() + 10
+        while (left := [pid for pid in tree if Path(f"/proc/{pid}").exists()]) and (
+            time.monotonic() < deadline
+        ):
+            time.sleep(0.1)
+        for pid in left:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        if left:
+            print(f"  ({len(left)} process(es) outlived their parent: killed)", flush=True)
 
 
 def stack_root() -> Path:
@@ -226,23 +255,45 @@ def register(fleet: FakeFleet, count: int) -> None:
 
 def run_once(stack: Stack, fleet: FakeFleet, count: int, mode: str) -> dict[str, float]:
     import docker
+    import redis
     from django.conf import settings
 
     from topology.engine import images
     from topology.inventory.models import Container
+    from topology.locks import lock_name
 
     forget_inventory(stack)
     register(fleet, count)
     wanted = count * CONTAINERS
     fake_ids = [engine.engine_id for engine in fleet.engines[:count]]
+    members = redis.Redis.from_url(settings.REDIS_URL)
+    members_key = lock_name("watchers", "members")
+    joined = None
+    ours_before = time.process_time()
     started = time.perf_counter()
     product = Product(stack, mode)
     try:
-        while Container.objects.filter(daemon__engine_id__in=fake_ids).count() < wanted:
+        first = None
+        while (found := Container.objects.filter(daemon__engine_id__in=fake_ids).count()) < wanted:
             if time.perf_counter() - started > 300:
                 raise TimeoutError(f"{mode}: discovery of {count} engines took over 300 s")
-            time.sleep(0.1)
+            if joined is None and mode == "events" and members.zcard(members_key):
+                joined = time.perf_counter() - started
+            if first is None and found:
+                first = time.perf_counter() - started
+            time.sleep(0.05)
         discovery = time.perf_counter() - started
+        spent = {name: product.cpu(name) for name in product.processes}
+        spent["fakes + bench"] = time.process_time() - ours_before
+        print(
+            f"  {count} engines, {mode}: discovery {discovery:.1f} s"
+            + (f" (the watcher joined at {joined:.1f} s)" if joined is not None else "")
+            + (f", first container in at {first:.1f} s" if first is not None else "")
+            + "; CPU seconds meanwhile: "
+            + ", ".join(f"{name} {value:.1f}" for name, value in spent.items()),
+            flush=True,
+        )
+        members.close()
         time.sleep(5)
         cpu_before = product.cpu("worker", "watcher")
         beat_before = product.cpu("beat")

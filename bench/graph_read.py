@@ -35,15 +35,7 @@ from django.utils import timezone  # noqa: E402
 
 from topology.engine.types import ContainerInfo, DaemonSnapshot, EngineInfo, Route  # noqa: E402
 from topology.inventory import graph, queries, services  # noqa: E402
-from topology.inventory.models import (  # noqa: E402
-    Container,
-    Daemon,
-    GraphRevision,
-    Host,
-    Image,
-    Network,
-    Volume,
-)
+from topology.inventory.models import GraphRevision  # noqa: E402
 from topology.inventory.services import Place  # noqa: E402
 
 DAEMONS = 100
@@ -84,29 +76,17 @@ def fill() -> None:
         )
 
 
-def model_rows() -> graph.Rows:
-    """The rows as model objects, as the graph was loaded before ``graph_rows``."""
-    return graph.Rows(
-        hosts=list(Host.objects.select_related("team")),
-        daemons=list(Daemon.objects.all()),
-        containers=list(Container.objects.all()),
-        networks=list(Network.objects.all()),
-        volumes=list(Volume.objects.all()),
-        images=list(Image.objects.all()),
-    )
-
-
 def old_read() -> dict:
     with transaction.atomic():
         version = GraphRevision.current()
-        rows = model_rows()
+        rows = queries.load_model_rows()
     return graph.build_graph(rows, version, timezone.now())
 
 
 def cold_builds() -> dict[str, float]:
     """A new version's graph built from model objects, and from values (load + build)."""
     found = {}
-    for name, load in (("model objects", model_rows), ("values", queries.load_rows)):
+    for name, load in (("model objects", queries.load_model_rows), ("values", queries.load_rows)):
         found[name] = median(
             [
                 timed(lambda load=load: graph.build_graph(load(), 1, timezone.now()))

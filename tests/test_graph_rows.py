@@ -12,22 +12,10 @@ from tests.graph_schema import validate_graph
 from tests.test_services import info_of, snapshot
 from topology.engine.types import Mount
 from topology.inventory import graph, graph_rows, polling, queries, services
-from topology.inventory.models import Container, Daemon, Host, Image, Network, Volume
+from topology.inventory.models import Container
 from topology.inventory.services import Place
 
 NOW = timezone.now()
-
-
-def model_rows() -> graph.Rows:
-    """The rows as model objects, the way the graph was read before ``graph_rows``."""
-    return graph.Rows(
-        hosts=list(Host.objects.select_related("team")),
-        daemons=list(Daemon.objects.all()),
-        containers=list(Container.objects.all()),
-        networks=list(Network.objects.all()),
-        volumes=list(Volume.objects.all()),
-        images=list(Image.objects.all()),
-    )
 
 
 @pytest.mark.django_db
@@ -56,7 +44,9 @@ def test_values_have_the_types_the_models_give() -> None:
 @pytest.mark.django_db
 def test_values_and_model_objects_build_the_same_graph() -> None:
     services.reconcile(snapshot(info_of("1"), info_of("2", labels={"a": "b"})), Place())
-    assert graph.build_graph(queries.load_rows(), 1, NOW) == graph.build_graph(model_rows(), 1, NOW)
+    assert graph.build_graph(queries.load_rows(), 1, NOW) == graph.build_graph(
+        queries.load_model_rows(), 1, NOW
+    )
 
 
 @pytest.mark.docker
@@ -69,4 +59,4 @@ def test_the_real_engine_s_picture_is_the_same_read_either_way(world, network_wo
     assert {"host", "daemon", "container", "network", "volume", "image", "registry"} <= kinds
     assert {"network", "mount", "publishes", "image"} <= {edge["kind"] for edge in values["edges"]}
     assert any(node["kind"] == "daemon" and node["nesting"] for node in values["nodes"])
-    assert values == graph.build_graph(model_rows(), 1, NOW)
+    assert values == graph.build_graph(queries.load_model_rows(), 1, NOW)

@@ -19,6 +19,7 @@ from django.conf import settings
 from topology.engine.types import NetworkInfo, VolumeInfo
 from topology.inventory import connectivity, graph
 from topology.inventory.digests import fingerprint
+from topology.inventory.inserts import insert_rows
 from topology.inventory.models import Container, Daemon, Host, Network, Volume
 
 Node = dict[str, Any]
@@ -109,15 +110,8 @@ def _reconcile_rows(
         for name, value in updates[row.pk].items():
             setattr(row, name, value)
         row.save()
-    if created:
-        model.objects.bulk_create(created)
-    new = set(
-        model.objects.filter(
-            daemon=daemon, **{f"{key}__in": [getattr(r, key) for r in created]}
-        ).values_list("pk", flat=True)
-        if created
-        else ()
-    )
+    insert_rows(model, created, key)
+    new = {row.pk for row in created}
     gone_keys = set(existing) - set(wanted) - unchanged
     gone = (
         list(model.objects.filter(daemon=daemon, **{f"{key}__in": gone_keys})) if gone_keys else []

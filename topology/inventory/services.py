@@ -43,6 +43,7 @@ from topology.inventory import (
 from topology.inventory.changes import ChangeSet
 from topology.inventory.connectivity_services import RowChanges
 from topology.inventory.digests import fingerprint
+from topology.inventory.inserts import insert_rows
 from topology.inventory.models import (
     Container,
     Daemon,
@@ -796,12 +797,8 @@ def _reconcile_containers(
         if old_creator != row.created_by:
             created_later.append((row.container_id, old_creator, row.created_by))
     if new_rows:
-        Container.objects.bulk_create(new_rows)
-        rows.new_containers |= set(
-            Container.objects.filter(
-                daemon=daemon, container_id__in=[r.container_id for r in new_rows]
-            ).values_list("pk", flat=True)
-        )
+        insert_rows(Container, new_rows, "container_id")
+        rows.new_containers |= {row.pk for row in new_rows}
         changes.added += len(new_rows)
         for row in new_rows:
             changes.delta.upsert_nodes.append(graph.container_node(row, daemon.engine_id))
