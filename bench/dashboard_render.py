@@ -22,9 +22,9 @@ networks: the buses and their attachment lines).
   5 page loads each; 5 deltas with the first (before the 20 above). Same goals.
 
 ``--at-10000``: the same graph with 19 hosts (some 10,200 nodes, networks on), in four ways of
-the page in one run: every node drawn with text snapshots (``?detail=full``: the page as it
-was), every node with deflated snapshots (``?detail=full&wire=deflate``), the level of detail
-with deflated snapshots (``?wire=deflate``) and with text (the page as it is by default).
+the page in one run: every node drawn with text snapshots (``?detail=full&wire=text``: the
+page as it was), every node with deflated snapshots (``?detail=full``), the level of detail with
+text snapshots (``?wire=text``) and with deflated ones (the page as it is by default).
 Server side: reading the graph, serializing the snapshot,
 deflating and inflating it (sizes). For each way: message to first frame (3 page loads), 8 deltas
 of 50 containers with the map fitted and 4 zoomed in on the growing daemon (applied, next frame),
@@ -568,10 +568,10 @@ if __name__ == "__main__":
         large_main(
             LARGE_HOSTS,
             {
-                "today: every node, text": "?detail=full",
-                "every node, deflated": "?detail=full&wire=deflate",
-                "level of detail, deflated": "?wire=deflate",
-                "level of detail, text (the default)": "",
+                "before: every node, text": "?detail=full&wire=text",
+                "every node, deflated": "?detail=full",
+                "level of detail, text": "?wire=text",
+                "level of detail, deflated (the default)": "",
             },
         )
     else:

@@ -342,9 +342,9 @@ function onState(state, detail) {
 
 const wsUrl = new URL(config.websocketPath, window.location.href);
 wsUrl.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
-// Snapshots compressed (a tenth of the bytes) when `?wire=deflate` asks: a big map over a slow
-// link. By default the contract's text (on loopback it is as quick).
-if (params.get("wire") === "deflate") wsUrl.searchParams.set("encoding", "deflate");
+// Snapshots compressed (a tenth of the bytes, inflated off the main thread); `?wire=text` asks
+// for the contract's text instead.
+if (params.get("wire") !== "text") wsUrl.searchParams.set("encoding", "deflate");
 const connection = new LiveConnection(websocketUrl(wsUrl.href, layers), { onMessage, onState }, {
   ...(kiosk ? KIOSK_CONNECTION : {}),
   heartbeatMs: config.heartbeatSeconds * 1000,
