@@ -4,14 +4,14 @@ For N = 10, 30 and 100 fake engines (``fake_engines.py``, 100 idle containers ea
 as engines, plus the real local engine, and for each inventory mode in the same run
 (``TOPOLOGY_INVENTORY_MODE=poll``, every daemon listed every ``TOPOLOGY_POLL_SECONDS`` through
 Celery, as before; ``events``, the default: events first, a full list only when a stream opens
-and every ``TOPOLOGY_RESYNC_SECONDS``), it starts the worker, beat, the events watcher and
-Daphne as the Procfile does, and measures:
+and every ``TOPOLOGY_RESYNC_SECONDS``), it starts Daphne and, from the Procfile's own lines,
+the worker, beat, the events watcher and the stats sampler, and measures:
 
 - discovery: from starting the processes to every fake container being in the database (said
   apart: when the first watcher joined, when the first container came in, and the CPU seconds
   each process spent meanwhile, the fakes' with the benchmark's own);
-- quiet CPU: worker + watcher CPU (their whole process trees) over 20 s with nothing changing,
-  as a share of one core (beat apart);
+- quiet CPU: worker + watcher (``events``) CPU, their whole process trees, over 20 s with
+  nothing changing, as a share of one core (beat apart);
 - change to websocket delta: a client connected with a token, 10 changes alternating a fake
   engine starting a container (timed from its event) and a real ``docker run`` on the real
   engine (timed from ``docker run`` returning), until a delta naming that container arrives.
@@ -27,10 +27,11 @@ import base64
 import contextlib
 import json
 import os
+import re
+import shlex
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -160,37 +161,43 @@ def tree_cpu_seconds(root: int) -> float:
     return sum(cpu.get(pid, 0.0) for pid in process_tree(root))
 
 
+def procfile_commands(names: tuple[str, ...]) -> dict[str, tuple[dict[str, str], list[str]]]:
+    """The Procfile's lines for ``names``: each one's variables (``NAME=value`` before the
+    command) and its command, run from the checkout as honcho runs them."""
+    found = {}
+    for line in (stack_root() / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() not in names:
+            continue
+        words = shlex.split(command)
+        variables = {}
+        while words and re.match(r"^[A-Z_][A-Z0-9_]*=", words[0]):
+            key, _, value = words.pop(0).partition("=")
+            variables[key] = value
+        found[name.strip()] = (variables, words)
+    missing = set(names) - found.keys()
+    if missing:
+        raise SystemExit(f"the Procfile has no line for {', '.join(sorted(missing))}")
+    return found
+
+
 class Product:
-    """Worker, beat, the events watcher and Daphne for one mode, as the Procfile starts them."""
+    """The Procfile's worker, beat, events (the watcher) and stats for one mode, each started
+    from its own line (Daphne, the Procfile's ``web``, runs for the whole benchmark)."""
+
+    NAMES = ("worker", "beat", "events", "stats")
 
     def __init__(self, stack: Stack, mode: str) -> None:
         self.stack = stack
-        # As the Procfile starts them: the background processes keep no query log (DEBUG=0).
-        env = os.environ.copy() | {"TOPOLOGY_INVENTORY_MODE": mode, "DEBUG": "0"}
+        env = os.environ.copy() | {"TOPOLOGY_INVENTORY_MODE": mode}
         var = stack.folder / f"var-{mode}-{uuid.uuid4().hex[:6]}"
         (var / "run").mkdir(parents=True)
         env["TOPOLOGY_VAR_DIR"] = str(var)
-        python = sys.executable
-        bin_dir = Path(python).parent
-        commands = {
-            "worker": [
-                str(bin_dir / "celery"),
-                "-A",
-                "topology",
-                "worker",
-                "--loglevel=WARNING",
-                "--concurrency=2",
-                "-Q",
-                "poll,launch,celery",
-            ],
-            "beat": [str(bin_dir / "celery"), "-A", "topology", "beat", "--loglevel=WARNING"],
-            "watcher": [python, "manage.py", "watch_events"],
-        }
         self.processes: dict[str, subprocess.Popen] = {}
-        for name, args in commands.items():
+        for name, (variables, args) in procfile_commands(self.NAMES).items():
             log = (stack.folder / f"{mode}-{name}.log").open("ab")
             self.processes[name] = subprocess.Popen(
-                args, cwd=stack_root(), env=env, stdout=log, stderr=log
+                args, cwd=stack_root(), env=env | variables, stdout=log, stderr=log
             )
 
     def cpu(self, *names: str) -> float:
@@ -295,10 +302,10 @@ def run_once(stack: Stack, fleet: FakeFleet, count: int, mode: str) -> dict[str,
         )
         members.close()
         time.sleep(5)
-        cpu_before = product.cpu("worker", "watcher")
+        cpu_before = product.cpu("worker", "events")
         beat_before = product.cpu("beat")
         time.sleep(QUIET_SECONDS)
-        quiet = (product.cpu("worker", "watcher") - cpu_before) / QUIET_SECONDS * 100
+        quiet = (product.cpu("worker", "events") - cpu_before) / QUIET_SECONDS * 100
         beat = (product.cpu("beat") - beat_before) / QUIET_SECONDS * 100
 
         client = docker.DockerClient(base_url=settings.DOCKER_HOST, timeout=60)

@@ -7,6 +7,7 @@ FAKE engines (``tests.fake_engine``) show what a real one cannot: a stream that 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 from collections.abc import Iterator
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import connection
+from django.db.backends.signals import connection_created
 
 from tests.conftest import MANAGED, run_workload, unique
 from tests.fake_engine import FakeEngine
@@ -279,3 +282,39 @@ def test_an_overloaded_watcher_stretches_every_daemon_alike_and_says_how_far_beh
     validate_graph(graph)
     behind = [n["behind"] for n in graph["nodes"] if n["kind"] == "daemon"]
     assert behind and all(b >= 5 for b in behind)
+
+
+def test_the_database_connection_lasts_a_burst_and_is_closed_after_it() -> None:
+    """A hundred reconciles back to back share one connection; none is left open when idle,
+    also when calls were cancelled before they ran."""
+    watcher = Informer()
+    opened: list[str] = []
+
+    def counted(sender, connection, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(threading.current_thread().name)
+
+    connection_created.connect(counted)
+    release = threading.Event()
+
+    async def scene() -> None:
+        watcher.loop = asyncio.get_running_loop()
+        await asyncio.gather(*(watcher._in_db(GraphRevision.current) for _ in range(20)))
+        holding = asyncio.ensure_future(watcher._in_db(release.wait, 30))
+        await asyncio.sleep(0.1)
+        queued = [asyncio.ensure_future(watcher._in_db(GraphRevision.current)) for _ in range(3)]
+        await asyncio.sleep(0)
+        for call in queued:
+            call.cancel()
+        release.set()
+        await holding
+        await asyncio.gather(*queued, return_exceptions=True)
+
+    try:
+        asyncio.run(scene())
+        idle = watcher.db.submit(lambda: connection.connection is None).result(10)
+    finally:
+        connection_created.disconnect(counted)
+        release.set()
+        watcher.db.shutdown(wait=True)
+    assert 1 <= len(opened) <= 3
+    assert watcher.db_calls == 0 and idle

@@ -104,28 +104,43 @@ MAX_SERIALIZED_VIEWS = 6  # kept per graph version: everything, and the teams' c
 
 @dataclass
 class SerializedGraph:
-    """The graph one kind of reader sees (a set of hosts, some layers) as JSON text, made once
-    per graph version however many clients ask; ``packed`` holds its compressed forms, made by
-    whoever sends them first (``{"deflate": bytes}``)."""
+    """The graph one kind of reader sees (a set of hosts, some layers) as the websocket's
+    ``snapshot`` message, made once per graph version however many clients ask; the graph's
+    own JSON (the API's body) is the part of it after ``"graph":``. ``packed`` holds the
+    message's compressed forms, made by whoever sends them first (``{"deflate": bytes}``)."""
 
     version: int
-    text: str
+    snapshot_message: str
     node_ids: frozenset[str]
     allowed_hosts: frozenset[str] | None
     packed: dict[str, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, cut: dict[str, Any], allowed_hosts: frozenset[str] | None) -> SerializedGraph:
+        version = cut["version"]
+        return cls(
+            version=version,
+            snapshot_message=_message_head(version) + json_text(cut) + "}",
+            node_ids=frozenset(node["id"] for node in cut["nodes"]),
+            allowed_hosts=allowed_hosts,
+        )
 
     @property
     def nodes(self) -> int:
         return len(self.node_ids)
 
-    @cached_property
-    def snapshot_message(self) -> str:
-        """The websocket's ``snapshot`` message, as the contract writes it."""
-        return f'{{"type":"snapshot","version":{self.version},"graph":{self.text}}}'
+    @property
+    def text(self) -> str:
+        """The graph as JSON (a copy cut from the message: the message is what is kept)."""
+        return self.snapshot_message[len(_message_head(self.version)) : -1]
 
     @cached_property
     def snapshot_bytes(self) -> int:
         return len(self.snapshot_message.encode())
+
+
+def _message_head(version: int) -> str:
+    return f'{{"type":"snapshot","version":{version},"graph":'
 
 
 def _extent(model: Any) -> tuple[int, int | None]:
@@ -186,12 +201,7 @@ def serialized_graph(
             return kept[1][view]
     mine = {**whole, "nodes": list(whole["nodes"]), "edges": list(whole["edges"])}
     cut = graph_layers.graph_in(graph.visible_graph(mine, allowed), layers)
-    made = SerializedGraph(
-        version=cut["version"],
-        text=json_text(cut),
-        node_ids=frozenset(node["id"] for node in cut["nodes"]),
-        allowed_hosts=view[0],
-    )
+    made = SerializedGraph.of(cut, view[0])
     with _serialized_lock:
         kept = _serialized.get(key[0])
         if kept is None or kept[0] != key:
